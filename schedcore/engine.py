@@ -1,0 +1,622 @@
+"""The cook: the one owner of cook state.
+
+One thread (the engine thread: ``run`` in the caller, or ``start`` for a background thread)
+generates items, calls the scheduler callbacks by the PDG contract and applies what jobs report.
+Everything else talks to it through ``post`` (a queue) and listens through its ``EventBus``.
+It wakes on a queued message or on the next tick, never on a sleep.
+
+    onStart -> onStartCook(static, cook_set) -> [onScheduleStatic] ->
+        loop: reports in, onTick every pdg_tickperiod, onSchedule for ready items
+    -> onStopCook(cancel) -> onStop
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import queue
+import secrets
+import threading
+import time
+import traceback
+from collections import Counter
+
+from .errors import CookError, did_you_mean
+from .events import (CookFinished, CookMessage, CookStarted, EventBus, ItemAdded, ItemChanged,
+                     ItemStateChanged)
+from .network import Network, NodeSpec
+from .nodes import node_type
+from .results import ScheduleResult, TickResult, schedule_result, tick_result
+from .schedulers import Scheduler, scheduler_types
+from .tokens import TokenError
+from .workitem import WorkItem, WorkItemState
+
+S = WorkItemState
+_SUCCESS = (S.CookedSuccess, S.CookedCache)
+
+
+class CookResult:
+    """What a cook ended with: every item, counts by state, cook-level errors."""
+
+    def __init__(self, items: list[WorkItem], errors: list[str], warnings: list[str],
+                 canceled: bool):
+        self.items = items
+        self.errors = errors
+        self.warnings = warnings
+        self.canceled = canceled
+        self.counts = Counter(item.state.name for item in items)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.canceled and all(
+            item.state in _SUCCESS for item in self.items)
+
+    @property
+    def failed(self) -> list[WorkItem]:
+        return [item for item in self.items if item.state == S.CookedFail]
+
+    @property
+    def not_run(self) -> list[WorkItem]:
+        return [item for item in self.items if not item.state.is_final]
+
+    def to_json(self) -> dict:
+        keys = ("id", "name", "node", "state", "attributes", "outputs", "log_uri",
+                "status_uri", "reason", "cook_duration")
+        return {"ok": self.ok, "counts": dict(self.counts), "errors": self.errors,
+                "warnings": self.warnings, "canceled": self.canceled,
+                "items": [{k: v for k, v in item.to_json().items() if k in keys}
+                          for item in self.items]}
+
+
+class _SchedulerState:
+    """The engine's bookkeeping for one scheduler instance."""
+
+    def __init__(self, scheduler: Scheduler):
+        self.scheduler = scheduler
+        self.ready: list = []      # heap of (-priority, id, item)
+        self.deferred: list = []   # items that answered Deferred: back to ready on the next wake
+        self.full = False          # FullDeferred: no onSchedule until the next wake
+        self.busy = False          # SchedulerBusy: no onSchedule until a tick says ready
+        self.period = max(0.001, scheduler["pdg_tickperiod"].evaluateFloat())
+        self.max_items = scheduler["pdg_maxitems"].evaluateInt()
+        self.budget = self.max_items
+        self.next_tick = 0.0
+
+    def wake(self) -> None:
+        for item in self.deferred:
+            heapq.heappush(self.ready, (-item.priority, item.id, item))
+        self.deferred.clear()
+        self.full = False
+
+    @property
+    def can_schedule(self) -> bool:
+        return bool(self.ready) and not self.busy and not self.full and self.budget != 0
+
+
+class _NodeState:
+    def __init__(self, spec: NodeSpec, network: Network, sched: _SchedulerState, static: bool):
+        self.spec = spec
+        self.name = spec.name
+        self.type = node_type(spec.type)
+        self.parms = network.node_parms(spec)
+        self.sched = sched
+        self.dynamic = not static and self.type.is_dynamic(self.parms, bool(spec.inputs))
+        self.inputs: list[_NodeState] = []
+        self.dynamic_children: list[_NodeState] = []
+        self.items: list[WorkItem] = []
+        self.unfinished = 0        # items not yet final (blocked counts as final)
+        self.complete = False      # every item this node will make exists
+
+
+class Engine:
+    """Cooks a network, or the part of it up to ``upto``.
+
+    ``scheduler`` overrides every node's scheduler: a scheduler node of the network, a
+    registered scheduler type, or a ``Scheduler`` instance. ``workdir`` overrides the working
+    dir of every scheduler. ``static`` makes a static cook (all items made up front)."""
+
+    def __init__(self, network: Network, *, upto: str | None = None,
+                 scheduler: str | Scheduler | None = None, static: bool = False,
+                 workdir: str | None = None, bus: EventBus | None = None):
+        self.network = network
+        self.upto = upto
+        self.static = static
+        self.events = bus or EventBus()
+        self.job_id = secrets.token_hex(16)  # only this cook's jobs know it
+        self.items: dict[int, WorkItem] = {}
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._scheduler_choice = scheduler
+        self._workdir = workdir
+        self._scheds: dict[str, _SchedulerState] = {}
+        self._nodes: dict[str, _NodeState] = {}
+        self._dependents: dict[int, list[WorkItem]] = {}
+        self._pending: dict[int, int] = {}
+        self._blocked: set[int] = set()
+        self._open = 0             # items neither final nor blocked
+        self._next_id = 1
+        self._errors: list[str] = []
+        self._warnings: list[str] = []
+        self._stop: str | None = None  # why the cook stops early
+        self._canceled = False
+        self._generating = self._regenerate = False
+        self._thread: threading.Thread | None = None
+        self.result: CookResult | None = None
+
+    # == the outside world (any thread) =================================================
+    def post(self, kind: str, scheduler: Scheduler | None, *args) -> None:
+        """Queue a report or request for the engine thread."""
+        self._inbox.put((kind, scheduler, args))
+
+    def cancel(self) -> None:
+        """Cancel the cook: running jobs are killed, unfinished items become CookedCancel."""
+        self.post("cancel_cook", None)
+
+    def start(self) -> threading.Thread:
+        """Cook on a background thread; ``wait`` for the result."""
+        self._thread = threading.Thread(target=self.run, name="schedcore-engine", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def wait(self, timeout: float | None = None) -> CookResult | None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.result
+
+    # == the cook (engine thread) =======================================================
+    def run(self) -> CookResult:
+        self._setup()
+        order = list(self._nodes)
+        self.events.emit(CookStarted(order, self.static))
+        started = [s for s in self._scheds.values() if self._start_scheduler(s, order)]
+        if len(started) == len(self._scheds):
+            self._generate()
+            if self.static:
+                self._schedule_static()
+            self._loop()
+        self._finish(started)
+        return self.result
+
+    def _setup(self) -> None:
+        specs = self.network.topological(self.upto)
+        for spec in specs:
+            sched = self._scheduler_state(spec)
+            node = self._nodes[spec.name] = _NodeState(spec, self.network, sched, self.static)
+            node.inputs = [self._nodes[name] for name in spec.inputs]
+            for upstream in node.inputs:
+                if node.dynamic:
+                    upstream.dynamic_children.append(node)
+
+    def _scheduler_state(self, spec: NodeSpec) -> _SchedulerState:
+        choice = self._scheduler_choice
+        if isinstance(choice, Scheduler):
+            key = choice.name
+        else:
+            key = choice or self.network.scheduler_for(spec)
+        if key not in self._scheds:
+            scheduler = choice if isinstance(choice, Scheduler) else self._make_scheduler(key)
+            if self._workdir:
+                scheduler.parms.set("pdg_workingdir", os.path.abspath(self._workdir))
+            scheduler._engine = self
+            self._scheds[key] = _SchedulerState(scheduler)
+        return self._scheds[key]
+
+    def _make_scheduler(self, key: str) -> Scheduler:
+        types = scheduler_types()
+        names = [s.name for s in self.network.schedulers]
+        if key in names:
+            spec = self.network.scheduler(key)
+            cls = types.get(spec.type)
+            if cls is None:
+                raise CookError(f"scheduler node {key!r}: unknown scheduler type "
+                                f"{spec.type!r}" + did_you_mean(spec.type, types))
+            return cls(spec.name, spec.parms, self.network.hip)
+        if key in types:
+            return types[key](key, {}, self.network.hip)
+        raise CookError(f"no scheduler node or scheduler type named {key!r}"
+                        + did_you_mean(key, names + list(types)))
+
+    def _start_scheduler(self, state: _SchedulerState, order: list[str]) -> bool:
+        scheduler = state.scheduler
+        for callback, args in (("onStart", ()), ("onStartCook", (self.static, order))):
+            ok, value = self._call(scheduler, callback, *args)
+            if not ok or value is False:
+                if ok:
+                    self._error(f"{scheduler.name}: {callback} returned False; "
+                                f"the cook cannot start", scheduler.name)
+                return False
+        state.next_tick = time.monotonic() + state.period
+        return True
+
+    def _loop(self) -> None:
+        scheds = list(self._scheds.values())
+        while True:
+            self._drain()
+            now = time.monotonic()
+            for state in scheds:
+                early = state.budget == 0 and state.ready and not state.busy
+                if self._stop is None and (now >= state.next_tick or early):
+                    self._tick(state, now)
+            if self._stop is not None:
+                return
+            for state in scheds:
+                self._schedule(state)
+            if self._open == 0 and all(n.complete for n in self._nodes.values()):
+                return
+            if any(state.can_schedule for state in scheds):
+                continue
+            timeout = min(state.next_tick for state in scheds) - time.monotonic()
+            try:
+                message = self._inbox.get(timeout=max(0.0, timeout))
+            except queue.Empty:
+                continue
+            self._apply(message)
+            for state in scheds:
+                state.wake()
+
+    def _drain(self) -> None:
+        woke = False
+        while True:
+            try:
+                message = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            self._apply(message)
+            woke = True
+        if woke:
+            for state in self._scheds.values():
+                state.wake()
+
+    def _tick(self, state: _SchedulerState, now: float) -> None:
+        ok, value = self._call(state.scheduler, "onTick")
+        state.next_tick = now + state.period
+        state.budget = state.max_items
+        state.wake()
+        if not ok:
+            self._stop = f"onTick of {state.scheduler.name} raised"
+            return
+        try:
+            result = tick_result(value)
+        except TypeError as exc:
+            self._error(f"{state.scheduler.name}: onTick {exc}", state.scheduler.name)
+            self._stop = "onTick returned a value outside tickResult"
+            return
+        state.busy = result == TickResult.SchedulerBusy
+        if result == TickResult.SchedulerCancelCook:
+            self._stop = f"onTick of {state.scheduler.name} canceled the cook"
+            self._canceled = True
+
+    def _schedule(self, state: _SchedulerState) -> None:
+        scheduler = state.scheduler
+        while state.can_schedule:
+            item = heapq.heappop(state.ready)[2]
+            if item.state is not S.Waiting:
+                continue
+            state.budget -= 1
+            try:
+                value = scheduler.onSchedule(item)
+            except Exception:
+                self._fail(item, self._raised(scheduler, "onSchedule"))
+                continue
+            try:
+                result = schedule_result(value)
+            except TypeError as exc:
+                self._fail(item, f"{scheduler.name}: onSchedule {exc}")
+                continue
+            if result is ScheduleResult.Succeeded:
+                self._scheduled(scheduler, item)
+            elif result is ScheduleResult.CookSucceeded:
+                self._succeed(item, scheduler)
+            elif result is ScheduleResult.Deferred:
+                state.deferred.append(item)
+            elif result is ScheduleResult.FullDeferred:
+                heapq.heappush(state.ready, (-item.priority, item.id, item))
+                state.full = True
+            elif result is ScheduleResult.CookCanceled:
+                self._finalize(item, S.CookedCancel, "onSchedule returned CookCanceled")
+                self._block_dependents(item)
+            else:
+                reason = item.reason or (f"{scheduler.name}: onSchedule returned "
+                                         f"{result.name}")
+                self._fail(item, reason)
+
+    def _scheduled(self, scheduler: Scheduler, item: WorkItem) -> None:
+        self._set_state(item, S.Scheduled)
+        for attr, callback in (("log_uri", "getLogURI"), ("status_uri", "getStatusURI")):
+            ok, value = self._call(scheduler, callback, item)
+            if ok and value:
+                setattr(item, attr, str(value))
+
+    def _schedule_static(self) -> None:
+        for state in self._scheds.values():
+            deps, dependents, ready = self.dependency_graph(state.scheduler)
+            self._call(state.scheduler, "onScheduleStatic", deps, dependents, ready)
+
+    def _finish(self, started: list[_SchedulerState]) -> None:
+        cancel = self._stop is not None or len(started) != len(self._scheds)
+        for state in started:
+            self._call(state.scheduler, "onStopCook", cancel)
+        self._drain()  # what jobs reported while they were stopped
+        why = "the cook was canceled" if self._canceled else f"not run: {self._stop}"
+        for item in self.items.values():
+            if not item.state.is_final and item.id not in self._blocked:
+                self._finalize(item, S.CookedCancel, item.reason or why)
+        for state in self._scheds.values():
+            self._call(state.scheduler, "onStop")
+        if self._stop and not self._canceled and not self._errors:
+            self._errors.append(self._stop)
+        self.result = CookResult(list(self.items.values()), self._errors, self._warnings,
+                                 self._canceled)
+        self.events.emit(CookFinished(self.result))
+
+    # == generating items ===============================================================
+    def _generate(self) -> None:
+        """Make the items of every node that can make them now (not re-entrant)."""
+        if self._generating:
+            self._regenerate = True
+            return
+        self._generating = True
+        try:
+            self._regenerate = True
+            while self._regenerate:
+                self._regenerate = False
+                for node in self._nodes.values():
+                    if not node.complete and all(n.complete for n in node.inputs):
+                        self._generate_node(node)
+        finally:
+            self._generating = False
+
+    def _generate_node(self, node: _NodeState) -> None:
+        if node.dynamic:  # items come from _succeed as upstream items cook
+            if all(n.unfinished == 0 for n in node.inputs):
+                self._complete(node)
+            return
+        try:
+            if node.type.partition:
+                node.type.generate_partition(node.parms, [i for n in node.inputs
+                                                          for i in n.items], self._maker(node))
+            elif not node.inputs:
+                node.type.generate(node.parms, None, self._maker(node))
+            else:
+                for upstream in [i for n in node.inputs for i in n.items]:
+                    node.type.generate(node.parms, upstream, self._maker(node))
+        except Exception as exc:
+            self._generation_failed(node, exc)
+        self._complete(node)
+
+    def _generation_failed(self, node: _NodeState, exc: Exception) -> None:
+        detail = str(exc) if isinstance(exc, TokenError | ValueError | OSError) \
+            else traceback.format_exc()
+        self._error(f"node {node.name}: could not make its work items: {detail}", node.name)
+
+    def _complete(self, node: _NodeState) -> None:
+        node.complete = True
+        self._regenerate = True
+
+    def _maker(self, node: _NodeState):
+        def make(index: int, dependencies: tuple = ()) -> WorkItem:
+            item = WorkItem(self._next_id, node.name, index, dependencies=tuple(dependencies))
+            self._next_id += 1
+            item.state = S.Waiting
+            self.items[item.id] = item
+            node.items.append(item)
+            node.unfinished += 1
+            self._open += 1
+            if self.events.subscribers:
+                self.events.emit(ItemAdded(item))
+            self._link(item)
+            return item
+        return make
+
+    def _link(self, item: WorkItem) -> None:
+        """Count what the item waits for; make it ready now when nothing."""
+        pending = 0
+        for dep in item.dependencies:
+            if dep.id in self._blocked or dep.state in (S.CookedFail, S.CookedCancel):
+                self._block(item, f"not run: upstream item {dep.name} "
+                                  f"{'did not run' if dep.id in self._blocked else 'failed'}")
+                return
+            if dep.state not in _SUCCESS:
+                pending += 1
+                self._dependents.setdefault(dep.id, []).append(item)
+        if pending:
+            self._pending[item.id] = pending
+        else:
+            self._make_ready(item)
+
+    def _make_ready(self, item: WorkItem) -> None:
+        node = self._nodes[item.node]
+        if not node.type.partition:
+            for dep in item.dependencies:
+                item.copy_attributes_from(dep)
+        try:
+            node.type.prepare(node.parms, item)
+        except TokenError as exc:
+            self._fail(item, str(exc))
+            return
+        except Exception:
+            self._fail(item, f"node {node.name} could not prepare {item.name}:\n"
+                             + traceback.format_exc())
+            return
+        if node.type.in_process:
+            self._succeed(item, None)
+        else:
+            heapq.heappush(node.sched.ready, (-item.priority, item.id, item))
+
+    # == state changes ==================================================================
+    def _set_state(self, item: WorkItem, new: WorkItemState) -> None:
+        old, item.state = item.state, new
+        if self.events.subscribers:
+            self.events.emit(ItemStateChanged(item, old, new))
+
+    def _finalize(self, item: WorkItem, state: WorkItemState, reason: str = "") -> None:
+        if reason:
+            item.reason = reason
+        self._set_state(item, state)
+        self._open -= 1
+        self._resolved(self._nodes[item.node])
+
+    def _resolved(self, node: _NodeState) -> None:
+        node.unfinished -= 1
+        if node.unfinished == 0 and any(not n.complete for n in self._nodes.values()):
+            self._generate()
+
+    def _succeed(self, item: WorkItem, scheduler: Scheduler | None) -> None:
+        if scheduler is not None:
+            for expected in item._expected or ():
+                path = scheduler.localizePath(expected.path)
+                if os.path.exists(path):
+                    item.addOutputFile(path, expected.tag)
+        self._finalize(item, S.CookedSuccess)
+        for child in self._dependents.pop(item.id, ()):
+            left = self._pending[child.id] - 1
+            if left:
+                self._pending[child.id] = left
+            else:
+                del self._pending[child.id]
+                self._make_ready(child)
+        for child in self._nodes[item.node].dynamic_children:
+            try:
+                child.type.generate(child.parms, item, self._maker(child))
+            except Exception as exc:
+                self._generation_failed(child, exc)
+
+    def _fail(self, item: WorkItem, reason: str) -> None:
+        self._finalize(item, S.CookedFail, reason)
+        self._block_dependents(item)
+
+    def _block_dependents(self, item: WorkItem) -> None:
+        for child in self._dependents.pop(item.id, ()):
+            self._pending.pop(child.id, None)
+            self._block(child, f"not run: upstream item {item.name} "
+                               f"{'failed' if item.state == S.CookedFail else 'did not run'}")
+        for child in self._nodes[item.node].dynamic_children:
+            self._warning(f"node {child.name}: no items made from {item.name}, which "
+                          f"{'failed' if item.state == S.CookedFail else 'did not run'}",
+                          child.name)
+
+    def _block(self, item: WorkItem, reason: str) -> None:
+        """An item that can never run: it stays Uncooked and says why."""
+        item.reason = reason
+        self._blocked.add(item.id)
+        self._set_state(item, S.Uncooked)
+        self._open -= 1
+        self._resolved(self._nodes[item.node])
+        for child in self._dependents.pop(item.id, ()):
+            self._pending.pop(child.id, None)
+            self._block(child, f"not run: upstream item {item.name} did not run")
+
+    # == reports from jobs ==============================================================
+    def _apply(self, message: tuple) -> None:
+        kind, scheduler, args = message
+        if kind == "cancel_cook":
+            self._stop, self._canceled = "the cook was canceled", True
+            return
+        if kind == "call":
+            args[0]()
+            return
+        if kind in ("error", "warning"):
+            source = scheduler.name if scheduler else ""
+            (self._error if kind == "error" else self._warning)(args[0], source)
+            if kind == "error":
+                self._stop = f"{source}: cookError: {args[0]}"
+            return
+        item = self._lookup(args[0], kind, scheduler)
+        if item is None:
+            return
+        getattr(self, f"_on_{kind}")(item, scheduler, *args[1:])
+
+    def _lookup(self, ref, kind: str, scheduler) -> WorkItem | None:
+        """An item by id (int or digits) or by name, as PDG 17.5 sent names."""
+        item = None
+        if isinstance(ref, WorkItem):
+            item = self.items.get(ref.id)
+        elif isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+            item = self.items.get(int(ref))
+        elif isinstance(ref, str) and "_" in ref:
+            number = ref.rsplit("_", 1)[1]
+            item = self.items.get(int(number)) if number.isdigit() else None
+            item = item if item is not None and item.name == ref else None
+        if item is None:
+            self._warning(f"{kind} report for unknown work item {ref!r} ignored",
+                          getattr(scheduler, "name", ""))
+        return item
+
+    def _on_start(self, item, scheduler) -> None:
+        if item.state in (S.Waiting, S.Scheduled):
+            self._set_state(item, S.Cooking)
+
+    def _on_success(self, item, scheduler, duration: float) -> None:
+        if not item.state.is_final and item.id not in self._blocked:
+            item.cook_duration = duration
+            self._succeed(item, scheduler)
+
+    def _on_fail(self, item, scheduler, reason: str = "") -> None:
+        if not item.state.is_final and item.id not in self._blocked:
+            self._fail(item, reason or f"{scheduler.name} reported the job failed")
+
+    def _on_cancel(self, item, scheduler) -> None:
+        if not item.state.is_final and item.id not in self._blocked:
+            self._finalize(item, S.CookedCancel, "the job was canceled")
+            self._block_dependents(item)
+
+    def _on_output(self, item, scheduler, path: str, tag: str, checksum: int) -> None:
+        item.addOutputFile(path, tag, checksum)
+        self._changed(item, "output", path)
+
+    def _on_attribute(self, item, scheduler, name, type, value, index) -> None:
+        item.setAttrib(name, type, value, index)
+        self._changed(item, "attribute", name)
+
+    def _on_attribute_array(self, item, scheduler, name, type, values) -> None:
+        item.setAttribArray(name, type, values)
+        self._changed(item, "attribute", name)
+
+    def _on_log(self, item, scheduler, text: str) -> None:
+        item.appendLog(text)
+        self._changed(item, "log", text)
+
+    def _changed(self, item: WorkItem, what: str, detail) -> None:
+        if self.events.subscribers:
+            self.events.emit(ItemChanged(item, what, detail))
+
+    # == services for schedulers ========================================================
+    def payload(self, item: WorkItem) -> dict | None:
+        node = self._nodes[item.node]
+        return node.type.payload(node.parms, item)
+
+    def dependency_graph(self, scheduler: Scheduler):
+        """``(dependencies, dependents, ready)`` for the items ``scheduler`` cooks."""
+        mine = [item for node in self._nodes.values() if node.sched.scheduler is scheduler
+                for item in node.items]
+        dependencies = {item: list(item.dependencies) for item in mine}
+        dependents: dict[WorkItem, list[WorkItem]] = {item: [] for item in mine}
+        for item in mine:
+            for dep in item.dependencies:
+                dependents.setdefault(dep, []).append(item)
+        ready = [entry[2] for entry in sorted(self._scheds_of(scheduler).ready)]
+        return dependencies, dependents, ready
+
+    def _scheds_of(self, scheduler: Scheduler) -> _SchedulerState:
+        return next(s for s in self._scheds.values() if s.scheduler is scheduler)
+
+    # == the guarded dispatcher =========================================================
+    def _call(self, scheduler: Scheduler, callback: str, *args):
+        """Call a scheduler callback; an exception becomes a cook error, never a crash.
+        Returns ``(ok, value)``."""
+        try:
+            return True, getattr(scheduler, callback)(*args)
+        except Exception:
+            self._error(self._raised(scheduler, callback), scheduler.name)
+            return False, None
+
+    @staticmethod
+    def _raised(scheduler: Scheduler, callback: str) -> str:
+        return f"{scheduler.name}: {callback} raised:\n{traceback.format_exc().rstrip()}"
+
+    def _error(self, text: str, source: str = "") -> None:
+        self._errors.append(text)
+        self.events.emit(CookMessage("error", text, source))
+
+    def _warning(self, text: str, source: str = "") -> None:
+        self._warnings.append(text)
+        self.events.emit(CookMessage("warning", text, source))

@@ -1,0 +1,87 @@
+"""Event records of a cook and a thread-safe fan-out to subscribers.
+
+The engine emits on its own thread; every subscriber is called in order, synchronously, so it
+sees every event in the order things happened. A subscriber that must not slow the engine (the
+studio) copies what it needs and coalesces on its own side. A subscriber that raises is
+reported once and unsubscribed; the cook goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .workitem import WorkItem, WorkItemState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class CookStarted:
+    nodes: list[str]
+    static: bool
+
+
+@dataclass(slots=True)
+class ItemAdded:
+    item: WorkItem
+
+
+@dataclass(slots=True)
+class ItemStateChanged:
+    item: WorkItem
+    old: WorkItemState
+    new: WorkItemState
+
+
+@dataclass(slots=True)
+class ItemChanged:
+    """An output, attribute or log line arrived for an item."""
+
+    item: WorkItem
+    what: str  # "output", "attribute" or "log"
+    detail: Any
+
+
+@dataclass(slots=True)
+class CookMessage:
+    """``cookError``/``cookWarning`` and the engine's own errors (a raising callback...)."""
+
+    level: str  # "error" or "warning"
+    text: str
+    source: str = ""  # scheduler or node name
+
+
+@dataclass(slots=True)
+class CookFinished:
+    result: Any  # schedcore.engine.CookResult
+
+
+Event = CookStarted | ItemAdded | ItemStateChanged | ItemChanged | CookMessage | CookFinished
+
+
+class EventBus:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.subscribers: tuple[Callable[[Event], None], ...] = ()
+
+    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        """Add ``callback``; returns the function that removes it again."""
+        with self._lock:
+            self.subscribers = (*self.subscribers, callback)
+        return lambda: self.unsubscribe(callback)
+
+    def unsubscribe(self, callback: Callable[[Event], None]) -> None:
+        with self._lock:
+            self.subscribers = tuple(s for s in self.subscribers if s is not callback)
+
+    def emit(self, event: Event) -> None:
+        for callback in self.subscribers:
+            try:
+                callback(event)
+            except Exception:
+                log.exception("event subscriber %r raised; it is unsubscribed", callback)
+                self.unsubscribe(callback)

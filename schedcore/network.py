@@ -1,0 +1,292 @@
+"""The TOP network document (``*.top.json``): nodes, connections, scheduler nodes, parameters.
+
+``load`` checks the whole file and raises one ``NetworkError`` listing every problem with its
+JSON path; ``save`` writes atomically and round-trips. ``$HIP`` is the file's folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import NetworkError, did_you_mean
+from .parms import ParmSet
+
+FORMAT = "schedcore-network"
+VERSION = 1
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass
+class SchedulerSpec:
+    name: str
+    type: str
+    parms: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "type": self.type, "parms": dict(self.parms)}
+
+
+@dataclass
+class NodeSpec:
+    name: str
+    type: str
+    parms: dict = field(default_factory=dict)
+    inputs: list[str] = field(default_factory=list)
+    scheduler: str | None = None
+
+    def to_json(self) -> dict:
+        data = {"name": self.name, "type": self.type, "parms": dict(self.parms),
+                "inputs": list(self.inputs)}
+        if self.scheduler:
+            data["scheduler"] = self.scheduler
+        return data
+
+
+@dataclass
+class Network:
+    nodes: list[NodeSpec] = field(default_factory=list)
+    schedulers: list[SchedulerSpec] = field(default_factory=list)
+    default_scheduler: str = ""
+    path: str = ""  # where it was loaded from or saved to; "" for a new network
+
+    @property
+    def hip(self) -> str:
+        """``$HIP``: the folder of the network file (the current folder when unsaved)."""
+        return str(Path(self.path).resolve().parent) if self.path else os.getcwd()
+
+    def node(self, name: str) -> NodeSpec:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(f"no node named {name!r}" + did_you_mean(name, self.node_names()))
+
+    def scheduler(self, name: str) -> SchedulerSpec:
+        for spec in self.schedulers:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"no scheduler node named {name!r}"
+                       + did_you_mean(name, [s.name for s in self.schedulers]))
+
+    def node_names(self) -> list[str]:
+        return [n.name for n in self.nodes]
+
+    def scheduler_for(self, node: NodeSpec) -> str:
+        return node.scheduler or self.default_scheduler
+
+    def node_parms(self, node: NodeSpec) -> ParmSet:
+        from .nodes import node_type
+        return ParmSet(node_type(node.type).parm_templates, node.parms, self.hip)
+
+    def topological(self, upto: str | None = None) -> list[NodeSpec]:
+        """Nodes in dependency order; with ``upto``, only that node and its ancestors."""
+        by_name = {n.name: n for n in self.nodes}
+        wanted = set(by_name)
+        if upto is not None:
+            self.node(upto)  # raises with "did you mean" when unknown
+            wanted, stack = set(), [upto]
+            while stack:
+                name = stack.pop()
+                if name not in wanted:
+                    wanted.add(name)
+                    stack.extend(by_name[name].inputs)
+        order, done = [], set()
+
+        def visit(name: str) -> None:
+            if name in done:
+                return
+            done.add(name)
+            for upstream in by_name[name].inputs:
+                visit(upstream)
+            order.append(by_name[name])
+
+        for node in self.nodes:
+            if node.name in wanted:
+                visit(node.name)
+        return order
+
+    def to_json(self) -> dict:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "default_scheduler": self.default_scheduler,
+            "schedulers": [s.to_json() for s in self.schedulers],
+            "nodes": [n.to_json() for n in self.nodes],
+        }
+
+    def save(self, path: str | os.PathLike | None = None) -> None:
+        """Write the network atomically: a failure leaves any old file intact."""
+        target = Path(path or self.path)
+        write_atomic(target, json.dumps(self.to_json(), indent=2) + "\n")
+        self.path = str(target)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def load(path: str | os.PathLike) -> Network:
+    """Read and check a network file; raise ``NetworkError`` listing every problem."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise NetworkError(source, [f"cannot read the file: {exc.strerror or exc}"]) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NetworkError(source, [f"line {exc.lineno}, column {exc.colno}: "
+                                    f"not valid JSON: {exc.msg}"]) from None
+    return from_json(data, source, path=str(path))
+
+
+def from_json(data, source: str = "<network>", path: str = "") -> Network:
+    problems = _Checker().check(data)
+    if problems:
+        raise NetworkError(source, problems)
+    schedulers = [SchedulerSpec(s["name"], s["type"], dict(s.get("parms", {})))
+                  for s in data.get("schedulers", [])]
+    if not schedulers:  # a network without scheduler nodes cooks on the Local Scheduler
+        schedulers = [SchedulerSpec("localscheduler1", "localscheduler", {})]
+    nodes = [NodeSpec(n["name"], n["type"], dict(n.get("parms", {})), list(n.get("inputs", [])),
+                      n.get("scheduler") or None) for n in data.get("nodes", [])]
+    default = data.get("default_scheduler") or schedulers[0].name
+    return Network(nodes, schedulers, default, path)
+
+
+class _Checker:
+    """Collects every problem of a network document, each prefixed with its JSON path."""
+
+    def __init__(self):
+        self.problems: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.problems.append(f"{where}: {message}")
+
+    def check(self, data) -> list[str]:
+        if not isinstance(data, dict):
+            self.add("(top)", "expected a JSON object with 'format', 'nodes' and 'schedulers'")
+            return self.problems
+        if data.get("format") != FORMAT:
+            self.add("format", f"expected {FORMAT!r}, got {data.get('format')!r}")
+        if data.get("version", VERSION) != VERSION:
+            self.add("version", f"this program reads version {VERSION}, "
+                                f"got {data.get('version')!r}")
+        unknown = sorted(set(data) - {"format", "version", "default_scheduler", "schedulers",
+                                      "nodes"})
+        for key in unknown:
+            self.add(key, "unknown key" + did_you_mean(key, ["default_scheduler", "nodes",
+                                                             "schedulers"]))
+        schedulers = self._entries(data, "schedulers", self._scheduler_types())
+        nodes = self._entries(data, "nodes", self._node_types())
+        default = data.get("default_scheduler")
+        if default and default not in schedulers:
+            self.add("default_scheduler", f"no scheduler node named {default!r}"
+                     + did_you_mean(default, schedulers))
+        for i, node in enumerate(data.get("nodes") or []):
+            if isinstance(node, dict):
+                self._links(f"nodes[{i}]", node, nodes, schedulers)
+        if not self.problems:
+            self._cycles(data["nodes"] if isinstance(data.get("nodes"), list) else [])
+        return self.problems
+
+    @staticmethod
+    def _node_types():
+        from .nodes import NODE_TYPES
+        return NODE_TYPES
+
+    @staticmethod
+    def _scheduler_types():
+        from .schedulers import scheduler_types
+        return scheduler_types()
+
+    def _entries(self, data: dict, key: str, types: dict) -> list[str]:
+        entries = data.get(key, [])
+        if not isinstance(entries, list):
+            self.add(key, "expected a list")
+            return []
+        names = []
+        for i, entry in enumerate(entries):
+            where = f"{key}[{i}]"
+            if not isinstance(entry, dict):
+                self.add(where, "expected an object with 'name' and 'type'")
+                continue
+            name = entry.get("name")
+            if not isinstance(name, str) or not _NAME.match(name):
+                self.add(f"{where}.name", f"expected a name of letters, digits and _, "
+                                          f"got {name!r}")
+            elif name in names:
+                self.add(f"{where}.name", f"a second {key[:-1]} named {name!r}")
+            else:
+                names.append(name)
+            self._typed(where, entry, types, key[:-1])
+        return names
+
+    def _typed(self, where: str, entry: dict, types: dict, what: str) -> None:
+        type_name = entry.get("type")
+        if type_name not in types:
+            self.add(f"{where}.type", f"unknown {what} type {type_name!r}"
+                     + did_you_mean(str(type_name), types))
+            return
+        parms = entry.get("parms", {})
+        if not isinstance(parms, dict):
+            self.add(f"{where}.parms", "expected an object of parameter values")
+            return
+        templates = {t.name: t for t in types[type_name].parm_templates}
+        for name, value in parms.items():
+            template = templates.get(name)
+            if template is None:
+                self.add(f"{where}.parms.{name}", f"{type_name} has no parameter {name!r}"
+                         + did_you_mean(name, templates))
+            elif (why := template.check(value)) is not None:
+                self.add(f"{where}.parms.{name}", why)
+
+    def _links(self, where: str, node: dict, nodes: list[str], schedulers: list[str]) -> None:
+        inputs = node.get("inputs", [])
+        if not isinstance(inputs, list):
+            self.add(f"{where}.inputs", "expected a list of node names")
+            inputs = []
+        for j, name in enumerate(inputs):
+            if name not in nodes:
+                self.add(f"{where}.inputs[{j}]", f"no node named {name!r}"
+                         + did_you_mean(str(name), nodes))
+            elif name == node.get("name"):
+                self.add(f"{where}.inputs[{j}]", "a node cannot be its own input")
+        scheduler = node.get("scheduler")
+        if scheduler not in (None, "") and scheduler not in schedulers:
+            self.add(f"{where}.scheduler", f"no scheduler node named {scheduler!r}"
+                     + did_you_mean(str(scheduler), schedulers))
+
+    def _cycles(self, nodes: list[dict]) -> None:
+        inputs = {n["name"]: n.get("inputs", []) for n in nodes}
+        state: dict[str, int] = {}  # 1 visiting, 2 done
+
+        def visit(name: str, path: list[str]) -> None:
+            if state.get(name) == 2:
+                return
+            if state.get(name) == 1:
+                loop = path[path.index(name):] + [name]
+                self.add("nodes", "connections form a loop: " + " -> ".join(loop))
+                return
+            state[name] = 1
+            for upstream in inputs[name]:
+                visit(upstream, path + [name])
+            state[name] = 2
+
+        for name in inputs:
+            visit(name, [])

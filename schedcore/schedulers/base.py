@@ -1,0 +1,289 @@
+"""The scheduler base class: every PDG callback with a documented default, and the services a
+scheduler calls on itself (reference §1 and §2).
+
+Callbacks run on the engine thread, called through the engine's guarded dispatcher: an
+exception fails the item (or the cook) with its traceback and never the process. Notifications
+(``workItemSucceeded``...) may be called from any thread: they are queued to the engine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from ..parms import ParmSet, ParmTemplate
+from ..results import ScheduleResult, TickResult
+from ..workitem import AttribType, WorkItem
+
+JOB_MODULES = Path(__file__).resolve().parent.parent / "jobs"
+
+COMMON_PARMS = [
+    ParmTemplate("pdg_workingdir", "string", "$HIP", "Working Directory",
+                 "The directory where the work will be generating intermediate files and "
+                 "output. The intermediate files will be placed in a subdirectory. Typically "
+                 "$HIP is used. For running jobs on the farm, the working directory would "
+                 "typically be a mounted directory on all client machines."),
+    ParmTemplate("pdg_tickperiod", "float", 0.5, "Tick Period",
+                 "Seconds between onTick calls."),
+    ParmTemplate("pdg_maxitems", "int", 30, "Max Items Per Tick",
+                 "onSchedule calls between two ticks; -1 for no limit. When it is reached and "
+                 "more items are ready, the next tick comes at once."),
+]
+
+
+class Scheduler:
+    """A PDG scheduler. Subclass it and implement at least ``onSchedule``."""
+
+    type_name = "scheduler"
+    label = "Scheduler"
+    parm_templates: list[ParmTemplate] = COMMON_PARMS
+
+    def __init__(self, name: str = "", parms: dict | None = None, hip: str = ""):
+        self.name = name or self.type_name
+        self.parms = ParmSet(self.parm_templates, parms or {}, hip or os.getcwd())
+        self._engine = None  # the cook this scheduler serves, set by the engine
+        self._local_dir = self._remote_dir = ""
+        self._shared_servers: dict[str, dict] = {}
+
+    def __getitem__(self, name: str):
+        """``self["pdg_workingdir"].evaluateString()``, as in Houdini."""
+        return self.parms[name]
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+    # == callbacks PDG calls ============================================================
+    def onStart(self) -> bool:
+        """When the scheduler is created for a cook session. Set up lasting state."""
+        return True
+
+    def onStop(self) -> bool:
+        """When the scheduler is removed. Clean up what ``onStart`` set up."""
+        return True
+
+    def onStartCook(self, static: bool, cook_set) -> bool:
+        """Before any item of a cook is scheduled. False or an exception fails the cook.
+
+        The default sets the working dir from ``pdg_workingdir``."""
+        workdir = self["pdg_workingdir"].evaluateString()
+        self.setWorkingDir(workdir, workdir)
+        return True
+
+    def onStopCook(self, cancel: bool) -> bool:
+        """When the cook completed (``cancel`` False) or is canceled: with ``cancel`` True,
+        jobs may still run; cancel them and return once they are gone. May run twice."""
+        return True
+
+    def onSchedule(self, work_item: WorkItem) -> ScheduleResult:
+        """A work item is ready: submit it. Return ``Succeeded`` when it was submitted (it
+        reports later), ``CookSucceeded``/``CookFailed``/``CookCanceled`` when it finished
+        here, ``Failed`` when it could not be submitted, ``Deferred`` to be asked again later,
+        ``FullDeferred`` for no more ``onSchedule`` calls until the next tick or report."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement onSchedule")
+
+    def onScheduleStatic(self, dependencies, dependents, ready_items) -> None:
+        """A static cook: the whole graph up front (item -> items it depends on / that depend
+        on it, and the items ready now). The default does nothing: items then come to
+        ``onSchedule`` as they become ready."""
+
+    def onTick(self) -> TickResult:
+        """Every ``pdg_tickperiod`` seconds while cooking. Poll running jobs here.
+        ``SchedulerReady``; ``SchedulerBusy`` (no ``onSchedule`` until a tick says ready);
+        ``SchedulerCancelCook``."""
+        return TickResult.SchedulerReady
+
+    def submitAsJob(self, graph_file: str, node_path: str) -> str:
+        """Cook the whole network as one standalone job; return its status URI, or "" when
+        this scheduler cannot."""
+        return ""
+
+    def endSharedServer(self, sharedserver_name: str) -> bool:
+        """Close a shared server instance. True on success."""
+        self.clearSharedServerInfo(sharedserver_name)
+        return True
+
+    def workItemResultServerAddr(self) -> str:
+        """``host:port`` where jobs report, or "" when jobs report another way."""
+        return ""
+
+    def transferFile(self, file_path: str) -> bool:
+        """Copy a file the work needs into the working dir, unless an identical copy is
+        there already. True when the file is in place."""
+        source = Path(file_path)
+        target = Path(self.workingDir(True)) / source.name
+        if source.resolve() == target.resolve():
+            return True
+        if target.exists() and target.stat().st_size == source.stat().st_size \
+                and target.stat().st_mtime >= source.stat().st_mtime:
+            return True
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+        return True
+
+    def getLogURI(self, work_item: WorkItem) -> str:
+        """URI of the item's log (``file:///...``), or ""."""
+        return Path(self.logDir(True), f"{work_item.name}.log").as_uri()
+
+    def getStatusURI(self, work_item: WorkItem) -> str:
+        """URI of the item's status page, or ""."""
+        return ""
+
+    def onCancelWorkItems(self, work_items: list[WorkItem], node) -> None:
+        """Cancel these queued or running items."""
+
+    def applicationBin(self, name: str, work_item: WorkItem | None) -> str:
+        """Path of an application for commands; ``python`` is this Python."""
+        if name in ("python", "python3"):
+            return sys.executable
+        return shutil.which(name) or name
+
+    # == services: directories ==========================================================
+    def setWorkingDir(self, local: str, remote: str) -> None:
+        self._local_dir, self._remote_dir = str(local), str(remote)
+
+    def workingDir(self, local: bool = True) -> str:
+        if not self._local_dir:
+            workdir = self["pdg_workingdir"].evaluateString()
+            self.setWorkingDir(workdir, workdir)
+        return self._local_dir if local else self._remote_dir
+
+    def tempDir(self, local: bool = True) -> str:
+        return os.path.join(self.workingDir(local), "pdgtemp", str(os.getpid()))
+
+    def scriptDir(self, local: bool = True) -> str:
+        return os.path.join(self.tempDir(local), "scripts")
+
+    def logDir(self, local: bool = True) -> str:
+        return os.path.join(self.tempDir(local), "logs")
+
+    def dataDir(self, local: bool = True) -> str:
+        return os.path.join(self.tempDir(local), "data")
+
+    def createJobDirsAndSerializeWorkItems(self, work_item: WorkItem) -> str:
+        """Make the job dirs, copy the job-side modules into the script dir and write
+        ``<temp>/data/<item>.json``; returns that file's path."""
+        for folder in (self.scriptDir(True), self.logDir(True), self.dataDir(True)):
+            os.makedirs(folder, exist_ok=True)
+        self._copy_job_modules()
+        path = os.path.join(self.dataDir(True), f"{work_item.name}.json")
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(self.serializeWorkItem(work_item), handle)
+        return path
+
+    def serializeWorkItem(self, work_item: WorkItem) -> dict:
+        data = work_item.to_json()
+        data["payload"] = self._engine.payload(work_item) if self._engine else None
+        return data
+
+    def _copy_job_modules(self) -> None:
+        script_dir = self.scriptDir(True)
+        for source in JOB_MODULES.glob("*.py"):
+            target = os.path.join(script_dir, source.name)
+            if not os.path.exists(target):
+                shutil.copyfile(source, target)
+
+    def expandCommandTokens(self, command: str, work_item: WorkItem | None) -> str:
+        """Replace the ``__PDG_*__`` tokens; ``work_item`` may be None."""
+        if "__PDG_" not in command:
+            return command
+        tokens = {
+            "__PDG_DIR__": self.workingDir(False),
+            "__PDG_TEMP__": self.tempDir(False),
+            "__PDG_SHARED_TEMP__": self.tempDir(False),
+            "__PDG_SCRIPTDIR__": self.scriptDir(False),
+            "__PDG_RESULT_SERVER__": self.workItemResultServerAddr(),
+            "__PDG_PYTHON__": self.applicationBin("python", work_item),
+        }
+        if work_item is not None:
+            tokens.update({"__PDG_ITEM_NAME__": work_item.name,
+                           "__PDG_ITEM_ID__": str(work_item.id),
+                           "__PDG_INDEX__": str(work_item.index)})
+        for token, value in tokens.items():
+            command = command.replace(token, value)
+        return command
+
+    def localizePath(self, path: str) -> str:
+        return path.replace("__PDG_DIR__", self.workingDir(True))
+
+    def delocalizePath(self, path: str) -> str:
+        local = self.workingDir(True)
+        return "__PDG_DIR__" + path[len(local):] if local and path.startswith(local) else path
+
+    def jobEnvironment(self, work_item: WorkItem) -> dict[str, str]:
+        """The ``PDG_*`` variables every job gets (reference §4), over this environment."""
+        env = dict(os.environ)
+        env.update({
+            "PDG_RESULT_SERVER": self.workItemResultServerAddr(),
+            "PDG_ITEM_NAME": work_item.name,
+            "PDG_ITEM_ID": str(work_item.id),
+            "PDG_INDEX": str(work_item.index),
+            "PDG_DIR": self.workingDir(False),
+            "PDG_TEMP": self.tempDir(False),
+            "PDG_SHARED_TEMP": self.tempDir(False),
+            "PDG_SCRIPTDIR": self.scriptDir(False),
+            "PDG_JOBID": self._engine.job_id if self._engine else "",
+            "PDG_JOBID_VAR": "PDG_JOBID",
+        })
+        return env
+
+    # == services: shared servers, graph, messages ======================================
+    def getSharedServers(self) -> dict[str, dict]:
+        return dict(self._shared_servers)
+
+    def getSharedServerInfo(self, name: str) -> dict | None:
+        return self._shared_servers.get(name)
+
+    def setSharedServerInfo(self, name: str, info: dict) -> None:
+        self._shared_servers[name] = dict(info)
+
+    def clearSharedServerInfo(self, name: str) -> None:
+        self._shared_servers.pop(name, None)
+
+    def dependencyGraph(self):
+        """``(dependencies, dependents, ready)`` of this scheduler's items in the cook."""
+        return self._engine.dependency_graph(self) if self._engine else ({}, {}, [])
+
+    def cookError(self, message: str) -> None:
+        """Report an error: the cook fails (after this tick) and the message is shown."""
+        self._notify("error", message)
+
+    def cookWarning(self, message: str) -> None:
+        self._notify("warning", message)
+
+    # == notifications: a job's progress (any thread) ===================================
+    def workItemStartCook(self, item, index: int = -1) -> None:
+        self._notify("start", item)
+
+    def workItemSucceeded(self, item, index: int = -1, cook_duration: float = 0.0) -> None:
+        self._notify("success", item, float(cook_duration))
+
+    def workItemFailed(self, item, index: int = -1, reason: str = "") -> None:
+        self._notify("fail", item, reason)
+
+    def workItemCancelled(self, item, index: int = -1) -> None:
+        self._notify("cancel", item)
+
+    workItemCanceled = workItemCancelled
+
+    def workItemFileResult(self, item, subindex: int, path: str, tag: str = "file",
+                           checksum: int = 0) -> None:
+        self._notify("output", item, self.localizePath(path), tag, checksum)
+
+    def workItemSetAttribute(self, item, subindex: int, name: str, type, value,
+                             index: int = 0) -> None:
+        self._notify("attribute", item, name, AttribType(type), value, index)
+
+    def workItemSetAttributeArray(self, item, subindex: int, name: str, type,
+                                  values) -> None:
+        self._notify("attribute_array", item, name, AttribType(type), list(values))
+
+    def workItemAppendLog(self, item, text: str) -> None:
+        self._notify("log", item, text)
+
+    def _notify(self, kind: str, *args) -> None:
+        if self._engine is None:
+            raise RuntimeError(f"{self.name}: {kind} outside a cook")
+        self._engine.post(kind, self, *args)

@@ -1,0 +1,259 @@
+"""Work items: the unit of work a TOP node generates and a scheduler cooks.
+
+Names follow PDG (reference §3): ``attribValue``, ``setIntAttrib``, ``addExpectedOutputFile``...
+Items use ``__slots__`` and create their attribute and output containers lazily, because a
+cook may hold hundreds of thousands of them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+
+class WorkItemState(enum.IntEnum):
+    """PDG's ``workItemState``; the integer values are the serialized ones."""
+
+    Undefined = 0
+    Dirty = 1
+    Uncooked = 2
+    Waiting = 3
+    Scheduled = 4
+    Cooking = 5
+    CookedSuccess = 6
+    CookedCache = 7
+    CookedFail = 8
+    CookedCancel = 9
+
+    @property
+    def is_final(self) -> bool:
+        return self >= WorkItemState.CookedSuccess
+
+    @property
+    def is_success(self) -> bool:
+        return self in (WorkItemState.CookedSuccess, WorkItemState.CookedCache)
+
+
+FINAL_STATES = frozenset(s for s in WorkItemState if s.is_final)
+
+
+class AttribType(enum.IntEnum):
+    """PDG's ``attribType``."""
+
+    Int = 0
+    Float = 1
+    String = 2
+    File = 3
+    PyObject = 4
+    Dict = 5
+
+
+_CASTS = {
+    AttribType.Int: int,
+    AttribType.Float: float,
+    AttribType.String: str,
+    AttribType.File: str,
+}
+
+
+@dataclass(slots=True)
+class Attribute:
+    """A typed attribute: always an array; a scalar is an array of one value."""
+
+    type: AttribType
+    values: list
+
+    def to_json(self) -> dict:
+        return {"type": self.type.name, "values": list(self.values)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Attribute:
+        return cls(AttribType[data["type"]], list(data["values"]))
+
+
+@dataclass(slots=True)
+class OutputFile:
+    """An output file of a work item, with its tag (``file/image``...) and checksum."""
+
+    path: str
+    tag: str = "file"
+    checksum: int = 0
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "tag": self.tag, "checksum": self.checksum}
+
+    @classmethod
+    def from_json(cls, data: dict) -> OutputFile:
+        return cls(data["path"], data.get("tag", "file"), int(data.get("checksum", 0)))
+
+
+class WorkItem:
+    """One work item. The engine owns its state; everyone else reads it."""
+
+    __slots__ = (
+        "id", "name", "index", "priority", "frame", "command", "state", "node",
+        "dependencies", "cook_duration", "log_uri", "status_uri", "environment",
+        "reason", "_attribs", "_expected", "_outputs", "_log",
+    )
+
+    def __init__(self, id: int, node: str, index: int = 0, *, priority: int = 0,
+                 frame: float = 0.0, command: str = "", dependencies: tuple = ()):
+        self.id = id
+        self.name = f"{node}_{id}"
+        self.node = node
+        self.index = index
+        self.priority = priority
+        self.frame = frame
+        self.command = command
+        self.state = WorkItemState.Uncooked
+        self.dependencies = dependencies  # items this one waits for
+        self.cook_duration = 0.0
+        self.log_uri = ""
+        self.status_uri = ""
+        self.environment = None
+        self.reason = ""  # why it failed or did not run, in words
+        self._attribs = None
+        self._expected = None
+        self._outputs = None
+        self._log = None
+
+    def __repr__(self) -> str:
+        return f"<WorkItem {self.name} {self.state.name}>"
+
+    # -- attributes ---------------------------------------------------------------------
+    @property
+    def attributes(self) -> dict[str, Attribute]:
+        if self._attribs is None:
+            self._attribs = {}
+        return self._attribs
+
+    def attribNames(self) -> list[str]:
+        return list(self._attribs or ())
+
+    def hasAttrib(self, name: str) -> bool:
+        return bool(self._attribs) and name in self._attribs
+
+    def attribType(self, name: str) -> AttribType | None:
+        attrib = (self._attribs or {}).get(name)
+        return attrib.type if attrib else None
+
+    def attribValue(self, name: str, index: int = 0) -> Any:
+        """The value at ``index`` of attribute ``name``; None when absent."""
+        attrib = (self._attribs or {}).get(name)
+        if attrib is None or index >= len(attrib.values):
+            return None
+        return attrib.values[index]
+
+    def attribArray(self, name: str) -> list | None:
+        attrib = (self._attribs or {}).get(name)
+        return None if attrib is None else list(attrib.values)
+
+    def setAttrib(self, name: str, type: AttribType, value: Any, index: int = 0) -> None:
+        cast = _CASTS.get(type)
+        value = cast(value) if cast else value
+        attrib = self.attributes.get(name)
+        if attrib is None or attrib.type != type:
+            attrib = self.attributes[name] = Attribute(type, [])
+        values = attrib.values
+        if index >= len(values):
+            values.extend([_default(type)] * (index + 1 - len(values)))
+        values[index] = value
+
+    def setAttribArray(self, name: str, type: AttribType, values) -> None:
+        cast = _CASTS.get(type)
+        self.attributes[name] = Attribute(type, [cast(v) if cast else v for v in values])
+
+    def setIntAttrib(self, name: str, value: int, index: int = 0) -> None:
+        self.setAttrib(name, AttribType.Int, value, index)
+
+    def setFloatAttrib(self, name: str, value: float, index: int = 0) -> None:
+        self.setAttrib(name, AttribType.Float, value, index)
+
+    def setStringAttrib(self, name: str, value: str, index: int = 0) -> None:
+        self.setAttrib(name, AttribType.String, value, index)
+
+    def setFileAttrib(self, name: str, value: str, index: int = 0) -> None:
+        self.setAttrib(name, AttribType.File, value, index)
+
+    def setIntAttribArray(self, name: str, values) -> None:
+        self.setAttribArray(name, AttribType.Int, values)
+
+    def setFloatAttribArray(self, name: str, values) -> None:
+        self.setAttribArray(name, AttribType.Float, values)
+
+    def setStringAttribArray(self, name: str, values) -> None:
+        self.setAttribArray(name, AttribType.String, values)
+
+    def setFileAttribArray(self, name: str, values) -> None:
+        self.setAttribArray(name, AttribType.File, values)
+
+    def copy_attributes_from(self, other: WorkItem) -> None:
+        """Inherit ``other``'s attributes (a child item starts with its parent's)."""
+        for name, attrib in (other._attribs or {}).items():
+            if not self.hasAttrib(name):
+                self.attributes[name] = Attribute(attrib.type, list(attrib.values))
+
+    # -- files --------------------------------------------------------------------------
+    @property
+    def expectedOutputFiles(self) -> list[OutputFile]:
+        return list(self._expected or ())
+
+    @property
+    def outputFiles(self) -> list[OutputFile]:
+        return list(self._outputs or ())
+
+    def addExpectedOutputFile(self, path: str, tag: str = "file") -> None:
+        if self._expected is None:
+            self._expected = []
+        self._expected.append(OutputFile(str(path), tag))
+
+    def addOutputFile(self, path: str, tag: str = "file", checksum: int = 0) -> None:
+        if self._outputs is None:
+            self._outputs = []
+        if not any(o.path == path for o in self._outputs):
+            self._outputs.append(OutputFile(str(path), tag or "file", checksum))
+
+    addResultData = addOutputFile  # the 17.5 name
+
+    @property
+    def inputFiles(self) -> list[OutputFile]:
+        """The outputs of the items this one depends on, in dependency order."""
+        return [o for dep in self.dependencies for o in (dep._outputs or ())]
+
+    # -- log ----------------------------------------------------------------------------
+    def appendLog(self, text: str) -> None:
+        if self._log is None:
+            self._log = []
+        self._log.append(text)
+
+    @property
+    def log(self) -> str:
+        return "".join(self._log or ())
+
+    # -- serialization ------------------------------------------------------------------
+    def to_json(self) -> dict:
+        """What a job reads (``createJobDirsAndSerializeWorkItems``) and ``--json`` prints."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "node": self.node,
+            "index": self.index,
+            "priority": self.priority,
+            "frame": self.frame,
+            "command": self.command,
+            "state": self.state.name,
+            "cook_duration": self.cook_duration,
+            "attributes": {n: a.to_json() for n, a in (self._attribs or {}).items()},
+            "expected_outputs": [o.to_json() for o in self._expected or ()],
+            "outputs": [o.to_json() for o in self._outputs or ()],
+            "inputs": [o.to_json() for o in self.inputFiles],
+            "dependencies": [d.id for d in self.dependencies],
+            "log_uri": self.log_uri,
+            "status_uri": self.status_uri,
+            "reason": self.reason,
+        }
+
+
+def _default(type: AttribType):
+    return {AttribType.Int: 0, AttribType.Float: 0.0}.get(type, "")
