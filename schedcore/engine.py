@@ -141,6 +141,7 @@ class Engine:
         self._generating = self._regenerate = False
         self._thread: threading.Thread | None = None
         self.result: CookResult | None = None
+        self._setup()
 
     # == the outside world (any thread) =================================================
     def post(self, kind: str, scheduler: Scheduler | None, *args) -> None:
@@ -164,20 +165,28 @@ class Engine:
 
     # == the cook (engine thread) =======================================================
     def run(self) -> CookResult:
-        self._setup()
+        """Cook on this thread and return the result."""
         order = list(self._nodes)
         self.events.emit(CookStarted(order, self.static))
         started = [s for s in self._scheds.values() if self._start_scheduler(s, order)]
         if len(started) == len(self._scheds):
-            self._generate()
-            if self.static:
-                self._schedule_static()
-            self._loop()
+            try:
+                self._generate()
+                if self.static:
+                    self._schedule_static()
+                self._loop()
+            except Exception:  # a bug of ours: keep what was cooked, stop the jobs, say it
+                self._error("internal error of the engine; please report it:\n"
+                            + traceback.format_exc())
+                self._stop = "an internal error of the engine"
         self._finish(started)
         return self.result
 
     def _setup(self) -> None:
-        specs = self.network.topological(self.upto)
+        try:
+            specs = self.network.topological(self.upto)
+        except KeyError as exc:
+            raise CookError(f"cannot cook up to {self.upto!r}: {exc.args[0]}") from None
         for spec in specs:
             sched = self._scheduler_state(spec)
             node = self._nodes[spec.name] = _NodeState(spec, self.network, sched, self.static)
@@ -336,7 +345,7 @@ class Engine:
         for state in started:
             self._call(state.scheduler, "onStopCook", cancel)
         self._drain()  # what jobs reported while they were stopped
-        why = "the cook was canceled" if self._canceled else f"not run: {self._stop}"
+        why = "the cook was canceled" if self._canceled else f"the cook stopped: {self._stop}"
         for item in self.items.values():
             if not item.state.is_final and item.id not in self._blocked:
                 self._finalize(item, S.CookedCancel, item.reason or why)
@@ -412,7 +421,7 @@ class Engine:
         pending = 0
         for dep in item.dependencies:
             if dep.id in self._blocked or dep.state in (S.CookedFail, S.CookedCancel):
-                self._block(item, f"not run: upstream item {dep.name} "
+                self._block(item, f"upstream item {dep.name} "
                                   f"{'did not run' if dep.id in self._blocked else 'failed'}")
                 return
             if dep.state not in _SUCCESS:
@@ -487,7 +496,7 @@ class Engine:
     def _block_dependents(self, item: WorkItem) -> None:
         for child in self._dependents.pop(item.id, ()):
             self._pending.pop(child.id, None)
-            self._block(child, f"not run: upstream item {item.name} "
+            self._block(child, f"upstream item {item.name} "
                                f"{'failed' if item.state == S.CookedFail else 'did not run'}")
         for child in self._nodes[item.node].dynamic_children:
             self._warning(f"node {child.name}: no items made from {item.name}, which "
@@ -503,7 +512,7 @@ class Engine:
         self._resolved(self._nodes[item.node])
         for child in self._dependents.pop(item.id, ()):
             self._pending.pop(child.id, None)
-            self._block(child, f"not run: upstream item {item.name} did not run")
+            self._block(child, f"upstream item {item.name} did not run")
 
     # == reports from jobs ==============================================================
     def _apply(self, message: tuple) -> None:

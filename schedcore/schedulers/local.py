@@ -139,7 +139,7 @@ class LocalScheduler(Scheduler):
         if code == 0:
             return "success", time.monotonic() - started
         why = f"signal {-code}" if code < 0 else f"exit code {code}"
-        return "fail", f"the command ended with {why}; see its log {job.log_path}"
+        return "fail", f"the command ended with {why}"
 
     def _report_results(self, item_id: int, path: str) -> None:
         """Outputs and attributes a job wrote to its results file, if it wrote one."""

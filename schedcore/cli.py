@@ -1,0 +1,203 @@
+"""The ``schedcore`` command: cook networks headless and list the scheduler types."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from urllib.parse import unquote, urlparse
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from . import network as network_file
+from .engine import CookResult, Engine
+from .errors import SchedcoreError
+from .events import CookMessage, ItemAdded, ItemStateChanged
+from .nodes import NODE_TYPES
+from .schedulers import scheduler_types
+from .workitem import WorkItemState
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELED = 0, 1, 2, 130
+
+STATE_STYLES = {
+    "Waiting": "grey62", "Scheduled": "yellow", "Cooking": "cyan", "CookedSuccess": "green",
+    "CookedCache": "dark_green", "CookedFail": "red", "CookedCancel": "magenta",
+    "Uncooked": "grey42",
+}
+
+
+def log_path(item) -> str:
+    """The local path of a ``file://`` log URI (what a person can open)."""
+    uri = urlparse(item.log_uri)
+    return unquote(uri.path) if uri.scheme == "file" else item.log_uri
+
+
+class CookProgress:
+    """Counts by state and a bar, redrawn by ``rich.live`` ten times a second; failures are
+    printed as they happen. Fed by engine events (engine thread); only counters change there."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.counts: dict[WorkItemState, int] = dict.fromkeys(WorkItemState, 0)
+        self.total = 0
+
+    def __call__(self, event) -> None:
+        if isinstance(event, ItemStateChanged):
+            self.counts[event.old] -= 1
+            self.counts[event.new] += 1
+            if event.new == WorkItemState.CookedFail:
+                item = event.item
+                first = item.reason.splitlines()[0] if item.reason else "failed"
+                self.console.print(f"[red]FAILED[/] {item.name}: {first}"
+                                   + (f"\n       log: {log_path(item)}" if item.log_uri else ""),
+                                   highlight=False)
+        elif isinstance(event, ItemAdded):
+            self.total += 1
+            self.counts[event.item.state] += 1
+        elif isinstance(event, CookMessage):
+            style = "red" if event.level == "error" else "yellow"
+            self.console.print(f"[{style}]{event.level}:[/] {event.text}", highlight=False)
+
+    def __rich__(self):
+        done = sum(n for state, n in self.counts.items() if state.is_final
+                   or state == WorkItemState.Uncooked)
+        bar = ProgressBar(total=max(self.total, 1), completed=done, width=40)
+        line = Text(f" {done}/{self.total}  ")
+        for state, n in self.counts.items():
+            if n:
+                line.append(f"{state.name} {n}  ", style=STATE_STYLES.get(state.name, ""))
+        return Group(Text.assemble(("cooking ", "bold")), bar, line)
+
+
+def summary(result: CookResult, console: Console) -> None:
+    table = Table(title="Cook summary", title_justify="left", show_edge=False)
+    table.add_column("node")
+    states = [s for s in WorkItemState if any(i.state == s for i in result.items)]
+    for state in states:
+        table.add_column(state.name, justify="right", style=STATE_STYLES.get(state.name))
+    per_node: dict[str, dict] = {}
+    for item in result.items:
+        per_node.setdefault(item.node, dict.fromkeys(states, 0))[item.state] += 1
+    for node, counts in per_node.items():
+        table.add_row(node, *(str(counts[s] or "") for s in states))
+    console.print(table)
+    for item in result.failed:
+        console.print(f"[red]failed[/] {item.name}: {item.reason}", highlight=False)
+        if item.log_uri:
+            console.print(f"       log: {log_path(item)}", highlight=False)
+    not_run = result.not_run
+    for item in not_run[:10]:
+        console.print(f"[grey62]not run[/] {item.name}: {item.reason}", highlight=False)
+    if len(not_run) > 10:
+        console.print(f"... and {len(not_run) - 10} more items not run")
+    for error in result.errors:
+        console.print(f"[red]error:[/] {error}", highlight=False)
+    verdict = ("[magenta]canceled[/]" if result.canceled else
+               "[green]every item cooked[/]" if result.ok else "[red]the cook failed[/]")
+    console.print(f"{verdict}: {sum(result.counts.values())} items", highlight=False)
+
+
+def cmd_cook(args) -> int:
+    console = Console(stderr=args.json, highlight=False)
+    net = network_file.load(args.network)
+    engine = Engine(net, upto=args.node, scheduler=args.scheduler, static=args.static,
+                    workdir=args.workdir)
+    progress = CookProgress(console)
+    engine.events.subscribe(progress)
+    with Live(progress, console=console, refresh_per_second=10, transient=True,
+              redirect_stdout=False, redirect_stderr=False):
+        engine.start()
+        _wait_cancelable(engine, console)
+    result = engine.result
+    summary(result, console)
+    if args.json:
+        json.dump(result.to_json(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    if result.canceled:
+        return EXIT_CANCELED
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _wait_cancelable(engine: Engine, console: Console) -> None:
+    """Wait for the cook; Ctrl-C cancels it (running jobs are killed) and waits for that."""
+    canceling = False
+    while True:
+        try:
+            engine.wait()
+            return
+        except KeyboardInterrupt:
+            if not canceling:
+                console.print("[magenta]canceling: stopping running jobs...[/]")
+                engine.cancel()
+                canceling = True
+            else:
+                console.print("[magenta]still canceling; jobs are being stopped[/]")
+
+
+def cmd_types(args) -> int:
+    schedulers = scheduler_types()
+    rows = [{"name": name, "kind": "scheduler", "label": cls.label, "from": "built-in"}
+            for name, cls in sorted(schedulers.items())]
+    rows += [{"name": name, "kind": "node", "label": t.label, "from": "built-in"}
+             for name, t in sorted(NODE_TYPES.items())]
+    if args.json:
+        json.dump({"types": rows, "failures": []}, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    table = Table(show_edge=False)
+    for column in ("name", "kind", "label", "from"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(row[c] for c in ("name", "kind", "label", "from")))
+    Console().print(table)
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="schedcore",
+        description="Cook TOP networks (*.top.json) with programmable schedulers, headless.")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    cook = sub.add_parser(
+        "cook", help="cook a network and show its progress",
+        description="Cook a network: live progress on a terminal, each failure with its log, "
+                    "a summary. Exit status 0 only when every item cooked; 1 when items "
+                    "failed or did not run; 2 for a bad network or option; 130 when canceled "
+                    "(Ctrl-C, which kills the running jobs).")
+    cook.add_argument("network", help="the network file (*.top.json)")
+    cook.add_argument("--node", metavar="NAME", help="cook only up to this node")
+    cook.add_argument("--scheduler", metavar="NAME",
+                      help="use this scheduler for every node: a scheduler node of the "
+                           "network or a registered scheduler type")
+    cook.add_argument("--workdir", metavar="DIR",
+                      help="working directory of every scheduler (default: its "
+                           "pdg_workingdir, normally $HIP, the network's folder)")
+    cook.add_argument("--static", action="store_true",
+                      help="a static cook: make every item up front; schedulers get "
+                           "onScheduleStatic with the whole graph")
+    cook.add_argument("--json", action="store_true",
+                      help="print the result as one JSON object on stdout (progress goes to "
+                           "stderr): counts by state and every item")
+    cook.set_defaults(run=cmd_cook)
+    types = sub.add_parser("types", help="list the scheduler and node types",
+                           description="List the registered scheduler and node types.")
+    types.add_argument("--json", action="store_true", help="print them as JSON")
+    types.set_defaults(run=cmd_types)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except SchedcoreError as exc:
+        print(f"schedcore: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
