@@ -168,8 +168,8 @@ class Engine:
         """Cook on this thread and return the result."""
         order = list(self._nodes)
         self.events.emit(CookStarted(order, self.static))
-        started = [s for s in self._scheds.values() if self._start_scheduler(s, order)]
-        if len(started) == len(self._scheds):
+        started: list[_SchedulerState] = []  # those whose onStartCook ran: onStopCook too
+        if all(self._start_scheduler(s, order, started) for s in self._scheds.values()):
             try:
                 self._generate()
                 if self.static:
@@ -179,6 +179,8 @@ class Engine:
                 self._error("internal error of the engine; please report it:\n"
                             + traceback.format_exc())
                 self._stop = "an internal error of the engine"
+        else:
+            self._stop = "a scheduler could not start the cook"
         self._finish(started)
         return self.result
 
@@ -224,9 +226,12 @@ class Engine:
         raise CookError(f"no scheduler node or scheduler type named {key!r}"
                         + did_you_mean(key, names + list(types)))
 
-    def _start_scheduler(self, state: _SchedulerState, order: list[str]) -> bool:
+    def _start_scheduler(self, state: _SchedulerState, order: list[str],
+                         started: list[_SchedulerState]) -> bool:
         scheduler = state.scheduler
         for callback, args in (("onStart", ()), ("onStartCook", (self.static, order))):
+            if callback == "onStartCook":
+                started.append(state)
             ok, value = self._call(scheduler, callback, *args)
             if not ok or value is False:
                 if ok:
@@ -341,7 +346,7 @@ class Engine:
             self._call(state.scheduler, "onScheduleStatic", deps, dependents, ready)
 
     def _finish(self, started: list[_SchedulerState]) -> None:
-        cancel = self._stop is not None or len(started) != len(self._scheds)
+        cancel = self._stop is not None
         for state in started:
             self._call(state.scheduler, "onStopCook", cancel)
         self._drain()  # what jobs reported while they were stopped
@@ -379,18 +384,31 @@ class Engine:
             if all(n.unfinished == 0 for n in node.inputs):
                 self._complete(node)
             return
+        if node.type.partition:
+            upstream = [i for n in node.inputs for i in n.items]
+            self._make_items(node, lambda make: node.type.generate_partition(
+                node.parms, upstream, make))
+        elif not node.inputs:
+            self._make_items(node, lambda make: node.type.generate(node.parms, None, make))
+        else:
+            for upstream in [i for n in node.inputs for i in n.items]:
+                self._make_items(node, lambda make, u=upstream: node.type.generate(
+                    node.parms, u, make))
+        self._complete(node)
+
+    def _make_items(self, node: _NodeState, generate) -> None:
+        """Run a node type's generation, then link what it made (once the type has set
+        each item's priority and attributes)."""
+        made: list[WorkItem] = []
         try:
-            if node.type.partition:
-                node.type.generate_partition(node.parms, [i for n in node.inputs
-                                                          for i in n.items], self._maker(node))
-            elif not node.inputs:
-                node.type.generate(node.parms, None, self._maker(node))
-            else:
-                for upstream in [i for n in node.inputs for i in n.items]:
-                    node.type.generate(node.parms, upstream, self._maker(node))
+            generate(self._maker(node, made))
         except Exception as exc:
             self._generation_failed(node, exc)
-        self._complete(node)
+        emit = self.events.emit if self.events.subscribers else None
+        for item in made:
+            if emit:
+                emit(ItemAdded(item))
+            self._link(item)
 
     def _generation_failed(self, node: _NodeState, exc: Exception) -> None:
         detail = str(exc) if isinstance(exc, TokenError | ValueError | OSError) \
@@ -401,7 +419,7 @@ class Engine:
         node.complete = True
         self._regenerate = True
 
-    def _maker(self, node: _NodeState):
+    def _maker(self, node: _NodeState, made: list[WorkItem]):
         def make(index: int, dependencies: tuple = ()) -> WorkItem:
             item = WorkItem(self._next_id, node.name, index, dependencies=tuple(dependencies))
             self._next_id += 1
@@ -410,9 +428,7 @@ class Engine:
             node.items.append(item)
             node.unfinished += 1
             self._open += 1
-            if self.events.subscribers:
-                self.events.emit(ItemAdded(item))
-            self._link(item)
+            made.append(item)
             return item
         return make
 
@@ -475,6 +491,9 @@ class Engine:
                 path = scheduler.localizePath(expected.path)
                 if os.path.exists(path):
                     item.addOutputFile(path, expected.tag)
+        # dynamic children first: they must exist before this node may count as done
+        for child in self._nodes[item.node].dynamic_children:
+            self._make_items(child, lambda make, c=child: c.type.generate(c.parms, item, make))
         self._finalize(item, S.CookedSuccess)
         for child in self._dependents.pop(item.id, ()):
             left = self._pending[child.id] - 1
@@ -483,11 +502,6 @@ class Engine:
             else:
                 del self._pending[child.id]
                 self._make_ready(child)
-        for child in self._nodes[item.node].dynamic_children:
-            try:
-                child.type.generate(child.parms, item, self._maker(child))
-            except Exception as exc:
-                self._generation_failed(child, exc)
 
     def _fail(self, item: WorkItem, reason: str) -> None:
         self._finalize(item, S.CookedFail, reason)

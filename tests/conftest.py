@@ -1,0 +1,44 @@
+"""Shared test helpers: networks built in code, and a check that nothing is left running."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import psutil
+import pytest
+
+from schedcore import network as network_file
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "resources" / "examples"
+
+
+def make_network(tmp_path: Path, nodes: list[dict], schedulers: list[dict] | None = None,
+                 name: str = "net.top.json") -> network_file.Network:
+    """Write a network file into ``tmp_path`` and load it (so ``$HIP`` is ``tmp_path``)."""
+    data = {"format": "schedcore-network", "version": 1,
+            "schedulers": schedulers if schedulers is not None else [
+                {"name": "local", "type": "localscheduler", "parms": {"maxprocs": 2}}],
+            "nodes": [{"inputs": [], "parms": {}, **node} for node in nodes]}
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return network_file.load(path)
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_running():
+    """Every test cleans up its threads and child processes."""
+    threads_before = set(threading.enumerate())
+    yield
+    me = psutil.Process()
+    children = me.children(recursive=True)
+    gone, alive = psutil.wait_procs(children, timeout=5)
+    assert not alive, f"processes left running: {alive}"
+    leftover = [t for t in threading.enumerate()
+                if t not in threads_before and t.is_alive() and not t.daemon]
+    for thread in leftover:
+        thread.join(5)
+    leftover = [t for t in leftover if t.is_alive()]
+    assert not leftover, f"threads left running: {leftover}"
