@@ -22,8 +22,15 @@ import traceback
 from collections import Counter
 
 from .errors import CookError, did_you_mean
-from .events import (CookFinished, CookMessage, CookStarted, EventBus, ItemAdded, ItemChanged,
-                     ItemStateChanged)
+from .events import (
+    CookFinished,
+    CookMessage,
+    CookStarted,
+    EventBus,
+    ItemAdded,
+    ItemChanged,
+    ItemStateChanged,
+)
 from .network import Network, NodeSpec
 from .nodes import node_type
 from .results import ScheduleResult, TickResult, schedule_result, tick_result
