@@ -102,7 +102,7 @@ def summary(result: CookResult, console: Console) -> None:
 
 
 def cmd_cook(args) -> int:
-    console = Console(stderr=args.json, highlight=False)
+    console = Console(stderr=args.json, highlight=False, soft_wrap=True)  # paths stay whole
     net = network_file.load(args.network)
     engine = Engine(net, upto=args.node, scheduler=args.scheduler, static=args.static,
                     workdir=args.workdir)

@@ -21,7 +21,7 @@ import time
 import traceback
 from collections import Counter
 
-from .errors import CookError, did_you_mean
+from .errors import CookError, SchedcoreError, did_you_mean
 from .events import (
     CookFinished,
     CookMessage,
@@ -148,6 +148,7 @@ class Engine:
         self._generating = self._regenerate = False
         self._thread: threading.Thread | None = None
         self.result: CookResult | None = None
+        self._done = threading.Event()
         self._setup()
 
     # == the outside world (any thread) =================================================
@@ -166,8 +167,11 @@ class Engine:
         return self._thread
 
     def wait(self, timeout: float | None = None) -> CookResult | None:
-        if self._thread is not None:
-            self._thread.join(timeout)
+        """The result once the cook ended (None on timeout). Safe to call again after a
+        KeyboardInterrupt, unlike ``Thread.join``."""
+        self._done.wait(timeout)
+        if self._done.is_set() and self._thread is not None:
+            self._thread.join()
         return self.result
 
     # == the cook (engine thread) =======================================================
@@ -367,6 +371,7 @@ class Engine:
             self._errors.append(self._stop)
         self.result = CookResult(list(self.items.values()), self._errors, self._warnings,
                                  self._canceled)
+        self._done.set()
         self.events.emit(CookFinished(self.result))
 
     # == generating items ===============================================================
@@ -635,9 +640,11 @@ class Engine:
         Returns ``(ok, value)``."""
         try:
             return True, getattr(scheduler, callback)(*args)
+        except SchedcoreError as exc:  # an expected problem, explained: no traceback
+            self._error(f"{scheduler.name}: {callback}: {exc}", scheduler.name)
         except Exception:
             self._error(self._raised(scheduler, callback), scheduler.name)
-            return False, None
+        return False, None
 
     @staticmethod
     def _raised(scheduler: Scheduler, callback: str) -> str:

@@ -35,7 +35,8 @@ def start(command: str, log, env: dict, cwd: str) -> subprocess.Popen:
 
 def kill_tree(proc: subprocess.Popen, grace: float = 2.0) -> None:
     """Terminate ``proc``, its process group and every descendant (even those that started
-    sessions of their own); SIGKILL what is left after ``grace`` seconds."""
+    sessions of their own); SIGKILL what is left after ``grace`` seconds; return once they
+    have exited."""
     try:
         descendants = psutil.Process(proc.pid).children(recursive=True)
     except psutil.NoSuchProcess:
@@ -51,6 +52,7 @@ def kill_tree(proc: subprocess.Popen, grace: float = 2.0) -> None:
     for child in descendants:
         _signal(child, signal.SIGKILL)
     proc.wait()
+    psutil.wait_procs(descendants, timeout=grace)  # return only once they are gone
 
 
 def _signal_group(pgid: int, sig: int) -> None:

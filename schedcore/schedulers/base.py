@@ -14,6 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from ..errors import CookError
 from ..parms import ParmSet, ParmTemplate
 from ..results import ScheduleResult, TickResult
 from ..workitem import AttribType, WorkItem
@@ -68,7 +69,13 @@ class Scheduler:
         """Before any item of a cook is scheduled. False or an exception fails the cook.
 
         The default sets the working dir from ``pdg_workingdir``."""
-        workdir = self["pdg_workingdir"].evaluateString()
+        workdir = os.path.abspath(self["pdg_workingdir"].evaluateString())
+        try:
+            os.makedirs(workdir, exist_ok=True)
+        except OSError as exc:
+            raise CookError(f"the working directory {workdir} cannot be created "
+                            f"({exc.strerror}); set pdg_workingdir to a folder you can "
+                            f"write to") from None
         self.setWorkingDir(workdir, workdir)
         return True
 

@@ -1,0 +1,136 @@
+"""The ``schedcore`` command, run as a user runs it: a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from .conftest import EXAMPLES
+
+SCHEDCORE = [sys.executable, "-m", "schedcore.cli"]
+
+
+def run(*args, cwd=None, timeout=60):
+    return subprocess.run([*SCHEDCORE, *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=timeout)
+
+
+def write_network(path: Path, nodes: list[dict]) -> Path:
+    path.write_text(json.dumps({
+        "format": "schedcore-network", "version": 1,
+        "schedulers": [{"name": "local", "type": "localscheduler", "parms": {"maxprocs": 2}}],
+        "nodes": [{"inputs": [], **n} for n in nodes]}))
+    return path
+
+
+def test_cook_the_example_with_json_output(tmp_path):
+    shutil.copytree(EXAMPLES, tmp_path / "ex")
+    done = run("cook", tmp_path / "ex" / "wedge_summary.top.json", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["counts"] == {"CookedSuccess": 14}
+    assert len(result["items"]) == 14
+    item = next(i for i in result["items"] if i["node"] == "summary1")
+    assert set(item) >= {"id", "name", "node", "state", "attributes", "outputs", "log_uri",
+                         "status_uri"}
+    assert item["attributes"]["shapecount"] == {"type": "Int", "values": [6]}
+    assert Path(item["outputs"][0]["path"]).is_file()
+    assert "every item cooked" in done.stderr  # the summary goes to stderr with --json
+
+
+def test_failures_exit_non_zero_with_their_log_paths(tmp_path):
+    net = write_network(tmp_path / "fail.top.json", [
+        {"name": "gen", "type": "genericgenerator",
+         "parms": {"itemcount": 2, "command": "sh -c 'echo oops; exit @pdg_index'"}},
+        {"name": "after", "type": "genericgenerator", "inputs": ["gen"],
+         "parms": {"command": "echo downstream"}},
+    ])
+    done = run("cook", net)
+    assert done.returncode == 1
+    out = done.stdout
+    assert "failed gen_2: the command ended with exit code 1" in out
+    log = next(line.split("log: ")[1] for line in out.splitlines() if "log: " in line)
+    assert Path(log).read_text().strip() == "oops"
+    assert "not run after_4: upstream item gen_2 failed" in out
+    assert "the cook failed" in out
+
+
+def test_malformed_network_names_the_json_path_without_a_traceback(tmp_path):
+    net = write_network(tmp_path / "bad.top.json", [
+        {"name": "generic1", "type": "genericgenerator", "inputs": ["wedge2"]}])
+    done = run("cook", net)
+    assert done.returncode == 2
+    assert ("nodes[0].inputs[0]: no node named 'wedge2' (known: generic1)") in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_unknown_scheduler_and_node_get_did_you_mean(tmp_path):
+    shutil.copytree(EXAMPLES, tmp_path / "ex")
+    net = tmp_path / "ex" / "wedge_summary.top.json"
+    done = run("cook", net, "--scheduler", "localschedulr")
+    assert done.returncode == 2
+    assert "did you mean 'localscheduler'?" in done.stderr
+    done = run("cook", net, "--node", "rendr1")
+    assert done.returncode == 2 and "did you mean 'render1'?" in done.stderr
+
+
+def test_cook_up_to_a_node_with_a_scheduler_type_and_workdir(tmp_path):
+    shutil.copytree(EXAMPLES, tmp_path / "ex")
+    work = tmp_path / "work"
+    done = run("cook", tmp_path / "ex" / "wedge_summary.top.json", "--node", "render1",
+               "--scheduler", "localscheduler", "--workdir", work, "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert {i["node"] for i in result["items"]} == {"wedge1", "render1"}
+    assert len(list((work / "output").glob("*.svg"))) == 6
+
+
+def test_help_documents_every_command_and_option():
+    assert run("--help").returncode == 0
+    text = run("cook", "--help").stdout
+    for option in ("--node", "--scheduler", "--workdir", "--json", "--static"):
+        assert option in text
+    assert "types" in run("--help").stdout
+
+
+def test_types_lists_the_built_ins():
+    done = run("types", "--json")
+    assert done.returncode == 0
+    names = {t["name"] for t in json.loads(done.stdout)["types"]}
+    assert {"localscheduler", "genericgenerator", "wedge", "filepattern", "pythonscript",
+            "waitforall"} <= names
+
+
+def test_ctrl_c_cancels_and_kills_the_jobs(tmp_path):
+    net = write_network(tmp_path / "long.top.json", [
+        {"name": "long", "type": "genericgenerator",
+         "parms": {"itemcount": 2, "command": "sleep 60"}}])
+    proc = subprocess.Popen([*SCHEDCORE, "cook", str(net)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        sleepers = []
+        while len(sleepers) < 2:
+            assert time.monotonic() < deadline, "the jobs did not start"
+            sleepers = [p for p in psutil.Process(proc.pid).children(recursive=True)
+                        if p.name() == "sleep"]
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    assert "canceled" in out
+    psutil.wait_procs(sleepers, timeout=5)
+    assert not any(p.is_running() and p.status() != "zombie" for p in sleepers)
+    assert os.path.isdir(tmp_path / "pdgtemp")

@@ -1,0 +1,205 @@
+"""The Local Scheduler with real processes."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import psutil
+
+from schedcore import network as network_file
+from schedcore.engine import Engine
+from schedcore.events import ItemStateChanged
+from schedcore.workitem import WorkItemState as S
+
+from .conftest import EXAMPLES, make_network
+
+
+def generic(name, command, count=1, inputs=(), **parms):
+    return {"name": name, "type": "genericgenerator", "inputs": list(inputs),
+            "parms": {"itemcount": count, "command": command, **parms}}
+
+
+def local(**parms):
+    return [{"name": "local", "type": "localscheduler", "parms": {"maxprocs": 2, **parms}}]
+
+
+def log_of(item) -> str:
+    return Path(urlparse(item.log_uri).path).read_text()
+
+
+def test_the_example_cooks_with_real_outputs(tmp_path):
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    net = network_file.load(tmp_path / "examples" / "wedge_summary.top.json")
+    result = Engine(net).run()
+    assert result.ok, [(i.name, i.reason) for i in result.items if not i.state.is_success]
+    assert result.counts == {"CookedSuccess": 14}
+    renders = [i for i in result.items if i.node == "render1"]
+    for item in renders:
+        (svg,) = item.outputFiles
+        assert Path(svg.path).read_text().startswith("<svg")
+        assert f"drew a {item.attribValue('shape')}" in log_of(item)
+    summary = [i for i in result.items if i.node == "summary1"][0]
+    assert summary.attribValue("shapecount") == 6
+    (html,) = summary.outputFiles
+    assert html.tag == "file/html"
+    assert Path(html.path).read_text().count("<img") == 6
+
+
+def test_jobs_run_in_parallel_up_to_the_slots(tmp_path):
+    net = make_network(tmp_path, [generic("sleepy", "sleep 0.4", count=6)], local())
+    engine = Engine(net)
+    cooking, peak = [0], [0]
+
+    def watch(event):
+        if isinstance(event, ItemStateChanged):
+            cooking[0] += (event.new == S.Cooking) - (event.old == S.Cooking)
+            peak[0] = max(peak[0], cooking[0])
+
+    engine.events.subscribe(watch)
+    assert engine.run().ok
+    assert peak[0] == 2
+
+
+def test_job_environment_tokens_and_logs(tmp_path):
+    command = ("sh -c 'echo name=$PDG_ITEM_NAME id=$PDG_ITEM_ID index=$PDG_INDEX "
+               "dir=$PDG_DIR jobid=$PDG_JOBID var=$PDG_JOBID_VAR "
+               "tok=__PDG_ITEM_NAME__ at=@pdg_index'")
+    net = make_network(tmp_path, [generic("env", command, count=2)], local())
+    engine = Engine(net)
+    result = engine.run()
+    assert result.ok
+    for item in result.items:
+        assert item.log_uri.startswith("file://")
+        text = log_of(item)
+        assert (f"name={item.name} id={item.id} index={item.index} dir={tmp_path} "
+                f"jobid={engine.job_id} var=PDG_JOBID tok={item.name} at={item.index}") in text
+        assert "/pdgtemp/" in item.log_uri and item.log_uri.endswith(f"/logs/{item.name}.log")
+
+
+def test_exit_code_decides_and_downstream_does_not_run(tmp_path):
+    net = make_network(tmp_path, [
+        generic("gen", "sh -c 'echo about to fail; exit 3'"),
+        generic("after", "echo never", inputs=["gen"]),
+    ], local())
+    result = Engine(net).run()
+    failed, after = result.items
+    assert failed.state == S.CookedFail
+    assert failed.reason == "the command ended with exit code 3"
+    assert "about to fail" in log_of(failed)
+    assert after.state == S.Uncooked and after.reason == "upstream item gen_1 failed"
+
+
+def test_retries_run_a_failed_job_again(tmp_path):
+    marker = tmp_path / "first-try-done"
+    command = f"sh -c 'if [ -e {marker} ]; then echo second; else touch {marker}; exit 1; fi'"
+    net = make_network(tmp_path, [generic("flaky", command)], local(maxretries=1))
+    (item,) = Engine(net).run().items
+    assert item.state == S.CookedSuccess
+    assert "--- retry 1 of 1 ---" in log_of(item) and "second" in log_of(item)
+
+
+def test_missing_program_fails_the_item_with_the_reason(tmp_path):
+    net = make_network(tmp_path, [generic("bad", "no-such-program-here --flag")], local())
+    (item,) = Engine(net).run().items
+    assert item.state == S.CookedFail
+    assert "could not run the job" in item.reason and "no-such-program-here" in item.reason
+
+
+def test_cancel_kills_the_whole_process_tree(tmp_path):
+    pids = tmp_path / "pids"
+    # a job with a child in its group and a grandchild that left for a session of its own
+    command = (f"sh -c 'sleep 60 & echo $! >> {pids}; "
+               f"{sys.executable} -c \"import os,time; os.setsid(); "
+               f"open(\\\"{pids}\\\", \\\"a\\\").write(str(os.getpid())+chr(10)); "
+               f"time.sleep(60)\" & wait'")
+    net = make_network(tmp_path, [generic("long", command, count=2)], local())
+    engine = Engine(net)
+    both_cooking = threading.Event()
+    engine.events.subscribe(lambda e: both_cooking.set() if isinstance(e, ItemStateChanged)
+                            and sum(i.state == S.Cooking for i in engine.items.values()) == 2
+                            else None)
+    engine.start()
+    assert both_cooking.wait(20)
+    deadline = time.monotonic() + 20
+    while (len(pids.read_text().split()) if pids.exists() else 0) < 4:
+        assert time.monotonic() < deadline, "the jobs did not start their children"
+        time.sleep(0.05)
+    started = time.monotonic()
+    engine.cancel()
+    result = engine.wait(30)
+    assert time.monotonic() - started < 10
+    assert result.canceled
+    assert {i.state for i in result.items} == {S.CookedCancel}
+    for pid in map(int, pids.read_text().split()):
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
+
+
+def test_python_script_sets_attributes_and_outputs(tmp_path):
+    script = ("import os\n"
+              "value = work_item.attribValue('wedgeindex') * 10\n"
+              "work_item.setIntAttrib('tenfold', value)\n"
+              "work_item.setStringAttribArray('tags', ['a', 'b'])\n"
+              "path = os.path.join(os.environ['PDG_DIR'], 'out%d.txt' % value)\n"
+              "open(path, 'w').write('x')\n"
+              "work_item.addOutputFile(path, 'file/text')\n")
+    net = make_network(tmp_path, [
+        {"name": "w", "type": "wedge", "parms": {"wedgecount": 3}},
+        {"name": "py", "type": "pythonscript", "inputs": ["w"], "parms": {"script": script}},
+        generic("use", "echo got @tenfold from @pdg_input", inputs=["py"]),
+    ], local())
+    result = Engine(net).run()
+    assert result.ok, [i.reason for i in result.items]
+    py = sorted((i for i in result.items if i.node == "py"), key=lambda i: i.index)
+    assert [i.attribValue("tenfold") for i in py] == [0, 10, 20]
+    assert py[1].attribArray("tags") == ["a", "b"]
+    assert py[2].outputFiles[0].path == str(tmp_path / "out20.txt")
+    use = [i for i in result.items if i.node == "use" and i.index == 2][0]
+    assert f"got 20 from {tmp_path / 'out20.txt'}" in log_of(use)
+
+
+def test_python_script_error_shows_the_users_line(tmp_path):
+    script = "x = 1\ny = work_item.attribValue('missing')\nprint(y + x)\n"
+    net = make_network(tmp_path, [
+        {"name": "py", "type": "pythonscript", "parms": {"script": script}}], local())
+    (item,) = Engine(net).run().items
+    assert item.state == S.CookedFail
+    log = log_of(item)
+    assert 'File "<py script>", line 3' in log and "print(y + x)" in log
+    assert "TypeError" in log
+
+
+def test_file_pattern_waits_for_the_files_upstream_writes(tmp_path):
+    net = make_network(tmp_path, [
+        generic("write", "touch __PDG_DIR__/made_@pdg_index.dat", count=3),
+        {"name": "find", "type": "filepattern", "inputs": ["write"],
+         "parms": {"pattern": "$HIP/made_@pdg_index.dat"}},
+    ], local())
+    result = Engine(net).run()
+    assert result.ok
+    found = sorted(i.outputFiles[0].path for i in result.items if i.node == "find")
+    assert found == [str(tmp_path / f"made_{n}.dat") for n in range(3)]
+
+
+def test_slots_per_item_above_the_total_is_explained(tmp_path):
+    net = make_network(tmp_path, [generic("big", "true")], local(slotsperworkitem=4))
+    (item,) = Engine(net).run().items
+    assert item.state == S.CookedFail
+    assert item.reason == ("needs 4 slots but local has 2 (raise maxprocs or lower "
+                           "slotsperworkitem)")
+
+
+def test_unwritable_working_dir_is_explained(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    net = make_network(tmp_path, [generic("g", "true")],
+                       local(pdg_workingdir=str(blocker / "work")))
+    result = Engine(net).run()
+    assert not result.ok
+    assert result.errors[0].startswith(f"local: onStartCook: the working directory "
+                                       f"{blocker / 'work'} cannot be created")
+    assert "Traceback" not in result.errors[0]
