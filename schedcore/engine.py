@@ -149,6 +149,10 @@ class Engine:
         self._thread: threading.Thread | None = None
         self.result: CookResult | None = None
         self._done = threading.Event()
+        self._handlers = {"start": self._on_start, "success": self._on_success,
+                          "fail": self._on_fail, "cancel": self._on_cancel,
+                          "output": self._on_output, "attribute": self._on_attribute,
+                          "attribute_array": self._on_attribute_array, "log": self._on_log}
         self._setup()
 
     # == the outside world (any thread) =================================================
@@ -556,14 +560,14 @@ class Engine:
                 self._stop = f"{source}: cookError: {args[0]}"
             return
         item = self._lookup(args[0], kind, scheduler)
-        if item is None:
-            return
-        getattr(self, f"_on_{kind}")(item, scheduler, *args[1:])
+        if item is not None:
+            self._handlers[kind](item, scheduler, *args[1:])
 
     def _lookup(self, ref, kind: str, scheduler) -> WorkItem | None:
         """An item by id (int or digits) or by name, as PDG 17.5 sent names."""
-        item = None
-        if isinstance(ref, WorkItem):
+        if type(ref) is int:
+            item = self.items.get(ref)
+        elif isinstance(ref, WorkItem):
             item = self.items.get(ref.id)
         elif isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
             item = self.items.get(int(ref))
@@ -571,6 +575,8 @@ class Engine:
             number = ref.rsplit("_", 1)[1]
             item = self.items.get(int(number)) if number.isdigit() else None
             item = item if item is not None and item.name == ref else None
+        else:
+            item = None
         if item is None:
             self._warning(f"{kind} report for unknown work item {ref!r} ignored",
                           getattr(scheduler, "name", ""))

@@ -11,24 +11,28 @@ import psutil
 
 # Characters that need a shell; a command without them runs directly (one process, not two).
 _SHELL_SYNTAX = set("|&;<>()$`*?[]#~{}!\n")
+_QUOTING = set("\"'\\")
 
 
 def command_argv(command: str) -> list[str]:
     """The argv that runs ``command``: split it when it is a plain command line, or hand it
     to ``/bin/sh -c`` when it uses shell syntax (pipes, redirection, variables...)."""
     if not _SHELL_SYNTAX.intersection(command):
-        try:
-            argv = shlex.split(command)
-        except ValueError:  # unbalanced quotes: let the shell say what is wrong
-            argv = []
+        if not _QUOTING.intersection(command):
+            argv = command.split()
+        else:
+            try:
+                argv = shlex.split(command)
+            except ValueError:  # unbalanced quotes: let the shell say what is wrong
+                argv = []
         if argv and "=" not in argv[0]:
             return argv
     return ["/bin/sh", "-c", command]
 
 
-def start(command: str, log, env: dict, cwd: str) -> subprocess.Popen:
+def start(command: str, stdin, log, env: dict, cwd: str) -> subprocess.Popen:
     """Start ``command`` in a new session (so its tree can be killed), output to ``log``."""
-    return subprocess.Popen(command_argv(command), stdin=subprocess.DEVNULL, stdout=log,
+    return subprocess.Popen(command_argv(command), stdin=stdin, stdout=log,
                             stderr=subprocess.STDOUT, env=env, cwd=cwd,
                             start_new_session=True)
 

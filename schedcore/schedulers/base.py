@@ -47,6 +47,7 @@ class Scheduler:
         self.parms = ParmSet(self.parm_templates, parms or {}, hip or os.getcwd())
         self._engine = None  # the cook this scheduler serves, set by the engine
         self._local_dir = self._remote_dir = ""
+        self._cook_env: dict | None = None
         self._shared_servers: dict[str, dict] = {}
 
     def __getitem__(self, name: str):
@@ -150,6 +151,7 @@ class Scheduler:
     # == services: directories ==========================================================
     def setWorkingDir(self, local: str, remote: str) -> None:
         self._local_dir, self._remote_dir = str(local), str(remote)
+        self._cook_env = None
 
     def workingDir(self, local: bool = True) -> str:
         if not self._local_dir:
@@ -219,21 +221,25 @@ class Scheduler:
         local = self.workingDir(True)
         return "__PDG_DIR__" + path[len(local):] if local and path.startswith(local) else path
 
+    def pdgEnvironment(self, work_item: WorkItem) -> dict[str, str]:
+        """The ``PDG_*`` variables every job gets (reference §4)."""
+        if self._cook_env is None:  # the same for every item until the dirs change
+            self._cook_env = {
+                "PDG_RESULT_SERVER": self.workItemResultServerAddr(),
+                "PDG_DIR": self.workingDir(False),
+                "PDG_TEMP": self.tempDir(False),
+                "PDG_SHARED_TEMP": self.tempDir(False),
+                "PDG_SCRIPTDIR": self.scriptDir(False),
+                "PDG_JOBID": self._engine.job_id if self._engine else "",
+                "PDG_JOBID_VAR": "PDG_JOBID",
+            }
+        return {**self._cook_env, "PDG_ITEM_NAME": work_item.name,
+                "PDG_ITEM_ID": str(work_item.id), "PDG_INDEX": str(work_item.index)}
+
     def jobEnvironment(self, work_item: WorkItem) -> dict[str, str]:
-        """The ``PDG_*`` variables every job gets (reference §4), over this environment."""
+        """A job's whole environment: this process's, with the ``PDG_*`` variables."""
         env = dict(os.environ)
-        env.update({
-            "PDG_RESULT_SERVER": self.workItemResultServerAddr(),
-            "PDG_ITEM_NAME": work_item.name,
-            "PDG_ITEM_ID": str(work_item.id),
-            "PDG_INDEX": str(work_item.index),
-            "PDG_DIR": self.workingDir(False),
-            "PDG_TEMP": self.tempDir(False),
-            "PDG_SHARED_TEMP": self.tempDir(False),
-            "PDG_SCRIPTDIR": self.scriptDir(False),
-            "PDG_JOBID": self._engine.job_id if self._engine else "",
-            "PDG_JOBID_VAR": "PDG_JOBID",
-        })
+        env.update(self.pdgEnvironment(work_item))
         return env
 
     # == services: shared servers, graph, messages ======================================

@@ -1,18 +1,19 @@
 """The Local Scheduler: runs work items as processes on this machine, in parallel.
 
-Each job runs on a pool thread (start, wait, report), so ``onSchedule`` never blocks and the
-engine thread only decides. A job's stdout and stderr go to ``<temp>/logs/<item>.log``; its exit
-code decides success; a job's results file (written by the job-side modules) brings back
-outputs and attributes.
+Each job runs on one of ``maxprocs`` worker threads (start, wait, report), so ``onSchedule``
+never blocks and the engine thread only decides. A job's stdout and stderr go to
+``<temp>/logs/<item>.log``; its exit code decides success; a job's results file (written by
+the job-side modules) brings back outputs and attributes.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from .. import process
 from ..parms import ParmTemplate
@@ -37,13 +38,17 @@ class LocalScheduler(Scheduler):
                      "Slots each job takes."),
         ParmTemplate("maxretries", "int", 0, "Retries",
                      "Times a failed job runs again before its item fails."),
+        ParmTemplate("writeitemdata", "bool", False, "Write Work Item Data",
+                     "Write <temp>/data/<item>.json for every job, not only for the jobs "
+                     "that read it (Python Script)."),
     ]
 
     def __init__(self, name: str = "", parms: dict | None = None, hip: str = ""):
         super().__init__(name, parms, hip)
-        self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
-        self._used = 0
+        self._lock = threading.Condition()
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()  # accepted jobs, None: stop
+        self._workers: list[threading.Thread] = []
+        self._slots = self._free = self._accepted = 0
         self._running: dict[int, object] = {}  # item id -> Popen
         self._canceling = False
 
@@ -57,55 +62,93 @@ class LocalScheduler(Scheduler):
 
     def onStartCook(self, static, cook_set) -> bool:
         super().onStartCook(static, cook_set)
-        self._slots = self.total_slots()
+        self._slots = self._free = self.total_slots()
+        self._accepted = 0
         self._canceling = False
-        self._pool = ThreadPoolExecutor(self._slots, thread_name_prefix=f"{self.name}-job")
-        for folder in (self.logDir(True), self.dataDir(True), self.scriptDir(True)):
+        # what stays the same for the whole cook, evaluated once
+        self._need = self["slotsperworkitem"].evaluateInt()
+        self._retries = self["maxretries"].evaluateInt()
+        self._write_data = self["writeitemdata"].evaluateBool()
+        self._cwd = self.workingDir(True)
+        self._log_dir, self._data_dir = self.logDir(True), self.dataDir(True)
+        self._log_uri = Path(self._log_dir).as_uri() + "/"
+        self._env = dict(os.environ)
+        for folder in (self._log_dir, self._data_dir, self.scriptDir(True)):
             os.makedirs(folder, exist_ok=True)
         self._copy_job_modules()
+        self._stdin = os.open(os.devnull, os.O_RDONLY)
+        self._workers = [threading.Thread(target=self._work, name=f"{self.name}-job{n}",
+                                          daemon=True) for n in range(self._slots)]
+        for worker in self._workers:
+            worker.start()
         return True
 
     def onSchedule(self, work_item: WorkItem) -> ScheduleResult:
         if not work_item.command.strip():
             return ScheduleResult.CookSucceeded  # nothing to run
-        need = self["slotsperworkitem"].evaluateInt()
-        if need > self._slots:
-            work_item.reason = (f"needs {need} slots but {self.name} has {self._slots} "
+        if self._need > self._slots:
+            work_item.reason = (f"needs {self._need} slots but {self.name} has {self._slots} "
                                 f"(raise maxprocs or lower slotsperworkitem)")
             return ScheduleResult.Failed
+        # Accept up to twice the slots: a job waits in the queue (Scheduled) and starts the
+        # moment a slot frees up, without a round trip through the engine.
+        if self._accepted >= 2 * self._slots:
+            return ScheduleResult.FullDeferred
         with self._lock:
-            if self._used + need > self._slots:
-                return ScheduleResult.FullDeferred
-            self._used += need
-        job = _Job(work_item.id, work_item.name,
-                   self.expandCommandTokens(work_item.command, work_item),
-                   self.jobEnvironment(work_item),
-                   os.path.join(self.logDir(True), f"{work_item.name}.log"),
-                   os.path.join(self.dataDir(True), f"{work_item.name}.json"),
-                   json.dumps(self.serializeWorkItem(work_item)), need)
-        self._pool.submit(self._run, job, self["maxretries"].evaluateInt())
+            self._accepted += 1
+        data = None
+        if self._write_data or self._engine.payload(work_item) is not None:
+            data = json.dumps(self.serializeWorkItem(work_item))
+        name = work_item.name
+        self._queue.put(_Job(work_item.id, self.expandCommandTokens(work_item.command, work_item),
+                             self.jobEnvironment(work_item), f"{self._log_dir}/{name}.log",
+                             f"{self._data_dir}/{name}.json", data, self._need))
         return ScheduleResult.Succeeded
 
+    def getLogURI(self, work_item: WorkItem) -> str:
+        return f"{self._log_uri}{work_item.name}.log"  # item names need no quoting
+
+    def jobEnvironment(self, work_item: WorkItem) -> dict[str, str]:
+        env = dict(self._env)  # this process's environment as the cook started
+        env.update(self.pdgEnvironment(work_item))
+        return env
+
     def onStopCook(self, cancel: bool) -> bool:
-        if cancel:
-            self._canceling = True
-            with self._lock:
-                running = list(self._running.values())
-            for proc in running:
-                process.kill_tree(proc)
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=cancel)
-            self._pool = None
+        with self._lock:
+            self._canceling = cancel
+            self._lock.notify_all()
+            running = list(self._running.values()) if cancel else []
+        for proc in running:
+            process.kill_tree(proc)
+        for _ in self._workers:
+            self._queue.put(None)
+        for worker in self._workers:
+            worker.join()
+        if self._workers:
+            os.close(self._stdin)
+        self._workers = []
         return True
 
-    # -- on a pool thread ------------------------------------------------------------
-    def _run(self, job: _Job, retries: int) -> None:
+    # -- on a worker thread ----------------------------------------------------------
+    def _work(self) -> None:
+        while (job := self._queue.get()) is not None:
+            if self._canceling:
+                continue  # never started: the engine marks it canceled
+            self._run(job)
+
+    def _run(self, job: _Job) -> None:
+        with self._lock:
+            while self._free < job.slots and not self._canceling:
+                self._lock.wait()
+            self._free -= job.slots
         try:
-            kind, detail = self._run_attempts(job, retries)
+            kind, detail = self._run_attempts(job, self._retries)
         except Exception as exc:  # a job that cannot even start: say why, keep the cook
             kind, detail = "fail", f"could not run the job: {exc}"
-        with self._lock:  # free the slots before the report wakes the engine to use them
-            self._used -= job.slots
+        with self._lock:  # free the slot before the report wakes the engine to use it
+            self._free += job.slots
+            self._accepted -= 1
+            self._lock.notify_all()
         if kind == "success":
             self.workItemSucceeded(job.item_id, -1, detail)
         elif kind == "cancel":
@@ -114,20 +157,26 @@ class LocalScheduler(Scheduler):
             self.workItemFailed(job.item_id, -1, detail)
 
     def _run_attempts(self, job: _Job, retries: int) -> tuple[str, object]:
-        with open(job.data_path, "w", encoding="utf-8") as handle:
-            handle.write(job.data)
+        if self._canceling:
+            return "cancel", None
+        if job.data is not None:
+            with open(job.data_path, "w", encoding="utf-8") as handle:
+                handle.write(job.data)
         self.workItemStartCook(job.item_id)
         started = time.monotonic()
         code = -1
-        with open(job.log_path, "ab", buffering=0) as log:
+        with open(job.log_path, "ab", buffering=0) as log:  # stdout and stderr of every try
             for attempt in range(retries + 1):
-                if self._canceling:
-                    return "cancel", None
                 if attempt:
                     log.write(f"\n--- retry {attempt} of {retries} ---\n".encode())
-                proc = process.start(job.command, log, job.env, self.workingDir(True))
+                if self._canceling:
+                    return "cancel", None
+                proc = process.start(job.command, self._stdin, log, job.env, self._cwd)
                 with self._lock:
                     self._running[job.item_id] = proc
+                    late = self._canceling  # onStopCook may have looked before we were in
+                if late:
+                    process.kill_tree(proc)
                 code = proc.wait()
                 with self._lock:
                     self._running.pop(job.item_id, None)
@@ -135,7 +184,8 @@ class LocalScheduler(Scheduler):
                     break
         if self._canceling:
             return "cancel", None
-        self._report_results(job.item_id, job.data_path[:-len(".json")] + ".results.json")
+        if job.data is not None:
+            self._report_results(job.item_id, job.data_path[:-len(".json")] + ".results.json")
         if code == 0:
             return "success", time.monotonic() - started
         why = f"signal {-code}" if code < 0 else f"exit code {code}"
@@ -160,8 +210,8 @@ class LocalScheduler(Scheduler):
 
 
 class _Job:
-    __slots__ = ("item_id", "name", "command", "env", "log_path", "data_path", "data", "slots")
+    __slots__ = ("item_id", "command", "env", "log_path", "data_path", "data", "slots")
 
-    def __init__(self, item_id, name, command, env, log_path, data_path, data, slots):
-        self.item_id, self.name, self.command, self.env = item_id, name, command, env
+    def __init__(self, item_id, command, env, log_path, data_path, data, slots):
+        self.item_id, self.command, self.env = item_id, command, env
         self.log_path, self.data_path, self.data, self.slots = log_path, data_path, data, slots
