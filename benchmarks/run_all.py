@@ -1,0 +1,13 @@
+"""Run every benchmark and print its figures as JSON lines (``make bench``)."""
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_engine  # noqa: E402
+import bench_local  # noqa: E402
+
+for bench in (bench_engine, bench_local):
+    print(json.dumps(bench.main()), flush=True)
