@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from urllib.parse import unquote, urlparse
 
-from rich.console import Console, Group
+from rich.console import Console
 from rich.live import Live
-from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
@@ -23,6 +23,11 @@ from .workitem import WorkItemState
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELED = 0, 1, 2, 130
 
+SHORT_NAMES = {
+    "Waiting": "waiting", "Scheduled": "scheduled", "Cooking": "cooking",
+    "CookedSuccess": "cooked", "CookedCache": "cached", "CookedFail": "failed",
+    "CookedCancel": "canceled", "Uncooked": "not run",
+}
 STATE_STYLES = {
     "Waiting": "grey62", "Scheduled": "yellow", "Cooking": "cyan", "CookedSuccess": "green",
     "CookedCache": "dark_green", "CookedFail": "red", "CookedCancel": "magenta",
@@ -44,6 +49,7 @@ class CookProgress:
         self.console = console
         self.counts: dict[WorkItemState, int] = dict.fromkeys(WorkItemState, 0)
         self.total = 0
+        self.started = time.monotonic()
 
     def __call__(self, event) -> None:
         if isinstance(event, ItemStateChanged):
@@ -65,12 +71,16 @@ class CookProgress:
     def __rich__(self):
         done = sum(n for state, n in self.counts.items() if state.is_final
                    or state == WorkItemState.Uncooked)
-        bar = ProgressBar(total=max(self.total, 1), completed=done, width=40)
-        line = Text(f" {done}/{self.total}  ")
-        for state, n in self.counts.items():
-            if n:
-                line.append(f"{state.name} {n}  ", style=STATE_STYLES.get(state.name, ""))
-        return Group(Text.assemble(("cooking ", "bold")), bar, line)
+        filled = 20 * done // max(self.total, 1)
+        line = Text.assemble(
+            ("cooking ", "bold"),
+            ("━" * filled, "green" if done == self.total else "cyan"), ("━" * (20 - filled),
+                                                                       "grey23"),
+            f" {done}/{self.total} ", (f"{time.monotonic() - self.started:.1f}s  ", "grey62"),
+            *((f"{SHORT_NAMES.get(state.name, state.name)} {n}  ",
+               STATE_STYLES.get(state.name, "")) for state, n in self.counts.items() if n))
+        line.no_wrap, line.overflow = True, "ellipsis"  # one line, cut when narrow
+        return line
 
 
 def summary(result: CookResult, console: Console) -> None:
