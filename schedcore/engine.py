@@ -152,7 +152,8 @@ class Engine:
         self._handlers = {"start": self._on_start, "success": self._on_success,
                           "fail": self._on_fail, "cancel": self._on_cancel,
                           "output": self._on_output, "attribute": self._on_attribute,
-                          "attribute_array": self._on_attribute_array, "log": self._on_log}
+                          "attribute_array": self._on_attribute_array, "log": self._on_log,
+                          "percent": self._on_percent}
         self._setup()
 
     # == the outside world (any thread) =================================================
@@ -560,23 +561,30 @@ class Engine:
                 self._stop = f"{source}: cookError: {args[0]}"
             return
         item = self._lookup(args[0], kind, scheduler)
-        if item is not None:
+        if item is None:
+            return
+        try:
             self._handlers[kind](item, scheduler, *args[1:])
+        except Exception as exc:  # a malformed notification from scheduler code
+            self._warning(f"{kind} report for {item.name} could not be applied: {exc!r}",
+                          getattr(scheduler, "name", ""))
 
-    def _lookup(self, ref, kind: str, scheduler) -> WorkItem | None:
-        """An item by id (int or digits) or by name, as PDG 17.5 sent names."""
+    def find(self, ref) -> WorkItem | None:
+        """An item by id (int or digits) or by name (PDG 17.5 sent names); any thread."""
         if type(ref) is int:
-            item = self.items.get(ref)
-        elif isinstance(ref, WorkItem):
-            item = self.items.get(ref.id)
-        elif isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-            item = self.items.get(int(ref))
-        elif isinstance(ref, str) and "_" in ref:
+            return self.items.get(ref)
+        if isinstance(ref, WorkItem):
+            return self.items.get(ref.id)
+        if isinstance(ref, str) and ref.isdigit():
+            return self.items.get(int(ref))
+        if isinstance(ref, str) and "_" in ref:
             number = ref.rsplit("_", 1)[1]
             item = self.items.get(int(number)) if number.isdigit() else None
-            item = item if item is not None and item.name == ref else None
-        else:
-            item = None
+            return item if item is not None and item.name == ref else None
+        return None
+
+    def _lookup(self, ref, kind: str, scheduler) -> WorkItem | None:
+        item = self.find(ref)
         if item is None:
             self._warning(f"{kind} report for unknown work item {ref!r} ignored",
                           getattr(scheduler, "name", ""))
@@ -615,6 +623,9 @@ class Engine:
     def _on_log(self, item, scheduler, text: str) -> None:
         item.appendLog(text)
         self._changed(item, "log", text)
+
+    def _on_percent(self, item, scheduler, percent: float) -> None:
+        self._changed(item, "percent", percent)
 
     def _changed(self, item: WorkItem, what: str, detail) -> None:
         if self.events.subscribers:

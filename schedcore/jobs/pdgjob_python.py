@@ -2,9 +2,8 @@
 
 Copied into the script dir of every cook; standard library only, Python 3.8 or newer, so it
 runs on a farm machine with nothing installed. It reads the item from
-``$PDG_TEMP/data/$PDG_ITEM_NAME.json``, runs the node's script with ``work_item`` in scope and
-writes what the script set (outputs, attributes) to ``<same name>.results.json``, which the
-scheduler applies when the job ends.
+``$PDG_TEMP/data/$PDG_ITEM_NAME.json``, runs the node's script with ``work_item`` in scope, and
+reports what the script sets (outputs, attributes) to the result server through ``pdgjob``.
 """
 
 import json
@@ -13,8 +12,7 @@ import os
 import sys
 import traceback
 
-_TYPES = {int: "Int", float: "Float", str: "String"}
-
+import pdgjob
 
 class JobWorkItem:
     """The work item as a script sees it: PDG's names for reading and setting values."""
@@ -30,7 +28,6 @@ class JobWorkItem:
         self._inputs = data.get("inputs", [])
         self._expected = data.get("expected_outputs", [])
         self._outputs = []
-        self._changed = set()
 
     # reading
     def attribNames(self):
@@ -59,10 +56,18 @@ class JobWorkItem:
     def outputFiles(self):
         return [o["path"] for o in self._outputs]
 
-    # setting
+    # setting: kept here for reading back, and reported
     def _set(self, name, kind, values):
         self._attributes[name] = {"type": kind, "values": list(values)}
-        self._changed.add(name)
+        pdgjob._attrib_array(kind, name, values, self.id)
+
+    def _set_at(self, name, kind, value, index):
+        attrib = self._attributes.get(name)
+        values = list(attrib["values"]) if attrib and attrib["type"] == kind else []
+        values.extend([value] * (index + 1 - len(values)))
+        values[index] = value
+        self._attributes[name] = {"type": kind, "values": values}
+        pdgjob._attrib(kind, name, value, index, self.id)
 
     def setIntAttrib(self, name, value, index=0):
         self._set_at(name, "Int", int(value), index)
@@ -75,13 +80,6 @@ class JobWorkItem:
 
     def setFileAttrib(self, name, value, index=0):
         self._set_at(name, "File", str(value), index)
-
-    def _set_at(self, name, kind, value, index):
-        attrib = self._attributes.get(name)
-        values = list(attrib["values"]) if attrib and attrib["type"] == kind else []
-        values.extend([value] * (index + 1 - len(values)))
-        values[index] = value
-        self._set(name, kind, values)
 
     def setIntAttribArray(self, name, values):
         self._set(name, "Int", [int(v) for v in values])
@@ -97,19 +95,9 @@ class JobWorkItem:
 
     def addOutputFile(self, path, tag="file", checksum=0):
         self._outputs.append({"path": str(path), "tag": tag or "file", "checksum": checksum})
+        pdgjob.addOutputFile(path, tag, checksum, self.id)
 
     addResultData = addOutputFile  # the 17.5 name
-
-    def results(self):
-        return {"outputs": self._outputs,
-                "attributes": {n: self._attributes[n] for n in sorted(self._changed)}}
-
-
-def _write_atomic(path, data):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle)
-    os.replace(tmp, path)
 
 
 def main():
@@ -132,7 +120,11 @@ def main():
     except BaseException:
         traceback.print_exc()
         status = 1
-    _write_atomic(data_path[:-len(".json")] + ".results.json", work_item.results())
+    try:
+        pdgjob.flush()
+    except pdgjob.ReportError as exc:
+        sys.stderr.write("pdgjob: %s\n" % exc)
+        status = status or 3
     return status
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import sys
 from pathlib import Path
 
@@ -20,6 +21,16 @@ from ..results import ScheduleResult, TickResult
 from ..workitem import AttribType, WorkItem
 
 JOB_MODULES = Path(__file__).resolve().parent.parent / "jobs"
+
+
+def local_ip() -> str:
+    """This machine's address on its default route (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))
+            return probe.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
 
 COMMON_PARMS = [
     ParmTemplate("pdg_workingdir", "string", "$HIP", "Working Directory",
@@ -32,6 +43,15 @@ COMMON_PARMS = [
     ParmTemplate("pdg_maxitems", "int", 30, "Max Items Per Tick",
                  "onSchedule calls between two ticks; -1 for no limit. When it is reached and "
                  "more items are ready, the next tick comes at once."),
+    ParmTemplate("pdg_resultserverbind", "string", "127.0.0.1", "Result Server Interface",
+                 "The address the result server listens on: 127.0.0.1 for jobs on this "
+                 "machine, 0.0.0.0 (or one interface's address) for jobs on a farm."),
+    ParmTemplate("pdg_resultserverport", "int", 0, "Result Server Port",
+                 "0: any free port."),
+    ParmTemplate("pdg_resultserverhost", "string", "", "Result Server Address For Jobs",
+                 "The host jobs connect to. Empty: the interface listened on, or this "
+                 "machine's IP address when it listens on all of them (farm machines often "
+                 "cannot resolve this machine's name)."),
 ]
 
 
@@ -48,6 +68,7 @@ class Scheduler:
         self._engine = None  # the cook this scheduler serves, set by the engine
         self._local_dir = self._remote_dir = ""
         self._cook_env: dict | None = None
+        self._server = None  # the result server, once started
         self._shared_servers: dict[str, dict] = {}
 
     def __getitem__(self, name: str):
@@ -63,7 +84,9 @@ class Scheduler:
         return True
 
     def onStop(self) -> bool:
-        """When the scheduler is removed. Clean up what ``onStart`` set up."""
+        """When the scheduler is removed. Clean up what ``onStart`` set up; the default
+        stops the result server."""
+        self.stopCallbackServer()
         return True
 
     def onStartCook(self, static: bool, cook_set) -> bool:
@@ -114,8 +137,14 @@ class Scheduler:
         return True
 
     def workItemResultServerAddr(self) -> str:
-        """``host:port`` where jobs report, or "" when jobs report another way."""
-        return ""
+        """``host:port`` where jobs report (the result server), "" when it is not running."""
+        if self._server is None:
+            return ""
+        bound, port = self._server.address
+        host = self["pdg_resultserverhost"].evaluateString() or bound
+        if host in ("0.0.0.0", "::", ""):
+            host = local_ip()
+        return f"{host}:{port}"
 
     def transferFile(self, file_path: str) -> bool:
         """Copy a file the work needs into the working dir, unless an identical copy is
@@ -136,8 +165,9 @@ class Scheduler:
         return Path(self.logDir(True), f"{work_item.name}.log").as_uri()
 
     def getStatusURI(self, work_item: WorkItem) -> str:
-        """URI of the item's status page, or ""."""
-        return ""
+        """URI of the item's status on the result server (JSON; HTML for a browser), or ""."""
+        address = self.workItemResultServerAddr()
+        return f"http://{address}/status/{work_item.id}" if address else ""
 
     def onCancelWorkItems(self, work_items: list[WorkItem], node) -> None:
         """Cancel these queued or running items."""
@@ -241,6 +271,62 @@ class Scheduler:
         env = dict(os.environ)
         env.update(self.pdgEnvironment(work_item))
         return env
+
+    # == services: the result (callback) server ========================================
+    def startCallbackServer(self) -> None:
+        """Start the result server jobs report to, unless it runs already."""
+        if self._server is None:
+            from ..resultserver import ResultServer
+            self._server = ResultServer(self, self["pdg_resultserverbind"].evaluateString(),
+                                        self["pdg_resultserverport"].evaluateInt())
+            self._cook_env = None
+
+    def stopCallbackServer(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+            self._cook_env = None
+
+    def isCallbackServerRunning(self) -> bool:
+        return self._server is not None
+
+    # what the result server asks (its threads)
+    def current_job_id(self) -> str:
+        return self._engine.job_id if self._engine else ""
+
+    def find_item(self, ref) -> WorkItem | None:
+        return self._engine.find(ref) if self._engine else None
+
+    def all_items(self) -> list[WorkItem]:
+        return list(self._engine.items.values()) if self._engine else []
+
+    def apply_report(self, kind: str, item: WorkItem, *args) -> None:
+        """A checked report from a job, as notifications to the engine."""
+        if kind == "start_cook":
+            self.workItemStartCook(item.id)
+        elif kind == "success":
+            self.workItemSucceeded(item.id, -1, args[0])
+        elif kind == "failed":
+            self.workItemFailed(item.id, -1, args[0] or "the job reported that it failed")
+        elif kind == "cancelled":
+            self.workItemCancelled(item.id)
+        elif kind == "result":
+            self.workItemFileResult(item.id, -1, *args)
+        elif kind in ("results", "results_success"):
+            for path, tag, checksum in args[0]:
+                self.workItemFileResult(item.id, -1, path, tag, checksum)
+            if kind == "results_success":
+                self.workItemSucceeded(item.id, -1, args[1])
+        elif kind == "attrib":
+            self.workItemSetAttribute(item.id, -1, *args)
+        elif kind == "attrib_array":
+            self.workItemSetAttributeArray(item.id, -1, *args)
+        elif kind in ("log", "warning"):
+            prefix = "warning: " if kind == "warning" else ""
+            self.workItemAppendLog(item.id, prefix + args[0])
+        elif kind == "percent":
+            self._notify("percent", item.id, args[0])
+        # keepalive: the report itself is the sign of life
 
     # == services: shared servers, graph, messages ======================================
     def getSharedServers(self) -> dict[str, dict]:

@@ -2,8 +2,9 @@
 
 Each job runs on one of ``maxprocs`` worker threads (start, wait, report), so ``onSchedule``
 never blocks and the engine thread only decides. A job's stdout and stderr go to
-``<temp>/logs/<item>.log``; its exit code decides success; a job's results file (written by
-the job-side modules) brings back outputs and attributes.
+``<temp>/logs/<item>.log``; its exit code decides success, unless the job reported its outcome
+to the result server first (the first final report counts). Outputs and attributes come
+through the result server (``pdgjob``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from .. import process
 from ..parms import ParmTemplate
 from ..results import ScheduleResult
-from ..workitem import AttribType, WorkItem
+from ..workitem import WorkItem
 from .base import COMMON_PARMS, Scheduler
 
 
@@ -62,6 +63,7 @@ class LocalScheduler(Scheduler):
 
     def onStartCook(self, static, cook_set) -> bool:
         super().onStartCook(static, cook_set)
+        self.startCallbackServer()  # jobs may report outputs and attributes
         self._slots = self._free = self.total_slots()
         self._accepted = 0
         self._canceling = False
@@ -184,30 +186,10 @@ class LocalScheduler(Scheduler):
                     break
         if self._canceling:
             return "cancel", None
-        if job.data is not None:
-            self._report_results(job.item_id, job.data_path[:-len(".json")] + ".results.json")
         if code == 0:
             return "success", time.monotonic() - started
         why = f"signal {-code}" if code < 0 else f"exit code {code}"
         return "fail", f"the command ended with {why}"
-
-    def _report_results(self, item_id: int, path: str) -> None:
-        """Outputs and attributes a job wrote to its results file, if it wrote one."""
-        try:
-            with open(path, encoding="utf-8") as handle:
-                results = json.load(handle)
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError) as exc:
-            self.workItemAppendLog(item_id, f"unreadable results file {path}: {exc}\n")
-            return
-        for output in results.get("outputs", []):
-            self.workItemFileResult(item_id, -1, output["path"], output.get("tag", "file"),
-                                    output.get("checksum", 0))
-        for name, attrib in results.get("attributes", {}).items():
-            self.workItemSetAttributeArray(item_id, -1, name, AttribType[attrib["type"]],
-                                           attrib["values"])
-
 
 class _Job:
     __slots__ = ("item_id", "command", "env", "log_path", "data_path", "data", "slots")
