@@ -72,8 +72,9 @@ _FIELDS = {
 class ResultServer:
     """An HTTP server on its own threads; ``address`` is ``(host, port)`` it is bound to."""
 
-    def __init__(self, sink: Sink, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, sink: Sink, host: str = "127.0.0.1", port: int = 0, rate: int = RATE):
         self.sink = sink
+        self.rate = rate  # requests per second per connection
         self._rids: OrderedDict[str, None] = OrderedDict()
         self._rids_lock = threading.Lock()
         self.refused = 0  # reports refused since start (wrong job id, unknown item, bad)
@@ -138,7 +139,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._tokens, self._refilled = float(RATE), time.monotonic()
+        self._rate = self.server.owner.rate
+        self._tokens, self._refilled = float(self._rate), time.monotonic()
 
     def log_message(self, format, *args) -> None:  # noqa: A002 -- the base class's name
         log.debug("result server: %s " + format, self.client_address[0], *args)
@@ -159,9 +161,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._json(code, {"error": message})
 
     def _allowed(self) -> bool:
-        """Token bucket per connection: RATE requests a second."""
+        """Token bucket per connection: ``rate`` requests a second."""
         now = time.monotonic()
-        self._tokens = min(RATE, self._tokens + (now - self._refilled) * RATE)
+        self._tokens = min(self._rate, self._tokens + (now - self._refilled) * self._rate)
         self._refilled = now
         if self._tokens < 1:
             return False
@@ -184,7 +186,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         if not self._allowed():
             self.close_connection = True
-            self._error(429, f"too many requests: at most {RATE} a second per connection")
+            self._error(429, f"too many requests: at most {self._rate} a second per "
+                             f"connection")
             return
         body = self._body()
         if body is None:
@@ -283,7 +286,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if not self._allowed():
             self.close_connection = True
-            self._error(429, f"too many requests: at most {RATE} a second per connection")
+            self._error(429, f"too many requests: at most {self._rate} a second per "
+                             f"connection")
             return
         url = urlparse(self.path)
         parts = [p for p in url.path.split("/") if p]
@@ -323,9 +327,9 @@ def _text(value) -> str:
 
 
 def _attrib(kind: AttribType):
-    def convert(ref, subindex, name, value, index=0):
-        return "attrib", ref, (_text(name), kind, value, int(index))
-    return 5, convert
+    def convert(ref, subindex, name, value, index):
+        return "attrib", ref, (_text(name), kind, value, max(0, int(index)))
+    return 6, convert
 
 
 def _attrib_array(kind: AttribType):
