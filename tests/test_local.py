@@ -203,3 +203,18 @@ def test_unwritable_working_dir_is_explained(tmp_path):
     assert result.errors[0].startswith(f"local: onStartCook: the working directory "
                                        f"{blocker / 'work'} cannot be created")
     assert "Traceback" not in result.errors[0]
+
+
+def test_the_first_final_report_counts_once(tmp_path):
+    """A job that reports its outcome to the result server wins over its exit code."""
+    report = ('"__PDG_PYTHON__" -c "import sys; sys.path.insert(0, \'__PDG_SCRIPTDIR__\'); '
+              'import pdgjob; pdgjob.setIntAttrib(\'seen\', 1); pdgjob.{call}; '
+              'sys.exit({code})"')
+    net = make_network(tmp_path, [
+        generic("fails", report.format(call="workItemFailed(reason=\'bad input\')", code=0)),
+        generic("succeeds", report.format(call="workItemSuccess()", code=4)),
+    ], local())
+    fails, succeeds = Engine(net).run().items
+    assert fails.state == S.CookedFail and fails.reason == "bad input"
+    assert succeeds.state == S.CookedSuccess
+    assert fails.attribValue("seen") == succeeds.attribValue("seen") == 1
