@@ -323,8 +323,10 @@ class DroppingProxy:
             client.sendall(answer)
 
     def close(self):
+        self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() of the thread
         self.listener.close()
         self.thread.join(5)
+        assert not self.thread.is_alive()
 
 
 def _read_request(sock) -> bytes:
