@@ -18,7 +18,7 @@ from .engine import CookResult, Engine
 from .errors import SchedcoreError
 from .events import CookMessage, ItemAdded, ItemStateChanged
 from .nodes import NODE_TYPES
-from .schedulers import scheduler_types
+from .schedulers import scheduler_label, scheduler_types
 from .workitem import WorkItemState
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELED = 0, 1, 2, 130
@@ -33,6 +33,12 @@ STATE_STYLES = {
     "CookedCache": "dark_green", "CookedFail": "red", "CookedCancel": "magenta",
     "Uncooked": "grey42",
 }
+
+
+def short_reason(item) -> str:
+    """One line of why: a traceback's first and last lines."""
+    lines = [line for line in item.reason.splitlines() if line.strip()] or ["failed"]
+    return lines[0] if len(lines) == 1 else f"{lines[0]} {lines[-1].strip()}"
 
 
 def log_path(item) -> str:
@@ -57,8 +63,7 @@ class CookProgress:
             self.counts[event.new] += 1
             if event.new == WorkItemState.CookedFail:
                 item = event.item
-                first = item.reason.splitlines()[0] if item.reason else "failed"
-                self.console.print(f"[red]FAILED[/] {item.name}: {first}"
+                self.console.print(f"[red]FAILED[/] {item.name}: {short_reason(item)}"
                                    + (f"\n       log: {log_path(item)}" if item.log_uri else ""),
                                    highlight=False)
         elif isinstance(event, ItemAdded):
@@ -150,7 +155,8 @@ def _wait_cancelable(engine: Engine, console: Console) -> None:
 
 def cmd_types(args) -> int:
     schedulers = scheduler_types()
-    rows = [{"name": name, "kind": "scheduler", "label": cls.label, "from": "built-in"}
+    rows = [{"name": name, "kind": "scheduler", "label": scheduler_label(name),
+             "from": "built-in"}
             for name, cls in sorted(schedulers.items())]
     rows += [{"name": name, "kind": "node", "label": t.label, "from": "built-in"}
              for name, t in sorted(NODE_TYPES.items())]

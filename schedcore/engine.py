@@ -16,6 +16,7 @@ import heapq
 import os
 import queue
 import secrets
+import sys
 import threading
 import time
 import traceback
@@ -236,9 +237,9 @@ class Engine:
             if cls is None:
                 raise CookError(f"scheduler node {key!r}: unknown scheduler type "
                                 f"{spec.type!r}" + did_you_mean(spec.type, types))
-            return cls(spec.name, spec.parms, self.network.hip)
+            return cls.create(spec.name, spec.parms, self.network.hip)
         if key in types:
-            return types[key](key, {}, self.network.hip)
+            return types[key].create(key, {}, self.network.hip)
         raise CookError(f"no scheduler node or scheduler type named {key!r}"
                         + did_you_mean(key, names + list(types)))
 
@@ -665,7 +666,14 @@ class Engine:
 
     @staticmethod
     def _raised(scheduler: Scheduler, callback: str) -> str:
-        return f"{scheduler.name}: {callback} raised:\n{traceback.format_exc().rstrip()}"
+        """The traceback of the exception being handled, from the callback's own frame on
+        (the engine's frames say nothing to the person who wrote the callback)."""
+        exc = sys.exc_info()[1]
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+            tb = tb.tb_next
+        text = "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
+        return f"{scheduler.name}: {callback} raised:\n{text}"
 
     def _error(self, text: str, source: str = "") -> None:
         self._errors.append(text)

@@ -281,6 +281,17 @@ def run(command):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["--run"]:  # everything after it is the command, as given
+        command = argv[2:] if argv[1:2] == ["--"] else argv[1:]
+        if not command:
+            sys.stderr.write("pdgjob: --run needs a command\n")
+            return 2
+        try:
+            return run(command)
+        except ReportError as exc:
+            sys.stderr.write("pdgjob: %s\n" % exc)
+            return 3
     parser = argparse.ArgumentParser(prog="pdgjob.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--start", action="store_true", help="report that the job started")
     parser.add_argument("--success", action="store_true", help="report success")
@@ -295,16 +306,10 @@ def main(argv=None):
                         metavar=("NAME", "TYPE", "VALUE"),
                         help="set an attribute; TYPE is Int, Float, String or File")
     parser.add_argument("--log", help="append a line to the item's log")
-    parser.add_argument("--run", nargs=argparse.REMAINDER, metavar="COMMAND",
-                        help="report start, run COMMAND, report its outcome; exits with its "
-                             "exit code")
+    parser.epilog = ("--run [--] COMMAND...: report the start, run COMMAND (one argument: "
+                     "through the shell), report its outcome and exit with its exit code.")
     args = parser.parse_args(argv)
     try:
-        if args.run is not None:
-            command = args.run[1:] if args.run[:1] == ["--"] else args.run
-            if not command:
-                parser.error("--run needs a command")
-            return run(command)
         if args.start:
             workItemStartCook()
         for path in args.output:

@@ -12,9 +12,11 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
+from .. import process
 from ..errors import CookError
 from ..parms import ParmSet, ParmTemplate
 from ..results import ScheduleResult, TickResult
@@ -69,7 +71,13 @@ class Scheduler:
         self._local_dir = self._remote_dir = ""
         self._cook_env: dict | None = None
         self._server = None  # the result server, once started
+        self._jobs: dict | None = None
         self._shared_servers: dict[str, dict] = {}
+
+    @classmethod
+    def create(cls, name: str, parms: dict | None, hip: str) -> Scheduler:
+        """An instance for a scheduler node of a network (what the engine calls)."""
+        return cls(name, parms, hip)
 
     def __getitem__(self, name: str):
         """``self["pdg_workingdir"].evaluateString()``, as in Houdini."""
@@ -327,6 +335,59 @@ class Scheduler:
         elif kind == "percent":
             self._notify("percent", item.id, args[0])
         # keepalive: the report itself is the sign of life
+
+    # == services: job processes on this machine =========================================
+    @property
+    def jobs(self) -> dict:
+        """Running job processes started by ``startJob``: item id -> ``subprocess.Popen``."""
+        if self._jobs is None:
+            self._jobs = {}
+        return self._jobs
+
+    def maxTasks(self) -> int:
+        """Jobs at once: ``pdg_maxtasks`` when the scheduler has it (0: the CPUs)."""
+        wanted = self["pdg_maxtasks"].evaluateInt() if "pdg_maxtasks" in self.parms else 0
+        return wanted if wanted > 0 else max(1, os.cpu_count() or 1)
+
+    def startJob(self, work_item: WorkItem, command: str):
+        """Start ``command`` for ``work_item`` as a process of its own session, without
+        waiting for it, wrapped by the job-side module so that it reports its start and its
+        outcome to the result server. Its output goes to the item's log file."""
+        self._copy_job_modules()
+        os.makedirs(self.logDir(True), exist_ok=True)
+        wrapper = [self.applicationBin("python", work_item),
+                   os.path.join(self.scriptDir(True), "pdgjob.py"), "--run", "--", command]
+        with open(os.path.join(self.logDir(True), f"{work_item.name}.log"), "ab") as log:
+            return subprocess.Popen(wrapper, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, env=self.jobEnvironment(work_item),
+                                    cwd=self.workingDir(True), start_new_session=True)
+
+    def pollJobs(self) -> None:
+        """Forget the jobs whose item has finished or whose process has ended; an item
+        whose process ended without reporting (killed, crashed) fails."""
+        for item_id, job in list(self.jobs.items()):
+            item = self._engine.find(item_id) if self._engine else None
+            code = job.poll()
+            if code is None and (item is None or not item.state.is_final):
+                continue
+            del self.jobs[item_id]
+            if code is None:
+                continue  # it reported; its process is on its way out
+            if item is not None and not item.state.is_final:
+                why = f"signal {-code}" if code < 0 else f"exit code {code}"
+                self.workItemFailed(item_id, -1, f"the job ended ({why}) without reporting "
+                                                 f"its outcome")
+
+    def killJob(self, job) -> None:
+        """Kill a job started by ``startJob`` with its whole process tree."""
+        process.kill_tree(job)
+
+    def killJobs(self) -> None:
+        """Kill every running job with its process tree; their items are canceled."""
+        for item_id, job in list(self.jobs.items()):
+            self.killJob(job)
+            self.workItemCancelled(item_id)
+        self.jobs.clear()
 
     # == services: shared servers, graph, messages ======================================
     def getSharedServers(self) -> dict[str, dict]:

@@ -1,0 +1,5 @@
+"""``pdg.job``."""
+
+from . import callbackserver
+
+__all__ = ["callbackserver"]

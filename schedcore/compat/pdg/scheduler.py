@@ -1,0 +1,62 @@
+"""``pdg.scheduler.PyScheduler`` and the type registry ``registerTypes`` receives."""
+
+from __future__ import annotations
+
+from ...parms import ParmSet
+from ...schedulers.base import Scheduler
+
+
+class PyScheduler(Scheduler):
+    """The base of Houdini-written schedulers: ``__init__(self, scheduler, name)``, where
+    ``scheduler`` is Houdini's node handle (unused here), and the 18+ notification names."""
+
+    def __init__(self, scheduler=None, name: str = ""):
+        super().__init__(name or self.templateName())
+
+    @classmethod
+    def templateName(cls) -> str:
+        """The registered type name: ``type_name`` when the class sets one."""
+        return cls.__name__.lower() if cls.type_name == Scheduler.type_name else cls.type_name
+
+    @classmethod
+    def create(cls, name: str, parms: dict | None, hip: str) -> Scheduler:
+        instance = cls(None, name)
+        instance.name = name
+        instance.parms = ParmSet(cls.parm_templates, parms or {}, hip)
+        return instance
+
+    # Houdini 18+ spells the notifications onWorkItem*
+    def onWorkItemStartCook(self, item, index: int = -1) -> None:
+        self.workItemStartCook(item, index)
+
+    def onWorkItemSucceeded(self, item, index: int = -1, cook_duration: float = 0.0) -> None:
+        self.workItemSucceeded(item, index, cook_duration)
+
+    def onWorkItemFailed(self, item, index: int = -1) -> None:
+        self.workItemFailed(item, index)
+
+    def onWorkItemCanceled(self, item, index: int = -1) -> None:
+        self.workItemCancelled(item, index)
+
+    def onWorkItemAddOutput(self, item, subindex: int, path: str, tag: str = "file",
+                            checksum: int = 0) -> None:
+        self.workItemFileResult(item, subindex, path, tag, checksum)
+
+
+class TypeRegistry:
+    """What ``registerTypes(type_registry)`` receives: it collects scheduler classes."""
+
+    def __init__(self):
+        self.schedulers: list[tuple[type[Scheduler], str, str]] = []  # (class, name, label)
+
+    def registerScheduler(self, cls, label: str | None = None, name: str | None = None):
+        if not (isinstance(cls, type) and issubclass(cls, Scheduler)):
+            raise TypeError(f"registerScheduler takes a Scheduler class, got {cls!r}")
+        if name is None:
+            name = cls.templateName() if hasattr(cls, "templateName") else cls.type_name
+        if not name or name == "scheduler":
+            name = cls.__name__.lower()
+        self.schedulers.append((cls, name, label or getattr(cls, "label", "") or name))
+
+
+__all__ = ["PyScheduler", "TypeRegistry"]

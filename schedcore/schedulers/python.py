@@ -1,0 +1,119 @@
+"""The Python Scheduler (``pythonscheduler``): a scheduler whose callbacks are Python text
+fields, compiled when the scheduler is made and called during the cook.
+
+A field holds a method's body; ``self``, the callback's arguments and ``pdg`` are in scope.
+Each is compiled as ``<node:callback>`` with its text registered, so a traceback shows the
+user's own line numbers and lines. A field with no statements means the base default.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import linecache
+import textwrap
+import types
+
+from ..errors import SchedcoreError
+from ..parms import ParmTemplate
+from .base import COMMON_PARMS, Scheduler
+from .pythonfields import DEFAULT_CODE, FIELDS, Field
+
+
+class CallbackSyntaxError(SchedcoreError):
+    """Callback fields that do not compile; ``problems`` holds (field, line, message)."""
+
+    def __init__(self, scheduler: str, problems: list[tuple[str, int, str]]):
+        self.scheduler = scheduler
+        self.problems = problems
+        lines = "\n".join(f"  {field}, line {line}: {message}"
+                          for field, line, message in problems)
+        super().__init__(f"{scheduler}: callback code that does not compile (fix it in the "
+                         f"field named, at the line given):\n{lines}")
+
+
+def signature(field: Field) -> str:
+    """``def onSchedule(self, work_item):``: what a field's body belongs to."""
+    return f"def {field.name}({', '.join(('self', *field.args))}):"
+
+
+def is_empty(body: str) -> bool:
+    """No statements: only blank lines and comments."""
+    return all(not line.strip() or line.strip().startswith("#") for line in body.splitlines())
+
+
+def compile_field(scheduler: str, field: Field, body: str, namespace: dict):
+    """The function a field's body makes, or None for an empty field. Raises SyntaxError
+    with the line number in the field's own text."""
+    if is_empty(body):
+        return None
+    filename = f"<{scheduler}:{field.name}>"
+    source = signature(field) + "\n" + textwrap.indent(body, "    ", lambda line: True)
+    try:
+        tree = ast.parse(source, filename)
+        _as_written(tree)
+        code = compile(tree, filename, "exec")
+    except SyntaxError as exc:
+        exc.lineno = max(1, (exc.lineno or 1) - 1)
+        raise
+    linecache.cache[filename] = (len(body), None, body.splitlines(True), filename)
+    exec(code, namespace)
+    return namespace.pop(field.name)
+
+
+def _as_written(tree: ast.Module) -> None:
+    """Positions in the field's own text: its first line is line 1, its lines not indented
+    (so tracebacks point at the right line and column)."""
+    ast.increment_lineno(tree, -1)
+    for node in ast.walk(tree):
+        if getattr(node, "lineno", 0) >= 1 and hasattr(node, "col_offset"):
+            node.col_offset = max(0, node.col_offset - 4)
+            if getattr(node, "end_col_offset", None) is not None:
+                node.end_col_offset = max(0, node.end_col_offset - 4)
+
+
+def field_problems(scheduler: str, bodies: dict[str, str]) -> list[tuple[str, int, str]]:
+    """(field, line, message) for every field of ``bodies`` that does not compile."""
+    problems = []
+    for field in FIELDS:
+        try:
+            compile_field(scheduler, field, bodies.get(field.name, ""), {"__builtins__": builtins})
+        except SyntaxError as exc:
+            problems.append((field.name, exc.lineno, exc.msg))
+    return problems
+
+
+class PythonScheduler(Scheduler):
+    type_name = "pythonscheduler"
+    label = "Python Scheduler"
+    parm_templates = COMMON_PARMS + [
+        ParmTemplate("savetopython", "action", None, "Save To Python",
+                     "Save this node out to a Python file, along with its custom callback "
+                     "entries."),
+        ParmTemplate("pdg_maxtasks", "int", 0, "Limit Jobs",
+                     "Jobs at once for the default Schedule code; 0: the CPUs."),
+    ] + [ParmTemplate(f.name, "code", DEFAULT_CODE[f.name], f.label, f.description, f.group)
+         for f in FIELDS]
+
+    def __init__(self, name: str = "", parms: dict | None = None, hip: str = ""):
+        super().__init__(name, parms, hip)
+        self.compile_fields()
+
+    def compile_fields(self) -> None:
+        """(Re)compile every field; raise CallbackSyntaxError listing all that fail."""
+        from ..compat import pdg
+        namespace = {"__builtins__": builtins, "__name__": f"pythonscheduler.{self.name}",
+                     "pdg": pdg}
+        problems = []
+        for field in FIELDS:
+            self.__dict__.pop(field.name, None)  # back to the class's method
+            try:
+                function = compile_field(self.name, field, self.parms.raw(field.name),
+                                         namespace)
+            except SyntaxError as exc:
+                problems.append((field.name, exc.lineno, exc.msg))
+                continue
+            if function is not None:
+                setattr(self, field.name, types.MethodType(function, self))
+        if problems:
+            raise CallbackSyntaxError(self.name, problems)
