@@ -158,6 +158,11 @@ class Engine:
         self._setup()
 
     # == the outside world (any thread) =================================================
+    @property
+    def schedulers(self) -> list[Scheduler]:
+        """The scheduler instances of this cook."""
+        return [state.scheduler for state in self._scheds.values()]
+
     def post(self, kind: str, scheduler: Scheduler | None, *args) -> None:
         """Queue a report or request for the engine thread."""
         self._inbox.put((kind, scheduler, args))

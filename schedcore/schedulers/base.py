@@ -72,6 +72,7 @@ class Scheduler:
         self._cook_env: dict | None = None
         self._server = None  # the result server, once started
         self._jobs: dict | None = None
+        self._exiting: list = []  # job processes whose item finished, not yet gone
         self._shared_servers: dict[str, dict] = {}
 
     @classmethod
@@ -365,6 +366,7 @@ class Scheduler:
     def pollJobs(self) -> None:
         """Forget the jobs whose item has finished or whose process has ended; an item
         whose process ended without reporting (killed, crashed) fails."""
+        self._exiting = [job for job in self._exiting if job.poll() is None]
         for item_id, job in list(self.jobs.items()):
             item = self._engine.find(item_id) if self._engine else None
             code = job.poll()
@@ -372,8 +374,8 @@ class Scheduler:
                 continue
             del self.jobs[item_id]
             if code is None:
-                continue  # it reported; its process is on its way out
-            if item is not None and not item.state.is_final:
+                self._exiting.append(job)  # it reported; its process is on its way out
+            elif item is not None and not item.state.is_final:
                 why = f"signal {-code}" if code < 0 else f"exit code {code}"
                 self.workItemFailed(item_id, -1, f"the job ended ({why}) without reporting "
                                                  f"its outcome")
@@ -388,6 +390,16 @@ class Scheduler:
             self.killJob(job)
             self.workItemCancelled(item_id)
         self.jobs.clear()
+
+    def waitJobs(self, timeout: float = 10.0) -> None:
+        """Return once every job process is gone; one still there after ``timeout`` seconds
+        is killed with its tree."""
+        for job in [*self.jobs.values(), *self._exiting]:
+            try:
+                job.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.killJob(job)
+        self._exiting = []
 
     # == services: shared servers, graph, messages ======================================
     def getSharedServers(self) -> dict[str, dict]:

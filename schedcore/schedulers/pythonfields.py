@@ -110,9 +110,11 @@ return True
 ''',
     "onStopCook": '''\
 # Called when the cook completes or is canceled. Available: self, cancel, pdg.
-# On cancel, kill the running jobs with their process trees. Returns True.
+# On cancel, kill the running jobs with their process trees; either way, return once every
+# job process is gone. Returns True.
 if cancel:
     self.killJobs()
+self.waitJobs()
 return True
 ''',
     "endSharedServer": '''\
