@@ -14,6 +14,7 @@ import threading
 import uuid
 import xmlrpc.client
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 from urllib.request import Request, urlopen
 
 import pytest
@@ -233,7 +234,24 @@ def test_status_and_log_uris(cook):
     assert page.startswith("<!doctype html>") and item.name in page
     listing = json.load(urlopen(f"http://{c.address}/", timeout=10))
     assert [i["id"] for i in listing["items"]] == [item_id]
+    log = Path(unquote(urlparse(item.log_uri).path))
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("frame 1 done\n")
+    text = urlopen(f"http://{c.address}/log/{item_id}", timeout=10).read().decode()
+    assert text == "frame 1 done\n"
     c.finish()
+
+
+def test_listening_on_every_interface_advertises_an_address(tmp_path):
+    sched = Remote(pdg_resultserverbind="0.0.0.0")
+    sched.startCallbackServer()
+    try:
+        host, port = sched.workItemResultServerAddr().rsplit(":", 1)
+        assert host not in ("0.0.0.0", "") and int(port) == sched._server.address[1]
+        sched.parms.set("pdg_resultserverhost", "10.1.2.3")
+        assert sched.workItemResultServerAddr() == f"10.1.2.3:{port}"
+    finally:
+        sched.stopCallbackServer()
 
 
 def job_env(c: Cook, item_id: int) -> dict:
@@ -290,8 +308,10 @@ class DroppingProxy:
     """Forwards HTTP requests to the server but drops the first answer, as a network that
     fails after the server applied the reports: the client must retry, the server apply once."""
 
-    def __init__(self, target: tuple[str, int]):
+    def __init__(self, target: tuple[str, int], silent: bool = False):
         self.target = target
+        self.silent = silent  # hold the first connection open without answering (a timeout)
+        self.held = []
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.address = f"127.0.0.1:{self.listener.getsockname()[1]}"
         self.dropped = 0
@@ -318,7 +338,9 @@ class DroppingProxy:
             upstream.sendall(data)
             answer = upstream.recv(65536)
             if self.dropped == 0:
-                self.dropped += 1  # close without answering
+                self.dropped += 1  # close without answering, or say nothing at all
+                if self.silent:
+                    self.held.append(client.dup())
                 return
             client.sendall(answer)
 
@@ -327,6 +349,8 @@ class DroppingProxy:
         self.listener.close()
         self.thread.join(5)
         assert not self.thread.is_alive()
+        for sock in self.held:
+            sock.close()
 
 
 def _read_request(sock) -> bytes:
@@ -360,6 +384,23 @@ def test_retries_after_a_lost_answer_apply_once(cook):
     assert c.finish().ok
     assert c.item(c.ids[0]).log == "one line\n"
     assert c.item(c.ids[0]).attribValue("n") == 1
+
+
+def test_retries_after_a_timeout_apply_once(cook):
+    c = cook(1)
+    host, port = c.address.split(":")
+    proxy = DroppingProxy((host, int(port)), silent=True)
+    try:
+        env = {**job_env(c, c.ids[0]), "PDG_RESULT_SERVER": proxy.address,
+               "PDG_REPORT_REQUEST_TIMEOUT": "1"}
+        done = subprocess.run([sys.executable, str(JOBS / "pdgjob.py"), "--log", "one line"],
+                              env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        proxy.close()
+    assert done.returncode == 0, done.stderr
+    assert proxy.dropped == 1
+    assert c.finish().ok
+    assert c.item(c.ids[0]).log == "one line\n"
 
 
 def test_retries_while_the_server_is_not_up_yet(tmp_path):
