@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from urllib.parse import unquote, urlparse
@@ -14,11 +15,11 @@ from rich.table import Table
 from rich.text import Text
 
 from . import network as network_file
+from . import registry
 from .engine import CookResult, Engine
 from .errors import SchedcoreError
 from .events import CookMessage, ItemAdded, ItemStateChanged
 from .nodes import NODE_TYPES
-from .schedulers import scheduler_label, scheduler_types
 from .workitem import WorkItemState
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELED = 0, 1, 2, 130
@@ -154,23 +155,30 @@ def _wait_cancelable(engine: Engine, console: Console) -> None:
 
 
 def cmd_types(args) -> int:
-    schedulers = scheduler_types()
-    rows = [{"name": name, "kind": "scheduler", "label": scheduler_label(name),
-             "from": "built-in"}
-            for name, cls in sorted(schedulers.items())]
+    reg = registry.default()
+    rows = [{"name": t.name, "kind": "scheduler", "label": t.label, "from": t.origin}
+            for t in sorted(reg.types.values(), key=lambda t: t.name)]
     rows += [{"name": name, "kind": "node", "label": t.label, "from": "built-in"}
              for name, t in sorted(NODE_TYPES.items())]
+    failures = reg.failures
     if args.json:
-        json.dump({"types": rows, "failures": []}, sys.stdout, indent=1)
+        json.dump({"types": rows, "failures": [
+            {"file": f.file, "line": f.line, "kind": f.kind, "message": f.message}
+            for f in failures], "folders": [str(p) for p in reg.folders()]},
+            sys.stdout, indent=1)
         sys.stdout.write("\n")
-        return EXIT_OK
-    table = Table(show_edge=False)
-    for column in ("name", "kind", "label", "from"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(row[c] for c in ("name", "kind", "label", "from")))
-    Console().print(table)
-    return EXIT_OK
+    else:
+        console = Console(highlight=False, soft_wrap=True)
+        table = Table(show_edge=False)
+        for column in ("name", "kind", "label", "from"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*(row[c] for c in ("name", "kind", "label", "from")))
+        console.print(table)
+        console.print("types folders: " + os.pathsep.join(str(p) for p in reg.folders()))
+        for failure in failures:
+            console.print(f"[red]failed[/] {failure}")
+    return EXIT_FAILED if failures else EXIT_OK
 
 
 def parser() -> argparse.ArgumentParser:
@@ -199,8 +207,11 @@ def parser() -> argparse.ArgumentParser:
                       help="print the result as one JSON object on stdout (progress goes to "
                            "stderr): counts by state and every item")
     cook.set_defaults(run=cmd_cook)
-    types = sub.add_parser("types", help="list the scheduler and node types",
-                           description="List the registered scheduler and node types.")
+    types = sub.add_parser(
+        "types", help="list the scheduler and node types, and files that failed to load",
+        description="List the registered scheduler types (name, label, where from), the node "
+                    "types, and every scheduler file of the types path that failed to load "
+                    "(file, line, why). Exit status 1 when any failed.")
     types.add_argument("--json", action="store_true", help="print them as JSON")
     types.set_defaults(run=cmd_types)
     return top

@@ -34,8 +34,9 @@ from .events import (
 )
 from .network import Network, NodeSpec
 from .nodes import node_type
+from .registry import scheduler_types
 from .results import ScheduleResult, TickResult, schedule_result, tick_result
-from .schedulers import Scheduler, scheduler_types
+from .schedulers import Scheduler
 from .tokens import TokenError
 from .workitem import WorkItem, WorkItemState
 

@@ -212,7 +212,7 @@ class _Checker:
 
     @staticmethod
     def _scheduler_types():
-        from .schedulers import scheduler_types
+        from .registry import scheduler_types
         return scheduler_types()
 
     def _entries(self, data: dict, key: str, types: dict) -> list[str]:

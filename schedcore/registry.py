@@ -1,25 +1,231 @@
-"""Loading scheduler modules: a file with ``registerTypes(type_registry)``, as Houdini's
-``pdg/types`` files, registers its scheduler classes. ``import pdg`` works inside it."""
+"""The Scheduler Factory: every scheduler type a network may name, and every file that failed.
+
+Types come from three places, all through ``registerTypes(type_registry)``:
+
+- the built-ins (``schedcore.schedulers.registerTypes``);
+- packages installed with pip, through the entry-point group ``schedcore.schedulers`` (a module
+  with ``registerTypes``, or that function);
+- the types path: each folder of ``SCHEDCORE_PATH`` (``os.pathsep``-separated), then the
+  per-user folder, searched for ``pdg/types/``; every ``.py`` file and package found there is
+  imported under a module name of its own (``import pdg`` works inside it).
+
+A file that cannot be used becomes a ``LoadFailure`` (file, line, kind, why) and the others
+still load. ``reload()`` imports again the files that changed, so the next cook uses them,
+without a restart.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import inspect
+import itertools
+import os
 import sys
+import threading
+import traceback
+from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
+
+import platformdirs
 
 from . import compat
 from .compat.pdg import TypeRegistry
-from .schedulers import register_scheduler
+from .errors import did_you_mean
+from .schedulers import Scheduler
+
+ENTRY_POINT_GROUP = "schedcore.schedulers"
+
+
+def user_types_folder() -> Path:
+    """The per-user types folder (on Linux ``~/.local/share/schedstudio/pdg/types``)."""
+    return Path(platformdirs.user_data_dir("schedstudio")) / "pdg" / "types"
+
+
+def types_folders() -> list[Path]:
+    """Where scheduler files are looked for, first to last."""
+    roots = [Path(p) for p in os.environ.get("SCHEDCORE_PATH", "").split(os.pathsep) if p]
+    return [root / "pdg" / "types" for root in roots] + [user_types_folder()]
+
+
+@dataclass(frozen=True)
+class SchedulerType:
+    name: str
+    cls: type
+    label: str
+    origin: str  # "built-in", a file's path, or "entry point <name>"
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    file: str
+    line: int | None
+    kind: str   # syntax error, import error, registerTypes missing, registerTypes raised,
+    #             not a scheduler class, registered twice
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.kind}: {self.message}"
+
+
+@dataclass
+class _Source:
+    stamp: tuple   # (mtime_ns, size) of the file when it was loaded
+    names: list[str]
+    failures: list[LoadFailure]
+
+
+_counter = itertools.count()
+
+
+class Registry:
+    def __init__(self, folders: list[Path] | None = None, use_entry_points: bool = True):
+        self._folders = folders
+        self._use_entry_points = use_entry_points
+        self._lock = threading.RLock()
+        self.types: dict[str, SchedulerType] = {}
+        self._fixed_failures: list[LoadFailure] = []  # from entry points
+        self._sources: dict[Path, _Source] = {}
+        self.extra_files: list[Path] = []  # loaded besides the types folders
+        self._load_fixed()
+        self.reload()
+
+    # -- what is registered -----------------------------------------------------------
+    def classes(self) -> dict[str, type]:
+        with self._lock:
+            return {name: entry.cls for name, entry in self.types.items()}
+
+    def get(self, name: str) -> type:
+        try:
+            return self.types[name].cls
+        except KeyError:
+            raise KeyError(f"unknown scheduler type {name!r}"
+                           + did_you_mean(name, self.types)) from None
+
+    @property
+    def failures(self) -> list[LoadFailure]:
+        with self._lock:
+            return self._fixed_failures + [f for source in self._sources.values()
+                                           for f in source.failures]
+
+    def folders(self) -> list[Path]:
+        return self._folders if self._folders is not None else types_folders()
+
+    # -- loading ----------------------------------------------------------------------
+    def _load_fixed(self) -> None:
+        from . import schedulers
+        self._register_from(schedulers.registerTypes, "built-in", None, self._fixed_failures)
+        if not self._use_entry_points:
+            return
+        for point in entry_points(group=ENTRY_POINT_GROUP):
+            origin = f"entry point {point.name} ({point.value})"
+            try:
+                target = point.load()
+            except Exception as exc:
+                self._fixed_failures.append(LoadFailure(origin, None, "import error",
+                                                        _one_line(exc)))
+                continue
+            register = getattr(target, "registerTypes", target)
+            self._register_from(register, origin, None, self._fixed_failures)
+
+    def reload(self) -> bool:
+        """Import the type files that are new or changed, forget those that are gone.
+        True when anything changed."""
+        with self._lock:
+            found = {path: _stamp(path) for path in self._scan()}
+            changed = False
+            for path in list(self._sources):
+                if path not in found:
+                    self._forget(path)
+                    changed = True
+            for path, stamp in found.items():
+                source = self._sources.get(path)
+                if source is None or source.stamp != stamp:
+                    if source is not None:
+                        self._forget(path)
+                    self._load_file(path, stamp)
+                    changed = True
+            return changed
+
+    def _scan(self) -> list[Path]:
+        files = [path for path in self.extra_files if path.is_file()]
+        for folder in self.folders():
+            if not folder.is_dir():
+                continue
+            for entry in sorted(folder.iterdir()):
+                if entry.name.startswith((".", "_")):
+                    continue
+                if entry.suffix == ".py" and entry.is_file():
+                    files.append(entry.resolve())
+                elif (entry / "__init__.py").is_file():
+                    files.append((entry / "__init__.py").resolve())
+        return files
+
+    def _forget(self, path: Path) -> None:
+        source = self._sources.pop(path)
+        for name in source.names:
+            self.types.pop(name, None)
+
+    def _load_file(self, path: Path, stamp: tuple) -> None:
+        source = self._sources[path] = _Source(stamp, [], [])
+        shown = str(path.parent if path.name == "__init__.py" else path)
+        try:
+            module = import_file(path)
+        except SyntaxError as exc:
+            source.failures.append(LoadFailure(exc.filename or shown, exc.lineno,
+                                               "syntax error", exc.msg))
+            return
+        except BaseException as exc:  # noqa: BLE001 -- any failure of someone else's file
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            source.failures.append(LoadFailure(shown, _line_in(exc, path), "import error",
+                                               _one_line(exc)))
+            return
+        register = getattr(module, "registerTypes", None)
+        if not callable(register):
+            source.failures.append(LoadFailure(
+                shown, None, "registerTypes missing",
+                "the file defines no registerTypes(type_registry) function, so it registers "
+                "nothing"))
+            return
+        source.names = self._register_from(register, shown, path, source.failures)
+
+    def _register_from(self, register, origin: str, path: Path | None,
+                       failures: list[LoadFailure]) -> list[str]:
+        registry = TypeRegistry()
+        try:
+            register(registry)
+        except Exception as exc:
+            failures.append(LoadFailure(origin, _line_in(exc, path) if path else None,
+                                        "registerTypes raised", _one_line(exc)))
+        failures.extend(LoadFailure(origin, line, "not a scheduler class", why)
+                        for line, why in registry.refused)
+        names = []
+        for cls, name, label in registry.schedulers:
+            other = self.types.get(name)
+            if other is not None:
+                failures.append(LoadFailure(origin, _class_line(cls), "registered twice",
+                                            f"scheduler type {name!r} is registered already "
+                                            f"by {other.origin}; this one is ignored"))
+                continue
+            self.types[name] = SchedulerType(name, cls, label, origin)
+            names.append(name)
+        return names
 
 
 def import_file(path: str | Path):
-    """Import a Python file under a module name of its own (two files of the same name in
-    two folders do not collide)."""
+    """Import a Python file (or a package's ``__init__.py``) under a module name of its own,
+    new at each import, so a changed file is imported afresh."""
     path = Path(path).resolve()
     compat.install()
-    name = f"schedcore_types.{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:10]}"
-    spec = importlib.util.spec_from_file_location(name, path)
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:10]
+    stem = path.parent.name if path.name == "__init__.py" else path.stem
+    name = f"schedcore_types.{stem}_{digest}_{next(_counter)}"
+    package = [str(path.parent)] if path.name == "__init__.py" else None
+    spec = importlib.util.spec_from_file_location(name, path,
+                                                  submodule_search_locations=package)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
@@ -30,9 +236,60 @@ def import_file(path: str | Path):
     return module
 
 
+def _stamp(path: Path) -> tuple:
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _line_in(exc: BaseException, path: Path | None) -> int | None:
+    """The line of ``path`` where ``exc`` was raised (the deepest frame in that file)."""
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if path is not None and Path(frame.filename) == path:
+            line = frame.lineno
+    return line
+
+
+def _class_line(cls) -> int | None:
+    try:
+        return inspect.getsourcelines(cls)[1]
+    except (OSError, TypeError):
+        return None
+
+
+_default: Registry | None = None
+_default_lock = threading.Lock()
+
+
+def default() -> Registry:
+    """This process's registry, loaded on first use."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Registry()
+        return _default
+
+
+def scheduler_types() -> dict[str, type[Scheduler]]:
+    """Every scheduler type a network may name, by name."""
+    return default().classes()
+
+
 def register_file(path: str | Path) -> list[str]:
-    """Import ``path`` and register what its ``registerTypes`` registers; the type names."""
-    module = import_file(path)
-    registry = TypeRegistry()
-    module.registerTypes(registry)
-    return [register_scheduler(cls, name, label) for cls, name, label in registry.schedulers]
+    """Load a scheduler file from outside the types path (it is reloaded with them); returns
+    the type names it registered, or raises ImportError saying why it could not."""
+    registry = default()
+    path = Path(path).resolve()
+    with registry._lock:
+        if path not in registry.extra_files:
+            registry.extra_files.append(path)
+        registry.reload()
+        source = registry._sources[path]
+        if source.failures:
+            raise ImportError("; ".join(map(str, source.failures)))
+        return list(source.names)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -25,6 +26,21 @@ def make_network(tmp_path: Path, nodes: list[dict], schedulers: list[dict] | Non
     path = tmp_path / name
     path.write_text(json.dumps(data))
     return network_file.load(path)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def own_types_path(tmp_path_factory):
+    """No scheduler files of this machine's user: an empty per-user folder, no SCHEDCORE_PATH
+    (for this process and the processes the tests start)."""
+    saved = {key: os.environ.get(key) for key in ("XDG_DATA_HOME", "SCHEDCORE_PATH")}
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("userdata"))
+    os.environ.pop("SCHEDCORE_PATH", None)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,8 @@ import pytest
 
 from schedcore.engine import Engine
 from schedcore.events import ItemStateChanged
-from schedcore.registry import register_file
-from schedcore.schedulers import PythonScheduler, scheduler_types
+from schedcore.registry import register_file, scheduler_types
+from schedcore.schedulers import PythonScheduler
 from schedcore.schedulers.python import CallbackSyntaxError
 from schedcore.workitem import WorkItemState as S
 

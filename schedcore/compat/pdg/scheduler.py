@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from ...parms import ParmSet
 from ...schedulers.base import Scheduler
 
@@ -48,15 +50,20 @@ class TypeRegistry:
 
     def __init__(self):
         self.schedulers: list[tuple[type[Scheduler], str, str]] = []  # (class, name, label)
+        self.refused: list[tuple[int | None, str]] = []  # (line of the call, why)
 
     def registerScheduler(self, cls, label: str | None = None, name: str | None = None):
         if not (isinstance(cls, type) and issubclass(cls, Scheduler)):
-            raise TypeError(f"registerScheduler takes a Scheduler class, got {cls!r}")
+            line = sys._getframe(1).f_lineno
+            self.refused.append((line, f"registerScheduler was given {cls!r}, which is not "
+                                       f"a subclass of pdg.scheduler.PyScheduler or "
+                                       f"schedcore's Scheduler"))
+            return
         if name is None:
             name = cls.templateName() if hasattr(cls, "templateName") else cls.type_name
-        if not name or name == "scheduler":
+        if not name or name == Scheduler.type_name:
             name = cls.__name__.lower()
-        self.schedulers.append((cls, name, label or getattr(cls, "label", "") or name))
+        self.schedulers.append((cls, name, label or cls.label or name))
 
 
 __all__ = ["PyScheduler", "TypeRegistry"]
