@@ -14,8 +14,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from . import codegen, registry
 from . import network as network_file
-from . import registry
 from .engine import CookResult, Engine
 from .errors import SchedcoreError
 from .events import CookMessage, ItemAdded, ItemStateChanged
@@ -181,6 +181,14 @@ def cmd_types(args) -> int:
     return EXIT_FAILED if failures else EXIT_OK
 
 
+def cmd_save_python(args) -> int:
+    net = network_file.load(args.network)
+    path = codegen.save_python(net, args.scheduler, args.output)
+    print(f"saved {args.scheduler} to {path}: put it in a pdg/types folder of SCHEDCORE_PATH "
+          f"(or {registry.user_types_folder()}) to use the scheduler type {args.scheduler!r}")
+    return EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="schedcore",
@@ -214,6 +222,18 @@ def parser() -> argparse.ArgumentParser:
                     "(file, line, why). Exit status 1 when any failed.")
     types.add_argument("--json", action="store_true", help="print them as JSON")
     types.set_defaults(run=cmd_types)
+    save = sub.add_parser(
+        "save-python", help="write a Python Scheduler node out as a scheduler module",
+        description="Save To Python: write the Python Scheduler node NODE of NETWORK as a "
+                    "complete scheduler module (a class with one method per callback field, "
+                    "its parameters, registerTypes). A field that does not compile refuses "
+                    "the save, naming the field and the line; an old FILE stays intact.")
+    save.add_argument("network", help="the network file (*.top.json)")
+    save.add_argument("--scheduler", required=True, metavar="NODE",
+                      help="the Python Scheduler node to save")
+    save.add_argument("-o", "--output", required=True, metavar="FILE",
+                      help="the module to write (*.py)")
+    save.set_defaults(run=cmd_save_python)
     return top
 
 
@@ -223,6 +243,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except SchedcoreError as exc:
         print(f"schedcore: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyError as exc:  # an unknown node or scheduler name, with "did you mean"
+        print(f"schedcore: {exc.args[0]}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"schedcore: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
 
 

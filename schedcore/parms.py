@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 KINDS = ("int", "float", "string", "bool", "code", "menu", "action", "json")
@@ -47,6 +47,12 @@ class ParmTemplate:
         if self.validate is not None and (problems := self.validate(value)):
             return "; ".join(problems)
         return None
+
+
+def with_defaults(templates: list[ParmTemplate], defaults: dict) -> list[ParmTemplate]:
+    """``templates`` with the defaults given (a saved scheduler keeps its node's values)."""
+    return [replace(t, default=defaults[t.name]) if t.name in defaults else t
+            for t in templates]
 
 
 def expand_vars(text: str, hip: str = "", extra: dict | None = None) -> str:

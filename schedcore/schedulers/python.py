@@ -83,15 +83,20 @@ def field_problems(scheduler: str, bodies: dict[str, str]) -> list[tuple[str, in
     return problems
 
 
+# the parameters besides the callback fields (a saved module keeps them)
+SETTINGS = COMMON_PARMS + [
+    ParmTemplate("pdg_maxtasks", "int", 0, "Limit Jobs",
+                 "Jobs at once for the default Schedule code; 0: the CPUs."),
+]
+
+
 class PythonScheduler(Scheduler):
     type_name = "pythonscheduler"
     label = "Python Scheduler"
-    parm_templates = COMMON_PARMS + [
+    parm_templates = SETTINGS + [
         ParmTemplate("savetopython", "action", None, "Save To Python",
                      "Save this node out to a Python file, along with its custom callback "
                      "entries."),
-        ParmTemplate("pdg_maxtasks", "int", 0, "Limit Jobs",
-                     "Jobs at once for the default Schedule code; 0: the CPUs."),
     ] + [ParmTemplate(f.name, "code", DEFAULT_CODE[f.name], f.label, f.description, f.group)
          for f in FIELDS]
 

@@ -140,7 +140,7 @@ return pathlib.Path(self.logDir(True), work_item.name + ".log").as_uri()
 # Returns the URI of the work item's status on the result server. Available: self,
 # work_item, pdg.
 address = self.workItemResultServerAddr()
-return "http://%s/status/%d" % (address, work_item.id) if address else ""
+return f"http://{address}/status/{work_item.id}" if address else ""
 ''',
     "onTick": '''\
 # Called every Tick Period while cooking. Available: self, pdg.
