@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 EXAMPLE ?= resources/examples/wedge_summary.top.json
 
-.PHONY: run test lint bench clean
+.PHONY: run cook test lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,9 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: $(VENV)/.installed
+	$(BIN)/schedstudio $(EXAMPLE)
+
+cook: $(VENV)/.installed
 	$(BIN)/schedcore cook $(EXAMPLE)
 
 test: $(VENV)/.installed

@@ -17,7 +17,7 @@ import types
 from ..errors import SchedcoreError
 from ..parms import ParmTemplate
 from .base import COMMON_PARMS, Scheduler
-from .pythonfields import DEFAULT_CODE, FIELDS, Field
+from .pythonfields import DEFAULT_CODE, FIELDS, GROUPS, Field
 
 
 class CallbackSyntaxError(SchedcoreError):
@@ -122,3 +122,6 @@ class PythonScheduler(Scheduler):
                 setattr(self, field.name, types.MethodType(function, self))
         if problems:
             raise CallbackSyntaxError(self.name, problems)
+
+__all__ = ["DEFAULT_CODE", "FIELDS", "GROUPS", "SETTINGS", "CallbackSyntaxError", "Field",
+           "PythonScheduler", "compile_field", "field_problems", "is_empty", "signature"]

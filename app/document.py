@@ -1,0 +1,105 @@
+"""The studio's open document: a ``schedcore`` network, its file, whether it has unsaved
+changes, and signals the panels listen to. The one place the studio changes a network."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from schedcore import network as network_file
+from schedcore.network import Network, NodeSpec, SchedulerSpec
+from schedcore.nodes import NODE_TYPES
+from schedcore.parms import ParmSet
+from schedcore.registry import scheduler_types
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "resources" / "examples" / \
+    "wedge_summary.top.json"
+
+
+class Document(QObject):
+    structureChanged = Signal()        # nodes added or removed, connections changed
+    parmChanged = Signal(str, str)     # node name, parameter name
+    dirtyChanged = Signal(bool)
+    pathChanged = Signal(str)
+
+    def __init__(self, network: Network | None = None, parent=None):
+        super().__init__(parent)
+        self.network = network or Network()
+        self.dirty = False
+
+    @classmethod
+    def open(cls, path: str | Path, parent=None) -> Document:
+        """Raises ``NetworkError`` listing the file's problems."""
+        return cls(network_file.load(path), parent)
+
+    @property
+    def path(self) -> str:
+        return self.network.path
+
+    def save(self, path: str | Path | None = None) -> None:
+        self.network.save(path)
+        self._set_dirty(False)
+        self.pathChanged.emit(self.network.path)
+
+    def _set_dirty(self, dirty: bool) -> None:
+        if dirty != self.dirty:
+            self.dirty = dirty
+            self.dirtyChanged.emit(dirty)
+
+    # -- reading ---------------------------------------------------------------------------
+    def is_scheduler(self, name: str) -> bool:
+        return any(s.name == name for s in self.network.schedulers)
+
+    def spec(self, name: str) -> NodeSpec | SchedulerSpec:
+        return self.network.scheduler(name) if self.is_scheduler(name) else \
+            self.network.node(name)
+
+    def templates(self, name: str) -> list:
+        spec = self.spec(name)
+        if self.is_scheduler(name):
+            cls = scheduler_types().get(spec.type)
+            return list(cls.parm_templates) if cls else []
+        return list(NODE_TYPES[spec.type].parm_templates)
+
+    def parms(self, name: str) -> ParmSet:
+        return ParmSet(self.templates(name), self.spec(name).parms, self.network.hip)
+
+    # -- changing --------------------------------------------------------------------------
+    def set_parm(self, name: str, parm: str, value) -> None:
+        spec = self.spec(name)
+        if spec.parms.get(parm) == value:
+            return
+        spec.parms[parm] = value
+        self._set_dirty(True)
+        self.parmChanged.emit(name, parm)
+
+    def set_scheduler_of(self, node: str, scheduler: str | None) -> None:
+        spec = self.network.node(node)
+        spec.scheduler = scheduler or None
+        self._set_dirty(True)
+        self.structureChanged.emit()
+
+    def add_node(self, type_name: str, inputs: list[str] | None = None) -> str:
+        """A new TOP node or scheduler node of ``type_name``; returns its name."""
+        name = self._unique_name(type_name)
+        if type_name in NODE_TYPES:
+            self.network.nodes.append(NodeSpec(name, type_name, {}, list(inputs or [])))
+        elif type_name in scheduler_types():
+            self.network.schedulers.append(SchedulerSpec(name, type_name, {}))
+            if not self.network.default_scheduler:
+                self.network.default_scheduler = name
+        else:
+            raise KeyError(f"unknown node or scheduler type {type_name!r}")
+        self._set_dirty(True)
+        self.structureChanged.emit()
+        return name
+
+    def _unique_name(self, type_name: str) -> str:
+        base = re.sub(r"\W", "", type_name) or "node"
+        taken = set(self.network.node_names()) | {s.name for s in self.network.schedulers}
+        number = 1
+        while f"{base}{number}" in taken:
+            number += 1
+        return f"{base}{number}"

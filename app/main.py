@@ -1,0 +1,81 @@
+"""``schedstudio [NETWORK]``: the desktop studio."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+NO_DISPLAY = """\
+schedstudio: there is no display to open a window on (neither DISPLAY nor WAYLAND_DISPLAY is
+set, and QT_QPA_PLATFORM does not name another platform).
+  - on a machine without a screen, run it under a virtual one:  xvfb-run schedstudio
+  - to render the window to a picture only:  schedstudio --screenshot window.png
+  - to cook without a window:  schedcore cook NETWORK
+"""
+
+
+def display_problem() -> str | None:
+    """Why Qt could not open a window here, before Qt aborts with a cryptic message."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return NO_DISPLAY
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="schedstudio",
+        description="The schedstudio desktop studio: a TOP network, its scheduler nodes and "
+                    "the Python Scheduler's callbacks as code.")
+    top.add_argument("network", nargs="?",
+                     help="a network file (*.top.json); default: the bundled example")
+    top.add_argument("--screenshot", metavar="FILE",
+                     help="open the window, render it to this PNG file and exit (needs no "
+                          "display)")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.screenshot and display_problem():
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a picture needs no screen
+    problem = display_problem()
+    if problem:
+        sys.stderr.write(problem)
+        return 2
+    os.environ.setdefault("QT_API", "pyside6")
+    from PySide6.QtWidgets import QApplication
+
+    from schedcore.errors import SchedcoreError
+
+    from . import style
+    from .window import open_window
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("schedstudio")
+    style.apply(app)
+    try:
+        window = open_window(args.network)
+    except SchedcoreError as exc:
+        sys.stderr.write(f"schedstudio: {exc}\n")
+        return 2
+    window.show()
+    if args.screenshot:
+        return 0 if save_screenshot(window, args.screenshot) else 1
+    return app.exec()
+
+
+def save_screenshot(window, path: str) -> bool:
+    from PySide6.QtWidgets import QApplication
+    for _ in range(3):  # let layouts settle
+        QApplication.processEvents()
+    ok = window.grab().save(path)
+    if not ok:
+        sys.stderr.write(f"schedstudio: cannot write the screenshot {path}\n")
+    return ok
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""The network panel: scheduler nodes along the top, TOP nodes below in dependency order with
+their connections, each TOP node saying which scheduler cooks it. Tab opens the TAB menu."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsScene, QGraphicsView
+
+from ..document import Document
+
+NODE_W, NODE_H = 200, 46
+GAP_X, GAP_Y = 24, 46
+EXTRA_W = 250  # room beside a node for what the cook viewer draws there
+TOP_COLOR, SCHEDULER_COLOR = QColor("#3d4c5e"), QColor("#4b3d5e")
+
+
+class NodeItem(QGraphicsObject):
+    """One node box. ``extra`` is painted beside it (the cook viewer's item dots)."""
+
+    def __init__(self, name: str, type_name: str, subtitle: str, scheduler: bool):
+        super().__init__()
+        self.name, self.type_name, self.subtitle = name, type_name, subtitle
+        self.is_scheduler = scheduler
+        self.painter_extra = None  # callable(painter, rect) drawing beside the box
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setToolTip(f"{name} ({type_name})" + (f"\n{subtitle}" if subtitle else ""))
+
+    def boundingRect(self) -> QRectF:
+        extra = EXTRA_W + 10 if self.painter_extra is not None else 0
+        return QRectF(-2, -2, NODE_W + 4 + extra, NODE_H + 4)
+
+    def box(self) -> QRectF:
+        return QRectF(0, 0, NODE_W, NODE_H)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        color = SCHEDULER_COLOR if self.is_scheduler else TOP_COLOR
+        selected = self.isSelected()
+        painter.setPen(QPen(QColor("#f0c040") if selected else color.lighter(150),
+                            2.5 if selected else 1))
+        painter.setBrush(QBrush(color))
+        painter.drawRoundedRect(self.box(), 6, 6)
+        painter.setPen(QColor("#f0f0f0"))
+        bold = QFont(painter.font())
+        bold.setBold(True)
+        painter.setFont(bold)
+        painter.drawText(QRectF(8, 4, NODE_W - 16, 20), Qt.AlignmentFlag.AlignLeft,
+                         self.name)
+        painter.setFont(QFont(painter.font().family(), max(7, painter.font().pointSize() - 1)))
+        painter.setPen(QColor("#b8c4d0"))
+        subtitle = painter.fontMetrics().elidedText(self.subtitle or self.type_name,
+                                                    Qt.TextElideMode.ElideRight, NODE_W - 16)
+        painter.drawText(QRectF(8, 24, NODE_W - 16, 18), Qt.AlignmentFlag.AlignLeft, subtitle)
+        if self.painter_extra is not None:
+            self.painter_extra(painter, QRectF(NODE_W + 10, 0, EXTRA_W, NODE_H))
+
+
+class NetworkPanel(QGraphicsView):
+    nodeSelected = Signal(str)      # a node's name, "" when nothing is selected
+    tabPressed = Signal()           # open the TAB menu
+
+    def __init__(self, document: Document, parent=None):
+        super().__init__(parent)
+        self.document = document
+        self.items: dict[str, NodeItem] = {}
+        self.setScene(QGraphicsScene(self))
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setBackgroundBrush(QColor("#2b2b2b"))
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.scene().selectionChanged.connect(self._selection_changed)
+        document.structureChanged.connect(self.rebuild)
+        self.rebuild()
+
+    def set_document(self, document: Document) -> None:
+        self.document.structureChanged.disconnect(self.rebuild)
+        self.document = document
+        document.structureChanged.connect(self.rebuild)
+        self.rebuild()
+
+    # -- building the scene ------------------------------------------------------------------
+    def rebuild(self) -> None:
+        selected = self.selected()
+        scene = self.scene()
+        scene.blockSignals(True)
+        scene.clear()
+        self.items = {}
+        net = self.document.network
+        for column, spec in enumerate(net.schedulers):
+            default = " (default)" if spec.name == net.default_scheduler else ""
+            self._add(spec.name, spec.type, spec.type + default, True,
+                      QPointF(column * (NODE_W + GAP_X), 0))
+        depth: dict[str, int] = {}
+        rows: dict[int, int] = {}
+        for spec in net.topological():
+            level = 1 + max((depth[name] for name in spec.inputs), default=0)
+            depth[spec.name] = level
+            column = rows.get(level, 0)
+            rows[level] = column + 1
+            self._add(spec.name, spec.type, f"{spec.type} · {net.scheduler_for(spec)}", False,
+                      QPointF(column * (NODE_W + GAP_X), level * (NODE_H + GAP_Y) + 10))
+        for spec in net.nodes:
+            for upstream in spec.inputs:
+                self._connect(self.items[upstream], self.items[spec.name])
+        scene.setSceneRect(scene.itemsBoundingRect().adjusted(-12, -16, 12, 16))
+        scene.blockSignals(False)
+        if selected in self.items:
+            self.select(selected)
+        else:
+            self.nodeSelected.emit("")
+
+    def _add(self, name, type_name, subtitle, scheduler, position) -> None:
+        item = NodeItem(name, type_name, subtitle, scheduler)
+        item.setPos(position)
+        self.scene().addItem(item)
+        self.items[name] = item
+
+    def _connect(self, source: NodeItem, target: NodeItem) -> None:
+        start = source.pos() + QPointF(NODE_W / 2, NODE_H)
+        end = target.pos() + QPointF(NODE_W / 2, 0)
+        path = QPainterPath(start)
+        middle = (start.y() + end.y()) / 2
+        path.cubicTo(QPointF(start.x(), middle), QPointF(end.x(), middle), end)
+        self.scene().addPath(path, QPen(QColor("#9aa5b1"), 1.5)).setZValue(-1)
+
+    # -- selection -----------------------------------------------------------------------
+    def selected(self) -> str:
+        items = self.scene().selectedItems()
+        return items[0].name if items else ""
+
+    def select(self, name: str) -> None:
+        self.scene().clearSelection()
+        item = self.items.get(name)
+        if item is not None:
+            item.setSelected(True)
+            self.ensureVisible(item)
+
+    def _selection_changed(self) -> None:
+        self.nodeSelected.emit(self.selected())
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Tab:
+            self.tabPressed.emit()
+            return
+        super().keyPressEvent(event)
+
+    def focusNextPrevChild(self, forward: bool) -> bool:
+        return False  # Tab is ours: it opens the TAB menu

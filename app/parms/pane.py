@@ -1,0 +1,299 @@
+"""The parameter pane of the selected node. The Python Scheduler's pane mimics Houdini's: Save
+To Python on top, the Working Directory, then a tab per group of callback fields. Every other
+node and scheduler type gets a form made from its parameter template."""
+
+from __future__ import annotations
+
+import builtins
+import json
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from schedcore.parms import ParmTemplate, expand_vars
+from schedcore.schedulers.python import FIELDS, GROUPS, compile_field, signature
+
+from ..document import Document
+from ..editor.code import CallbackEditor, CodeEditor
+
+_FIELDS = {f.name: f for f in FIELDS}
+
+
+def field_check(field_name: str):
+    """The live syntax check of a callback field: (line, message) or None."""
+    field = _FIELDS[field_name]
+
+    def check(text: str):
+        try:
+            compile_field("check", field, text, {"__builtins__": builtins})
+        except SyntaxError as exc:
+            return exc.lineno or 1, exc.msg
+        return None
+    return check
+
+
+class ParameterPane(QWidget):
+    saveToPython = Signal(str)  # the Python Scheduler node to save
+
+    def __init__(self, document: Document, parent=None):
+        super().__init__(parent)
+        self.document = document
+        self.node = ""
+        self.widgets: dict[str, QWidget] = {}  # parameter name -> its editor
+        self.editors: dict[str, CallbackEditor] = {}
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(6, 6, 6, 6)
+        self._body: QWidget | None = None
+        document.parmChanged.connect(self._changed_elsewhere)
+        self.show_node("")
+
+    def set_document(self, document: Document) -> None:
+        self.document.parmChanged.disconnect(self._changed_elsewhere)
+        self.document = document
+        document.parmChanged.connect(self._changed_elsewhere)
+        self.show_node("")
+
+    # -- building ------------------------------------------------------------------------
+    def show_node(self, name: str) -> None:
+        if self._body is not None:
+            self._body.setParent(None)
+            self._body.deleteLater()
+        self.node, self.widgets, self.editors = name, {}, {}
+        self._body = QWidget()
+        layout = QVBoxLayout(self._body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        if not name:
+            hint = QLabel("Select a node to see its parameters.\n"
+                          "Press Tab over the network to add one.")
+            hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            hint.setStyleSheet("color: #888;")
+            layout.addWidget(hint)
+        else:
+            spec = self.document.spec(name)
+            title = QLabel(f"<b>{name}</b> &nbsp; <span style='color:#888'>{spec.type}</span>")
+            layout.addWidget(title)
+            if spec.type == "pythonscheduler":
+                self._python_scheduler(layout)
+            else:
+                self._generic(layout)
+        self._layout.addWidget(self._body)
+
+    def _python_scheduler(self, layout: QVBoxLayout) -> None:
+        save = QPushButton("Save To Python")
+        save.setToolTip("Save this node out to a Python file, along with its custom callback "
+                        "entries.")
+        save.clicked.connect(lambda: self.saveToPython.emit(self.node))
+        layout.addWidget(save, 0, Qt.AlignmentFlag.AlignLeft)
+        self.widgets["savetopython"] = save
+        layout.addLayout(self._working_dir())
+        tabs = QTabWidget()
+        templates = {t.name: t for t in self.document.templates(self.node)}
+        for group in GROUPS:
+            page = QWidget()
+            column = QVBoxLayout(page)
+            for field in FIELDS:
+                if field.group == group:  # Schedule, the one that matters most, gets room
+                    column.addWidget(self._field(templates[field.name]),
+                                     3 if field.name == "onSchedule" else 1)
+            tabs.addTab(page, group)
+        settings = QWidget()
+        form = QFormLayout(settings)
+        for template in templates.values():
+            if template.kind not in ("code", "action") and template.name != "pdg_workingdir":
+                form.addRow(self._label(template), self._editor(template))
+        tabs.addTab(settings, "Settings")
+        layout.addWidget(tabs, 1)
+        self.tabs = tabs
+
+    def _working_dir(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        template = next(t for t in self.document.templates(self.node)
+                        if t.name == "pdg_workingdir")
+        edit = self._editor(template)
+        browse = QPushButton("…")
+        browse.setToolTip("Choose the working directory")
+        browse.setFixedWidth(28)
+        expanded = QLabel()
+        expanded.setStyleSheet("color: #888;")
+
+        def show_expanded() -> None:
+            expanded.setText(expand_vars(edit.text(), self.document.network.hip))
+
+        def choose() -> None:
+            folder = QFileDialog.getExistingDirectory(self, "Working Directory",
+                                                      expanded.text())
+            if folder:
+                edit.setText(folder)
+                edit.editingFinished.emit()
+
+        edit.textChanged.connect(show_expanded)
+        browse.clicked.connect(choose)
+        show_expanded()
+        row.addWidget(self._label(template))
+        row.addWidget(edit, 1)
+        row.addWidget(browse)
+        row.addWidget(expanded, 1)
+        self.working_dir_label = expanded
+        return row
+
+    def _field(self, template: ParmTemplate) -> QWidget:
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 4, 0, 4)
+        label = QLabel(f"<b>{template.label}</b> &nbsp; "
+                       f"<span style='color:#888'>{template.name} Callback</span>")
+        label.setToolTip(template.help)
+        editor = CallbackEditor(signature(_FIELDS[template.name]), field_check(template.name))
+        editor.setToolTip(template.help)
+        editor.editor.setPlainText(str(self.document.parms(self.node).raw(template.name) or ""))
+        editor.editor.textChanged.connect(
+            lambda: self.document.set_parm(self.node, template.name,
+                                           editor.editor.toPlainText()))
+        editor.editor.run_check()
+        column.addWidget(label)
+        column.addWidget(editor, 1)
+        self.editors[template.name] = editor
+        self.widgets[template.name] = editor.editor
+        return box
+
+    def _generic(self, layout: QVBoxLayout) -> None:
+        form = QFormLayout()
+        if not self.document.is_scheduler(self.node):
+            form.addRow("Scheduler", self._scheduler_choice())
+        for template in self.document.templates(self.node):
+            if template.kind == "action":
+                continue
+            form.addRow(self._label(template), self._editor(template))
+        holder = QWidget()
+        holder.setLayout(form)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(holder)
+        layout.addWidget(scroll, 1)
+
+    def _scheduler_choice(self) -> QComboBox:
+        combo = QComboBox()
+        net = self.document.network
+        combo.addItem(f"(default: {net.default_scheduler})", "")
+        for spec in net.schedulers:
+            combo.addItem(spec.name, spec.name)
+        combo.setCurrentIndex(max(0, combo.findData(net.node(self.node).scheduler or "")))
+        combo.currentIndexChanged.connect(
+            lambda: self.document.set_scheduler_of(self.node, combo.currentData()))
+        self.widgets["scheduler"] = combo
+        return combo
+
+    @staticmethod
+    def _label(template: ParmTemplate) -> QLabel:
+        label = QLabel(template.label or template.name)
+        label.setToolTip(f"{template.name}: {template.help}" if template.help else template.name)
+        return label
+
+    def _editor(self, template: ParmTemplate) -> QWidget:
+        """An editor of one parameter's kind, writing to the document as it changes."""
+        value = self.document.parms(self.node).raw(template.name)
+        set_parm = lambda v: self.document.set_parm(self.node, template.name, v)  # noqa: E731
+        if template.kind == "int":
+            widget = QSpinBox()
+            widget.setRange(-10**9, 10**9)
+            widget.setValue(int(value or 0))
+            widget.valueChanged.connect(set_parm)
+        elif template.kind == "float":
+            widget = QDoubleSpinBox()
+            widget.setRange(-1e12, 1e12)
+            widget.setDecimals(4)
+            widget.setValue(float(value or 0))
+            widget.valueChanged.connect(set_parm)
+        elif template.kind == "bool":
+            widget = QCheckBox()
+            widget.setChecked(bool(value))
+            widget.toggled.connect(set_parm)
+        elif template.kind == "menu":
+            widget = QComboBox()
+            widget.addItems([str(v) for v in template.menu])
+            widget.setCurrentText(str(value))
+            widget.currentTextChanged.connect(set_parm)
+        elif template.kind == "code":
+            widget = CodeEditor()
+            widget.setPlainText(str(value or ""))
+            widget.setMinimumHeight(140)
+            widget.textChanged.connect(lambda: set_parm(widget.toPlainText()))
+        elif template.kind == "json":
+            widget = QPlainTextEdit(json.dumps(value, indent=1))
+            widget.setMinimumHeight(90)
+            widget.textChanged.connect(lambda: self._json_changed(widget, template))
+        else:
+            widget = QLineEdit(str(value if value is not None else ""))
+            widget.editingFinished.connect(lambda: set_parm(widget.text()))
+        widget.setToolTip(template.help)
+        self.widgets[template.name] = widget
+        return widget
+
+    def _json_changed(self, widget: QPlainTextEdit, template: ParmTemplate) -> None:
+        try:
+            value = json.loads(widget.toPlainText())
+        except ValueError as exc:
+            widget.setToolTip(f"not valid JSON: {exc}")
+            widget.setStyleSheet("QPlainTextEdit { border: 1px solid #c0392b; }")
+            return
+        problem = template.check(value)
+        widget.setToolTip(problem or template.help)
+        widget.setStyleSheet("QPlainTextEdit { border: 1px solid #c0392b; }" if problem else "")
+        if problem is None:
+            self.document.set_parm(self.node, template.name, value)
+
+    def goto(self, field: str, line: int) -> None:
+        """Show callback ``field`` at ``line`` (when an error names them)."""
+        editor = self.editors.get(field)
+        if editor is None:
+            return
+        self.tabs.setCurrentIndex(GROUPS.index(_FIELDS[field].group))
+        editor.editor.goto_line(line)
+
+    # -- changes made elsewhere (the console, Load From Python) -----------------------------
+    def _changed_elsewhere(self, node: str, parm: str) -> None:
+        widget = self.widgets.get(parm)
+        if node != self.node or widget is None:
+            return
+        value = self.document.parms(node).raw(parm)
+        widget.blockSignals(True)
+        try:
+            if isinstance(widget, QPlainTextEdit) and not isinstance(widget, CodeEditor):
+                text = json.dumps(value, indent=1)
+                if widget.toPlainText() != text:
+                    widget.setPlainText(text)
+            elif isinstance(widget, QPlainTextEdit):
+                if widget.toPlainText() != value:
+                    widget.setPlainText(str(value or ""))
+                    widget.run_check()
+            elif isinstance(widget, QLineEdit):
+                widget.setText(str(value))
+            elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
+                widget.setValue(value)
+            elif isinstance(widget, QCheckBox):
+                widget.setChecked(bool(value))
+            elif isinstance(widget, QComboBox) and parm != "scheduler":
+                widget.setCurrentText(str(value))
+        finally:
+            widget.blockSignals(False)
+        if parm == "pdg_workingdir" and hasattr(self, "working_dir_label"):
+            self.working_dir_label.setText(expand_vars(str(value), self.document.network.hip))
+
+
+__all__ = ["ParameterPane", "field_check"]

@@ -1,0 +1,227 @@
+"""The studio's main window: the network panel beside the parameter pane, like Houdini's TOP
+network and its parameters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QCursor, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter
+
+from schedcore import codegen, registry
+from schedcore.errors import SchedcoreError
+
+from .document import EXAMPLE, Document
+from .network.panel import NetworkPanel
+from .network.tabmenu import TabMenu
+from .parms.pane import ParameterPane
+
+MAX_RECENT = 8
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, document: Document):
+        super().__init__()
+        self.document = document
+        self.settings = QSettings("schedstudio", "schedstudio")
+        self.panel = NetworkPanel(document)
+        self.pane = ParameterPane(document)
+        self.tab_menu = TabMenu(self)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.panel)
+        splitter.addWidget(self.pane)
+        splitter.setSizes([475, 925])
+        self.setCentralWidget(splitter)
+        self.resize(1400, 840)
+        self._menus()
+        self.panel.nodeSelected.connect(self.pane.show_node)
+        self.panel.tabPressed.connect(self.open_tab_menu)
+        self.tab_menu.chosen.connect(self.add_node)
+        self.pane.saveToPython.connect(self.save_to_python)
+        self._watch(document)
+        self._remember(document.path)
+        self.select_first()
+
+    def select_first(self) -> None:
+        """Start on the first Python Scheduler (the reason to be here), else the first node."""
+        net = self.document.network
+        python = [s.name for s in net.schedulers if s.type == "pythonscheduler"]
+        first = python or [s.name for s in net.schedulers] or net.node_names()
+        if first:
+            self.panel.select(first[0])
+
+    # -- menus ---------------------------------------------------------------------------
+    def _menus(self) -> None:
+        file = self.menuBar().addMenu("&File")
+        for text, key, slot in (("&Open…", QKeySequence.StandardKey.Open, self.open_dialog),
+                                ("&Save", QKeySequence.StandardKey.Save, self.save),
+                                ("Save &As…", QKeySequence.StandardKey.SaveAs, self.save_as)):
+            action = QAction(text, self, shortcut=key)
+            action.triggered.connect(slot)
+            file.addAction(action)
+        self.recent_menu = file.addMenu("Open &Recent")
+        file.addSeparator()
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file.addAction(quit_action)
+        types = self.menuBar().addMenu("&Types")
+        add = QAction("&Add Node…  (Tab)", self)
+        add.triggered.connect(self.open_tab_menu)
+        reload_types = QAction("&Reload Types", self, shortcut="Ctrl+R")
+        reload_types.triggered.connect(self.reload_types)
+        types.addActions([add, reload_types])
+        self._fill_recent()
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent_files():
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda checked=False, p=path: self.open_path(p))
+        self.recent_menu.setEnabled(bool(self.recent_files()))
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _remember(self, path: str) -> None:
+        if not path:
+            return
+        path = str(Path(path).resolve())
+        recent = [path] + [p for p in self.recent_files() if p != path]
+        self.settings.setValue("recent", recent[:MAX_RECENT])
+        self._fill_recent()
+
+    # -- the document --------------------------------------------------------------------
+    def _watch(self, document: Document) -> None:
+        document.dirtyChanged.connect(self._title)
+        document.pathChanged.connect(self._title)
+        self._title()
+
+    def _title(self, *_args) -> None:
+        name = Path(self.document.path).name if self.document.path else "untitled"
+        self.setWindowTitle(f"{name}{' *' if self.document.dirty else ''} — schedstudio")
+
+    def set_document(self, document: Document) -> None:
+        self.document = document
+        self.panel.set_document(document)
+        self.pane.set_document(document)
+        self._watch(document)
+        self._remember(document.path)
+        self.select_first()
+
+    def open_dialog(self) -> None:
+        if not self._may_discard():
+            return
+        start = str(Path(self.document.path).parent) if self.document.path else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open network", start,
+                                              "TOP networks (*.top.json);;All files (*)")
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str) -> bool:
+        try:
+            document = Document.open(path)
+        except SchedcoreError as exc:
+            QMessageBox.warning(self, "Cannot open the network", str(exc))
+            return False
+        self.set_document(document)
+        return True
+
+    def save(self) -> bool:
+        if not self.document.path or Path(self.document.path).resolve() == EXAMPLE:
+            return self.save_as()
+        return self._save_to(self.document.path)
+
+    def save_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(self, "Save network as", self.document.path,
+                                              "TOP networks (*.top.json)")
+        return bool(path) and self._save_to(path)
+
+    def _save_to(self, path: str) -> bool:
+        try:
+            self.document.save(path)
+        except OSError as exc:
+            QMessageBox.warning(self, "Not saved", f"{path}: {exc.strerror or exc}\n"
+                                                   f"The file on disk is unchanged.")
+            return False
+        self._remember(path)
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    def _may_discard(self) -> bool:
+        if not self.document.dirty:
+            return True
+        answer = QMessageBox.question(
+            self, "Unsaved changes", "The network has unsaved changes. Save them?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def closeEvent(self, event) -> None:
+        if self._may_discard():
+            event.accept()
+        else:
+            event.ignore()
+
+    # -- nodes and types -------------------------------------------------------------------
+    def open_tab_menu(self) -> None:
+        self.tab_menu.refresh()
+        self.tab_menu.move(QCursor.pos())
+        self.tab_menu.show()
+        self.tab_menu.raise_()
+
+    def add_node(self, type_name: str) -> None:
+        selected = self.panel.selected()
+        inputs = [selected] if selected and not self.document.is_scheduler(selected) \
+            and not registry.default().types.get(type_name) else []
+        try:
+            name = self.document.add_node(type_name, inputs)
+        except KeyError as exc:
+            QMessageBox.warning(self, "Cannot add the node", str(exc.args[0]))
+            return
+        self.panel.select(name)
+
+    def reload_types(self) -> None:
+        changed = registry.default().reload()
+        self.tab_menu.refresh()
+        failures = registry.default().failures
+        self.statusBar().showMessage(
+            ("Types reloaded" if changed else "No type file changed")
+            + (f"; {len(failures)} files failed to load (see the TAB menu)" if failures
+               else ""), 8000)
+
+    def save_to_python(self, node: str) -> None:
+        folder = registry.user_types_folder()
+        folder.mkdir(parents=True, exist_ok=True)
+        path, _ = QFileDialog.getSaveFileName(self, f"Save {node} To Python",
+                                              str(folder / f"{node}.py"),
+                                              "Python modules (*.py)")
+        if not path:
+            return
+        try:
+            codegen.save_python(self.document.network, node, path)
+        except (SchedcoreError, OSError) as exc:
+            QMessageBox.warning(self, "Not saved", str(exc))
+            self._jump_to_error(exc)
+            return
+        if any(Path(path).resolve().parent == f.resolve() for f in registry.default().folders()):
+            registry.default().reload()
+        else:
+            registry.register_file(path)
+        self.tab_menu.refresh()
+        self.statusBar().showMessage(f"Saved {path}: the scheduler type {node!r} is in the TAB "
+                                     f"menu", 8000)
+
+    def _jump_to_error(self, exc: Exception) -> None:
+        problems = getattr(exc, "problems", None)
+        if problems:
+            field, line, _message = problems[0]
+            self.pane.goto(field, line)
+
+
+def open_window(path: str | None) -> MainWindow:
+    """The window on ``path``, or on the bundled example."""
+    return MainWindow(Document.open(path or EXAMPLE))
