@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import threading
 from pathlib import Path
 
@@ -11,6 +12,15 @@ import psutil
 import pytest
 
 from schedcore import network as network_file
+
+# Qt offscreen, and the studio's settings and IPython's files in a folder of the test run:
+# set before anything imports Qt.
+_RUN_DIR = tempfile.mkdtemp(prefix="schedstudio-tests-")
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ["QT_API"] = "pyside6"
+os.environ["IPYTHONDIR"] = os.path.join(_RUN_DIR, "ipython")
+os.environ["XDG_CONFIG_HOME"] = os.path.join(_RUN_DIR, "config")
+os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "resources" / "examples"

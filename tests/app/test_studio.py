@@ -1,0 +1,250 @@
+"""The studio's window, driven offscreen as a person would drive it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QObject, QPointF, Qt, Signal
+from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from app.document import Document
+from app.window import MainWindow
+from schedcore import registry
+from schedcore.schedulers.python import GROUPS
+
+from ..conftest import EXAMPLES
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    shutil.copytree(EXAMPLES, tmp_path / "ex")
+    win = MainWindow(Document.open(tmp_path / "ex" / "wedge_summary.top.json"))
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.document.dirty = False  # no unsaved-changes prompt while the test closes it
+    win.tab_menu.hide()
+    win.close()
+    win.deleteLater()
+
+
+def click_node(qtbot, win: MainWindow, name: str) -> None:
+    panel = win.panel
+    item = panel.items[name]
+    point = panel.mapFromScene(item.scenePos() + QPointF(40, 20))
+    qtbot.mouseClick(panel.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert win.pane.node == name
+
+
+def replace_text(qtbot, editor, text: str) -> None:
+    editor.selectAll()
+    qtbot.keyClick(editor, Qt.Key.Key_Delete)
+    qtbot.keyClicks(editor, text)
+
+
+def test_python_scheduler_pane_save_to_python_and_the_tab_menu(qtbot, window, monkeypatch):
+    click_node(qtbot, window, "localscheduler1")
+    click_node(qtbot, window, "pythonscheduler1")
+    pane = window.pane
+    assert pane.widgets["savetopython"].text() == "Save To Python"
+    assert [pane.tabs.tabText(i) for i in range(pane.tabs.count())] == GROUPS + ["Settings"]
+    assert pane.working_dir_label.text() == str(Path(window.document.path).parent)
+    assert pane.editors["onSchedule"].signature.text() == "def onSchedule(self, work_item):"
+
+    editor = pane.editors["onSchedule"].editor
+    replace_text(qtbot, editor, "# typed in the studio")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.keyClicks(editor, "return pdg.scheduleResult.CookSucceeded")
+    assert window.document.spec("pythonscheduler1").parms["onSchedule"] == (
+        "# typed in the studio\nreturn pdg.scheduleResult.CookSucceeded")
+    assert window.windowTitle().startswith("wedge_summary.top.json *")
+
+    target = registry.user_types_folder() / "typedinstudio.py"
+    window.document.network.scheduler("pythonscheduler1")  # still the node to save
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *args, **kwargs: (str(target), "")))
+    qtbot.mouseClick(pane.widgets["savetopython"], Qt.MouseButton.LeftButton)
+    try:
+        text = target.read_text()
+        assert "class Pythonscheduler1(Scheduler):" in text
+        assert ("    def onSchedule(self, work_item):\n        # typed in the studio\n"
+                "        return pdg.scheduleResult.CookSucceeded\n") in text
+
+        window.panel.setFocus()
+        qtbot.keyClick(window.panel, Qt.Key.Key_Tab)
+        menu = window.tab_menu
+        assert menu.isVisible()
+        entries = menu.entries()
+        assert entries["pythonscheduler1"] == "Schedulers"
+        assert entries["localscheduler"] == "Schedulers" and entries["wedge"] == "TOP Nodes"
+        qtbot.keyClicks(menu.search, "Pythonscheduler1")
+        assert list(menu.entries()) == ["pythonscheduler1"]
+        qtbot.keyClick(menu.search, Qt.Key.Key_Return)
+        assert not menu.isVisible()
+        created = window.panel.selected()
+        assert window.document.spec(created).type == "pythonscheduler1"
+        assert created in window.panel.items
+    finally:
+        target.unlink()
+        registry.default().reload()
+
+
+def test_code_editor_keys_and_live_syntax_check(qtbot, window):
+    click_node(qtbot, window, "pythonscheduler1")
+    field = window.pane.editors["onTick"]
+    editor = field.editor
+    replace_text(qtbot, editor, "if True:")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)  # auto-indent after a colon
+    qtbot.keyClick(editor, Qt.Key.Key_Tab)     # Tab is four spaces
+    qtbot.keyClicks(editor, "x = (")
+    assert editor.toPlainText() == "if True:\n        x = ("
+    qtbot.waitUntil(lambda: editor.error is not None)
+    assert editor.error == (2, "'(' was never closed")
+    assert "line 2" in field.message.text()
+    field.message.linkActivated.emit("1")  # the message's link jumps to the line
+    assert editor.textCursor().blockNumber() == 0
+    editor.moveCursor(QTextCursor.MoveOperation.End)
+    qtbot.keyClicks(editor, "1)")
+    qtbot.waitUntil(lambda: editor.error is None)
+    assert field.message.text() == ""
+    typed = editor.toPlainText()
+    assert typed == "if True:\n        x = (1)"
+    editor.undo()
+    assert editor.toPlainText() != typed
+    editor.redo()
+    assert editor.toPlainText() == typed
+
+
+def test_a_field_that_does_not_compile_refuses_save_to_python(qtbot, window, monkeypatch,
+                                                               tmp_path):
+    click_node(qtbot, window, "pythonscheduler1")
+    window.pane.editors["getLogURI"].editor.setPlainText("# mine\nreturn (\n")
+    target = tmp_path / "old.py"
+    target.write_text("# the old module\n")
+    warnings = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *args, **kwargs: (str(target), "")))
+    monkeypatch.setattr(QMessageBox, "warning",
+                        staticmethod(lambda parent, title, text: warnings.append(text)))
+    qtbot.mouseClick(window.pane.widgets["savetopython"], Qt.MouseButton.LeftButton)
+    assert "getLogURI, line 2: '(' was never closed" in warnings[0]
+    assert target.read_text() == "# the old module\n"
+    assert window.pane.tabs.tabText(window.pane.tabs.currentIndex()) == "Logging"
+    editor = window.pane.editors["getLogURI"].editor
+    assert editor.textCursor().blockNumber() == 1
+
+
+def test_top_node_pane_edits_the_network(qtbot, window):
+    click_node(qtbot, window, "wedge1")
+    count = window.pane.widgets["wedgecount"]
+    count.setValue(9)
+    assert window.document.spec("wedge1").parms["wedgecount"] == 9
+    assert window.document.dirty
+    choice = window.pane.widgets["scheduler"]
+    choice.setCurrentIndex(choice.findData("pythonscheduler1"))
+    assert window.document.network.node("wedge1").scheduler == "pythonscheduler1"
+    assert "wedge · pythonscheduler1" in window.panel.items["wedge1"].subtitle
+    window.save()
+    assert not window.document.dirty
+    saved = Document.open(window.document.path)
+    assert saved.spec("wedge1").parms["wedgecount"] == 9
+
+
+def test_changes_made_elsewhere_show_in_the_pane(qtbot, window):
+    click_node(qtbot, window, "pythonscheduler1")
+    window.document.set_parm("pythonscheduler1", "onTick", "return pdg.tickResult.SchedulerBusy")
+    assert window.pane.editors["onTick"].editor.toPlainText() == \
+        "return pdg.tickResult.SchedulerBusy"
+    window.document.set_parm("pythonscheduler1", "pdg_workingdir", "/tmp/elsewhere")
+    assert window.pane.widgets["pdg_workingdir"].text() == "/tmp/elsewhere"
+    assert window.pane.working_dir_label.text() == "/tmp/elsewhere"
+
+
+def test_reload_types_lists_new_and_broken_files(qtbot, window):
+    folder = registry.user_types_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    good, broken = folder / "studiofresh.py", folder / "studiobroken.py"
+    good.write_text("from schedcore.schedulers import Scheduler\n\n\n"
+                    "class Fresh(Scheduler):\n    type_name = 'studiofresh'\n\n\n"
+                    "def registerTypes(type_registry):\n"
+                    "    type_registry.registerScheduler(Fresh, label='Fresh')\n")
+    broken.write_text("x = 1\nimport not_a_module_anywhere\n")
+    try:
+        window.open_tab_menu()
+        qtbot.mouseClick(window.tab_menu.reload_button, Qt.MouseButton.LeftButton)
+        assert window.tab_menu.entries()["studiofresh"] == "Schedulers"
+        texts = [window.tab_menu.tree.topLevelItem(i).text(0)
+                 for i in range(window.tab_menu.tree.topLevelItemCount())]
+        assert texts[-1].startswith("Failed to load")
+        failed = window.tab_menu.tree.topLevelItem(len(texts) - 1)
+        lines = [failed.child(i).text(0) for i in range(failed.childCount())]
+        assert f"{broken}:2: import error: ModuleNotFoundError" in " ".join(lines)
+    finally:
+        good.unlink()
+        broken.unlink()
+        registry.default().reload()
+        window.tab_menu.hide()
+
+
+def test_open_a_malformed_network_explains_it(qtbot, window, tmp_path, monkeypatch):
+    bad = tmp_path / "bad.top.json"
+    bad.write_text('{"format": "schedcore-network", "nodes": [{"name": "a", '
+                   '"type": "genericgenerator", "inputs": ["nope"]}]}')
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning",
+                        staticmethod(lambda parent, title, text: warnings.append(text)))
+    assert window.open_path(str(bad)) is False
+    assert "nodes[0].inputs[0]: no node named 'nope'" in warnings[0]
+    assert window.open_path(str(EXAMPLES / "python_scheduler.top.json"))
+    assert window.recent_files()[0] == str(EXAMPLES / "python_scheduler.top.json")
+
+
+def test_unsaved_changes_are_asked_about_on_close(qtbot, window, monkeypatch):
+    window.document.set_parm("wedge1", "wedgecount", 2)
+    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Discard]
+    monkeypatch.setattr(QMessageBox, "question",
+                        staticmethod(lambda *args, **kwargs: answers.pop(0)))
+    window.close()
+    assert window.isVisible()  # canceled
+    window.close()
+    assert not window.isVisible()
+
+
+def test_twenty_thousand_signals():
+    class Emitter(QObject):
+        fired = Signal(int)
+
+    emitter, seen = Emitter(), []
+    emitter.fired.connect(seen.append)
+    for n in range(20_000):
+        emitter.fired.emit(n)
+    assert len(seen) == 20_000 and seen[-1] == 19_999
+
+
+def studio(*args, env=None, timeout=120):
+    return subprocess.run([sys.executable, "-m", "app.main", *args], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_screenshot_from_the_command_line_needs_no_display(tmp_path):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    png = tmp_path / "window.png"
+    done = studio("--screenshot", str(png), str(EXAMPLES / "wedge_summary.top.json"), env=env)
+    assert done.returncode == 0, done.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+
+
+def test_no_display_is_explained():
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    done = studio(env=env, timeout=60)
+    assert done.returncode == 2
+    assert "there is no display" in done.stderr
+    assert "xvfb-run" in done.stderr and "schedcore cook" in done.stderr
