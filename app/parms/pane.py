@@ -237,6 +237,7 @@ class ParameterPane(QWidget):
         elif template.kind == "json":
             widget = QPlainTextEdit(json.dumps(value, indent=1))
             widget.setMinimumHeight(90)
+            widget.setMaximumHeight(240)
             widget.textChanged.connect(lambda: self._json_changed(widget, template))
         else:
             widget = QLineEdit(str(value if value is not None else ""))
