@@ -3,6 +3,7 @@ changes, and signals the panels listen to. The one place the studio changes a ne
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -18,6 +19,13 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "resources" / "examples" / \
     "wedge_summary.top.json"
 
 
+_UNSEEN = object()
+
+
+def _copy(value):
+    return json.loads(json.dumps(value)) if isinstance(value, (list, dict)) else value
+
+
 class Document(QObject):
     structureChanged = Signal()        # nodes added or removed, connections changed
     parmChanged = Signal(str, str)     # node name, parameter name
@@ -28,6 +36,9 @@ class Document(QObject):
         super().__init__(parent)
         self.network = network or Network()
         self.dirty = False
+        self._remember_values()
+        self.parmChanged.connect(lambda *_: self._remember_values())
+        self.structureChanged.connect(self._remember_values)
 
     @classmethod
     def open(cls, path: str | Path, parent=None) -> Document:
@@ -74,6 +85,32 @@ class Document(QObject):
         spec.parms[parm] = value
         self._set_dirty(True)
         self.parmChanged.emit(name, parm)
+
+    def refresh(self) -> None:
+        """Tell the panels about changes made to the network directly (from the shell):
+        every parameter that differs from what was last shown, and the structure."""
+        shape = self._shape()
+        if shape != self._last_shape:
+            self._last_shape = shape
+            self.structureChanged.emit()
+        for spec in [*self.network.schedulers, *self.network.nodes]:
+            for parm, value in spec.parms.items():
+                key = (spec.name, parm)
+                if self._last_values.get(key, _UNSEEN) != value:
+                    self._last_values[key] = _copy(value)
+                    self._set_dirty(True)
+                    self.parmChanged.emit(spec.name, parm)
+
+    def _shape(self) -> tuple:
+        net = self.network
+        return (tuple((n.name, n.type, tuple(n.inputs), n.scheduler) for n in net.nodes),
+                tuple((s.name, s.type) for s in net.schedulers), net.default_scheduler)
+
+    def _remember_values(self) -> None:
+        self._last_shape = self._shape()
+        self._last_values = {(spec.name, parm): _copy(value)
+                             for spec in [*self.network.schedulers, *self.network.nodes]
+                             for parm, value in spec.parms.items()}
 
     def set_scheduler_of(self, node: str, scheduler: str | None) -> None:
         spec = self.network.node(node)

@@ -34,6 +34,10 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--screenshot", metavar="FILE",
                      help="open the window, render it to this PNG file and exit (needs no "
                           "display)")
+    top.add_argument("--cook", action="store_true",
+                     help="cook the network as the window opens; with --screenshot, render "
+                          "the window after the cook and exit with its status (0: every item "
+                          "cooked)")
     return top
 
 
@@ -62,7 +66,19 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"schedstudio: {exc}\n")
         return 2
     window.show()
-    if args.screenshot:
+    if args.cook:
+        if not window.cook():
+            return 1
+        if args.screenshot:
+            status = []
+            window.bridge.cookFinished.connect(lambda result: (status.append(result.ok),
+                                                               app.quit()))
+            app.exec()
+            saved = save_screenshot(window, args.screenshot)
+            window.document.dirty = False
+            window.close()
+            return 0 if saved and status == [True] else 1
+    elif args.screenshot:
         return 0 if save_screenshot(window, args.screenshot) else 1
     return app.exec()
 

@@ -7,15 +7,20 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCursor, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QSplitter
 
 from schedcore import codegen, registry
+from schedcore.compat import pdg
 from schedcore.errors import SchedcoreError
 
+from .bridge import CookBridge
+from .console.shell import ShellDock
+from .cookview.panel import CookViewer
 from .document import EXAMPLE, Document
-from .network.panel import NetworkPanel
+from .network.panel import NetworkPanel, paint_dots
 from .network.tabmenu import TabMenu
 from .parms.pane import ParameterPane
+from .problems import ProblemsPanel
 
 MAX_RECENT = 8
 
@@ -34,7 +39,13 @@ class MainWindow(QMainWindow):
         splitter.setSizes([475, 925])
         self.setCentralWidget(splitter)
         self.resize(1400, 840)
+        self.bridge = CookBridge(self)
+        self.viewer = CookViewer(self.bridge)
+        self.problems = ProblemsPanel()
+        self.shell = ShellDock(self.console_namespace, self)
+        self._docks()
         self._menus()
+        self._cooking()
         self.panel.nodeSelected.connect(self.pane.show_node)
         self.panel.tabPressed.connect(self.open_tab_menu)
         self.tab_menu.chosen.connect(self.add_node)
@@ -50,6 +61,19 @@ class MainWindow(QMainWindow):
         first = python or [s.name for s in net.schedulers] or net.node_names()
         if first:
             self.panel.select(first[0])
+
+    def _docks(self) -> None:
+        viewer = QDockWidget("Cook Viewer", self, objectName="cookviewer")
+        viewer.setWidget(self.viewer)
+        problems = QDockWidget("Problems", self, objectName="problems")
+        problems.setWidget(self.problems)
+        for dock in (viewer, problems, self.shell):
+            self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        self.tabifyDockWidget(viewer, problems)
+        self.tabifyDockWidget(viewer, self.shell)
+        viewer.raise_()
+        self.resizeDocks([viewer], [300], Qt.Orientation.Vertical)
+        self.viewer_dock, self.problems_dock = viewer, problems
 
     # -- menus ---------------------------------------------------------------------------
     def _menus(self) -> None:
@@ -71,6 +95,22 @@ class MainWindow(QMainWindow):
         reload_types = QAction("&Reload Types", self, shortcut="Ctrl+R")
         reload_types.triggered.connect(self.reload_types)
         types.addActions([add, reload_types])
+        cook = self.menuBar().addMenu("&Cook")
+        toolbar = self.addToolBar("Cook")
+        toolbar.setObjectName("cooktoolbar")
+        self.cook_action = QAction("Cook", self, shortcut="F5",
+                                   toolTip="Cook the whole network (F5)")
+        self.cook_selected_action = QAction("Cook Selected", self, shortcut="Shift+F5",
+                                            toolTip="Cook up to the selected node (Shift+F5)")
+        self.cancel_action = QAction("Cancel", self, shortcut="Esc", enabled=False,
+                                     toolTip="Cancel the cook; running jobs are killed (Esc)")
+        self.cook_action.triggered.connect(lambda: self.cook())
+        self.cook_selected_action.triggered.connect(
+            lambda: self.cook(self.panel.selected() or None))
+        self.cancel_action.triggered.connect(self.bridge.cancel)
+        for action in (self.cook_action, self.cook_selected_action, self.cancel_action):
+            cook.addAction(action)
+            toolbar.addAction(action)
         self._fill_recent()
 
     def _fill_recent(self) -> None:
@@ -161,10 +201,13 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Discard
 
     def closeEvent(self, event) -> None:
-        if self._may_discard():
-            event.accept()
-        else:
+        if not self._may_discard():
             event.ignore()
+            return
+        self.bridge.cancel()
+        self.bridge.wait(30)
+        self.shell.stop()
+        event.accept()
 
     # -- nodes and types -------------------------------------------------------------------
     def open_tab_menu(self) -> None:
@@ -220,6 +263,118 @@ class MainWindow(QMainWindow):
         if problems:
             field, line, _message = problems[0]
             self.pane.goto(field, line)
+
+
+    # -- cooking -----------------------------------------------------------------------------
+    def _cooking(self) -> None:
+        self.bridge.cookStarted.connect(self._cook_started)
+        self.bridge.itemsChanged.connect(lambda *_: self.panel.viewport().update())
+        self.bridge.message.connect(self._cook_message)
+        self.bridge.cookFinished.connect(self._cook_finished)
+        self.problems.activated.connect(self.go_to)
+        self.panel.rebuilt.connect(self._show_dots)
+        self.shell.executed.connect(self.document_changed_elsewhere)
+        self.panel.nodeSelected.connect(lambda *_: self.shell.refresh())
+        self.viewer.itemSelected.connect(lambda *_: self.shell.refresh())
+        self._show_dots()
+
+    def cook(self, upto: str | None = None) -> bool:
+        """Cook the network (or up to ``upto``) on a background thread."""
+        if self.bridge.cooking:
+            return False
+        if upto is not None and self.document.is_scheduler(upto):
+            upto = None  # a scheduler node is not a place to cook up to
+        self.problems.clear()
+        for failure in registry.default().failures:
+            self.problems.add("load error", str(failure))
+        try:
+            self.bridge.start(self.document.network, upto)
+        except SchedcoreError as exc:
+            self.problems.add("error", str(exc), self._field_of(exc))
+            self.problems_dock.raise_()
+            QMessageBox.warning(self, "Cannot cook", str(exc))
+            return False
+        self.shell.refresh()
+        return True
+
+    @staticmethod
+    def _field_of(exc: Exception) -> tuple | None:
+        problems = getattr(exc, "problems", None)
+        if problems and hasattr(exc, "scheduler"):
+            field, line, _message = problems[0]
+            return "field", exc.scheduler, field, line
+        return None
+
+    def _cook_started(self) -> None:
+        self.cook_action.setEnabled(False)
+        self.cook_selected_action.setEnabled(False)
+        self.cancel_action.setEnabled(True)
+        self.statusBar().showMessage("Cooking…")
+
+    def _cook_message(self, message) -> None:
+        self.problems.add(message.level, message.text)
+
+    def _cook_finished(self, result) -> None:
+        self.cook_action.setEnabled(True)
+        self.cook_selected_action.setEnabled(True)
+        self.cancel_action.setEnabled(False)
+        for item in result.failed:
+            self.problems.add("failed item", f"{item.name}: {item.reason}", ("item", item.id))
+        verdict = ("canceled" if result.canceled else "every item cooked" if result.ok
+                   else "the cook failed")
+        self.statusBar().showMessage(f"Cook over: {verdict} ({len(result.items)} items)")
+        if not result.ok and self.problems.count():
+            self.problems_dock.raise_()
+        self.panel.viewport().update()
+        self.shell.refresh()
+
+    def _show_dots(self) -> None:
+        def extra_for(name):
+            return lambda painter, rect: paint_dots(painter, rect, self.bridge, name)
+        for name, item in self.panel.items.items():
+            if not item.is_scheduler:
+                item.painter_extra = extra_for(name)
+                item.prepareGeometryChange()
+
+    def go_to(self, target: tuple) -> None:
+        """Where a problem points: a callback field's line, or a work item."""
+        if target[0] == "field":
+            _kind, node, field, line = target
+            if node in self.panel.items:
+                self.panel.select(node)
+                self.pane.goto(field, line)
+        elif target[0] == "item":
+            self.viewer_dock.raise_()
+            self.viewer.model.set_filter()
+            self.viewer.select_item(target[1])
+
+    # -- the Python Shell ----------------------------------------------------------------------
+    def console_namespace(self) -> dict:
+        selected = self.panel.selected()
+        return {"network": self.document.network, "document": self.document, "window": self,
+                "scheduler": self._scheduler_instance(selected), "engine": self.bridge.engine,
+                "items": list(self.bridge.items), "selected": self.viewer.selected_items(),
+                "pdg": pdg}
+
+    def _scheduler_instance(self, name: str):
+        """An instance of the selected scheduler node whose parameters are the node's own,
+        so that setting one from the shell changes the network."""
+        if not name or not self.document.is_scheduler(name):
+            return None
+        spec = self.document.spec(name)
+        cls = registry.default().types.get(spec.type)
+        if cls is None:
+            return None
+        try:
+            instance = cls.cls.create(name, dict(spec.parms), self.document.network.hip)
+        except SchedcoreError:
+            return None
+        instance.parms.values = spec.parms
+        return instance
+
+    def document_changed_elsewhere(self) -> None:
+        """After a shell command: show what it changed in the network."""
+        self.document.refresh()
 
 
 def open_window(path: str | None) -> MainWindow:

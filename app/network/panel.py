@@ -56,9 +56,39 @@ class NodeItem(QGraphicsObject):
             self.painter_extra(painter, QRectF(NODE_W + 10, 0, EXTRA_W, NODE_H))
 
 
+MAX_DOTS = 48  # beside a node: a dot per work item up to this many, then counts
+
+
+def paint_dots(painter: QPainter, rect: QRectF, bridge, node: str) -> None:
+    """The node's work items as dots coloured by state, and the counts by state."""
+    from ..cookview.model import STATE_COLORS  # the viewer's colours
+
+    counts = bridge.counts.get(node)
+    if not counts:
+        return
+    states = [state for state, n in sorted(counts.items()) for _ in range(n)]
+    order = {"CookedFail": 0, "Cooking": 1, "Scheduled": 2, "CookedSuccess": 3,
+             "CookedCache": 4, "CookedCancel": 5, "Waiting": 6, "Uncooked": 7}
+    states.sort(key=lambda s: order.get(s, 9))
+    size, gap = 7, 3
+    painter.setPen(Qt.PenStyle.NoPen)
+    for index, state in enumerate(states[:MAX_DOTS]):
+        row, column = divmod(index, 24)
+        painter.setBrush(QColor(STATE_COLORS.get(state, "#888")))
+        painter.drawEllipse(QRectF(rect.left() + column * (size + gap),
+                                   rect.top() + 4 + row * (size + gap), size, size))
+    text = "  ".join(f"{n} {state.replace('Cooked', '').lower()}"
+                     for state, n in sorted(counts.items(), key=lambda kv: order.get(kv[0], 9))
+                     if n)
+    painter.setPen(QColor("#c8c8c8"))
+    painter.drawText(QRectF(rect.left(), rect.top() + 26, rect.width(), 18),
+                     Qt.AlignmentFlag.AlignLeft, text)
+
+
 class NetworkPanel(QGraphicsView):
     nodeSelected = Signal(str)      # a node's name, "" when nothing is selected
     tabPressed = Signal()           # open the TAB menu
+    rebuilt = Signal()              # the node items were made anew
 
     def __init__(self, document: Document, parent=None):
         super().__init__(parent)
@@ -103,7 +133,8 @@ class NetworkPanel(QGraphicsView):
         for spec in net.nodes:
             for upstream in spec.inputs:
                 self._connect(self.items[upstream], self.items[spec.name])
-        scene.setSceneRect(scene.itemsBoundingRect().adjusted(-12, -16, 12, 16))
+        scene.setSceneRect(QRectF(scene.itemsBoundingRect()).adjusted(-12, -16, 12, 16))
+        self.rebuilt.emit()
         scene.blockSignals(False)
         if selected in self.items:
             self.select(selected)

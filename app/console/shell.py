@@ -1,0 +1,79 @@
+"""The Python Shell: qtconsole's RichJupyterWidget on an in-process kernel, made the first time
+the dock is shown (importing it takes a second; the window opens without waiting for it).
+It holds the live objects; after each command the window shows what it changed."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QDockWidget, QLabel
+
+BANNER = ("Live objects: network, document, scheduler (the selected scheduler node's "
+          "instance), engine, items, selected (selected work items), window, pdg.\n")
+
+
+_manager = None  # one in-process kernel per process: IPython's shell is a singleton
+
+
+def kernel_manager():
+    global _manager
+    if _manager is None:
+        os.environ.setdefault("QT_API", "pyside6")
+        os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+        from qtconsole.inprocess import QtInProcessKernelManager
+
+        _manager = QtInProcessKernelManager()
+        _manager.start_kernel(show_banner=False)
+        _manager.kernel.gui = "qt"
+    return _manager
+
+
+class ShellDock(QDockWidget):
+    executed = Signal()  # a command ran in the shell
+
+    def __init__(self, namespace_source, parent=None):
+        super().__init__("Python Shell", parent)
+        self.setObjectName("pythonshell")
+        self._source = namespace_source  # () -> dict of the live objects
+        self.widget_ = None
+        self.kernel_manager = None
+        self.setWidget(QLabel("The Python Shell starts when this panel is shown."))
+        self.visibilityChanged.connect(lambda visible: visible and self.start())
+
+    @property
+    def shell(self):
+        """The IPython shell (started on first use)."""
+        self.start()
+        return self.kernel_manager.kernel.shell
+
+    def start(self) -> None:
+        if self.kernel_manager is not None:
+            return
+        from qtconsole.rich_jupyter_widget import RichJupyterWidget
+
+        manager = kernel_manager()
+        manager.kernel.shell.reset(new_session=False)  # a new window: a clean namespace
+        client = manager.client()
+        client.start_channels()
+        widget = RichJupyterWidget()
+        widget.banner = BANNER
+        widget.kernel_manager, widget.kernel_client = manager, client
+        widget.executed.connect(self._after)
+        self.kernel_manager, self.widget_ = manager, widget
+        self.refresh()
+        self.setWidget(widget)
+
+    def refresh(self) -> None:
+        """Put the current live objects in the shell's namespace."""
+        if self.kernel_manager is not None:
+            self.kernel_manager.kernel.shell.push(self._source())
+
+    def _after(self, *_args) -> None:
+        self.executed.emit()
+
+    def stop(self) -> None:
+        """Disconnect this window's console; the process's kernel stays for the next one."""
+        if self.widget_ is not None:
+            self.widget_.kernel_client.stop_channels()
+            self.kernel_manager = self.widget_ = None

@@ -1,0 +1,208 @@
+"""The cook viewer: the work items table with its filters, the selected item's details and
+the tail of its log (live while it cooks), and a summary bar with counts and progress."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import Counter
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QSplitter,
+    QTableView,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from schedcore.workitem import WorkItem, WorkItemState
+
+from ..bridge import CookBridge
+from .model import STATE_COLORS, ItemTableModel
+
+LOG_TAIL = 16_000  # characters of a log shown
+
+
+def log_tail(item: WorkItem) -> str:
+    uri = urlparse(item.log_uri)
+    if uri.scheme != "file":
+        return item.log
+    path = Path(unquote(uri.path))
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, path.stat().st_size - LOG_TAIL))
+            return handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return item.log or "(no log yet)"
+
+
+class CookViewer(QWidget):
+    itemSelected = Signal(object)  # the WorkItem, or None
+
+    def __init__(self, bridge: CookBridge, parent=None):
+        super().__init__(parent)
+        self.bridge = bridge
+        self.model = ItemTableModel(self)
+        self.state_filter = QComboBox()
+        self.state_filter.addItem("all states", "")
+        for state in WorkItemState:
+            self.state_filter.addItem(state.name, state.name)
+        self.node_filter = QComboBox()
+        self.node_filter.addItem("all nodes", "")
+        self.text_filter = QLineEdit(placeholderText="Filter by name, command, attributes…")
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        self.table.setWordWrap(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.details = QTextBrowser(openLinks=False)
+        self.details.anchorClicked.connect(self.open_url)
+        self.log = QPlainTextEdit(readOnly=True)
+        self.log.setStyleSheet("font-family: monospace;")
+        self.progress = QProgressBar()
+        self.summary = QLabel("No cook yet: Cook (F5) runs the network.")
+        self._build()
+        self._log_timer = QTimer(self, interval=500)
+        self._log_timer.timeout.connect(self._refresh_selected)
+        for widget in (self.state_filter, self.node_filter):
+            widget.currentIndexChanged.connect(self._filter)
+        self.text_filter.textChanged.connect(self._filter)
+        self.table.selectionModel().selectionChanged.connect(self._selection)
+        bridge.cookStarted.connect(self._started)
+        bridge.itemsChanged.connect(self._changed)
+        bridge.cookFinished.connect(self._finished)
+
+    def _build(self) -> None:
+        filters = QHBoxLayout()
+        filters.addWidget(self.state_filter)
+        filters.addWidget(self.node_filter)
+        filters.addWidget(self.text_filter, 1)
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(filters)
+        column.addWidget(self.table, 1)
+        right = QSplitter()
+        right.setOrientation(Qt.Orientation.Vertical)
+        right.addWidget(self.details)
+        right.addWidget(self.log)
+        split = QSplitter()
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setSizes([700, 400])
+        bar = QHBoxLayout()
+        bar.addWidget(self.summary, 1)
+        bar.addWidget(self.progress)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(split, 1)
+        layout.addLayout(bar)
+
+    # -- following the cook -------------------------------------------------------------
+    def _started(self) -> None:
+        self.model.reset([])
+        self.node_filter.blockSignals(True)
+        self.node_filter.clear()
+        self.node_filter.addItem("all nodes", "")
+        self.node_filter.blockSignals(False)
+        self.details.clear()
+        self.log.clear()
+        self._summary()
+
+    def _changed(self, new: list, changed: list) -> None:
+        self.model.update(new, changed)
+        for node in dict.fromkeys(i.node for i in new):
+            if self.node_filter.findData(node) < 0:
+                self.node_filter.addItem(node, node)
+        self._summary()
+
+    def _finished(self, result) -> None:
+        self._summary(result)
+        self._refresh_selected()
+
+    def _summary(self, result=None) -> None:
+        totals: Counter = self.bridge.totals()
+        total = sum(totals.values())
+        done = self.bridge.finished_count(totals)
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        parts = [f"<span style='color:{STATE_COLORS[state]}'>{state} {n}</span>"
+                 for state, n in sorted(totals.items(), key=lambda kv: WorkItemState[kv[0]])
+                 if n]
+        verdict = ""
+        if result is not None:
+            verdict = ("<b>canceled</b> · " if result.canceled else
+                       "<b>every item cooked</b> · " if result.ok else "<b>the cook failed</b> · ")
+        self.summary.setText(f"{verdict}{done}/{total} items · " + " · ".join(parts))
+
+    # -- filters and the selected item -----------------------------------------------------
+    def _filter(self) -> None:
+        self.model.set_filter(self.state_filter.currentData() or "",
+                              self.node_filter.currentData() or "", self.text_filter.text())
+
+    def selected_items(self) -> list[WorkItem]:
+        rows = {index.row() for index in self.table.selectionModel().selectedRows()}
+        return [self.model.rows[row] for row in sorted(rows) if row < len(self.model.rows)]
+
+    def select_item(self, item_id: int) -> bool:
+        for row, item in enumerate(self.model.rows):
+            if item.id == item_id:
+                self.table.selectRow(row)
+                self.table.scrollTo(self.model.index(row, 0))
+                return True
+        return False
+
+    def _selection(self) -> None:
+        items = self.selected_items()
+        self.itemSelected.emit(items[0] if items else None)
+        self._refresh_selected()
+        if items:
+            self._log_timer.start()
+        else:
+            self._log_timer.stop()
+
+    def _refresh_selected(self) -> None:
+        items = self.selected_items()
+        if not items:
+            return
+        item = items[0]
+        self.details.setHtml(self._details_html(item))
+        tail = log_tail(item)
+        if tail != self.log.toPlainText():
+            self.log.setPlainText(tail)
+            self.log.verticalScrollBar().setValue(self.log.verticalScrollBar().maximum())
+        if item.state.is_final:
+            self._log_timer.stop()
+
+    @staticmethod
+    def _details_html(item: WorkItem) -> str:
+        try:
+            data = item.to_json()
+        except RuntimeError:
+            return ""
+        links = "".join(f"<p>{label}: <a href='{html.escape(uri)}'>{html.escape(uri)}</a></p>"
+                        for label, uri in (("log", item.log_uri), ("status", item.status_uri))
+                        if uri)
+        rows = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>"
+                       f"{html.escape(json.dumps(data[k]))}</td></tr>"
+                       for k in ("state", "reason", "command", "attributes", "outputs",
+                                 "inputs", "cook_duration") if data.get(k))
+        color = STATE_COLORS.get(item.state.name, "#ccc")
+        return (f"<h3>{html.escape(item.name)} <span style='color:{color}'>"
+                f"{item.state.name}</span></h3>{links}<table>{rows}</table>")
+
+    def open_url(self, url: QUrl) -> None:
+        QDesktopServices.openUrl(url)
