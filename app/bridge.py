@@ -105,6 +105,8 @@ class CookBridge(QObject):
             counts = self.counts.setdefault(item.node, Counter())
             if before is not None:
                 counts[before] -= 1
+                if not counts[before]:
+                    del counts[before]
             counts[state] += 1
             self._seen[item.id] = state
 

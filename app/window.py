@@ -20,7 +20,7 @@ from .document import EXAMPLE, Document
 from .network.panel import NetworkPanel, paint_dots
 from .network.tabmenu import TabMenu
 from .parms.pane import ParameterPane
-from .problems import ProblemsPanel
+from .problems import ProblemsPanel, field_target
 
 MAX_RECENT = 8
 
@@ -318,8 +318,9 @@ class MainWindow(QMainWindow):
         self.cook_action.setEnabled(True)
         self.cook_selected_action.setEnabled(True)
         self.cancel_action.setEnabled(False)
-        for item in result.failed:
-            self.problems.add("failed item", f"{item.name}: {item.reason}", ("item", item.id))
+        for item in result.failed:  # a callback's traceback leads to its line, else the item
+            self.problems.add("failed item", f"{item.name}: {item.reason}",
+                              field_target(item.reason) or ("item", item.id))
         verdict = ("canceled" if result.canceled else "every item cooked" if result.ok
                    else "the cook failed")
         self.statusBar().showMessage(f"Cook over: {verdict} ({len(result.items)} items)")

@@ -59,7 +59,8 @@ class ShellDock(QDockWidget):
         widget = RichJupyterWidget()
         widget.banner = BANNER
         widget.kernel_manager, widget.kernel_client = manager, client
-        widget.executed.connect(self._after)
+        # IPython's own hook: the widget's `executed` signal is lost with in-process kernels
+        manager.kernel.shell.events.register("post_execute", self._after)
         self.kernel_manager, self.widget_ = manager, widget
         self.refresh()
         self.setWidget(widget)
@@ -75,5 +76,6 @@ class ShellDock(QDockWidget):
     def stop(self) -> None:
         """Disconnect this window's console; the process's kernel stays for the next one."""
         if self.widget_ is not None:
+            self.kernel_manager.kernel.shell.events.unregister("post_execute", self._after)
             self.widget_.kernel_client.stop_channels()
             self.kernel_manager = self.widget_ = None

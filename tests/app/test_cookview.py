@@ -1,0 +1,170 @@
+"""Cooking from the studio: the cook viewer fed by the engine's events, the Problems panel and
+the Python Shell on the live objects."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.document import Document
+from app.window import MainWindow
+
+from ..conftest import EXAMPLES
+
+
+def open_window(qtbot, path) -> MainWindow:
+    win = MainWindow(Document.open(path))
+    win.show()
+    qtbot.waitExposed(win)
+    return win
+
+
+@pytest.fixture
+def windows(qtbot):
+    opened = []
+
+    def make(path):
+        opened.append(open_window(qtbot, path))
+        return opened[-1]
+
+    yield make
+    for win in opened:
+        win.document.dirty = False
+        win.close()
+        win.deleteLater()
+
+
+def cook(qtbot, win, upto=None, timeout=90_000):
+    with qtbot.waitSignal(win.bridge.cookFinished, timeout=timeout) as finished:
+        assert win.cook(upto)
+    return finished.args[0]
+
+
+def failing_network(tmp_path):
+    path = tmp_path / "fails.top.json"
+    path.write_text(json.dumps({
+        "format": "schedcore-network", "version": 1,
+        "schedulers": [{"name": "local", "type": "localscheduler", "parms": {"maxprocs": 2}},
+                       {"name": "mine", "type": "pythonscheduler", "parms": {
+                           "onSchedule": "# mine\nname = work_item.name\n"
+                                         "raise ValueError('no farm for ' + name)\n"}}],
+        "nodes": [
+            {"name": "gen", "type": "genericgenerator", "inputs": [],
+             "parms": {"itemcount": 3, "command": "sh -c 'echo boom @pdg_index; "
+                                                  "exit @pdg_index'"}},
+            {"name": "after", "type": "genericgenerator", "inputs": ["gen"],
+             "parms": {"command": "echo after"}},
+            {"name": "other", "type": "genericgenerator", "inputs": [], "scheduler": "mine",
+             "parms": {"command": "echo never"}}]}))
+    return path
+
+
+def test_cooking_the_example_fills_the_viewer(qtbot, windows, tmp_path):
+    shutil.copytree(EXAMPLES, tmp_path / "ex")
+    win = windows(tmp_path / "ex" / "wedge_summary.top.json")
+    result = cook(qtbot, win)
+    assert result.ok
+    rows = win.viewer.model.rows
+    assert len(rows) == 14 and {i.state.name for i in rows} == {"CookedSuccess"}
+    assert "every item cooked" in win.viewer.summary.text()
+    assert win.viewer.progress.value() == win.viewer.progress.maximum() == 14
+    assert win.bridge.counts["render1"] == {"CookedSuccess": 6}
+    assert win.panel.items["render1"].painter_extra is not None
+    assert win.cook_action.isEnabled() and not win.cancel_action.isEnabled()
+
+    win.viewer.state_filter.setCurrentIndex(win.viewer.state_filter.findData("CookedSuccess"))
+    win.viewer.node_filter.setCurrentIndex(win.viewer.node_filter.findData("render1"))
+    assert [i.node for i in win.viewer.model.rows] == ["render1"] * 6
+    win.viewer.text_filter.setText("triangle")
+    assert [i.attribValue("shape") for i in win.viewer.model.rows] == ["triangle"] * 2
+    win.viewer.select_item(win.viewer.model.rows[0].id)
+    assert "drew a triangle" in win.viewer.log.toPlainText()
+    assert "CookedSuccess" in win.viewer.details.toPlainText()
+
+
+def test_failures_show_with_their_logs_and_problems_lead_to_them(qtbot, windows, tmp_path):
+    win = windows(failing_network(tmp_path))
+    result = cook(qtbot, win)
+    assert not result.ok
+    states = {i.name: i.state.name for i in win.viewer.model.rows}
+    assert states["gen_2"] == states["gen_3"] == "CookedFail"
+    assert states["after_5"] == "Uncooked"  # downstream of a failure: never ran
+    problems = [win.problems.item(i) for i in range(win.problems.count())]
+    texts = [p.text() for p in problems]
+    failed = next(p for p in problems if p.text().startswith("failed item: gen_2"))
+    win.problems.itemActivated.emit(failed)
+    assert [i.name for i in win.viewer.selected_items()] == ["gen_2"]
+    assert "boom 1" in win.viewer.log.toPlainText()
+    assert "the command ended with exit code 1" in win.viewer.details.toPlainText()
+
+    raised = next(p for p in problems if "no farm for" in p.toolTip())
+    win.problems.itemActivated.emit(raised)  # the traceback leads to the user's line
+    assert win.pane.node == "mine"
+    editor = win.pane.editors["onSchedule"].editor
+    assert editor.textCursor().blockNumber() == 2  # line 3
+    assert any("failed item: other_" in t for t in texts)
+
+
+def test_cancel_from_the_studio(qtbot, windows, tmp_path):
+    path = tmp_path / "long.top.json"
+    path.write_text(json.dumps({"format": "schedcore-network", "nodes": [
+        {"name": "long", "type": "genericgenerator", "inputs": [],
+         "parms": {"itemcount": 2, "command": "sleep 60"}}]}))
+    win = windows(path)
+    with qtbot.waitSignal(win.bridge.cookFinished, timeout=60_000) as finished:
+        assert win.cook()
+        qtbot.waitUntil(lambda: win.bridge.counts.get("long", {}).get("Cooking") == 1,
+                        timeout=30_000)
+        assert win.cancel_action.isEnabled()
+        qtbot.keyClick(win, Qt.Key.Key_Escape)
+    assert finished.args[0].canceled
+    assert {i.state.name for i in win.viewer.model.rows} == {"CookedCancel"}
+    assert "canceled" in win.viewer.summary.text()
+
+
+def test_the_python_shell_on_the_live_objects(qtbot, windows, tmp_path):
+    shutil.copytree(EXAMPLES, tmp_path / "ex")
+    win = windows(tmp_path / "ex" / "wedge_summary.top.json")
+    cook(qtbot, win)
+    win.shell.show()
+    win.shell.raise_()
+    win.shell.start()
+    console = win.shell.widget_
+    shell = win.shell.shell
+    assert shell.ev("len(items)") == 14
+    assert shell.ev("pdg.scheduleResult.Succeeded") == 4
+    assert shell.ev("engine.result.ok") is True
+
+    win.panel.select("wedge1")
+    with qtbot.waitSignal(win.shell.executed, timeout=30_000):
+        console.execute("network.node('wedge1').parms['wedgecount'] = 3")
+    assert win.pane.widgets["wedgecount"].value() == 3
+    assert win.document.dirty
+
+    win.panel.select("pythonscheduler1")
+    with qtbot.waitSignal(win.shell.executed, timeout=30_000):
+        console.execute("scheduler.parms.set('onTick', 'return pdg.tickResult.SchedulerBusy')")
+    assert win.pane.editors["onTick"].editor.toPlainText() == \
+        "return pdg.tickResult.SchedulerBusy"
+    assert shell.ev("type(scheduler).__name__") == "PythonScheduler"
+
+
+def studio(*args):
+    return subprocess.run([sys.executable, "-m", "app.main", *map(str, args)],
+                          capture_output=True, text=True, timeout=180)
+
+
+def test_cook_and_screenshot_from_the_command_line(tmp_path):
+    shutil.copytree(EXAMPLES, tmp_path / "ex")
+    png = tmp_path / "cooked.png"
+    done = studio("--cook", "--screenshot", png, tmp_path / "ex" / "wedge_summary.top.json")
+    assert done.returncode == 0, done.stderr
+    assert png.stat().st_size > 20_000
+    done = studio("--cook", "--screenshot", tmp_path / "failed.png", failing_network(tmp_path))
+    assert done.returncode == 1
+    assert (tmp_path / "failed.png").is_file()
