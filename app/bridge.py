@@ -41,9 +41,10 @@ class CookBridge(QObject):
     def cooking(self) -> bool:
         return self.engine is not None and self.engine.result is None
 
-    def start(self, network: Network, upto: str | None = None) -> Engine:
-        """Cook on a background thread (raises CookError before starting when it cannot)."""
-        engine = Engine(network, upto=upto)
+    def start(self, network: Network, upto: str | None = None, scheduler=None) -> Engine:
+        """Cook on a background thread (raises CookError before starting when it cannot).
+        ``scheduler``, when given, cooks every node (as ``schedcore cook --scheduler``)."""
+        engine = Engine(network, upto=upto, scheduler=scheduler)
         self.engine = engine
         self.items, self.counts, self._seen = [], {}, {}
         self._new, self._changed, self._messages, self._finished = [], {}, [], None

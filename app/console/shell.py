@@ -23,10 +23,22 @@ def kernel_manager():
         os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
         from qtconsole.inprocess import QtInProcessKernelManager
 
+        before = dict(os.environ)
         _manager = QtInProcessKernelManager()
         _manager.start_kernel(show_banner=False)
         _manager.kernel.gui = "qt"
+        _restore_environment(before)
     return _manager
+
+
+def _restore_environment(before: dict) -> None:
+    """ipykernel sets FORCE_COLOR, TERM, PAGER... for the processes a notebook starts; here
+    they would reach every job of a cook (colour codes in the logs). Put them back."""
+    for key in set(os.environ) | set(before):
+        if key in before:
+            os.environ[key] = before[key]
+        else:
+            os.environ.pop(key, None)
 
 
 class ShellDock(QDockWidget):

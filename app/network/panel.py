@@ -66,20 +66,21 @@ def paint_dots(painter: QPainter, rect: QRectF, bridge, node: str) -> None:
     counts = bridge.counts.get(node)
     if not counts:
         return
-    states = [state for state, n in sorted(counts.items()) for _ in range(n)]
     order = {"CookedFail": 0, "Cooking": 1, "Scheduled": 2, "CookedSuccess": 3,
              "CookedCache": 4, "CookedCancel": 5, "Waiting": 6, "Uncooked": 7}
-    states.sort(key=lambda s: order.get(s, 9))
+    ranked = sorted(((state, n) for state, n in counts.items() if n),
+                    key=lambda kv: order.get(kv[0], 9))
+    states: list[str] = []
+    for state, n in ranked:  # at most MAX_DOTS of them, however many items there are
+        states.extend([state] * min(n, MAX_DOTS - len(states)))
     size, gap = 7, 3
     painter.setPen(Qt.PenStyle.NoPen)
-    for index, state in enumerate(states[:MAX_DOTS]):
+    for index, state in enumerate(states):
         row, column = divmod(index, 24)
         painter.setBrush(QColor(STATE_COLORS.get(state, "#888")))
         painter.drawEllipse(QRectF(rect.left() + column * (size + gap),
                                    rect.top() + 4 + row * (size + gap), size, size))
-    text = "  ".join(f"{n} {state.replace('Cooked', '').lower()}"
-                     for state, n in sorted(counts.items(), key=lambda kv: order.get(kv[0], 9))
-                     if n)
+    text = "  ".join(f"{n} {state.replace('Cooked', '').lower()}" for state, n in ranked)
     painter.setPen(QColor("#c8c8c8"))
     painter.drawText(QRectF(rect.left(), rect.top() + 26, rect.width(), 18),
                      Qt.AlignmentFlag.AlignLeft, text)
