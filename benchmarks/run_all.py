@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_engine  # noqa: E402
 import bench_local  # noqa: E402
 import bench_resultserver  # noqa: E402
+import bench_viewer  # noqa: E402
 
-for bench in (bench_engine, bench_local, bench_resultserver):
+for bench in (bench_engine, bench_local, bench_resultserver, bench_viewer):
     print(json.dumps(bench.main()), flush=True)
