@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 EXAMPLE ?= resources/examples/wedge_summary.top.json
 
-.PHONY: run cook test lint bench clean
+.PHONY: run cook test lint bench package clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,17 @@ test: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
+# The packaged studio: dist/schedstudio/ (one folder) and dist/schedstudio-linux.tar.gz;
+# then it checks itself (schedstudio --self-test, offscreen).
+package: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet 'pyinstaller>=6.10'
+	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist \
+		--workpath build/pyinstaller packaging/schedstudio.spec
+	tar -czf dist/schedstudio-$$(uname -s | tr A-Z a-z).tar.gz -C dist schedstudio
+	dist/schedstudio/schedstudio --self-test
+
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info

@@ -34,6 +34,10 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--screenshot", metavar="FILE",
                      help="open the window, render it to this PNG file and exit (needs no "
                           "display)")
+    top.add_argument("--self-test", action="store_true",
+                     help="check this install: open the bundled example offscreen, cook it "
+                          "with the Local Scheduler, run a line in the Python Shell; exit 0 "
+                          "only when all of that worked")
     top.add_argument("--cook", action="store_true",
                      help="cook the network as the window opens; with --screenshot, render "
                           "the window after the cook and exit with its status (0: every item "
@@ -41,8 +45,31 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def run_as_python(argv: list[str]) -> int:
+    """The packaged studio standing in for Python, for jobs on a machine without one:
+    ``schedstudio SCRIPT.py ARGS...`` or ``schedstudio -c CODE ARGS...``."""
+    import runpy
+    if argv[0] == "-c":
+        sys.argv = ["-c", *argv[2:]]
+        exec(compile(argv[1], "<string>", "exec"), {"__name__": "__main__"})
+    else:
+        sys.argv = list(argv)
+        sys.path.insert(0, os.path.dirname(os.path.abspath(argv[0])))
+        runpy.run_path(argv[0], run_name="__main__")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if getattr(sys, "frozen", False) and argv and (argv[0] == "-c" or argv[0].endswith(".py")):
+        try:
+            return run_as_python(argv)
+        except SystemExit as exc:
+            return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     args = parser().parse_args(argv)
+    if args.self_test:
+        from .selftest import self_test
+        return self_test()
     if args.screenshot and display_problem():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a picture needs no screen
     problem = display_problem()

@@ -34,6 +34,16 @@ def local_ip() -> str:
         except OSError:
             return "127.0.0.1"
 
+def python_for_jobs() -> str:
+    """See ``Scheduler.applicationBin``."""
+    chosen = os.environ.get("SCHEDCORE_PYTHON")
+    if chosen:
+        return chosen
+    if getattr(sys, "frozen", False):
+        return shutil.which("python3") or sys.executable
+    return sys.executable
+
+
 COMMON_PARMS = [
     ParmTemplate("pdg_workingdir", "string", "$HIP", "Working Directory",
                  "The directory where the work will be generating intermediate files and "
@@ -182,9 +192,12 @@ class Scheduler:
         """Cancel these queued or running items."""
 
     def applicationBin(self, name: str, work_item: WorkItem | None) -> str:
-        """Path of an application for commands; ``python`` is this Python."""
+        """Path of an application for commands. ``python`` is the interpreter jobs run
+        Python with: ``$SCHEDCORE_PYTHON`` when set, else this Python; in the packaged studio
+        (which is no Python itself) a ``python3`` on the PATH, else the studio's own
+        interpreter (it runs a script given as its first argument)."""
         if name in ("python", "python3"):
-            return sys.executable
+            return python_for_jobs()
         return shutil.which(name) or name
 
     # == services: directories ==========================================================
