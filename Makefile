@@ -30,7 +30,7 @@ package: $(VENV)/.installed
 	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist \
 		--workpath build/pyinstaller packaging/schedstudio.spec
 	tar -czf dist/schedstudio-$$(uname -s | tr A-Z a-z).tar.gz -C dist schedstudio
-	dist/schedstudio/schedstudio --self-test
+	packaging/check_bundle.sh
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run_all.py

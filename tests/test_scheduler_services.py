@@ -102,3 +102,13 @@ def test_cook_error_stops_the_cook(tmp_path):
     assert not result.ok
     assert "the farm is full" in result.errors
     assert all(i.state.name == "CookedCancel" for i in result.items)
+
+
+def test_python_for_jobs_can_be_chosen(monkeypatch):
+    import sys
+
+    sched = Scheduler("s")
+    assert sched.applicationBin("python", None) == sys.executable
+    monkeypatch.setenv("SCHEDCORE_PYTHON", "/opt/python3.12/bin/python3")
+    assert sched.expandCommandTokens("__PDG_PYTHON__ job.py", None) == \
+        "/opt/python3.12/bin/python3 job.py"

@@ -248,3 +248,9 @@ def test_no_display_is_explained():
     assert done.returncode == 2
     assert "there is no display" in done.stderr
     assert "xvfb-run" in done.stderr and "schedcore cook" in done.stderr
+
+
+def test_self_test_of_the_install(tmp_path):
+    done = studio("--self-test")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("ok   ") == 3 and "self-test passed" in done.stdout
