@@ -38,6 +38,24 @@ def make_network(tmp_path: Path, nodes: list[dict], schedulers: list[dict] | Non
     return network_file.load(path)
 
 
+def watch_peak_cooking(engine) -> list[int]:
+    """Subscribe to ``engine``; the returned list's one value is the most items seen Cooking
+    at once."""
+    from schedcore.events import ItemStateChanged
+    from schedcore.workitem import WorkItemState
+
+    cooking, peak = [0], [0]
+
+    def watch(event):
+        if isinstance(event, ItemStateChanged):
+            cooking[0] += (event.new == WorkItemState.Cooking) - \
+                (event.old == WorkItemState.Cooking)
+            peak[0] = max(peak[0], cooking[0])
+
+    engine.events.subscribe(watch)
+    return peak
+
+
 @pytest.fixture(autouse=True, scope="session")
 def own_types_path(tmp_path_factory):
     """No scheduler files of this machine's user: an empty per-user folder, no SCHEDCORE_PATH

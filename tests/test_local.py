@@ -16,7 +16,7 @@ from schedcore.engine import Engine
 from schedcore.events import ItemStateChanged
 from schedcore.workitem import WorkItemState as S
 
-from .conftest import EXAMPLES, make_network
+from .conftest import EXAMPLES, make_network, watch_peak_cooking
 
 
 def generic(name, command, count=1, inputs=(), **parms):
@@ -53,14 +53,7 @@ def test_the_example_cooks_with_real_outputs(tmp_path):
 def test_jobs_run_in_parallel_up_to_the_slots(tmp_path):
     net = make_network(tmp_path, [generic("sleepy", "sleep 0.4", count=6)], local())
     engine = Engine(net)
-    cooking, peak = [0], [0]
-
-    def watch(event):
-        if isinstance(event, ItemStateChanged):
-            cooking[0] += (event.new == S.Cooking) - (event.old == S.Cooking)
-            peak[0] = max(peak[0], cooking[0])
-
-    engine.events.subscribe(watch)
+    peak = watch_peak_cooking(engine)
     assert engine.run().ok
     assert peak[0] == 2
 

@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 
 from schedcore.engine import Engine
-from schedcore.events import ItemStateChanged
 from schedcore.registry import register_file, scheduler_types
 from schedcore.schedulers import PythonScheduler
 from schedcore.schedulers.python import CallbackSyntaxError
 from schedcore.workitem import WorkItemState as S
 
-from .conftest import make_network
+from .conftest import make_network, watch_peak_cooking
 
 
 def python_net(tmp_path, fields=None, count=2, command="true", extra_nodes=(), **parms):
@@ -32,14 +31,7 @@ def test_default_fields_cook_in_parallel(tmp_path):
                      extra_nodes=[{"name": "py", "type": "pythonscript", "inputs": ["gen"],
                                    "parms": {"script": "work_item.setIntAttrib('x', 7)"}}])
     engine = Engine(net)
-    cooking, peak = [0], [0]
-
-    def watch(event):
-        if isinstance(event, ItemStateChanged):
-            cooking[0] += (event.new == S.Cooking) - (event.old == S.Cooking)
-            peak[0] = max(peak[0], cooking[0])
-
-    engine.events.subscribe(watch)
+    peak = watch_peak_cooking(engine)
     result = engine.run()
     assert result.ok, [(i.name, i.reason) for i in result.items if not i.state.is_success]
     assert peak[0] == 3  # jobs ran side by side, up to Limit Jobs
