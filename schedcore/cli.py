@@ -121,7 +121,7 @@ def cmd_cook(args) -> int:
     console = Console(stderr=args.json, highlight=False, soft_wrap=True)  # paths stay whole
     net = network_file.load(args.network)
     engine = Engine(net, upto=args.node, scheduler=args.scheduler, static=args.static,
-                    workdir=args.workdir)
+                    workdir=args.workdir, resume=args.resume)
     progress = CookProgress(console)
     engine.events.subscribe(progress)
     with Live(progress, console=console, refresh_per_second=10, transient=True,
@@ -211,6 +211,11 @@ def parser() -> argparse.ArgumentParser:
     cook.add_argument("--static", action="store_true",
                       help="a static cook: make every item up front; schedulers get "
                            "onScheduleStatic with the whole graph")
+    cook.add_argument("--resume", action="store_true",
+                      help="resume the last cook of this network from its journal "
+                           "(<working dir>/pdgtemp/journal/): items it cooked whose outputs are "
+                           "still on disk become CookedCache and do not run again; the others "
+                           "run")
     cook.add_argument("--json", action="store_true",
                       help="print the result as one JSON object on stdout (progress goes to "
                            "stderr): counts by state and every item")

@@ -16,12 +16,15 @@ import heapq
 import os
 import queue
 import secrets
+import sqlite3
 import sys
 import threading
 import time
 import traceback
 from collections import Counter
+from pathlib import Path
 
+from . import journal as journal_file
 from .errors import CookError, SchedcoreError, did_you_mean
 from .events import (
     CookFinished,
@@ -122,11 +125,15 @@ class Engine:
 
     ``scheduler`` overrides every node's scheduler: a scheduler node of the network, a
     registered scheduler type, or a ``Scheduler`` instance. ``workdir`` overrides the working
-    dir of every scheduler. ``static`` makes a static cook (all items made up front)."""
+    dir of every scheduler. ``static`` makes a static cook (all items made up front).
+    ``journal`` appends every state change, output and attribute to ``journal_path``;
+    ``resume`` first reads it: items an earlier cook cooked, whose outputs are still on disk,
+    become CookedCache and do not run again."""
 
     def __init__(self, network: Network, *, upto: str | None = None,
                  scheduler: str | Scheduler | None = None, static: bool = False,
-                 workdir: str | None = None, bus: EventBus | None = None):
+                 workdir: str | None = None, bus: EventBus | None = None,
+                 journal: bool = True, resume: bool = False):
         self.network = network
         self.upto = upto
         self.static = static
@@ -151,12 +158,23 @@ class Engine:
         self._thread: threading.Thread | None = None
         self.result: CookResult | None = None
         self._done = threading.Event()
+        self._keys: dict[int, str] = {}
         self._handlers = {"start": self._on_start, "success": self._on_success,
                           "fail": self._on_fail, "cancel": self._on_cancel,
                           "output": self._on_output, "attribute": self._on_attribute,
                           "attribute_array": self._on_attribute_array, "log": self._on_log,
                           "percent": self._on_percent}
         self._setup()
+        self.journal_path = self._journal_path()
+        self._resume = journal_file.read(self.journal_path) if resume else {}
+        if journal:
+            try:
+                self.events.subscribe(journal_file.Journal(
+                    self.journal_path, self.item_key, fresh=not resume, on_error=self._warning))
+            except (OSError, sqlite3.Error) as exc:  # the cook says why, later, and goes on
+                self._warnings.append(f"no cook journal at {self.journal_path} "
+                                      f"({exc.strerror if isinstance(exc, OSError) else exc});"
+                                      f" this cook cannot be resumed")
 
     # == the outside world (any thread) =================================================
     @property
@@ -219,6 +237,26 @@ class Engine:
             for upstream in node.inputs:
                 if node.dynamic:
                     upstream.dynamic_children.append(node)
+
+    def _journal_path(self) -> str:
+        """``<working dir>/pdgtemp/journal/<network>.sqlite``."""
+        states = list(self._scheds.values())
+        workdir = states[0].scheduler["pdg_workingdir"].evaluateString() if states \
+            else self.network.hip
+        stem = Path(self.network.path).name.split(".")[0] if self.network.path else "untitled"
+        return os.path.join(os.path.abspath(workdir), "pdgtemp", "journal", f"{stem}.sqlite")
+
+    def item_key(self, item: WorkItem) -> str:
+        """The item's name in every cook of this network: node, index and the key of the
+        item it came from (ids depend on the order things cooked; this does not)."""
+        key = self._keys.get(item.id)
+        if key is None:
+            node = self._nodes[item.node]
+            parent = item.dependencies[0] if item.dependencies and not node.type.partition \
+                else None
+            key = f"{item.node}/{item.index}" + (f"<{self.item_key(parent)}" if parent else "")
+            self._keys[item.id] = key
+        return key
 
     def _scheduler_state(self, spec: NodeSpec) -> _SchedulerState:
         choice = self._scheduler_choice
@@ -357,11 +395,11 @@ class Engine:
                 self._fail(item, reason)
 
     def _scheduled(self, scheduler: Scheduler, item: WorkItem) -> None:
-        self._set_state(item, S.Scheduled)
         for attr, callback in (("log_uri", "getLogURI"), ("status_uri", "getStatusURI")):
             ok, value = self._call(scheduler, callback, item)
             if ok and value:
                 setattr(item, attr, str(value))
+        self._set_state(item, S.Scheduled)  # observers see the item with its URIs
 
     def _schedule_static(self) -> None:
         for state in self._scheds.values():
@@ -488,8 +526,24 @@ class Engine:
             return
         if node.type.in_process:
             self._succeed(item, None)
-        else:
+        elif not (self._resume and self._cached(item)):
             heapq.heappush(node.sched.ready, (-item.priority, item.id, item))
+
+    def _cached(self, item: WorkItem) -> bool:
+        """Resuming: an item an earlier cook cooked, whose outputs are all still on disk, is
+        CookedCache with what it reported then."""
+        record = self._resume.get(self.item_key(item))
+        if record is None or not record.state.is_success \
+                or not all(os.path.exists(o.path) for o in record.outputs):
+            return False
+        for name, attrib in record.attributes.items():
+            item.setAttribArray(name, attrib.type, attrib.values)
+        for output in record.outputs:
+            item.addOutputFile(output.path, output.tag, output.checksum)
+        item.cook_duration = record.duration
+        item.reason = "cooked by an earlier cook; its outputs are on disk"
+        self._succeed(item, None, S.CookedCache)
+        return True
 
     # == state changes ==================================================================
     def _set_state(self, item: WorkItem, new: WorkItemState) -> None:
@@ -509,7 +563,8 @@ class Engine:
         if node.unfinished == 0 and any(not n.complete for n in self._nodes.values()):
             self._generate()
 
-    def _succeed(self, item: WorkItem, scheduler: Scheduler | None) -> None:
+    def _succeed(self, item: WorkItem, scheduler: Scheduler | None,
+                 state: WorkItemState = S.CookedSuccess) -> None:
         if scheduler is not None:
             for expected in item._expected or ():
                 path = scheduler.localizePath(expected.path)
@@ -518,7 +573,7 @@ class Engine:
         # dynamic children first: they must exist before this node may count as done
         for child in self._nodes[item.node].dynamic_children:
             self._make_items(child, lambda make, c=child: c.type.generate(c.parms, item, make))
-        self._finalize(item, S.CookedSuccess)
+        self._finalize(item, state)
         for child in self._dependents.pop(item.id, ()):
             left = self._pending[child.id] - 1
             if left:

@@ -338,4 +338,4 @@ def test_a_raising_subscriber_does_not_stop_the_cook(tmp_path):
 
     engine.events.subscribe(broken)
     assert engine.run().ok
-    assert engine.events.subscribers == ()
+    assert broken not in engine.events.subscribers

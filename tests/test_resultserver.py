@@ -6,7 +6,6 @@ import ast
 import http.client
 import json
 import os
-import queue
 import socket
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from urllib.request import Request, urlopen
 import pytest
 
 from schedcore.engine import Engine
+from schedcore.events import ItemStateChanged
 from schedcore.results import ScheduleResult
 from schedcore.resultserver import ResultServer
 from schedcore.schedulers import Scheduler
@@ -38,7 +38,6 @@ class Remote(Scheduler):
 
     def __init__(self, **parms):
         super().__init__("remote", {"pdg_tickperiod": 0.05, **parms})
-        self.scheduled: queue.SimpleQueue = queue.SimpleQueue()
 
     def onStartCook(self, static, cook_set):
         super().onStartCook(static, cook_set)
@@ -46,7 +45,6 @@ class Remote(Scheduler):
         return True
 
     def onSchedule(self, work_item):
-        self.scheduled.put(work_item.id)
         return ScheduleResult.Succeeded
 
 
@@ -56,10 +54,20 @@ class Cook:
     def __init__(self, tmp_path, count=2):
         net = make_network(tmp_path, [{"name": "job", "type": "genericgenerator",
                                        "parms": {"itemcount": count, "command": "x"}}])
-        self.scheduler = Remote()
+        self.scheduler = Remote(pdg_workingdir=str(tmp_path))
         self.engine = Engine(net, scheduler=self.scheduler)
+        all_scheduled, scheduled = threading.Event(), []
+
+        def watch(event):  # wait until every item is Scheduled, its URIs set
+            if isinstance(event, ItemStateChanged) and event.new == S.Scheduled:
+                scheduled.append(event.item.id)
+                if len(scheduled) == count:
+                    all_scheduled.set()
+
+        self.engine.events.subscribe(watch)
         self.engine.start()
-        self.ids = sorted(self.scheduler.scheduled.get(timeout=10) for _ in range(count))
+        assert all_scheduled.wait(10)
+        self.ids = sorted(scheduled)
         self.address = self.scheduler.workItemResultServerAddr()
         self.job_id = self.engine.job_id
 
