@@ -41,10 +41,12 @@ class CookBridge(QObject):
     def cooking(self) -> bool:
         return self.engine is not None and self.engine.result is None
 
-    def start(self, network: Network, upto: str | None = None, scheduler=None) -> Engine:
+    def start(self, network: Network, upto: str | None = None, scheduler=None,
+              resume: bool = False) -> Engine:
         """Cook on a background thread (raises CookError before starting when it cannot).
-        ``scheduler``, when given, cooks every node (as ``schedcore cook --scheduler``)."""
-        engine = Engine(network, upto=upto, scheduler=scheduler)
+        ``scheduler``, when given, cooks every node (as ``schedcore cook --scheduler``);
+        ``resume`` goes on from the journal of the last cook."""
+        engine = Engine(network, upto=upto, scheduler=scheduler, resume=resume)
         self.engine = engine
         self.items, self.counts, self._seen = [], {}, {}
         self._new, self._changed, self._messages, self._finished = [], {}, [], None

@@ -102,13 +102,19 @@ class MainWindow(QMainWindow):
                                    toolTip="Cook the whole network (F5)")
         self.cook_selected_action = QAction("Cook Selected", self, shortcut="Shift+F5",
                                             toolTip="Cook up to the selected node (Shift+F5)")
+        self.resume_action = QAction(
+            "Resume Cook", self, shortcut="Ctrl+F5",
+            toolTip="Go on from the last cook's journal: items it cooked whose outputs are "
+                    "on disk are not run again (Ctrl+F5)")
+        self.resume_action.triggered.connect(lambda: self.cook(resume=True))
         self.cancel_action = QAction("Cancel", self, shortcut="Esc", enabled=False,
                                      toolTip="Cancel the cook; running jobs are killed (Esc)")
         self.cook_action.triggered.connect(lambda: self.cook())
         self.cook_selected_action.triggered.connect(
             lambda: self.cook(self.panel.selected() or None))
         self.cancel_action.triggered.connect(self.bridge.cancel)
-        for action in (self.cook_action, self.cook_selected_action, self.cancel_action):
+        for action in (self.cook_action, self.cook_selected_action, self.resume_action,
+                       self.cancel_action):
             cook.addAction(action)
             toolbar.addAction(action)
         self._fill_recent()
@@ -278,8 +284,9 @@ class MainWindow(QMainWindow):
         self.viewer.itemSelected.connect(lambda *_: self.shell.refresh())
         self._show_dots()
 
-    def cook(self, upto: str | None = None) -> bool:
-        """Cook the network (or up to ``upto``) on a background thread."""
+    def cook(self, upto: str | None = None, resume: bool = False) -> bool:
+        """Cook the network (or up to ``upto``) on a background thread; ``resume`` goes on
+        from the last cook's journal."""
         if self.bridge.cooking:
             return False
         if upto is not None and self.document.is_scheduler(upto):
@@ -288,7 +295,7 @@ class MainWindow(QMainWindow):
         for failure in registry.default().failures:
             self.problems.add("load error", str(failure))
         try:
-            self.bridge.start(self.document.network, upto)
+            self.bridge.start(self.document.network, upto, resume=resume)
         except SchedcoreError as exc:
             self.problems.add("error", str(exc), self._field_of(exc))
             self.problems_dock.raise_()
@@ -306,8 +313,8 @@ class MainWindow(QMainWindow):
         return None
 
     def _cook_started(self) -> None:
-        self.cook_action.setEnabled(False)
-        self.cook_selected_action.setEnabled(False)
+        for action in (self.cook_action, self.cook_selected_action, self.resume_action):
+            action.setEnabled(False)
         self.cancel_action.setEnabled(True)
         self.statusBar().showMessage("Cooking…")
 
@@ -315,8 +322,8 @@ class MainWindow(QMainWindow):
         self.problems.add(message.level, message.text)
 
     def _cook_finished(self, result) -> None:
-        self.cook_action.setEnabled(True)
-        self.cook_selected_action.setEnabled(True)
+        for action in (self.cook_action, self.cook_selected_action, self.resume_action):
+            action.setEnabled(True)
         self.cancel_action.setEnabled(False)
         for item in result.failed:  # a callback's traceback leads to its line, else the item
             self.problems.add("failed item", f"{item.name}: {item.reason}",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -39,6 +40,9 @@ class LocalScheduler(Scheduler):
                      "Slots each job takes."),
         ParmTemplate("maxretries", "int", 0, "Retries",
                      "Times a failed job runs again before its item fails."),
+        ParmTemplate("maxruntime", "float", 0.0, "Maximum Run Time",
+                     "Seconds a job may run; one that runs longer is killed with its process "
+                     "tree and its item fails. 0: no limit."),
         ParmTemplate("writeitemdata", "bool", False, "Write Work Item Data",
                      "Write <temp>/data/<item>.json for every job, not only for the jobs "
                      "that read it (Python Script)."),
@@ -70,6 +74,7 @@ class LocalScheduler(Scheduler):
         # what stays the same for the whole cook, evaluated once
         self._need = self["slotsperworkitem"].evaluateInt()
         self._retries = self["maxretries"].evaluateInt()
+        self._max_runtime = self["maxruntime"].evaluateFloat() or None
         self._write_data = self["writeitemdata"].evaluateBool()
         self._cwd = self.workingDir(True)
         self._log_dir, self._data_dir = self.logDir(True), self.dataDir(True)
@@ -179,9 +184,15 @@ class LocalScheduler(Scheduler):
                     late = self._canceling  # onStopCook may have looked before we were in
                 if late:
                     process.kill_tree(proc)
-                code = proc.wait()
-                with self._lock:
-                    self._running.pop(job.item_id, None)
+                try:
+                    code = proc.wait(self._max_runtime)
+                except subprocess.TimeoutExpired:
+                    process.kill_tree(proc)
+                    return "fail", (f"ran longer than {self._max_runtime:g} s (maxruntime): "
+                                    f"it was killed with its process tree")
+                finally:
+                    with self._lock:
+                        self._running.pop(job.item_id, None)
                 if code == 0:
                     break
         if self._canceling:
