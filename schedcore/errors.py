@@ -7,8 +7,8 @@ import difflib
 
 def did_you_mean(name: str, known) -> str:
     """``" (did you mean 'x'?; known: a, b)"``: the hint for an unknown name."""
-    known = sorted(known)
-    close = difflib.get_close_matches(name, known, n=1)
+    known = sorted(map(str, known))
+    close = difflib.get_close_matches(str(name), known, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     return f" ({hint}known: {', '.join(known) or 'none'})"
 

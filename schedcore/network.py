@@ -198,10 +198,14 @@ class _Checker:
         schedulers = self._entries(data, "schedulers", self._scheduler_types())
         nodes = self._entries(data, "nodes", self._node_types())
         default = data.get("default_scheduler")
-        if default and default not in schedulers:
+        if default is not None and not isinstance(default, str):
+            self.add("default_scheduler", f"expected the name of a scheduler node, got "
+                                          f"{default!r}")
+        elif default and default not in schedulers:
             self.add("default_scheduler", f"no scheduler node named {default!r}"
                      + did_you_mean(default, schedulers))
-        for i, node in enumerate(data.get("nodes") or []):
+        listed = data.get("nodes") if isinstance(data.get("nodes"), list) else []
+        for i, node in enumerate(listed):
             if isinstance(node, dict):
                 self._links(f"nodes[{i}]", node, nodes, schedulers)
         if not self.problems:
@@ -242,7 +246,7 @@ class _Checker:
 
     def _typed(self, where: str, entry: dict, types: dict, what: str) -> None:
         type_name = entry.get("type")
-        if type_name not in types:
+        if not isinstance(type_name, str) or type_name not in types:
             self.add(f"{where}.type", f"unknown {what} type {type_name!r}"
                      + did_you_mean(str(type_name), types))
             return
