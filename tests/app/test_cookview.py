@@ -168,3 +168,16 @@ def test_cook_and_screenshot_from_the_command_line(tmp_path):
     done = studio("--cook", "--screenshot", tmp_path / "failed.png", failing_network(tmp_path))
     assert done.returncode == 1
     assert (tmp_path / "failed.png").is_file()
+
+
+def test_resume_cook_from_the_studio(qtbot, windows, tmp_path):
+    shutil.copytree(EXAMPLES, tmp_path / "ex")
+    win = windows(tmp_path / "ex" / "wedge_summary.top.json")
+    assert cook(qtbot, win).ok
+    with qtbot.waitSignal(win.bridge.cookFinished, timeout=90_000) as finished:
+        win.resume_action.trigger()
+    result = finished.args[0]
+    assert result.ok
+    states = {i.node: i.state.name for i in result.items}
+    assert states["render1"] == states["summary1"] == "CookedCache"  # not run again
+    assert "CookedCache" in win.viewer.summary.text()
