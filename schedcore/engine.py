@@ -21,10 +21,10 @@ import sys
 import threading
 import time
 import traceback
-from collections import Counter
 from pathlib import Path
 
 from . import journal as journal_file
+from .cookstate import _SUCCESS, CookResult, NodeState, SchedulerState
 from .errors import CookError, SchedcoreError, did_you_mean
 from .events import (
     CookFinished,
@@ -32,95 +32,20 @@ from .events import (
     CookStarted,
     EventBus,
     ItemAdded,
-    ItemChanged,
     ItemStateChanged,
 )
 from .network import Network, NodeSpec
-from .nodes import node_type
 from .registry import scheduler_types
+from .reports import ReportsMixin
 from .results import ScheduleResult, TickResult, schedule_result, tick_result
 from .schedulers import Scheduler
 from .tokens import TokenError
 from .workitem import WorkItem, WorkItemState
 
 S = WorkItemState
-_SUCCESS = (S.CookedSuccess, S.CookedCache)
 
 
-class CookResult:
-    """What a cook ended with: every item, counts by state, cook-level errors."""
-
-    def __init__(self, items: list[WorkItem], errors: list[str], warnings: list[str],
-                 canceled: bool):
-        self.items = items
-        self.errors = errors
-        self.warnings = warnings
-        self.canceled = canceled
-        self.counts = Counter(item.state.name for item in items)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors and not self.canceled and all(
-            item.state in _SUCCESS for item in self.items)
-
-    @property
-    def failed(self) -> list[WorkItem]:
-        return [item for item in self.items if item.state == S.CookedFail]
-
-    @property
-    def not_run(self) -> list[WorkItem]:
-        return [item for item in self.items if not item.state.is_final]
-
-    def to_json(self) -> dict:
-        keys = ("id", "name", "node", "state", "attributes", "outputs", "log_uri",
-                "status_uri", "reason", "cook_duration")
-        return {"ok": self.ok, "counts": dict(self.counts), "errors": self.errors,
-                "warnings": self.warnings, "canceled": self.canceled,
-                "items": [{k: v for k, v in item.to_json().items() if k in keys}
-                          for item in self.items]}
-
-
-class _SchedulerState:
-    """The engine's bookkeeping for one scheduler instance."""
-
-    def __init__(self, scheduler: Scheduler):
-        self.scheduler = scheduler
-        self.ready: list = []      # heap of (-priority, id, item)
-        self.deferred: list = []   # items that answered Deferred: back to ready on the next wake
-        self.full = False          # FullDeferred: no onSchedule until the next wake
-        self.busy = False          # SchedulerBusy: no onSchedule until a tick says ready
-        self.period = max(0.001, scheduler["pdg_tickperiod"].evaluateFloat())
-        self.max_items = scheduler["pdg_maxitems"].evaluateInt()
-        self.budget = self.max_items
-        self.next_tick = 0.0
-
-    def wake(self) -> None:
-        for item in self.deferred:
-            heapq.heappush(self.ready, (-item.priority, item.id, item))
-        self.deferred.clear()
-        self.full = False
-
-    @property
-    def can_schedule(self) -> bool:
-        return bool(self.ready) and not self.busy and not self.full and self.budget != 0
-
-
-class _NodeState:
-    def __init__(self, spec: NodeSpec, network: Network, sched: _SchedulerState, static: bool):
-        self.spec = spec
-        self.name = spec.name
-        self.type = node_type(spec.type)
-        self.parms = network.node_parms(spec)
-        self.sched = sched
-        self.dynamic = not static and self.type.is_dynamic(self.parms, bool(spec.inputs))
-        self.inputs: list[_NodeState] = []
-        self.dynamic_children: list[_NodeState] = []
-        self.items: list[WorkItem] = []
-        self.unfinished = 0        # items not yet final (blocked counts as final)
-        self.complete = False      # every item this node will make exists
-
-
-class Engine:
+class Engine(ReportsMixin):
     """Cooks a network, or the part of it up to ``upto``.
 
     ``scheduler`` overrides every node's scheduler: a scheduler node of the network, a
@@ -143,8 +68,8 @@ class Engine:
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._scheduler_choice = scheduler
         self._workdir = workdir
-        self._scheds: dict[str, _SchedulerState] = {}
-        self._nodes: dict[str, _NodeState] = {}
+        self._scheds: dict[str, SchedulerState] = {}
+        self._nodes: dict[str, NodeState] = {}
         self._dependents: dict[int, list[WorkItem]] = {}
         self._pending: dict[int, int] = {}
         self._blocked: set[int] = set()
@@ -167,10 +92,12 @@ class Engine:
         self._setup()
         self.journal_path = self._journal_path()
         self._resume = journal_file.read(self.journal_path) if resume else {}
+        self._journal = None
         if journal:
             try:
-                self.events.subscribe(journal_file.Journal(
-                    self.journal_path, self.item_key, fresh=not resume, on_error=self._warning))
+                self._journal = journal_file.Journal(
+                    self.journal_path, self.item_key, fresh=not resume, on_error=self._warning)
+                self.events.subscribe(self._journal)
             except (OSError, sqlite3.Error) as exc:  # the cook says why, later, and goes on
                 self._warnings.append(f"no cook journal at {self.journal_path} "
                                       f"({exc.strerror if isinstance(exc, OSError) else exc});"
@@ -209,7 +136,7 @@ class Engine:
         """Cook on this thread and return the result."""
         order = list(self._nodes)
         self.events.emit(CookStarted(order, self.static))
-        started: list[_SchedulerState] = []  # those whose onStartCook ran: onStopCook too
+        started: list[SchedulerState] = []  # those whose onStartCook ran: onStopCook too
         if all(self._start_scheduler(s, order, started) for s in self._scheds.values()):
             try:
                 self._generate()
@@ -232,7 +159,7 @@ class Engine:
             raise CookError(f"cannot cook up to {self.upto!r}: {exc.args[0]}") from None
         for spec in specs:
             sched = self._scheduler_state(spec)
-            node = self._nodes[spec.name] = _NodeState(spec, self.network, sched, self.static)
+            node = self._nodes[spec.name] = NodeState(spec, self.network, sched, self.static)
             node.inputs = [self._nodes[name] for name in spec.inputs]
             for upstream in node.inputs:
                 if node.dynamic:
@@ -258,7 +185,7 @@ class Engine:
             self._keys[item.id] = key
         return key
 
-    def _scheduler_state(self, spec: NodeSpec) -> _SchedulerState:
+    def _scheduler_state(self, spec: NodeSpec) -> SchedulerState:
         choice = self._scheduler_choice
         if isinstance(choice, Scheduler):
             key = choice.name
@@ -269,7 +196,7 @@ class Engine:
             if self._workdir:
                 scheduler.parms.set("pdg_workingdir", os.path.abspath(self._workdir))
             scheduler._engine = self
-            self._scheds[key] = _SchedulerState(scheduler)
+            self._scheds[key] = SchedulerState(scheduler)
         return self._scheds[key]
 
     def _make_scheduler(self, key: str) -> Scheduler:
@@ -287,8 +214,8 @@ class Engine:
         raise CookError(f"no scheduler node or scheduler type named {key!r}"
                         + did_you_mean(key, names + list(types)))
 
-    def _start_scheduler(self, state: _SchedulerState, order: list[str],
-                         started: list[_SchedulerState]) -> bool:
+    def _start_scheduler(self, state: SchedulerState, order: list[str],
+                         started: list[SchedulerState]) -> bool:
         scheduler = state.scheduler
         for callback, args in (("onStart", ()), ("onStartCook", (self.static, order))):
             if callback == "onStartCook":
@@ -319,6 +246,8 @@ class Engine:
                 return
             if any(state.can_schedule for state in scheds):
                 continue
+            if self._journal is not None:
+                self._journal.flush()  # what happened so far is on disk before we wait
             timeout = min(state.next_tick for state in scheds) - time.monotonic()
             try:
                 message = self._inbox.get(timeout=max(0.0, timeout))
@@ -341,7 +270,7 @@ class Engine:
             for state in self._scheds.values():
                 state.wake()
 
-    def _tick(self, state: _SchedulerState, now: float) -> None:
+    def _tick(self, state: SchedulerState, now: float) -> None:
         ok, value = self._call(state.scheduler, "onTick")
         state.next_tick = now + state.period
         state.budget = state.max_items
@@ -360,7 +289,7 @@ class Engine:
             self._stop = f"onTick of {state.scheduler.name} canceled the cook"
             self._canceled = True
 
-    def _schedule(self, state: _SchedulerState) -> None:
+    def _schedule(self, state: SchedulerState) -> None:
         scheduler = state.scheduler
         while state.can_schedule:
             item = heapq.heappop(state.ready)[2]
@@ -406,7 +335,7 @@ class Engine:
             deps, dependents, ready = self.dependency_graph(state.scheduler)
             self._call(state.scheduler, "onScheduleStatic", deps, dependents, ready)
 
-    def _finish(self, started: list[_SchedulerState]) -> None:
+    def _finish(self, started: list[SchedulerState]) -> None:
         cancel = self._stop is not None
         for state in started:
             self._call(state.scheduler, "onStopCook", cancel)
@@ -441,7 +370,7 @@ class Engine:
         finally:
             self._generating = False
 
-    def _generate_node(self, node: _NodeState) -> None:
+    def _generate_node(self, node: NodeState) -> None:
         if node.dynamic:  # items come from _succeed as upstream items cook
             if all(n.unfinished == 0 for n in node.inputs):
                 self._complete(node)
@@ -458,7 +387,7 @@ class Engine:
                     node.parms, u, make))
         self._complete(node)
 
-    def _make_items(self, node: _NodeState, generate) -> None:
+    def _make_items(self, node: NodeState, generate) -> None:
         """Run a node type's generation, then link what it made (once the type has set
         each item's priority and attributes)."""
         made: list[WorkItem] = []
@@ -472,16 +401,16 @@ class Engine:
                 emit(ItemAdded(item))
             self._link(item)
 
-    def _generation_failed(self, node: _NodeState, exc: Exception) -> None:
+    def _generation_failed(self, node: NodeState, exc: Exception) -> None:
         detail = str(exc) if isinstance(exc, TokenError | ValueError | OSError) \
             else traceback.format_exc()
         self._error(f"node {node.name}: could not make its work items: {detail}", node.name)
 
-    def _complete(self, node: _NodeState) -> None:
+    def _complete(self, node: NodeState) -> None:
         node.complete = True
         self._regenerate = True
 
-    def _maker(self, node: _NodeState, made: list[WorkItem]):
+    def _maker(self, node: NodeState, made: list[WorkItem]):
         def make(index: int, dependencies: tuple = ()) -> WorkItem:
             item = WorkItem(self._next_id, node.name, index, dependencies=tuple(dependencies))
             self._next_id += 1
@@ -558,7 +487,7 @@ class Engine:
         self._open -= 1
         self._resolved(self._nodes[item.node])
 
-    def _resolved(self, node: _NodeState) -> None:
+    def _resolved(self, node: NodeState) -> None:
         node.unfinished -= 1
         if node.unfinished == 0 and any(not n.complete for n in self._nodes.values()):
             self._generate()
@@ -607,92 +536,6 @@ class Engine:
             self._pending.pop(child.id, None)
             self._block(child, f"upstream item {item.name} did not run")
 
-    # == reports from jobs ==============================================================
-    def _apply(self, message: tuple) -> None:
-        kind, scheduler, args = message
-        if kind == "cancel_cook":
-            self._stop, self._canceled = "the cook was canceled", True
-            return
-        if kind == "call":
-            args[0]()
-            return
-        if kind in ("error", "warning"):
-            source = scheduler.name if scheduler else ""
-            (self._error if kind == "error" else self._warning)(args[0], source)
-            if kind == "error":
-                self._stop = f"{source}: cookError: {args[0]}"
-            return
-        item = self._lookup(args[0], kind, scheduler)
-        if item is None:
-            return
-        try:
-            self._handlers[kind](item, scheduler, *args[1:])
-        except Exception as exc:  # a malformed notification from scheduler code
-            self._warning(f"{kind} report for {item.name} could not be applied: {exc!r}",
-                          getattr(scheduler, "name", ""))
-
-    def find(self, ref) -> WorkItem | None:
-        """An item by id (int or digits) or by name (PDG 17.5 sent names); any thread."""
-        if type(ref) is int:
-            return self.items.get(ref)
-        if isinstance(ref, WorkItem):
-            return self.items.get(ref.id)
-        if isinstance(ref, str) and ref.isdigit():
-            return self.items.get(int(ref))
-        if isinstance(ref, str) and "_" in ref:
-            number = ref.rsplit("_", 1)[1]
-            item = self.items.get(int(number)) if number.isdigit() else None
-            return item if item is not None and item.name == ref else None
-        return None
-
-    def _lookup(self, ref, kind: str, scheduler) -> WorkItem | None:
-        item = self.find(ref)
-        if item is None:
-            self._warning(f"{kind} report for unknown work item {ref!r} ignored",
-                          getattr(scheduler, "name", ""))
-        return item
-
-    def _on_start(self, item, scheduler) -> None:
-        if item.state in (S.Waiting, S.Scheduled):
-            self._set_state(item, S.Cooking)
-
-    def _on_success(self, item, scheduler, duration: float) -> None:
-        if not item.state.is_final and item.id not in self._blocked:
-            item.cook_duration = duration
-            self._succeed(item, scheduler)
-
-    def _on_fail(self, item, scheduler, reason: str = "") -> None:
-        if not item.state.is_final and item.id not in self._blocked:
-            self._fail(item, reason or f"{scheduler.name} reported the job failed")
-
-    def _on_cancel(self, item, scheduler) -> None:
-        if not item.state.is_final and item.id not in self._blocked:
-            self._finalize(item, S.CookedCancel, "the job was canceled")
-            self._block_dependents(item)
-
-    def _on_output(self, item, scheduler, path: str, tag: str, checksum: int) -> None:
-        item.addOutputFile(path, tag, checksum)
-        self._changed(item, "output", path)
-
-    def _on_attribute(self, item, scheduler, name, type, value, index) -> None:
-        item.setAttrib(name, type, value, index)
-        self._changed(item, "attribute", name)
-
-    def _on_attribute_array(self, item, scheduler, name, type, values) -> None:
-        item.setAttribArray(name, type, values)
-        self._changed(item, "attribute", name)
-
-    def _on_log(self, item, scheduler, text: str) -> None:
-        item.appendLog(text)
-        self._changed(item, "log", text)
-
-    def _on_percent(self, item, scheduler, percent: float) -> None:
-        self._changed(item, "percent", percent)
-
-    def _changed(self, item: WorkItem, what: str, detail) -> None:
-        if self.events.subscribers:
-            self.events.emit(ItemChanged(item, what, detail))
-
     # == services for schedulers ========================================================
     def payload(self, item: WorkItem) -> dict | None:
         node = self._nodes[item.node]
@@ -710,7 +553,7 @@ class Engine:
         ready = [entry[2] for entry in sorted(self._scheds_of(scheduler).ready)]
         return dependencies, dependents, ready
 
-    def _scheds_of(self, scheduler: Scheduler) -> _SchedulerState:
+    def _scheds_of(self, scheduler: Scheduler) -> SchedulerState:
         return next(s for s in self._scheds.values() if s.scheduler is scheduler)
 
     # == the guarded dispatcher =========================================================

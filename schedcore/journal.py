@@ -43,6 +43,7 @@ class Journal:
     def __init__(self, path: str | Path, key, fresh: bool = True, on_error=None):
         self.path = Path(path)
         self._on_error = on_error  # told once, when the journal cannot be written
+        self._pending: list[tuple] = []
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if fresh:
             for suffix in ("", "-wal", "-shm"):
@@ -53,8 +54,11 @@ class Journal:
         self._db.execute("PRAGMA synchronous=NORMAL")  # a killed process loses nothing
         self._db.executescript(_SCHEMA)
 
+    BATCH = 500  # events written in one transaction at most
+
     def __call__(self, event) -> None:
-        """An engine event; each is committed at once, so a kill loses none."""
+        """An engine event. Events are committed in batches, and whenever the engine is about
+        to wait (``flush``): a killed cook loses at most what it did since it last waited."""
         if isinstance(event, ItemStateChanged):
             data: dict = {"state": event.new.name}
             if event.new.is_final:
@@ -77,17 +81,28 @@ class Journal:
     def _append(self, item, kind: str, data: dict) -> None:
         if self._db is None:
             return
+        self._pending.append((self._key(item), kind, json.dumps(data)))
+        if len(self._pending) >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit what is waiting (the engine calls this before it waits)."""
+        if self._db is None or not self._pending:
+            return
+        pending, self._pending = self._pending, []
         try:
             with self._db:
-                self._db.execute("INSERT INTO events (item, kind, data) VALUES (?, ?, ?)",
-                                 (self._key(item), kind, json.dumps(data)))
+                self._db.executemany("INSERT INTO events (item, kind, data) VALUES (?, ?, ?)",
+                                     pending)
         except sqlite3.Error as exc:  # a full disk, say: the cook goes on, unjournaled
-            self.close()
+            self._db.close()
+            self._db = None
             if self._on_error is not None:
                 self._on_error(f"the cook journal {self.path} cannot be written ({exc}); "
                                f"this cook goes on but cannot be resumed")
 
     def close(self) -> None:
+        self.flush()
         if self._db is not None:
             self._db.close()
             self._db = None

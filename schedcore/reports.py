@@ -1,0 +1,98 @@
+"""How the engine applies what schedulers and jobs report (``Engine.post``): one part of the
+engine, kept in a file of its own; it runs on the engine thread."""
+
+from __future__ import annotations
+
+from .events import ItemChanged
+from .workitem import WorkItem, WorkItemState
+
+S = WorkItemState
+
+
+class ReportsMixin:
+    """The ``Engine``'s handling of queued reports; see ``schedcore.engine``."""
+
+    def _apply(self, message: tuple) -> None:
+        kind, scheduler, args = message
+        if kind == "cancel_cook":
+            self._stop, self._canceled = "the cook was canceled", True
+            return
+        if kind == "call":
+            args[0]()
+            return
+        if kind in ("error", "warning"):
+            source = scheduler.name if scheduler else ""
+            (self._error if kind == "error" else self._warning)(args[0], source)
+            if kind == "error":
+                self._stop = f"{source}: cookError: {args[0]}"
+            return
+        item = self._lookup(args[0], kind, scheduler)
+        if item is None:
+            return
+        try:
+            self._handlers[kind](item, scheduler, *args[1:])
+        except Exception as exc:  # a malformed notification from scheduler code
+            self._warning(f"{kind} report for {item.name} could not be applied: {exc!r}",
+                          getattr(scheduler, "name", ""))
+
+    def find(self, ref) -> WorkItem | None:
+        """An item by id (int or digits) or by name (PDG 17.5 sent names); any thread."""
+        if type(ref) is int:
+            return self.items.get(ref)
+        if isinstance(ref, WorkItem):
+            return self.items.get(ref.id)
+        if isinstance(ref, str) and ref.isdigit():
+            return self.items.get(int(ref))
+        if isinstance(ref, str) and "_" in ref:
+            number = ref.rsplit("_", 1)[1]
+            item = self.items.get(int(number)) if number.isdigit() else None
+            return item if item is not None and item.name == ref else None
+        return None
+
+    def _lookup(self, ref, kind: str, scheduler) -> WorkItem | None:
+        item = self.find(ref)
+        if item is None:
+            self._warning(f"{kind} report for unknown work item {ref!r} ignored",
+                          getattr(scheduler, "name", ""))
+        return item
+
+    def _on_start(self, item, scheduler) -> None:
+        if item.state in (S.Waiting, S.Scheduled):
+            self._set_state(item, S.Cooking)
+
+    def _on_success(self, item, scheduler, duration: float) -> None:
+        if not item.state.is_final and item.id not in self._blocked:
+            item.cook_duration = duration
+            self._succeed(item, scheduler)
+
+    def _on_fail(self, item, scheduler, reason: str = "") -> None:
+        if not item.state.is_final and item.id not in self._blocked:
+            self._fail(item, reason or f"{scheduler.name} reported the job failed")
+
+    def _on_cancel(self, item, scheduler) -> None:
+        if not item.state.is_final and item.id not in self._blocked:
+            self._finalize(item, S.CookedCancel, "the job was canceled")
+            self._block_dependents(item)
+
+    def _on_output(self, item, scheduler, path: str, tag: str, checksum: int) -> None:
+        item.addOutputFile(path, tag, checksum)
+        self._changed(item, "output", path)
+
+    def _on_attribute(self, item, scheduler, name, type, value, index) -> None:
+        item.setAttrib(name, type, value, index)
+        self._changed(item, "attribute", name)
+
+    def _on_attribute_array(self, item, scheduler, name, type, values) -> None:
+        item.setAttribArray(name, type, values)
+        self._changed(item, "attribute", name)
+
+    def _on_log(self, item, scheduler, text: str) -> None:
+        item.appendLog(text)
+        self._changed(item, "log", text)
+
+    def _on_percent(self, item, scheduler, percent: float) -> None:
+        self._changed(item, "percent", percent)
+
+    def _changed(self, item: WorkItem, what: str, detail) -> None:
+        if self.events.subscribers:
+            self.events.emit(ItemChanged(item, what, detail))
