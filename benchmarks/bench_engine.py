@@ -1,9 +1,10 @@
 """Engine overhead: 100,000 items whose onSchedule returns CookSucceeded at once.
 
 Measures the time and the memory per item of generating, scheduling and finishing items,
-with no process start in the way: what the scheduler itself costs, with the cook journal on (as
-every cook has it) and off. Target: <= 30 us and <= 1 KB per item. The baseline in the same run is a plain loop that makes as many bare
-WorkItem objects, so the ratio says what the cook adds around the item itself.
+with no process start in the way: what the scheduler itself costs, with the cook journal on
+(as every cook has it) and off. Target: <= 30 us and <= 1 KB per item. The baseline in the
+same run is a plain loop that makes as many bare WorkItem objects, so the ratio says what the
+cook adds around the item itself.
 """
 
 from __future__ import annotations
