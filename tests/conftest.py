@@ -71,13 +71,24 @@ def own_types_path(tmp_path_factory):
             os.environ[key] = value
 
 
+def _process_helper(process: psutil.Process) -> bool:
+    """multiprocessing's resource tracker and forkserver: one each, for the whole test run
+    (Dask's local clusters start them); they are not a test's leftovers."""
+    try:
+        command = " ".join(process.cmdline())
+    except psutil.Error:
+        return False
+    return "multiprocessing.resource_tracker" in command or "multiprocessing.forkserver" \
+        in command
+
+
 @pytest.fixture(autouse=True)
 def nothing_left_running():
     """Every test cleans up its threads and child processes."""
     threads_before = set(threading.enumerate())
     yield
     me = psutil.Process()
-    children = me.children(recursive=True)
+    children = [child for child in me.children(recursive=True) if not _process_helper(child)]
     gone, alive = psutil.wait_procs(children, timeout=5)
     assert not alive, f"processes left running: {alive}"
     leftover = [t for t in threading.enumerate()

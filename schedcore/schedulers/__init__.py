@@ -1,6 +1,7 @@
 """Scheduler types: the base class and the built-in schedulers."""
 
 from .base import Scheduler
+from .dask import DaskScheduler
 from .local import LocalScheduler
 from .python import PythonScheduler
 
@@ -11,6 +12,8 @@ def registerTypes(type_registry) -> None:
                                     name=LocalScheduler.type_name)
     type_registry.registerScheduler(PythonScheduler, label=PythonScheduler.label,
                                     name=PythonScheduler.type_name)
+    type_registry.registerScheduler(DaskScheduler, label=DaskScheduler.label,
+                                    name=DaskScheduler.type_name)
 
 
-__all__ = ["LocalScheduler", "PythonScheduler", "Scheduler", "registerTypes"]
+__all__ = ["DaskScheduler", "LocalScheduler", "PythonScheduler", "Scheduler", "registerTypes"]

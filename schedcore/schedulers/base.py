@@ -241,6 +241,7 @@ class Scheduler:
 
     def _copy_job_modules(self) -> None:
         script_dir = self.scriptDir(True)
+        os.makedirs(script_dir, exist_ok=True)
         for source in JOB_MODULES.glob("*.py"):
             target = os.path.join(script_dir, source.name)
             if not os.path.exists(target):
