@@ -9,7 +9,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCursor, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QSplitter
 
-from schedcore import codegen, registry
+from schedcore import codegen, registry, submit
 from schedcore.compat import pdg
 from schedcore.errors import SchedcoreError
 
@@ -107,6 +107,11 @@ class MainWindow(QMainWindow):
             toolTip="Go on from the last cook's journal: items it cooked whose outputs are "
                     "on disk are not run again (Ctrl+F5)")
         self.resume_action.triggered.connect(lambda: self.cook(resume=True))
+        self.submit_action = QAction(
+            "Submit As Job", self,
+            toolTip="Save the network and cook it as one standalone job that goes on when "
+                    "the studio closes; its status URI tells how it goes")
+        self.submit_action.triggered.connect(self.submit_as_job)
         self.cancel_action = QAction("Cancel", self, shortcut="Esc", enabled=False,
                                      toolTip="Cancel the cook; running jobs are killed (Esc)")
         self.cook_action.triggered.connect(lambda: self.cook())
@@ -114,7 +119,7 @@ class MainWindow(QMainWindow):
             lambda: self.cook(self.panel.selected() or None))
         self.cancel_action.triggered.connect(self.bridge.cancel)
         for action in (self.cook_action, self.cook_selected_action, self.resume_action,
-                       self.cancel_action):
+                       self.submit_action, self.cancel_action):
             cook.addAction(action)
             toolbar.addAction(action)
         self._fill_recent()
@@ -303,6 +308,20 @@ class MainWindow(QMainWindow):
             return False
         self.shell.refresh()
         return True
+
+    def submit_as_job(self) -> str:
+        """Save, then hand the network to its default scheduler as one job; the status URI."""
+        if (self.document.dirty or not self.document.path) and not self.save():
+            return ""
+        try:
+            uri = submit.submit(self.document.network)
+        except SchedcoreError as exc:
+            QMessageBox.warning(self, "Not submitted", str(exc))
+            return ""
+        self.statusBar().showMessage(f"Submitted: {uri}", 15000)
+        QMessageBox.information(self, "Submitted", f"The cook goes on as its own job, even "
+                                                   f"when the studio closes. Follow it at:\n{uri}")
+        return uri
 
     @staticmethod
     def _field_of(exc: Exception) -> tuple | None:

@@ -14,7 +14,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from . import codegen, registry
+from . import codegen, registry, submit
 from . import network as network_file
 from .engine import CookResult, Engine
 from .errors import SchedcoreError
@@ -124,6 +124,8 @@ def cmd_cook(args) -> int:
                     workdir=args.workdir, resume=args.resume)
     progress = CookProgress(console)
     engine.events.subscribe(progress)
+    if args.status_file:
+        engine.events.subscribe(submit.StatusFile(args.status_file))
     with Live(progress, console=console, refresh_per_second=10, transient=True,
               redirect_stdout=False, redirect_stderr=False):
         engine.start()
@@ -181,6 +183,12 @@ def cmd_types(args) -> int:
     return EXIT_FAILED if failures else EXIT_OK
 
 
+def cmd_submit(args) -> int:
+    uri = submit.submit(network_file.load(args.network), args.scheduler, args.node)
+    print(f"submitted: follow the cook at {uri}")
+    return EXIT_OK
+
+
 def cmd_save_python(args) -> int:
     net = network_file.load(args.network)
     path = codegen.save_python(net, args.scheduler, args.output)
@@ -216,6 +224,9 @@ def parser() -> argparse.ArgumentParser:
                            "(<working dir>/pdgtemp/journal/): items it cooked whose outputs are "
                            "still on disk become CookedCache and do not run again; the others "
                            "run")
+    cook.add_argument("--status-file", metavar="FILE",
+                      help="keep FILE up to date with the cook's counts by state and, at the "
+                           "end, its outcome (JSON)")
     cook.add_argument("--json", action="store_true",
                       help="print the result as one JSON object on stdout (progress goes to "
                            "stderr): counts by state and every item")
@@ -227,6 +238,17 @@ def parser() -> argparse.ArgumentParser:
                     "(file, line, why). Exit status 1 when any failed.")
     types.add_argument("--json", action="store_true", help="print them as JSON")
     types.set_defaults(run=cmd_types)
+    sub_job = sub.add_parser(
+        "submit", help="cook a network as one standalone job (Submit As Job)",
+        description="Submit As Job: the scheduler copies the network file into its working "
+                    "dir and cooks it as one job that goes on after this command exits; "
+                    "prints the status URI to follow it by.")
+    sub_job.add_argument("network", help="the network file (*.top.json)")
+    sub_job.add_argument("--scheduler", metavar="NODE",
+                         help="the scheduler node that submits it (default: the network's "
+                              "default scheduler)")
+    sub_job.add_argument("--node", metavar="NAME", help="cook only up to this node")
+    sub_job.set_defaults(run=cmd_submit)
     save = sub.add_parser(
         "save-python", help="write a Python Scheduler node out as a scheduler module",
         description="Save To Python: write the Python Scheduler node NODE of NETWORK as a "

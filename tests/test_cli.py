@@ -134,3 +134,24 @@ def test_ctrl_c_cancels_and_kills_the_jobs(tmp_path):
     psutil.wait_procs(sleepers, timeout=5)
     assert not any(p.is_running() and p.status() != "zombie" for p in sleepers)
     assert os.path.isdir(tmp_path / "pdgtemp")
+
+
+def test_submit_as_job_goes_on_after_the_submitter_exits(tmp_path):
+    shutil.copytree(EXAMPLES, tmp_path / "ex")
+    started = time.monotonic()
+    done = run("submit", tmp_path / "ex" / "wedge_summary.top.json")
+    assert done.returncode == 0, done.stderr
+    uri = done.stdout.split("follow the cook at ")[1].strip()
+    assert uri.startswith("file://") and uri.endswith(".json")
+    status_path = Path(uri[len("file://"):])
+    deadline = started + 120
+    status: dict = {}
+    while status.get("state") != "finished":  # the detached cook writes its progress there
+        assert time.monotonic() < deadline, status
+        time.sleep(0.1)
+        if status_path.exists():
+            status = json.loads(status_path.read_text())
+    assert status["ok"] is True and status["counts"] == {"CookedSuccess": 14}
+    psutil.wait_procs([psutil.Process(status["pid"])] if psutil.pid_exists(status["pid"])
+                      else [], timeout=30)
+    assert len(list((tmp_path / "ex" / "output").glob("*.svg"))) == 6

@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from .. import process
@@ -147,8 +148,26 @@ class Scheduler:
 
     def submitAsJob(self, graph_file: str, node_path: str) -> str:
         """Cook the whole network as one standalone job; return its status URI, or "" when
-        this scheduler cannot."""
-        return ""
+        this scheduler cannot. ``graph_file`` is the saved network, relative to the working
+        dir; ``node_path`` the node to cook up to ("" for all). The default runs
+        ``schedcore cook`` as a detached process on this machine: the submitter may exit and
+        the cook carries on, writing its progress to the JSON file the URI names."""
+        workdir = self.workingDir(True)
+        folder = os.path.join(workdir, "pdgtemp", "submitted")
+        os.makedirs(folder, exist_ok=True)
+        name = f"{Path(graph_file).name.split('.')[0]}-{os.getpid()}-{time.time_ns()}"
+        status = os.path.join(folder, f"{name}.json")
+        command = [python_for_jobs(), "-m", "schedcore.cli", "cook",
+                   os.path.join(workdir, graph_file), "--status-file", status]
+        if node_path:
+            command += ["--node", node_path]
+        # started through a shell that exits at once: the cook belongs to no one here, so
+        # it outlives the submitter and leaves no zombie behind
+        subprocess.run(["/bin/sh", "-c", '"$@" >> "$SCHEDCORE_SUBMIT_LOG" 2>&1 < /dev/null &',
+                        "sh", *command], cwd=workdir, start_new_session=True, check=True,
+                       env={**os.environ,
+                            "SCHEDCORE_SUBMIT_LOG": os.path.join(folder, f"{name}.log")})
+        return Path(status).as_uri()
 
     def endSharedServer(self, sharedserver_name: str) -> bool:
         """Close a shared server instance. True on success."""

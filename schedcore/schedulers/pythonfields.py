@@ -88,7 +88,8 @@ pass
     "submitAsJob": '''\
 # Called to cook the whole network as one standalone job. Available: self, graph_file,
 # node_path, pdg. Returns the status URI of that job, or "" when it is not supported.
-return ""
+# The default runs `schedcore cook` as a detached process on this machine.
+return pdg.scheduler.PyScheduler.submitAsJob(self, graph_file, node_path)
 ''',
     "onStart": '''\
 # Called when the scheduler is created. Available: self, pdg. Returns True.

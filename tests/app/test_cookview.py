@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -181,3 +182,24 @@ def test_resume_cook_from_the_studio(qtbot, windows, tmp_path):
     states = {i.node: i.state.name for i in result.items}
     assert states["render1"] == states["summary1"] == "CookedCache"  # not run again
     assert "CookedCache" in win.viewer.summary.text()
+
+
+def test_submit_as_job_from_the_studio(qtbot, windows, tmp_path, monkeypatch):
+    import time
+    from urllib.parse import urlparse
+
+    from PySide6.QtWidgets import QMessageBox
+
+    shutil.copytree(EXAMPLES, tmp_path / "ex")
+    win = windows(tmp_path / "ex" / "wedge_summary.top.json")
+    shown = []
+    monkeypatch.setattr(QMessageBox, "information",
+                        staticmethod(lambda parent, title, text: shown.append(text)))
+    win.submit_action.trigger()
+    uri = shown[0].split("Follow it at:\n")[1]
+    status = Path(urlparse(uri).path)
+    deadline = time.monotonic() + 120
+    while not (status.exists() and json.loads(status.read_text())["state"] == "finished"):
+        assert time.monotonic() < deadline
+        qtbot.wait(100)
+    assert json.loads(status.read_text())["ok"] is True
