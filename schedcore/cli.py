@@ -7,7 +7,6 @@ import json
 import os
 import sys
 import time
-from urllib.parse import unquote, urlparse
 
 from rich.console import Console
 from rich.live import Live
@@ -42,12 +41,6 @@ def short_reason(item) -> str:
     return lines[0] if len(lines) == 1 else f"{lines[0]} {lines[-1].strip()}"
 
 
-def log_path(item) -> str:
-    """The local path of a ``file://`` log URI (what a person can open)."""
-    uri = urlparse(item.log_uri)
-    return unquote(uri.path) if uri.scheme == "file" else item.log_uri
-
-
 class CookProgress:
     """Counts by state and a bar, redrawn by ``rich.live`` ten times a second; failures are
     printed as they happen. Fed by engine events (engine thread); only counters change there."""
@@ -64,9 +57,9 @@ class CookProgress:
             self.counts[event.new] += 1
             if event.new == WorkItemState.CookedFail:
                 item = event.item
+                log = item.log_file or item.log_uri
                 self.console.print(f"[red]FAILED[/] {item.name}: {short_reason(item)}"
-                                   + (f"\n       log: {log_path(item)}" if item.log_uri else ""),
-                                   highlight=False)
+                                   + (f"\n       log: {log}" if log else ""), highlight=False)
         elif isinstance(event, ItemAdded):
             self.total += 1
             self.counts[event.item.state] += 1
@@ -104,7 +97,7 @@ def summary(result: CookResult, console: Console) -> None:
     for item in result.failed:
         console.print(f"[red]failed[/] {item.name}: {item.reason}", highlight=False)
         if item.log_uri:
-            console.print(f"       log: {log_path(item)}", highlight=False)
+            console.print(f"       log: {item.log_file or item.log_uri}", highlight=False)
     not_run = result.not_run
     for item in not_run[:10]:
         console.print(f"[grey62]not run[/] {item.name}: {item.reason}", highlight=False)

@@ -27,7 +27,7 @@ import time
 import xmlrpc.client
 from collections import OrderedDict
 from typing import Protocol
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 from .workitem import AttribType, WorkItem
 
@@ -438,13 +438,12 @@ def _status(item: WorkItem) -> dict:
 
 
 def _log_text(item: WorkItem) -> str:
-    uri = urlparse(item.log_uri)
-    if uri.scheme == "file":
+    if item.log_file:
         try:
-            with open(unquote(uri.path), encoding="utf-8", errors="replace") as handle:
+            with open(item.log_file, encoding="utf-8", errors="replace") as handle:
                 return handle.read()
         except OSError as exc:
-            return f"(the log {unquote(uri.path)} cannot be read: {exc.strerror})\n"
+            return f"(the log {item.log_file} cannot be read: {exc.strerror})\n"
     return item.log or "(no log)\n"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 
 class WorkItemState(enum.IntEnum):
@@ -230,6 +231,12 @@ class WorkItem:
     @property
     def log(self) -> str:
         return "".join(self._log or ())
+
+    @property
+    def log_file(self) -> str:
+        """The local path of a ``file://`` log URI, or "" for any other kind of log."""
+        uri = urlparse(self.log_uri)
+        return unquote(uri.path) if uri.scheme == "file" else ""
 
     # -- serialization ------------------------------------------------------------------
     def to_json(self) -> dict:

@@ -22,11 +22,10 @@ from schedcore import network as network_file
 from schedcore.engine import Engine
 from schedcore.errors import NetworkError
 from schedcore.events import ItemStateChanged
-from schedcore.results import ScheduleResult
-from schedcore.schedulers import Scheduler
 from schedcore.workitem import WorkItemState as S
 
 from .conftest import ROOT, make_network
+from .test_resultserver import Remote
 
 SCHEDCORE = [sys.executable, "-m", "schedcore.cli"]
 JOBS = ROOT / "schedcore" / "jobs"
@@ -182,20 +181,6 @@ sys.exit(0 if failed == 2 else 1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["module.py", "net.top.json"]
 
 
-class Waiting(Scheduler):
-    """Accepts every item; reporter processes cook them."""
-
-    type_name = "waiting"
-
-    def onStartCook(self, static, cook_set):
-        super().onStartCook(static, cook_set)
-        self.startCallbackServer()
-        return True
-
-    def onSchedule(self, work_item):
-        return ScheduleResult.Succeeded
-
-
 REPORTER = """
 import sys, pdgjob
 address, job, first, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
@@ -214,7 +199,7 @@ def test_load_of_100000_items_from_64_reporting_processes(tmp_path):
     count, reporters = 100_000, 64
     net = make_network(tmp_path, [{"name": "load", "type": "genericgenerator",
                                    "parms": {"itemcount": count, "command": "x"}}])
-    scheduler = Waiting("waiting", {"pdg_maxitems": -1, "pdg_workingdir": str(tmp_path)})
+    scheduler = Remote(pdg_maxitems=-1, pdg_workingdir=str(tmp_path))
     engine = Engine(net, scheduler=scheduler)
     finals: Counter = Counter()
     scheduled = []

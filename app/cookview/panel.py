@@ -7,7 +7,6 @@ import html
 import json
 from collections import Counter
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
@@ -35,10 +34,9 @@ LOG_TAIL = 16_000  # characters of a log shown
 
 
 def log_tail(item: WorkItem) -> str:
-    uri = urlparse(item.log_uri)
-    if uri.scheme != "file":
+    if not item.log_file:
         return item.log
-    path = Path(unquote(uri.path))
+    path = Path(item.log_file)
     try:
         with open(path, "rb") as handle:
             handle.seek(max(0, path.stat().st_size - LOG_TAIL))
