@@ -88,7 +88,7 @@ class Engine(ReportsMixin):
                           "fail": self._on_fail, "cancel": self._on_cancel,
                           "output": self._on_output, "attribute": self._on_attribute,
                           "attribute_array": self._on_attribute_array, "log": self._on_log,
-                          "percent": self._on_percent}
+                          "percent": self._on_percent, "shared_server": self._on_shared_server}
         self._setup()
         self.journal_path = self._journal_path()
         self._resume = journal_file.read(self.journal_path) if resume else {}
@@ -340,6 +340,9 @@ class Engine(ReportsMixin):
         for state in started:
             self._call(state.scheduler, "onStopCook", cancel)
         self._drain()  # what jobs reported while they were stopped
+        for state in started:  # shared servers live as long as the cook
+            for name in list(state.scheduler.getSharedServers()):
+                self._call(state.scheduler, "endSharedServer", name)
         why = "the cook was canceled" if self._canceled else f"the cook stopped: {self._stop}"
         for item in self.items.values():
             if not item.state.is_final and item.id not in self._blocked:
@@ -376,13 +379,13 @@ class Engine(ReportsMixin):
                 self._complete(node)
             return
         if node.type.partition:
-            upstream = [i for n in node.inputs for i in n.items]
+            upstream = self._upstream_items(node)
             self._make_items(node, lambda make: node.type.generate_partition(
                 node.parms, upstream, make))
         elif not node.inputs:
             self._make_items(node, lambda make: node.type.generate(node.parms, None, make))
         else:
-            for upstream in [i for n in node.inputs for i in n.items]:
+            for upstream in self._upstream_items(node):
                 self._make_items(node, lambda make, u=upstream: node.type.generate(
                     node.parms, u, make))
         self._complete(node)
@@ -400,6 +403,15 @@ class Engine(ReportsMixin):
             if emit:
                 emit(ItemAdded(item))
             self._link(item)
+
+    @staticmethod
+    def _upstream_items(node: NodeState) -> list[WorkItem]:
+        return [i for n in node.inputs for i in n.items if n.type.visible_downstream(i)]
+
+    def _downstream_of(self, item: WorkItem) -> list[NodeState]:
+        """The dynamic nodes that make items from ``item`` once it cooked."""
+        node = self._nodes[item.node]
+        return node.dynamic_children if node.type.visible_downstream(item) else []
 
     def _generation_failed(self, node: NodeState, exc: Exception) -> None:
         detail = str(exc) if isinstance(exc, TokenError | ValueError | OSError) \
@@ -444,18 +456,21 @@ class Engine(ReportsMixin):
         if not node.type.partition:
             for dep in item.dependencies:
                 item.copy_attributes_from(dep)
+        here = node.type.cooks_here(item)
         try:
             node.type.prepare(node.parms, item)
-        except TokenError as exc:
+            if here:
+                node.type.cook(node.parms, item, node.sched.scheduler)
+        except (TokenError, CookError) as exc:
             self._fail(item, str(exc))
             return
         except Exception:
             self._fail(item, f"node {node.name} could not prepare {item.name}:\n"
                              + traceback.format_exc())
             return
-        if node.type.in_process:
+        if here:
             self._succeed(item, None)
-        elif not (self._resume and self._cached(item)):
+        elif not (self._resume and node.type.resumable and self._cached(item)):
             heapq.heappush(node.sched.ready, (-item.priority, item.id, item))
 
     def _cached(self, item: WorkItem) -> bool:
@@ -500,7 +515,7 @@ class Engine(ReportsMixin):
                 if os.path.exists(path):
                     item.addOutputFile(path, expected.tag)
         # dynamic children first: they must exist before this node may count as done
-        for child in self._nodes[item.node].dynamic_children:
+        for child in self._downstream_of(item):
             self._make_items(child, lambda make, c=child: c.type.generate(c.parms, item, make))
         self._finalize(item, state)
         for child in self._dependents.pop(item.id, ()):
@@ -520,7 +535,7 @@ class Engine(ReportsMixin):
             self._pending.pop(child.id, None)
             self._block(child, f"upstream item {item.name} "
                                f"{'failed' if item.state == S.CookedFail else 'did not run'}")
-        for child in self._nodes[item.node].dynamic_children:
+        for child in self._downstream_of(item):
             self._warning(f"node {child.name}: no items made from {item.name}, which "
                           f"{'failed' if item.state == S.CookedFail else 'did not run'}",
                           child.name)

@@ -93,6 +93,14 @@ class ReportsMixin:
     def _on_percent(self, item, scheduler, percent: float) -> None:
         self._changed(item, "percent", percent)
 
+    def _on_shared_server(self, item, scheduler, name: str, info: dict) -> None:
+        if scheduler.getSharedServerInfo(name) is not None:  # the earlier one would be lost
+            self._warning(f"{item.name} started shared server {name!r} again: the earlier "
+                          f"one is ended", scheduler.name)
+            self._call(scheduler, "endSharedServer", name)
+        scheduler.setSharedServerInfo(name, info)
+        self._changed(item, "sharedserver", name)
+
     def _changed(self, item: WorkItem, what: str, detail) -> None:
         if self.events.subscribers:
             self.events.emit(ItemChanged(item, what, detail))

@@ -66,6 +66,8 @@ _FIELDS = {
     "warning": (("text", str, None),),
     "keepalive": (),
     "percent": (("percent", (int, float), None),),
+    # a shared server started by this item's job: its name and how to reach it
+    "sharedserver": (("name", str, None), ("info", dict, None)),
 }
 
 
@@ -394,6 +396,9 @@ def _json_report(report) -> tuple[str, object, tuple]:
         if value is None or isinstance(value, bool) or not isinstance(value, types):
             raise ReportError(f"{kind}: field {name!r} missing or of the wrong type")
         args.append(value)
+    if kind == "sharedserver" and not (isinstance(args[1].get("host"), str)
+                                        and type(args[1].get("port")) is int):
+        raise ReportError("sharedserver: 'info' needs a 'host' (text) and a 'port' (number)")
     if kind in ("attrib", "attrib_array"):
         try:
             args[1] = AttribType[args[1]]

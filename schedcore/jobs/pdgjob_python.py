@@ -4,6 +4,8 @@ Copied into the script dir of every cook; standard library only, Python 3.8 or n
 runs on a farm machine with nothing installed. It reads the item from
 ``$PDG_TEMP/data/$PDG_ITEM_NAME.json``, runs the node's script with ``work_item`` in scope, and
 reports what the script sets (outputs, attributes) to the result server through ``pdgjob``.
+A Command Send item's script runs in its shared server instead (``pdgserver``); this job sends
+it there and prints what it printed.
 """
 
 import json
@@ -17,7 +19,8 @@ import pdgjob
 class JobWorkItem:
     """The work item as a script sees it: PDG's names for reading and setting values."""
 
-    def __init__(self, data):
+    def __init__(self, data, reporter=None):
+        self._reporter = reporter  # None: the job's own (pdgjob.reporter())
         self.id = data["id"]
         self.name = data["name"]
         self.index = data["index"]
@@ -57,9 +60,12 @@ class JobWorkItem:
         return [o["path"] for o in self._outputs]
 
     # setting: kept here for reading back, and reported
+    def _report(self, kind, **fields):
+        (self._reporter or pdgjob.reporter()).report(kind, item=self.id, **fields)
+
     def _set(self, name, kind, values):
         self._attributes[name] = {"type": kind, "values": list(values)}
-        pdgjob._attrib_array(kind, name, values, self.id)
+        self._report("attrib_array", name=str(name), type=kind, values=list(values))
 
     def _set_at(self, name, kind, value, index):
         attrib = self._attributes.get(name)
@@ -67,7 +73,7 @@ class JobWorkItem:
         values.extend([value] * (index + 1 - len(values)))
         values[index] = value
         self._attributes[name] = {"type": kind, "values": values}
-        pdgjob._attrib(kind, name, value, index, self.id)
+        self._report("attrib", name=str(name), type=kind, value=value, index=int(index))
 
     def setIntAttrib(self, name, value, index=0):
         self._set_at(name, "Int", int(value), index)
@@ -95,7 +101,9 @@ class JobWorkItem:
 
     def addOutputFile(self, path, tag="file", checksum=0):
         self._outputs.append({"path": str(path), "tag": tag or "file", "checksum": checksum})
-        pdgjob.addOutputFile(path, tag, checksum, self.id)
+        reporter = self._reporter or pdgjob.reporter()
+        self._report("result", path=reporter.delocalize(path), tag=tag or "file",
+                     checksum=int(checksum))
 
     addResultData = addOutputFile  # the 17.5 name
 
@@ -106,6 +114,8 @@ def main():
     with open(data_path, encoding="utf-8") as handle:
         data = json.load(handle)
     payload = data.get("payload") or {}
+    if payload.get("sharedserver"):
+        return send_to_server(data, payload)
     work_item = JobWorkItem(data)
     source, filename = payload.get("script", ""), payload.get("script_name", "<script>")
     # tracebacks show the script's own lines
@@ -126,6 +136,28 @@ def main():
         sys.stderr.write("pdgjob: %s\n" % exc)
         status = status or 3
     return status
+
+
+def send_to_server(data, payload):
+    """A Command Send item: its script runs in the shared server the item names."""
+    import pdgserver
+    name = payload["sharedserver"]
+    info = data.get("sharedserver")
+    if not info:
+        sys.stderr.write("pdgjob: no shared server named %r is running in this cook: its "
+                         "Python Server Begin item did not start it, or it was ended\n" % name)
+        return 1
+    env = {key: os.environ.get(key, "") for key in ("PDG_RESULT_SERVER", "PDG_JOBID", "PDG_DIR")}
+    env["PDG_JOBID"] = os.environ.get(os.environ.get("PDG_JOBID_VAR", "PDG_JOBID"), "")
+    try:
+        answer = pdgserver.request(info, {
+            "op": "exec", "item": data, "env": env, "script": payload.get("script", ""),
+            "script_name": payload.get("script_name", "<command>")})
+    except pdgserver.ServerError as exc:
+        sys.stderr.write("pdgjob: shared server %r: %s\n" % (name, exc))
+        return 1
+    sys.stdout.write(answer.get("output", ""))
+    return int(answer.get("status", 1))
 
 
 if __name__ == "__main__":

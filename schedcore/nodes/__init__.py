@@ -1,10 +1,12 @@
 """TOP node types: the built-ins, by type name."""
 
 from ..errors import did_you_mean
+from . import builtin, sharedserver
 from .base import NodeType
-from .builtin import NODE_TYPE_CLASSES
 
-NODE_TYPES: dict[str, NodeType] = {cls.type_name: cls() for cls in NODE_TYPE_CLASSES}
+NODE_TYPES: dict[str, NodeType] = {
+    cls.type_name: cls()
+    for cls in builtin.NODE_TYPE_CLASSES + sharedserver.NODE_TYPE_CLASSES}
 
 
 def node_type(name: str) -> NodeType:

@@ -33,6 +33,7 @@ class NodeType:
     parm_templates: list[ParmTemplate] = []
     in_process = False   # the engine cooks its items itself, no scheduler involved
     partition = False    # one generate() call with every upstream item
+    resumable = True     # a resumed cook may take an earlier cook's result for its items
 
     def is_dynamic(self, parms: ParmSet, has_inputs: bool) -> bool:
         """Whether items are made per upstream item *as it cooks* (seeing its results)."""
@@ -49,6 +50,19 @@ class NodeType:
 
     def prepare(self, parms: ParmSet, item: WorkItem) -> None:
         """Called when ``item`` is ready; may raise ``TokenError`` to fail it."""
+
+    def visible_downstream(self, item: WorkItem) -> bool:
+        """Whether nodes below make items from ``item`` (False: an item of this node's own,
+        such as the one starting a shared server)."""
+        return True
+
+    def cooks_here(self, item: WorkItem) -> bool:
+        """Whether the engine cooks ``item`` itself (``cook``) rather than its scheduler."""
+        return self.in_process
+
+    def cook(self, parms: ParmSet, item: WorkItem, scheduler) -> None:
+        """Cook an item the engine cooks itself (after ``prepare``) with the node's scheduler at
+        hand; an exception fails it."""
 
     def payload(self, parms: ParmSet, item: WorkItem) -> dict | None:
         """Extra data the item's job reads from its serialized JSON (``None``: nothing)."""

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .. import process
 from ..errors import CookError
+from ..jobs import pdgserver
 from ..parms import ParmSet, ParmTemplate
 from ..results import ScheduleResult, TickResult
 from ..workitem import AttribType, WorkItem
@@ -170,9 +171,14 @@ class Scheduler:
         return Path(status).as_uri()
 
     def endSharedServer(self, sharedserver_name: str) -> bool:
-        """Close a shared server instance. True on success."""
+        """Close a shared server instance. True on success. The default stops a server
+        ``pdgserver`` started (Python Server Begin) and forgets it; the engine calls it for
+        every server still known at the end of a cook."""
+        info = self.getSharedServerInfo(sharedserver_name)
+        if info is None:
+            return False
         self.clearSharedServerInfo(sharedserver_name)
-        return True
+        return pdgserver.stop(info)
 
     def workItemResultServerAddr(self) -> str:
         """``host:port`` where jobs report (the result server), "" when it is not running."""
@@ -256,6 +262,9 @@ class Scheduler:
     def serializeWorkItem(self, work_item: WorkItem) -> dict:
         data = work_item.to_json()
         data["payload"] = self._engine.payload(work_item) if self._engine else None
+        server = work_item.attribValue("sharedserver")
+        if server is not None:  # how the job reaches the shared server it names
+            data["sharedserver"] = self.getSharedServerInfo(str(server))
         return data
 
     def _copy_job_modules(self) -> None:
@@ -368,6 +377,8 @@ class Scheduler:
             self.workItemAppendLog(item.id, prefix + args[0])
         elif kind == "percent":
             self._notify("percent", item.id, args[0])
+        elif kind == "sharedserver":
+            self._notify("shared_server", item.id, *args)
         # keepalive: the report itself is the sign of life
 
     # == services: job processes on this machine =========================================

@@ -120,8 +120,8 @@ return True
 ''',
     "endSharedServer": '''\
 # Called to close a shared server. Available: self, sharedserver_name, pdg. Returns True.
-self.clearSharedServerInfo(sharedserver_name)
-return True
+# The default stops a Python Server Begin's server and forgets its info.
+return pdg.scheduler.PyScheduler.endSharedServer(self, sharedserver_name)
 ''',
     "workItemResultServerAddr": '''\
 # Returns "host:port" of the result server jobs report to. Available: self, pdg.
