@@ -178,10 +178,14 @@ def test_wrong_job_id_unknown_item_and_bad_requests_are_refused(cook):
     assert status == 403 and "job id refused" in json.loads(body)["error"]
     status, body = c.post_json({"jobid": c.job_id, "reports": [
         {"rid": "y", "item": item_id, "kind": "explode"},
-        {"rid": "z", "item": item_id, "kind": "result"}]})
+        {"rid": "z", "item": item_id, "kind": "result"},
+        {"rid": "s", "item": item_id, "kind": "sharedserver", "name": "a",
+         "info": {"host": "127.0.0.1", "port": "80"}}]})
     errors = [r["error"] for r in json.loads(body)["results"]]
     assert errors[0].startswith("unknown report kind 'explode'")
     assert errors[1] == "result: field 'path' missing or of the wrong type"
+    assert errors[2] == "sharedserver: 'info' needs a 'host' (text) and a 'port' (number)"
+    assert c.scheduler.getSharedServers() == {}
     assert c.post_json(b"{not json")[0] == 400
     assert c.post_json(b"<methodCall><unclosed>", path="/RPC2",
                        headers={"Content-Type": "text/xml"})[0] == 400

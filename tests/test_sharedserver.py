@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,11 +17,12 @@ from urllib.parse import urlparse
 import psutil
 import pytest
 
+from schedcore import network as network_file
 from schedcore.engine import Engine
 from schedcore.jobs import pdgserver
 from schedcore.workitem import WorkItemState as S
 
-from .conftest import make_network
+from .conftest import EXAMPLES, make_network
 
 COUNTING = """\
 import os
@@ -186,3 +188,25 @@ def test_a_malformed_request_leaves_the_server_serving(command_server):
         conn.sendall(b"\x00\x00\x00\x05hello")  # five bytes that are not JSON
         assert conn.recv(10) == b""  # closed on us
     assert pdgserver.request(command_server, {"op": "ping"})["ok"]
+
+
+def test_a_shared_server_on_dask_workers(tmp_path):
+    net = server_net(tmp_path, wedges=3, scheduler=[
+        {"name": "dask", "type": "daskscheduler", "parms": {"dask_workers": 2}}])
+    result = Engine(net).run()
+    assert result.ok, result.errors
+    nodes = by_node(result)
+    (pid,) = {item.attribValue("serverpid") for item in nodes["send"]}
+    assert sorted(item.attribValue("count") for item in nodes["send"]) == [1, 2, 3]
+    assert gone(pid)
+
+
+def test_the_bundled_example_builds_its_table_once(tmp_path):
+    shutil.copy(EXAMPLES / "shared_server.top.json", tmp_path)
+    result = Engine(network_file.load(tmp_path / "shared_server.top.json")).run()
+    assert result.ok, result.errors
+    sends = by_node(result)["commandsend1"]
+    assert {i.attribValue("n"): i.attribValue("nthprime") for i in sends} == {
+        10: 31, 20: 73, 30: 127, 40: 179, 50: 233, 60: 283}
+    logs = [Path(urlparse(i.log_uri).path).read_text() for i in sends]
+    assert sum("building the table" in log for log in logs) == 1
