@@ -171,7 +171,7 @@ def command_server():
     thread.start()
     info = {"host": "127.0.0.1", "port": listener.getsockname()[1], "token": "secret"}
     yield info
-    server._stopping.set()
+    server.stop()
     thread.join()
 
 

@@ -143,8 +143,17 @@ class CommandServer:
                 conn, _ = self.listener.accept()
             except socket.timeout:
                 continue
+            except OSError:  # shut down by stop()
+                break
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
         self.listener.close()
+
+    def stop(self):
+        self._stopping.set()
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes accept() at once
+        except OSError:
+            pass
 
     def _watch(self):
         misses = 0
@@ -152,7 +161,7 @@ class CommandServer:
             misses = 0 if self.watch() else misses + 1
             if misses >= WATCH_MISSES:
                 log("the cook that started this server is gone: stopping")
-                self._stopping.set()
+                self.stop()
 
     def _handle(self, conn):
         with conn:
@@ -176,7 +185,7 @@ class CommandServer:
             return {"ok": True, "pid": os.getpid(), "commands": self.commands}
         if op == "quit":
             log("asked to stop after %d commands" % self.commands)
-            self._stopping.set()
+            self.stop()
             return {"ok": True}
         if op == "exec":
             with self._running:
