@@ -3,6 +3,7 @@ changes, and signals the panels listen to. The one place the studio changes a ne
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
@@ -31,11 +32,16 @@ class Document(QObject):
     parmChanged = Signal(str, str)     # node name, parameter name
     dirtyChanged = Signal(bool)
     pathChanged = Signal(str)
+    undoAvailable = Signal(bool)
+
+    UNDO_STEPS = 200
 
     def __init__(self, network: Network | None = None, parent=None):
         super().__init__(parent)
         self.network = network or Network()
         self.dirty = False
+        self._history: list[tuple] = []  # the network before each change, latest last
+        self._last_edit: tuple | None = None  # (node, parm) of a run of edits undone at once
         self._remember_values()
         self.parmChanged.connect(lambda *_: self._remember_values())
         self.structureChanged.connect(self._remember_values)
@@ -82,6 +88,9 @@ class Document(QObject):
         spec = self.spec(name)
         if spec.parms.get(parm) == value:
             return
+        if self._last_edit != (name, parm):  # typing into one field is one step to undo
+            self._checkpoint()
+            self._last_edit = (name, parm)
         spec.parms[parm] = value
         self._set_dirty(True)
         self.parmChanged.emit(name, parm)
@@ -93,13 +102,19 @@ class Document(QObject):
         if shape != self._last_shape:
             self._last_shape = shape
             self.structureChanged.emit()
-        for spec in [*self.network.schedulers, *self.network.nodes]:
-            for parm, value in spec.parms.items():
-                key = (spec.name, parm)
-                if self._last_values.get(key, _UNSEEN) != value:
-                    self._last_values[key] = _copy(value)
-                    self._set_dirty(True)
-                    self.parmChanged.emit(spec.name, parm)
+        specs = [*self.network.schedulers, *self.network.nodes]
+        current = {(spec.name, parm): value for spec in specs
+                   for parm, value in spec.parms.items()}
+        names = {spec.name for spec in specs}
+        changed = [key for key, value in current.items()
+                   if self._last_values.get(key, _UNSEEN) != value]
+        changed += [key for key in self._last_values  # back to its default
+                    if key not in current and key[0] in names]
+        if changed:
+            self._set_dirty(True)
+            self._remember_values()
+        for name, parm in changed:
+            self.parmChanged.emit(name, parm)
 
     def _shape(self) -> tuple:
         net = self.network
@@ -113,6 +128,7 @@ class Document(QObject):
                              for parm, value in spec.parms.items()}
 
     def set_scheduler_of(self, node: str, scheduler: str | None) -> None:
+        self._checkpoint()
         spec = self.network.node(node)
         spec.scheduler = scheduler or None
         self._set_dirty(True)
@@ -121,6 +137,7 @@ class Document(QObject):
     def add_node(self, type_name: str, inputs: list[str] | None = None) -> str:
         """A new TOP node or scheduler node of ``type_name``; returns its name."""
         name = self._unique_name(type_name)
+        self._checkpoint()
         if type_name in NODE_TYPES:
             self.network.nodes.append(NodeSpec(name, type_name, {}, list(inputs or [])))
         elif type_name in scheduler_types():
@@ -128,10 +145,54 @@ class Document(QObject):
             if not self.network.default_scheduler:
                 self.network.default_scheduler = name
         else:
+            self._history.pop()
             raise KeyError(f"unknown node or scheduler type {type_name!r}")
         self._set_dirty(True)
         self.structureChanged.emit()
         return name
+
+    def remove_node(self, name: str) -> None:
+        """Delete a TOP node (the nodes below take its inputs instead) or a scheduler node
+        (the nodes it cooked go to the default scheduler; the first one left becomes the
+        default when it was)."""
+        net = self.network
+        self._checkpoint()
+        if self.is_scheduler(name):
+            net.schedulers = [s for s in net.schedulers if s.name != name]
+            for spec in net.nodes:
+                if spec.scheduler == name:
+                    spec.scheduler = None
+            if net.default_scheduler == name:
+                net.default_scheduler = net.schedulers[0].name if net.schedulers else ""
+        else:
+            removed = net.node(name)
+            net.nodes.remove(removed)
+            for spec in net.nodes:
+                if name in spec.inputs:
+                    at = spec.inputs.index(name)
+                    spec.inputs[at:at + 1] = [i for i in removed.inputs if i not in spec.inputs]
+        self._set_dirty(True)
+        self.structureChanged.emit()
+
+    # -- undo ------------------------------------------------------------------------------
+    def _checkpoint(self) -> None:
+        net = self.network
+        self._history.append(copy.deepcopy((net.nodes, net.schedulers, net.default_scheduler)))
+        del self._history[:-self.UNDO_STEPS]
+        self._last_edit = None
+        self.undoAvailable.emit(True)
+
+    def undo(self) -> bool:
+        """Put the network back as it was before the last change; False when there is none."""
+        if not self._history:
+            return False
+        net = self.network
+        net.nodes, net.schedulers, net.default_scheduler = self._history.pop()
+        self._last_edit = None
+        self._set_dirty(True)
+        self.refresh()
+        self.undoAvailable.emit(bool(self._history))
+        return True
 
     def _unique_name(self, type_name: str) -> str:
         base = re.sub(r"\W", "", type_name) or "node"

@@ -48,6 +48,7 @@ class MainWindow(QMainWindow):
         self._cooking()
         self.panel.nodeSelected.connect(self.pane.show_node)
         self.panel.tabPressed.connect(self.open_tab_menu)
+        self.panel.deletePressed.connect(self.delete_selected)
         self.tab_menu.chosen.connect(self.add_node)
         self.pane.saveToPython.connect(self.save_to_python)
         self._watch(document)
@@ -89,6 +90,13 @@ class MainWindow(QMainWindow):
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file.addAction(quit_action)
+        edit = self.menuBar().addMenu("&Edit")
+        self.undo_action = QAction("&Undo", self, shortcut=QKeySequence.StandardKey.Undo,
+                                   enabled=False)
+        self.undo_action.triggered.connect(lambda: self.document.undo())
+        delete = QAction("&Delete Node  (Del)", self)
+        delete.triggered.connect(self.delete_selected)
+        edit.addActions([self.undo_action, delete])
         types = self.menuBar().addMenu("&Types")
         add = QAction("&Add Node…  (Tab)", self)
         add.triggered.connect(self.open_tab_menu)
@@ -147,6 +155,8 @@ class MainWindow(QMainWindow):
     def _watch(self, document: Document) -> None:
         document.dirtyChanged.connect(self._title)
         document.pathChanged.connect(self._title)
+        document.undoAvailable.connect(self.undo_action.setEnabled)
+        self.undo_action.setEnabled(False)
         self._title()
 
     def _title(self, *_args) -> None:
@@ -226,6 +236,12 @@ class MainWindow(QMainWindow):
         self.tab_menu.move(QCursor.pos())
         self.tab_menu.show()
         self.tab_menu.raise_()
+
+    def delete_selected(self) -> None:
+        name = self.panel.selected()
+        if name:
+            self.document.remove_node(name)
+            self.statusBar().showMessage(f"Deleted {name} (Ctrl+Z brings it back)", 5000)
 
     def add_node(self, type_name: str) -> None:
         selected = self.panel.selected()

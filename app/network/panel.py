@@ -89,6 +89,7 @@ def paint_dots(painter: QPainter, rect: QRectF, bridge, node: str) -> None:
 class NetworkPanel(QGraphicsView):
     nodeSelected = Signal(str)      # a node's name, "" when nothing is selected
     tabPressed = Signal()           # open the TAB menu
+    deletePressed = Signal()        # delete the selected node
     rebuilt = Signal()              # the node items were made anew
 
     def __init__(self, document: Document, parent=None):
@@ -174,6 +175,9 @@ class NetworkPanel(QGraphicsView):
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Tab:
             self.tabPressed.emit()
+            return
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.deletePressed.emit()
             return
         super().keyPressEvent(event)
 

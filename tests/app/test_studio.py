@@ -156,6 +156,42 @@ def test_top_node_pane_edits_the_network(qtbot, window):
     assert saved.spec("wedge1").parms["wedgecount"] == 9
 
 
+def test_delete_nodes_and_undo(qtbot, window):
+    net = window.document.network
+    click_node(qtbot, window, "collect1")
+    qtbot.keyClick(window.panel, Qt.Key.Key_Delete)
+    assert "collect1" not in window.panel.items and window.pane.node == ""
+    assert net.node("summary1").inputs == ["render1"]  # reconnected past the deleted node
+    assert window.windowTitle().startswith("wedge_summary.top.json *")
+
+    click_node(qtbot, window, "pythonscheduler1")
+    qtbot.keyClick(window.panel, Qt.Key.Key_Delete)
+    assert net.node("summary1").scheduler is None  # back on the default scheduler
+    assert "summary1" in window.panel.items and "pythonscheduler1" not in window.panel.items
+
+    click_node(qtbot, window, "wedge1")
+    window.pane.widgets["wedgecount"].setValue(7)
+    window.pane.widgets["wedgecount"].setValue(8)  # one run of edits: one step back
+    click_node(qtbot, window, "render1")
+    assert "priority" not in net.node("render1").parms
+    window.pane.widgets["priority"].setValue(5)
+    assert window.undo_action.isEnabled()
+    window.undo_action.trigger()
+    assert "priority" not in net.node("render1").parms
+    assert window.pane.widgets["priority"].value() == 0  # the default, shown again
+    window.undo_action.trigger()
+    assert net.node("wedge1").parms["wedgecount"] == 6
+    click_node(qtbot, window, "wedge1")
+    assert window.pane.widgets["wedgecount"].value() == 6
+    window.undo_action.trigger()
+    window.undo_action.trigger()
+    assert net.node("summary1").scheduler == "pythonscheduler1"
+    assert net.node("summary1").inputs == ["collect1"]
+    assert net.node("collect1").inputs == ["render1"]
+    assert set(window.panel.items) >= {"collect1", "pythonscheduler1"}
+    assert not window.undo_action.isEnabled()
+
+
 def test_changes_made_elsewhere_show_in_the_pane(qtbot, window):
     click_node(qtbot, window, "pythonscheduler1")
     window.document.set_parm("pythonscheduler1", "onTick", "return pdg.tickResult.SchedulerBusy")
