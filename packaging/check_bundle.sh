@@ -20,4 +20,12 @@ grep -q "\"parallelpy\"" "$work/types.json"
 SCHEDCORE_PATH="$work/site" .venv/bin/schedcore cook "$work/examples/wedge_summary.top.json" \
     --scheduler parallelpy > "$work/cook.txt"
 grep -q "every item cooked" "$work/cook.txt"
-echo "bundle checks passed: self-test; its Save To Python module registers and cooks elsewhere"
+# with no python3 on the PATH the bundle runs the job scripts itself, the shared server too
+env PATH= "$bundle" -c 'import sys
+from schedcore import network
+from schedcore.engine import Engine
+result = Engine(network.load(sys.argv[1])).run()
+sys.exit(0 if result.ok else "the shared-server example failed: %s" % result.errors)' \
+    "$work/examples/shared_server.top.json"
+echo "bundle checks passed: self-test; its Save To Python module registers and cooks" \
+    "elsewhere; it runs a shared server"
