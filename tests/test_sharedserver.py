@@ -20,6 +20,7 @@ import pytest
 from schedcore import network as network_file
 from schedcore.engine import Engine
 from schedcore.jobs import pdgserver
+from schedcore.schedulers.base import local_ip
 from schedcore.workitem import WorkItemState as S
 
 from .conftest import EXAMPLES, make_network
@@ -210,3 +211,16 @@ def test_the_bundled_example_builds_its_table_once(tmp_path):
         10: 31, 20: 73, 30: 127, 40: 179, 50: 233, 60: 283}
     logs = [Path(urlparse(i.log_uri).path).read_text() for i in sends]
     assert sum("building the table" in log for log in logs) == 1
+
+
+def test_a_farm_cook_serves_on_the_address_the_other_jobs_reach(tmp_path):
+    """Result server on every interface (a farm set-up): the shared server listens on every
+    interface too and gives the address on the route to the submitter."""
+    net = server_net(tmp_path, wedges=2, scheduler=[
+        {"name": "local", "type": "localscheduler",
+         "parms": {"maxprocs": 2, "pdg_resultserverbind": "0.0.0.0"}}])
+    result = Engine(net).run()
+    assert result.ok, result.errors
+    server_item = next(i for i in by_node(result)["server"] if i.index == -1)
+    log = Path(urlparse(server_item.log_uri).path).read_text()
+    assert f"serving server on {local_ip()}:" in log
