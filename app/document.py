@@ -23,6 +23,10 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "resources" / "examples" / \
 _UNSEEN = object()
 
 
+def _xy(position) -> tuple | None:
+    return tuple(position) if position else None
+
+
 def _copy(value):
     return json.loads(json.dumps(value)) if isinstance(value, (list, dict)) else value
 
@@ -118,8 +122,10 @@ class Document(QObject):
 
     def _shape(self) -> tuple:
         net = self.network
-        return (tuple((n.name, n.type, tuple(n.inputs), n.scheduler) for n in net.nodes),
-                tuple((s.name, s.type) for s in net.schedulers), net.default_scheduler)
+        return (tuple((n.name, n.type, tuple(n.inputs), n.scheduler, _xy(n.position))
+                      for n in net.nodes),
+                tuple((s.name, s.type, _xy(s.position)) for s in net.schedulers),
+                net.default_scheduler)
 
     def _remember_values(self) -> None:
         self._last_shape = self._shape()
@@ -173,6 +179,49 @@ class Document(QObject):
                     spec.inputs[at:at + 1] = [i for i in removed.inputs if i not in spec.inputs]
         self._set_dirty(True)
         self.structureChanged.emit()
+
+    def move_node(self, name: str, x: float, y: float) -> None:
+        """Where the node is shown (the panel has moved it already)."""
+        spec = self.spec(name)
+        if _xy(spec.position) == (x, y):
+            return
+        self._checkpoint()
+        spec.position = [round(x, 1), round(y, 1)]
+        self._set_dirty(True)
+        self._remember_values()
+
+    def connect(self, source: str, target: str) -> None:
+        """``source`` becomes an input of ``target``; ValueError says why it cannot."""
+        net = self.network
+        if self.is_scheduler(source) or self.is_scheduler(target):
+            raise ValueError("scheduler nodes have no connections: choose one in a TOP "
+                             "node's Scheduler parameter")
+        if source == target or source in net.node(target).inputs:
+            return
+        if target in self._upstream_of(source):
+            raise ValueError(f"{target} is upstream of {source}: connecting {source} into "
+                             f"{target} would make a loop")
+        self._checkpoint()
+        net.node(target).inputs.append(source)
+        self._set_dirty(True)
+        self.structureChanged.emit()
+
+    def disconnect(self, source: str, target: str) -> None:
+        spec = self.network.node(target)
+        if source in spec.inputs:
+            self._checkpoint()
+            spec.inputs.remove(source)
+            self._set_dirty(True)
+            self.structureChanged.emit()
+
+    def _upstream_of(self, name: str) -> set[str]:
+        found, queue = {name}, [name]
+        while queue:
+            for upstream in self.network.node(queue.pop()).inputs:
+                if upstream not in found:
+                    found.add(upstream)
+                    queue.append(upstream)
+        return found
 
     # -- undo ------------------------------------------------------------------------------
     def _checkpoint(self) -> None:

@@ -49,6 +49,9 @@ class MainWindow(QMainWindow):
         self.panel.nodeSelected.connect(self.pane.show_node)
         self.panel.tabPressed.connect(self.open_tab_menu)
         self.panel.deletePressed.connect(self.delete_selected)
+        self.panel.nodeMoved.connect(lambda *args: self.document.move_node(*args))
+        self.panel.connectRequested.connect(self.connect_nodes)
+        self.panel.disconnectRequested.connect(lambda *args: self.document.disconnect(*args))
         self.tab_menu.chosen.connect(self.add_node)
         self.pane.saveToPython.connect(self.save_to_python)
         self._watch(document)
@@ -236,6 +239,12 @@ class MainWindow(QMainWindow):
         self.tab_menu.move(QCursor.pos())
         self.tab_menu.show()
         self.tab_menu.raise_()
+
+    def connect_nodes(self, source: str, target: str) -> None:
+        try:
+            self.document.connect(source, target)
+        except ValueError as exc:
+            self.statusBar().showMessage(f"Not connected: {exc}", 8000)
 
     def delete_selected(self) -> None:
         name = self.panel.selected()

@@ -7,6 +7,7 @@ JSON path; ``save`` writes atomically and round-trips. ``$HIP`` is the file's fo
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import tempfile
@@ -26,9 +27,13 @@ class SchedulerSpec:
     name: str
     type: str
     parms: dict = field(default_factory=dict)
+    position: list[float] | None = None  # where the studio shows it; None: laid out for it
 
     def to_json(self) -> dict:
-        return {"name": self.name, "type": self.type, "parms": dict(self.parms)}
+        data = {"name": self.name, "type": self.type, "parms": dict(self.parms)}
+        if self.position:
+            data["position"] = list(self.position)
+        return data
 
 
 @dataclass
@@ -38,12 +43,15 @@ class NodeSpec:
     parms: dict = field(default_factory=dict)
     inputs: list[str] = field(default_factory=list)
     scheduler: str | None = None
+    position: list[float] | None = None
 
     def to_json(self) -> dict:
         data = {"name": self.name, "type": self.type, "parms": dict(self.parms),
                 "inputs": list(self.inputs)}
         if self.scheduler:
             data["scheduler"] = self.scheduler
+        if self.position:
+            data["position"] = list(self.position)
         return data
 
 
@@ -162,12 +170,14 @@ def from_json(data, source: str = "<network>", path: str = "") -> Network:
     problems = _Checker().check(data)
     if problems:
         raise NetworkError(source, problems)
-    schedulers = [SchedulerSpec(s["name"], s["type"], dict(s.get("parms", {})))
+    schedulers = [SchedulerSpec(s["name"], s["type"], dict(s.get("parms", {})),
+                                s.get("position"))
                   for s in data.get("schedulers", [])]
     if not schedulers:  # a network without scheduler nodes cooks on the Local Scheduler
         schedulers = [SchedulerSpec("localscheduler1", "localscheduler", {})]
     nodes = [NodeSpec(n["name"], n["type"], dict(n.get("parms", {})), list(n.get("inputs", [])),
-                      n.get("scheduler") or None) for n in data.get("nodes", [])]
+                      n.get("scheduler") or None, n.get("position"))
+             for n in data.get("nodes", [])]
     default = data.get("default_scheduler") or schedulers[0].name
     return Network(nodes, schedulers, default, path)
 
@@ -242,6 +252,12 @@ class _Checker:
             else:
                 names.append(name)
             self._typed(where, entry, types, key[:-1])
+            position = entry.get("position")
+            if position is not None and not (
+                    isinstance(position, list) and len(position) == 2
+                    and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                            and math.isfinite(v) for v in position)):
+                self.add(f"{where}.position", f"expected [x, y], got {position!r}")
         return names
 
     def _typed(self, where: str, entry: dict, types: dict, what: str) -> None:

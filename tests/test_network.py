@@ -45,7 +45,7 @@ def test_every_problem_is_reported_with_its_json_path(tmp_path):
          "parms": {"comand": "echo"}},
         {"name": "generic2", "type": "genericgenertor", "inputs": []},
         {"name": "generic3", "type": "genericgenerator", "inputs": ["wedge2"],
-         "scheduler": "farm"},
+         "scheduler": "farm", "position": [10, "down"]},
     ])
     problems = problems_of(tmp_path, data)
     assert "nodes[0].parms.wedgecount: expected an integer, got 'four'" in problems
@@ -57,7 +57,8 @@ def test_every_problem_is_reported_with_its_json_path(tmp_path):
             "known: generic1, generic2, generic3, wedge1)") in problems
     assert any(p.startswith("nodes[3].scheduler: no scheduler node named 'farm'")
                for p in problems)
-    assert len(problems) == 5
+    assert "nodes[3].position: expected [x, y], got [10, 'down']" in problems
+    assert len(problems) == 6
 
 
 def test_json_syntax_error_names_line_and_column(tmp_path):

@@ -1,11 +1,21 @@
 """The network panel: scheduler nodes along the top, TOP nodes below in dependency order with
-their connections, each TOP node saying which scheduler cooks it. Tab opens the TAB menu."""
+their connections, each TOP node saying which scheduler cooks it. Tab opens the TAB menu.
+
+Nodes are dragged where one wants them (the position is saved with the network); dragging from
+a TOP node's output port (the dot under it) onto another node connects them; a connection is
+selected with a click and deleted with Delete."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsScene, QGraphicsView
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPainterPathStroker, QPen
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsObject,
+    QGraphicsPathItem,
+    QGraphicsScene,
+    QGraphicsView,
+)
 
 from ..document import Document
 
@@ -13,6 +23,15 @@ NODE_W, NODE_H = 200, 46
 GAP_X, GAP_Y = 24, 46
 EXTRA_W = 250  # room beside a node for what the cook viewer draws there
 TOP_COLOR, SCHEDULER_COLOR = QColor("#3d4c5e"), QColor("#4b3d5e")
+EDGE_COLOR, SELECTED_COLOR = QColor("#9aa5b1"), QColor("#f0c040")
+PORT_R = 5  # radius of a TOP node's output port
+
+
+def _wire(start: QPointF, end: QPointF) -> QPainterPath:
+    path = QPainterPath(start)
+    middle = (start.y() + end.y()) / 2
+    path.cubicTo(QPointF(start.x(), middle), QPointF(end.x(), middle), end)
+    return path
 
 
 class NodeItem(QGraphicsObject):
@@ -23,12 +42,31 @@ class NodeItem(QGraphicsObject):
         self.name, self.type_name, self.subtitle = name, type_name, subtitle
         self.is_scheduler = scheduler
         self.painter_extra = None  # callable(painter, rect) drawing beside the box
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.edges: list[EdgeItem] = []
+        flags = QGraphicsItem.GraphicsItemFlag
+        self.setFlags(flags.ItemIsSelectable | flags.ItemIsMovable
+                      | flags.ItemSendsGeometryChanges)
         self.setToolTip(f"{name} ({type_name})" + (f"\n{subtitle}" if subtitle else ""))
+
+    def port(self) -> QPointF:
+        """The output port, in scene coordinates: connections leave from here."""
+        return self.pos() + QPointF(NODE_W / 2, NODE_H)
+
+    def on_port(self, scene_point: QPointF) -> bool:
+        if self.is_scheduler:
+            return False
+        offset = scene_point - self.port()
+        return offset.x() ** 2 + offset.y() ** 2 <= (PORT_R + 4) ** 2
+
+    def itemChange(self, change, value):
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            for edge in self.edges:
+                edge.update_path()
+        return super().itemChange(change, value)
 
     def boundingRect(self) -> QRectF:
         extra = EXTRA_W + 10 if self.painter_extra is not None else 0
-        return QRectF(-2, -2, NODE_W + 4 + extra, NODE_H + 4)
+        return QRectF(-2, -2, NODE_W + 4 + extra, NODE_H + PORT_R + 4)
 
     def box(self) -> QRectF:
         return QRectF(0, 0, NODE_W, NODE_H)
@@ -52,8 +90,40 @@ class NodeItem(QGraphicsObject):
         subtitle = painter.fontMetrics().elidedText(self.subtitle or self.type_name,
                                                     Qt.TextElideMode.ElideRight, NODE_W - 16)
         painter.drawText(QRectF(8, 24, NODE_W - 16, 18), Qt.AlignmentFlag.AlignLeft, subtitle)
+        if not self.is_scheduler:
+            painter.setPen(QPen(color.lighter(170), 1))
+            painter.setBrush(QBrush(color.lighter(130)))
+            painter.drawEllipse(QPointF(NODE_W / 2, NODE_H), PORT_R, PORT_R)
         if self.painter_extra is not None:
             self.painter_extra(painter, QRectF(NODE_W + 10, 0, EXTRA_W, NODE_H))
+
+
+class EdgeItem(QGraphicsPathItem):
+    """A connection from ``source``'s port to the top of ``target``; selectable."""
+
+    def __init__(self, source: NodeItem, target: NodeItem):
+        super().__init__()
+        self.source, self.target = source, target
+        source.edges.append(self)
+        target.edges.append(self)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setZValue(-1)
+        self.setToolTip(f"{source.name} → {target.name} (click, then Delete to disconnect)")
+        self.update_path()
+
+    def update_path(self) -> None:
+        self.setPath(_wire(self.source.port(), self.target.pos() + QPointF(NODE_W / 2, 0)))
+
+    def shape(self) -> QPainterPath:
+        stroker = QPainterPathStroker()
+        stroker.setWidth(10)  # easy to click
+        return stroker.createStroke(self.path())
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        selected = self.isSelected()
+        painter.setPen(QPen(SELECTED_COLOR if selected else EDGE_COLOR, 2.5 if selected else 1.5))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(self.path())
 
 
 MAX_DOTS = 48  # beside a node: a dot per work item up to this many, then counts
@@ -90,12 +160,17 @@ class NetworkPanel(QGraphicsView):
     nodeSelected = Signal(str)      # a node's name, "" when nothing is selected
     tabPressed = Signal()           # open the TAB menu
     deletePressed = Signal()        # delete the selected node
+    nodeMoved = Signal(str, float, float)        # name, new x, y
+    connectRequested = Signal(str, str)          # source, target
+    disconnectRequested = Signal(str, str)       # source, target
     rebuilt = Signal()              # the node items were made anew
 
     def __init__(self, document: Document, parent=None):
         super().__init__(parent)
         self.document = document
         self.items: dict[str, NodeItem] = {}
+        self._wiring: tuple[NodeItem, QGraphicsPathItem] | None = None
+        self._pressed_at: dict[str, QPointF] = {}
         self.setScene(QGraphicsScene(self))
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setBackgroundBrush(QColor("#2b2b2b"))
@@ -122,7 +197,7 @@ class NetworkPanel(QGraphicsView):
         for column, spec in enumerate(net.schedulers):
             default = " (default)" if spec.name == net.default_scheduler else ""
             self._add(spec.name, spec.type, spec.type + default, True,
-                      QPointF(column * (NODE_W + GAP_X), 0))
+                      spec.position or QPointF(column * (NODE_W + GAP_X), 0))
         depth: dict[str, int] = {}
         rows: dict[int, int] = {}
         for spec in net.topological():
@@ -131,11 +206,12 @@ class NetworkPanel(QGraphicsView):
             column = rows.get(level, 0)
             rows[level] = column + 1
             self._add(spec.name, spec.type, f"{spec.type} · {net.scheduler_for(spec)}", False,
-                      QPointF(column * (NODE_W + GAP_X), level * (NODE_H + GAP_Y) + 10))
+                      spec.position or QPointF(column * (NODE_W + GAP_X),
+                                               level * (NODE_H + GAP_Y) + 10))
         for spec in net.nodes:
             for upstream in spec.inputs:
-                self._connect(self.items[upstream], self.items[spec.name])
-        scene.setSceneRect(QRectF(scene.itemsBoundingRect()).adjusted(-12, -16, 12, 16))
+                scene.addItem(EdgeItem(self.items[upstream], self.items[spec.name]))
+        self._fit_scene()
         self.rebuilt.emit()
         scene.blockSignals(False)
         if selected in self.items:
@@ -145,22 +221,22 @@ class NetworkPanel(QGraphicsView):
 
     def _add(self, name, type_name, subtitle, scheduler, position) -> None:
         item = NodeItem(name, type_name, subtitle, scheduler)
-        item.setPos(position)
+        item.setPos(QPointF(*position) if isinstance(position, list) else position)
         self.scene().addItem(item)
         self.items[name] = item
 
-    def _connect(self, source: NodeItem, target: NodeItem) -> None:
-        start = source.pos() + QPointF(NODE_W / 2, NODE_H)
-        end = target.pos() + QPointF(NODE_W / 2, 0)
-        path = QPainterPath(start)
-        middle = (start.y() + end.y()) / 2
-        path.cubicTo(QPointF(start.x(), middle), QPointF(end.x(), middle), end)
-        self.scene().addPath(path, QPen(QColor("#9aa5b1"), 1.5)).setZValue(-1)
+    def _fit_scene(self) -> None:
+        scene = self.scene()
+        scene.setSceneRect(QRectF(scene.itemsBoundingRect()).adjusted(-12, -16, 12, 16))
 
     # -- selection -----------------------------------------------------------------------
     def selected(self) -> str:
-        items = self.scene().selectedItems()
-        return items[0].name if items else ""
+        nodes = [i for i in self.scene().selectedItems() if isinstance(i, NodeItem)]
+        return nodes[0].name if nodes else ""
+
+    def selected_edge(self) -> EdgeItem | None:
+        edges = [i for i in self.scene().selectedItems() if isinstance(i, EdgeItem)]
+        return edges[0] if edges else None
 
     def select(self, name: str) -> None:
         self.scene().clearSelection()
@@ -177,9 +253,59 @@ class NetworkPanel(QGraphicsView):
             self.tabPressed.emit()
             return
         if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
-            self.deletePressed.emit()
+            edge = self.selected_edge()
+            if edge is not None:
+                self.disconnectRequested.emit(edge.source.name, edge.target.name)
+            else:
+                self.deletePressed.emit()
             return
         super().keyPressEvent(event)
+
+    # -- dragging: moving nodes, and connecting them from a port ----------------------------
+    def _node_at(self, scene_point: QPointF) -> NodeItem | None:
+        for item in self.scene().items(scene_point):
+            if isinstance(item, NodeItem) and item.box().contains(item.mapFromScene(scene_point)):
+                return item
+            if isinstance(item, NodeItem) and item.on_port(scene_point):
+                return item
+        return None
+
+    def mousePressEvent(self, event) -> None:
+        point = self.mapToScene(event.position().toPoint())
+        node = self._node_at(point)
+        if event.button() == Qt.MouseButton.LeftButton and node is not None \
+                and node.on_port(point):
+            wire = self.scene().addPath(_wire(node.port(), point),
+                                        QPen(SELECTED_COLOR, 1.5, Qt.PenStyle.DashLine))
+            self._wiring = (node, wire)
+            return
+        super().mousePressEvent(event)
+        self._pressed_at = {name: item.pos() for name, item in self.items.items()}
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._wiring is not None:
+            source, wire = self._wiring
+            wire.setPath(_wire(source.port(), self.mapToScene(event.position().toPoint())))
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self._wiring is not None:
+            source, wire = self._wiring
+            self._wiring = None
+            self.scene().removeItem(wire)
+            target = self._node_at(self.mapToScene(event.position().toPoint()))
+            if target is not None and target is not source:
+                self.connectRequested.emit(source.name, target.name)
+            return
+        super().mouseReleaseEvent(event)
+        moved = [(name, item.pos()) for name, item in self.items.items()
+                 if name in self._pressed_at and item.pos() != self._pressed_at[name]]
+        self._pressed_at = {}
+        for name, pos in moved:
+            self.nodeMoved.emit(name, pos.x(), pos.y())
+        if moved:
+            self._fit_scene()
 
     def focusNextPrevChild(self, forward: bool) -> bool:
         return False  # Tab is ours: it opens the TAB menu

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QObject, QPointF, Qt, Signal
-from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
+from PySide6.QtGui import QMouseEvent, QTextCursor
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from app.document import Document
 from app.window import MainWindow
@@ -190,6 +190,54 @@ def test_delete_nodes_and_undo(qtbot, window):
     assert net.node("collect1").inputs == ["render1"]
     assert set(window.panel.items) >= {"collect1", "pythonscheduler1"}
     assert not window.undo_action.isEnabled()
+
+
+def drag(panel, start: QPointF, end: QPointF) -> None:
+    """A left-button drag in the network panel between two scene points, as the mouse does."""
+    viewport = panel.viewport()
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    steps = [(QEvent.Type.MouseButtonPress, start, left, left)]
+    steps += [(QEvent.Type.MouseMove, start + (end - start) * f, none, left)
+              for f in (0.25, 0.5, 0.75, 1.0)]
+    steps.append((QEvent.Type.MouseButtonRelease, end, left, none))
+    for kind, point, button, buttons in steps:
+        local = QPointF(panel.mapFromScene(point))
+        QApplication.sendEvent(viewport, QMouseEvent(
+            kind, local, QPointF(viewport.mapToGlobal(local)), button, buttons,
+            Qt.KeyboardModifier.NoModifier))
+
+
+def test_move_connect_and_disconnect_nodes_by_dragging(qtbot, window):
+    panel, net = window.panel, window.document.network
+    wedge = panel.items["wedge1"]
+    start = wedge.pos()
+    drag(panel, start + QPointF(60, 20), start + QPointF(60 + 520, 20 + 30))
+    assert net.node("wedge1").position == [start.x() + 520, start.y() + 30]
+    assert wedge.edges[0].path().elementAt(0).x == wedge.port().x()  # the wire followed
+    assert window.document.dirty
+
+    summary = panel.items["summary1"]
+    drag(panel, wedge.port(), summary.pos() + QPointF(50, 20))
+    assert net.node("summary1").inputs == ["collect1", "wedge1"]
+    drag(panel, panel.items["summary1"].port(), panel.items["wedge1"].pos() + QPointF(50, 20))
+    assert net.node("wedge1").inputs == []  # a loop is refused, and said why
+    assert "would make a loop" in window.statusBar().currentMessage()
+
+    edge = next(e for e in panel.items["summary1"].edges if e.source.name == "wedge1")
+    point = panel.mapFromScene(edge.path().pointAtPercent(0.5))
+    qtbot.mouseClick(panel.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert panel.selected_edge() is not None
+    qtbot.keyClick(panel, Qt.Key.Key_Delete)
+    assert net.node("summary1").inputs == ["collect1"]
+    assert "summary1" in panel.items  # the connection went, not the node
+    window.undo_action.trigger()
+    assert net.node("summary1").inputs == ["collect1", "wedge1"]
+
+    window.save()
+    reopened = Document.open(window.document.path)
+    assert reopened.network.node("wedge1").position == [start.x() + 520, start.y() + 30]
+    window.set_document(reopened)
+    assert window.panel.items["wedge1"].pos() == start + QPointF(520, 30)
 
 
 def test_changes_made_elsewhere_show_in_the_pane(qtbot, window):
