@@ -118,7 +118,7 @@ def cmd_cook(args) -> int:
     progress = CookProgress(console)
     engine.events.subscribe(progress)
     if args.status_file:
-        engine.events.subscribe(submit.StatusFile(args.status_file))
+        engine.events.subscribe(submit.StatusFile(args.status_file, net.path))
     with Live(progress, console=console, refresh_per_second=10, transient=True,
               redirect_stdout=False, redirect_stderr=False):
         engine.start()
@@ -182,6 +182,33 @@ def cmd_submit(args) -> int:
     return EXIT_OK
 
 
+def status_line(status: dict) -> str:
+    counts = ", ".join(f"{n} {state}" for state, n in sorted(status.get("counts", {}).items()))
+    state = status["state"]
+    if state == "finished":
+        state = "finished: every item cooked" if status.get("ok") else "finished: it failed"
+    return f"{state} ({counts or 'no items yet'})"
+
+
+def cmd_status(args) -> int:
+    while True:
+        status = submit.read_status(args.uri)
+        if not args.wait or status["state"] != "cooking":
+            break
+        print(status_line(status), flush=True)
+        time.sleep(args.interval)
+    if args.json:
+        json.dump(status, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print(status_line(status))
+        for error in status.get("errors") or []:
+            print(f"error: {error}")
+    if status["state"] == "cooking":
+        return EXIT_OK
+    return EXIT_OK if status.get("ok") else EXIT_FAILED
+
+
 def cmd_save_python(args) -> int:
     net = network_file.load(args.network)
     path = codegen.save_python(net, args.scheduler, args.output)
@@ -242,6 +269,18 @@ def parser() -> argparse.ArgumentParser:
                               "default scheduler)")
     sub_job.add_argument("--node", metavar="NAME", help="cook only up to this node")
     sub_job.set_defaults(run=cmd_submit)
+    status = sub.add_parser(
+        "status", help="how a submitted cook goes (its status URI)",
+        description="Read the status of a cook started by Submit As Job: its state (cooking, "
+                    "finished, canceled, or died when its process on this machine is gone) "
+                    "and counts by state. Exit status 0 while cooking or when every item "
+                    "cooked, 1 when it failed, was canceled or died.")
+    status.add_argument("uri", help="the status URI (file://...) or the file's path")
+    status.add_argument("--wait", action="store_true",
+                        help="print a line every --interval seconds until the cook is over")
+    status.add_argument("--interval", type=float, default=2.0, metavar="SECONDS")
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    status.set_defaults(run=cmd_status)
     save = sub.add_parser(
         "save-python", help="write a Python Scheduler node out as a scheduler module",
         description="Save To Python: write the Python Scheduler node NODE of NETWORK as a "

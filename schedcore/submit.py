@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import threading
 import time
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 from .errors import SchedcoreError
 from .events import CookFinished, ItemAdded, ItemStateChanged
@@ -31,32 +34,89 @@ def submit(network: Network, scheduler: str | None = None, node: str | None = No
 
 
 class StatusFile:
-    """An engine-event subscriber keeping ``path`` up to date (at most twice a second, and
-    at the end): counts by state, and whether the cook is over and went well."""
+    """An engine-event subscriber keeping ``path`` up to date: at most twice a second, a
+    change is written within half a second even when nothing follows it, and the end at
+    once. Counts by state, and whether the cook is over and went well."""
 
-    def __init__(self, path: str | Path):
+    PERIOD = 0.5
+
+    def __init__(self, path: str | Path, network: str = ""):
         self.path = Path(path)
         self.counts: dict[str, int] = {}
+        self._lock = threading.Lock()  # the engine's thread and the trailing write's
         self._written = 0.0
+        self._later: threading.Timer | None = None
+        self._done = False
+        self._about = {"network": network, "host": socket.gethostname(), "pid": os.getpid(),
+                       "started": time.time()}
         self._write({"state": "cooking"})
 
     def __call__(self, event) -> None:
-        if isinstance(event, ItemAdded):
-            state = event.item.state.name
-            self.counts[state] = self.counts.get(state, 0) + 1
-        elif isinstance(event, ItemStateChanged):
-            self.counts[event.old.name] -= 1
-            self.counts[event.new.name] = self.counts.get(event.new.name, 0) + 1
-        elif isinstance(event, CookFinished):
-            result = event.result
-            self._write({"state": "canceled" if result.canceled else "finished",
-                         "ok": result.ok, "errors": result.errors})
-            return
-        if time.monotonic() - self._written >= 0.5:
-            self._write({"state": "cooking"})
+        with self._lock:
+            if isinstance(event, ItemAdded):
+                state = event.item.state.name
+                self.counts[state] = self.counts.get(state, 0) + 1
+            elif isinstance(event, ItemStateChanged):
+                self.counts[event.old.name] -= 1
+                self.counts[event.new.name] = self.counts.get(event.new.name, 0) + 1
+            elif isinstance(event, CookFinished):
+                result = event.result
+                self._done = True
+                if self._later is not None:
+                    self._later.cancel()
+                self._write({"state": "canceled" if result.canceled else "finished",
+                             "ok": result.ok, "errors": result.errors})
+                return
+            else:
+                return
+            wait = self._written + self.PERIOD - time.monotonic()
+            if wait <= 0:
+                self._write({"state": "cooking"})
+            elif self._later is None:  # the last change before a quiet spell is written too
+                self._later = threading.Timer(wait, self._trailing)
+                self._later.daemon = True
+                self._later.start()
+
+    def _trailing(self) -> None:
+        with self._lock:
+            self._later = None
+            if not self._done:
+                self._write({"state": "cooking"})
 
     def _write(self, data: dict) -> None:
         self._written = time.monotonic()
         counts = {state: n for state, n in self.counts.items() if n}
-        write_atomic(self.path, json.dumps({**data, "pid": os.getpid(), "counts": counts},
-                                           indent=1) + "\n")
+        write_atomic(self.path, json.dumps({**data, **self._about, "updated": time.time(),
+                                            "counts": counts}, indent=1) + "\n")
+
+
+def read_status(uri: str) -> dict:
+    """A submitted cook's status from its URI (or the file's path). A cook on this machine
+    whose process is gone without saying it finished is ``"state": "died"``."""
+    path = unquote(urlparse(uri).path) if uri.startswith("file:") else uri
+    try:
+        status = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SchedcoreError(f"{path}: cannot read the status ({exc.strerror}): is it the URI "
+                             f"Submit As Job printed, on a folder this machine sees?") from None
+    except ValueError:
+        raise SchedcoreError(f"{path}: not a status file (not JSON)") from None
+    if not isinstance(status, dict) or "state" not in status:
+        raise SchedcoreError(f"{path}: not a status file (no 'state')")
+    if status["state"] == "cooking" and status.get("host") == socket.gethostname() \
+            and not _alive(status.get("pid")):
+        status["state"] = "died"
+        status["errors"] = [f"the cook (process {status.get('pid')}) ended without finishing: "
+                            f"killed, or its machine went down; `schedcore cook --resume` "
+                            f"goes on from its journal"]
+    return status
+
+
+def _alive(pid) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, TypeError, ValueError):
+        return True  # someone else's, or unknown: not ours to call dead
+    return True

@@ -155,3 +155,36 @@ def test_submit_as_job_goes_on_after_the_submitter_exits(tmp_path):
     psutil.wait_procs([psutil.Process(status["pid"])] if psutil.pid_exists(status["pid"])
                       else [], timeout=30)
     assert len(list((tmp_path / "ex" / "output").glob("*.svg"))) == 6
+    shown = run("status", uri)
+    assert shown.returncode == 0
+    assert shown.stdout.startswith("finished: every item cooked (14 CookedSuccess)")
+
+
+def test_status_waits_for_a_submitted_cook_and_tells_a_dead_one(tmp_path):
+    net = write_network(tmp_path / "net.top.json", [
+        {"name": "slow", "type": "genericgenerator",
+         "parms": {"itemcount": 2, "command": "sleep 0.5"}}])
+    uri = run("submit", net).stdout.split("follow the cook at ")[1].strip()
+    waited = run("status", uri, "--wait", "--interval", "0.2")
+    assert waited.returncode == 0, waited.stdout
+    assert waited.stdout.splitlines()[-1] == "finished: every item cooked (2 CookedSuccess)"
+
+    write_network(net, [{"name": "hang", "type": "genericgenerator",
+                         "parms": {"command": "sleep 60"}}])
+    uri = run("submit", net).stdout.split("follow the cook at ")[1].strip()
+    status_path = Path(uri[len("file://"):])
+    deadline = time.monotonic() + 60
+    while "Cooking" not in (json.loads(status_path.read_text()).get("counts", {})
+                            if status_path.exists() else {}):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    cook = psutil.Process(json.loads(status_path.read_text())["pid"])
+    jobs = cook.children(recursive=True)
+    cook.kill()  # as a machine going down would
+    for job in jobs:
+        job.kill()
+    psutil.wait_procs([cook, *jobs], timeout=10)
+    dead = run("status", uri)
+    assert dead.returncode == 1
+    assert dead.stdout.startswith("died (1 Cooking)")
+    assert "`schedcore cook --resume` goes on from its journal" in dead.stdout
