@@ -21,6 +21,7 @@ from .network.panel import NetworkPanel, paint_dots
 from .network.tabmenu import TabMenu
 from .parms.pane import ParameterPane
 from .problems import ProblemsPanel, field_target
+from .submitted import SubmittedPanel
 
 MAX_RECENT = 8
 
@@ -43,6 +44,7 @@ class MainWindow(QMainWindow):
         self.viewer = CookViewer(self.bridge)
         self.problems = ProblemsPanel()
         self.shell = ShellDock(self.console_namespace, self)
+        self.submitted = SubmittedPanel(self.settings)
         self._docks()
         self._menus()
         self._cooking()
@@ -71,10 +73,14 @@ class MainWindow(QMainWindow):
         viewer.setWidget(self.viewer)
         problems = QDockWidget("Problems", self, objectName="problems")
         problems.setWidget(self.problems)
-        for dock in (viewer, problems, self.shell):
+        submitted = QDockWidget("Submitted Jobs", self, objectName="submitted")
+        submitted.setWidget(self.submitted)
+        for dock in (viewer, problems, self.shell, submitted):
             self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
         self.tabifyDockWidget(viewer, problems)
         self.tabifyDockWidget(viewer, self.shell)
+        self.tabifyDockWidget(viewer, submitted)
+        self.submitted_dock = submitted
         viewer.raise_()
         self.resizeDocks([viewer], [300], Qt.Orientation.Vertical)
         self.viewer_dock, self.problems_dock = viewer, problems
@@ -343,9 +349,11 @@ class MainWindow(QMainWindow):
         except SchedcoreError as exc:
             QMessageBox.warning(self, "Not submitted", str(exc))
             return ""
-        self.statusBar().showMessage(f"Submitted: {uri}", 15000)
-        QMessageBox.information(self, "Submitted", f"The cook goes on as its own job, even "
-                                                   f"when the studio closes. Follow it at:\n{uri}")
+        self.submitted.add(uri, self.document.path)
+        self.submitted_dock.raise_()
+        self.statusBar().showMessage(f"Submitted: the cook goes on as its own job, even when "
+                                     f"the studio closes; follow it in Submitted Jobs ({uri})",
+                                     15000)
         return uri
 
     @staticmethod

@@ -188,18 +188,20 @@ def test_submit_as_job_from_the_studio(qtbot, windows, tmp_path, monkeypatch):
     import time
     from urllib.parse import urlparse
 
-    from PySide6.QtWidgets import QMessageBox
-
     shutil.copytree(EXAMPLES, tmp_path / "ex")
     win = windows(tmp_path / "ex" / "wedge_summary.top.json")
-    shown = []
-    monkeypatch.setattr(QMessageBox, "information",
-                        staticmethod(lambda parent, title, text: shown.append(text)))
     win.submit_action.trigger()
-    uri = shown[0].split("Follow it at:\n")[1]
+    panel = win.submitted
+    assert panel.item(0, 0).text() == "wedge_summary.top.json"
+    uri = panel.item(0, 4).text()
     status = Path(urlparse(uri).path)
     deadline = time.monotonic() + 120
-    while not (status.exists() and json.loads(status.read_text())["state"] == "finished"):
-        assert time.monotonic() < deadline
+    while panel.item(0, 2).text() != "finished":  # the panel follows the cook by itself
+        assert time.monotonic() < deadline, panel.item(0, 2).toolTip()
         qtbot.wait(100)
     assert json.loads(status.read_text())["ok"] is True
+    assert panel.item(0, 3).text() == "14 success"
+    # a studio opened later still lists it
+    again = windows(tmp_path / "ex" / "wedge_summary.top.json")
+    assert again.submitted.item(0, 4).text() == uri
+    assert again.submitted.item(0, 2).text() == "finished"
