@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 import psutil
+import pytest
+from distributed import Client
 
 from schedcore.engine import Engine
-from schedcore.events import ItemStateChanged
+from schedcore.events import CookMessage, ItemStateChanged
 from schedcore.workitem import WorkItemState as S
 
 from .conftest import make_network
@@ -66,3 +74,221 @@ def test_cancel_kills_the_commands_on_the_workers(tmp_path):
     assert {i.state for i in result.items} == {S.CookedCancel}
     for pid in map(int, pids.read_text().split()):
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
+
+
+# == on a cluster of separate processes, as on a farm ====================================
+
+class DaskCluster:
+    """A `dask scheduler` and `dask worker` processes (each a nanny with its worker process)
+    on 127.0.0.1, started from the venv's `dask` command; ``stop`` ends them all."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.procs: list[subprocess.Popen] = []
+        self.address = ""
+
+    def start_scheduler(self) -> None:
+        # one death of its worker is forgiven, the second gives the task up (default: 3)
+        env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"}
+        scheduler_file = self.folder / "sched.json"
+        scheduler = self._start("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", "0",
+                                              "--scheduler-file", str(scheduler_file),
+                                              "--no-dashboard"], env)
+        for _ in range(600):  # the scheduler writes its address into the file once it listens
+            try:
+                self.address = json.loads(scheduler_file.read_text())["address"]
+                break
+            except (OSError, ValueError, KeyError):
+                if scheduler.poll() is not None:
+                    break
+                time.sleep(0.05)
+        assert self.address, "the Dask scheduler did not start:\n" + \
+            (self.folder / "scheduler.log").read_text()
+
+    def _start(self, name: str, args: list[str], env: dict | None = None) -> subprocess.Popen:
+        with open(self.folder / f"{name}.log", "ab") as log:
+            proc = subprocess.Popen([DASK, *args], stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, env=env, cwd=self.folder,
+                                    start_new_session=True)
+        self.procs.append(proc)
+        return proc
+
+    def start_worker(self, name: str, *args: str) -> None:
+        """A worker (``--name name``) of one thread, with more ``dask worker`` arguments."""
+        self._start(name, ["worker", self.address, "--host", "127.0.0.1", "--nthreads", "1",
+                           "--name", name, "--no-dashboard", "--death-timeout", "60",
+                           "--local-directory", str(self.folder / name), *args])
+
+    def wait_for_workers(self, *names: str) -> None:
+        with Client(self.address, timeout="30s") as client:
+            for _ in range(1200):
+                info = client.scheduler_info(n_workers=-1)["workers"].values()
+                if set(names) <= {w["name"] for w in info}:
+                    return
+                time.sleep(0.05)
+        raise AssertionError(f"Dask workers {names} did not join; logs in {self.folder}")
+
+    def stop(self) -> None:
+        """End every process of the cluster: the nannies, their workers (also those the
+        nannies restarted), the workers' watchdogs, the scheduler."""
+        tree = []
+        for proc in self.procs:
+            try:
+                tree += psutil.Process(proc.pid).children(recursive=True)
+            except psutil.NoSuchProcess:
+                pass
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for proc in self.procs:
+                try:
+                    os.killpg(proc.pid, sig)
+                except ProcessLookupError:
+                    pass
+            try:
+                for proc in self.procs:
+                    proc.wait(10)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        for proc in self.procs:
+            proc.wait()
+        _gone, alive = psutil.wait_procs(tree, timeout=10)
+        for proc in alive:
+            proc.kill()
+        psutil.wait_procs(alive, timeout=10)
+
+
+DASK = str(Path(sys.executable).with_name("dask"))
+
+
+@pytest.fixture
+def cluster(tmp_path_factory):
+    """A separate Dask cluster: worker "plain", and worker "gpu" declaring GPU=1. One per
+    test: every test must leave no process behind (conftest), and the tests that kill
+    workers leave the others an intact cluster."""
+    cluster = DaskCluster(tmp_path_factory.mktemp("dask"))
+    try:
+        cluster.start_scheduler()
+        cluster.start_worker("plain")
+        cluster.start_worker("gpu", "--resources", "GPU=1")
+        cluster.wait_for_workers("plain", "gpu")
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def farm_net(tmp_path, cluster, nodes, **parms):
+    """A network whose default scheduler node "dask" uses ``cluster``; "gpu" does too, for
+    items that need a GPU."""
+    return make_network(tmp_path, nodes, [
+        {"name": "dask", "type": "daskscheduler",
+         "parms": {"dask_address": cluster.address, **parms}},
+        {"name": "gpu", "type": "daskscheduler",
+         "parms": {"dask_address": cluster.address, "dask_resources": {"GPU": 1}}}])
+
+
+def by_node(result) -> dict[str, list]:
+    nodes: dict[str, list] = {}
+    for item in result.items:
+        nodes.setdefault(item.node, []).append(item)
+    return nodes
+
+
+def test_a_cook_on_a_separate_cluster_puts_gpu_items_on_the_gpu_worker(tmp_path, cluster):
+    write = "sh -c 'echo @pdg_index > __PDG_DIR__/{0}_@pdg_index.txt'"
+    net = farm_net(tmp_path, cluster, [
+        {"name": "cpu", "type": "genericgenerator",
+         "parms": {"itemcount": 4, "command": write.format("cpu")}},
+        {"name": "render", "type": "genericgenerator", "scheduler": "gpu",
+         "parms": {"itemcount": 4, "command": write.format("render")}},
+    ])
+    result = Engine(net).run()
+    assert result.ok, result.errors
+    assert not result.warnings
+    nodes = by_node(result)
+    assert {i.attribValue("dask_worker") for i in nodes["render"]} == {"gpu"}
+    assert {i.attribValue("dask_worker") for i in nodes["cpu"]} <= {"plain", "gpu"}
+    for node in ("cpu", "render"):
+        assert sorted((tmp_path / f"{node}_{n}.txt").read_text() for n in range(4)) == \
+            [f"{n}\n" for n in range(4)]
+
+
+def test_items_needing_a_resource_no_worker_has_wait_for_one_with_a_warning(tmp_path,
+                                                                             cluster):
+    net = farm_net(tmp_path, cluster, [
+        {"name": "sim", "type": "genericgenerator",
+         "parms": {"itemcount": 2, "command": "sh -c 'echo simulated'"}}],
+        dask_resources={"GPU": 1, "TPU": 1, "FPGA": 2})
+    engine = Engine(net)
+    warned = threading.Event()
+    engine.events.subscribe(lambda e: warned.set() if isinstance(e, CookMessage) else None)
+    engine.start()
+    try:
+        assert warned.wait(60)
+        # the items wait, neither failed nor run, until a worker that has them joins
+        cluster.start_worker("accelerated", "--resources", "GPU=1 TPU=1 FPGA=2")
+        result = engine.wait(120)
+    finally:
+        engine.cancel()
+        engine.wait(60)
+    assert result is not None and result.ok, result and result.errors
+    assert {i.attribValue("dask_worker") for i in result.items} == {"accelerated"}
+    # one warning per resource no worker had: the "gpu" worker has GPU
+    tpu, fpga = sorted(result.warnings, key=lambda text: "FPGA" in text)
+    for warning, wanted in ((tpu, "TPU=1"), (fpga, "FPGA=2")):
+        assert warning.startswith(f"no worker of the Dask cluster at {cluster.address} "
+                                  f"declares the resource {wanted} that the items need")
+        assert "they wait until such a worker joins" in warning
+        assert "The workers declare: GPU=1 (1 worker), none (1 worker)." in warning
+        assert warning.endswith(f"dask worker {cluster.address} --resources {wanted}")
+
+
+def gone(pids_file: Path) -> bool:
+    """Whether every process whose pid is in ``pids_file`` has ended (10 s of grace)."""
+    procs = []
+    for pid in map(int, pids_file.read_text().split()):
+        try:
+            procs.append(psutil.Process(pid))
+        except psutil.NoSuchProcess:
+            pass
+    _gone, alive = psutil.wait_procs(procs, timeout=10)
+    return not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+
+
+KILL_WORKER = """\
+import os, signal, psutil
+worker = psutil.Process().parent()  # the first Python process up the tree: the Dask worker
+while "python" not in worker.name():
+    worker = worker.parent()
+os.kill(worker.pid, signal.SIGKILL)
+"""
+
+
+def test_an_item_whose_worker_dies_runs_again_and_its_orphans_are_killed(tmp_path, cluster):
+    # the first run leaves a sleeper behind and kills its worker
+    (tmp_path / "kill_worker.py").write_text(KILL_WORKER)
+    net = farm_net(tmp_path, cluster, [{"name": "once", "type": "genericgenerator", "parms": {
+        "command": "sh -c 'if [ -e first_run ]; then echo second run; else touch first_run; "
+                   "sleep 120 & echo $$ $! > orphans; __PDG_PYTHON__ kill_worker.py; wait; "
+                   "fi'"}}])
+    result = Engine(net).run()
+    (item,) = result.items
+    assert item.state == S.CookedSuccess, item.reason
+    assert Path(urlparse(item.log_uri).path).read_text().endswith("second run\n")
+    assert item.attribValue("dask_worker") in {"plain", "gpu"}
+    assert gone(tmp_path / "orphans")
+
+
+def test_an_item_that_kills_its_worker_every_time_fails_saying_why(tmp_path, cluster):
+    (tmp_path / "kill_worker.py").write_text(KILL_WORKER)
+    net = farm_net(tmp_path, cluster, [{"name": "crash", "type": "genericgenerator", "parms": {
+        "command": "sh -c 'sleep 120 & echo $$ $! >> orphans; __PDG_PYTHON__ kill_worker.py; "
+                   "wait'"}}])
+    result = Engine(net).run()
+    (item,) = result.items
+    assert item.state == S.CookedFail
+    assert item.reason.startswith("its Dask worker died 2 times while running it (last on ")
+    assert "so Dask gave it up. Check the workers' memory limit" in item.reason
+    assert "whether the command crashes or kills its worker" in item.reason
+    assert item.attribValue("dask_worker") in {"plain", "gpu"}
+    assert len((tmp_path / "orphans").read_text().split()) == 4
+    assert gone(tmp_path / "orphans")

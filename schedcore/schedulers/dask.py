@@ -1,7 +1,10 @@
 """The Dask scheduler (``daskscheduler``): each work item is a Dask task that runs its command
 in a process group of its own on a worker, writes the log to the working dir (shared by the
-machines) and returns the exit code. Results come back through future callbacks; jobs report
-attributes and outputs to the result server, at the address the workers are given.
+machines) and returns the exit code. A task tells its start and its outcome through Dask
+events (``daskjob.TOPIC``), which ride the connections Dask keeps open; the future's
+callback catches what ends otherwise (a task that raised, a worker lost for good, a cancel).
+Jobs report attributes and outputs to the result server, at the address the workers are
+given. Each item gets a String attribute ``dask_worker``: the worker that ran it.
 
 Needs ``distributed`` (``pip install 'schedstudio[farm]'``); workers need ``schedcore`` too.
 """
@@ -15,14 +18,40 @@ import threading
 from ..errors import CookError
 from ..parms import ParmTemplate
 from ..results import ScheduleResult
-from ..workitem import WorkItem
+from ..workitem import AttribType, WorkItem
 from .base import COMMON_PARMS, Scheduler
+
+CONNECT_TIMEOUT = "20s"
 
 
 def _resources(spec) -> list[str]:
     if not isinstance(spec, dict) or not all(isinstance(v, (int, float)) for v in spec.values()):
         return ['expected an object of resource names and amounts, e.g. {"GPU": 1}']
     return []
+
+
+def _import_distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise CookError("the Dask scheduler needs the distributed package: "
+                        "pip install 'schedstudio[farm]'") from None
+    return distributed
+
+
+def _connect(address: str):
+    """A client of the Dask scheduler at ``address``, or an error saying what to check."""
+    distributed = _import_distributed()
+    try:
+        return distributed.Client(address, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise CookError(f"cannot reach the Dask scheduler at {address} ({exc}): is "
+                        f"`dask scheduler` running there, and is dask_address right "
+                        f"(tcp://host:8786)?") from None
+
+
+def _amount(value: float) -> str:
+    return f"{value:g}"
 
 
 class DaskScheduler(Scheduler):
@@ -37,8 +66,15 @@ class DaskScheduler(Scheduler):
         ParmTemplate("dask_resources", "json", {}, "Resources Per Item",
                      'Dask resources each item needs, e.g. {"GPU": 1}; the workers must '
                      "declare them (dask worker --resources GPU=1).", validate=_resources),
+        ParmTemplate("writeitemdata", "bool", False, "Write Work Item Data",
+                     "Write <temp>/data/<item>.json for every job, not only for the jobs "
+                     "that read it (Python Script). The worker writes it, before the "
+                     "command runs."),
         ParmTemplate("dask_retries", "int", 1, "Retries",
-                     "Times an item runs again when its worker is lost or its task raises."),
+                     "Times an item's task runs again when it raises (a command that fails "
+                     "does not raise: it fails the item). A task whose worker dies runs "
+                     "again as often as the Dask scheduler's "
+                     "distributed.scheduler.allowed-failures says (default 3)."),
     ]
 
     def __init__(self, name: str = "", parms: dict | None = None, hip: str = ""):
@@ -47,67 +83,208 @@ class DaskScheduler(Scheduler):
         self._futures: dict[int, object] = {}  # item id -> Future
         self._lock = threading.Lock()
         self._canceling = False
+        self._resources: dict[str, float] | None = None
+        self._resources_checked = False
+        self._cook = ""  # this cook's key on the cluster
+        self._ended: set[int] = set()  # items whose outcome came by event, future not done
+        self._finished: list[tuple[int, object]] = []  # (item id, Future) to fetch
+        self._fetching = False
+        self._done_callback = None
 
     def onStartCook(self, static, cook_set) -> bool:
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError:
-            raise CookError("the Dask scheduler needs the distributed package: "
-                            "pip install 'schedstudio[farm]'") from None
+        distributed = _import_distributed()
         super().onStartCook(static, cook_set)
-        self.startCallbackServer()
-        self._canceling = False
-        self._copy_job_modules()
+        self._canceling = self._fetching = False
+        self._futures, self._ended, self._finished = {}, set(), []
+        self._resources = json.loads(json.dumps(self["dask_resources"].evaluate() or {})) \
+            or None
         address = self["dask_address"].evaluateString()
+        if not address and self._resources:
+            # nothing ever joins the cluster made for the cook: the items would wait forever
+            wanted = " ".join(f"{k}={_amount(v)}" for k, v in self._resources.items())
+            raise CookError(f"dask_resources asks for {wanted}, but the local cluster made "
+                            f"for the cook declares no resources: set dask_address to a "
+                            f"Dask cluster whose workers declare them (dask worker ADDRESS "
+                            f"--resources {wanted.split()[0]}), or clear dask_resources")
+        self.startCallbackServer()  # jobs may report outputs and attributes
+        self._copy_job_modules()
+        self._resources_checked = False
+        # what stays the same for the whole cook, evaluated once; paths as workers see them
+        self._write_data = self["writeitemdata"].evaluateBool()
+        self._retries = self["dask_retries"].evaluateInt()
+        self._cwd = self.workingDir(False)
+        self._log_dir, self._data_dir = self.logDir(False), self.dataDir(False)
+        for folder in (self.logDir(True), self.dataDir(True)):
+            os.makedirs(folder, exist_ok=True)
         if address:
-            self._client = Client(address, timeout="20s")
+            self._client = _connect(address)
         else:
-            self._cluster = LocalCluster(n_workers=self["dask_workers"].evaluateInt(),
-                                         threads_per_worker=1, processes=True,
-                                         host="127.0.0.1", dashboard_address=None)
-            self._client = Client(self._cluster)
+            self._cluster = distributed.LocalCluster(
+                n_workers=self["dask_workers"].evaluateInt(), threads_per_worker=1,
+                processes=True, host="127.0.0.1", dashboard_address=None)
+            self._client = distributed.Client(self._cluster)
+        # the coroutine behind Future.add_done_callback, without its thread hop; should it
+        # move in a later distributed, the public way
+        self._done_callback = getattr(distributed.client, "done_callback", None)
+        from .daskjob import TOPIC
+        self._cook = self._engine.job_id[:12]  # in task keys, which every client can see
+        self._client.subscribe_topic(TOPIC, self._event)
         return True
 
     def onSchedule(self, work_item: WorkItem) -> ScheduleResult:
         if not work_item.command.strip():
             return ScheduleResult.CookSucceeded
         from . import daskjob
-        self.createJobDirsAndSerializeWorkItems(work_item)
-        resources = self["dask_resources"].evaluate() or None
+        if self._resources and not self._resources_checked:
+            self._resources_checked = True
+            self._check_resources()
+        data = ""
+        if self._write_data or self._engine.payload(work_item) is not None:
+            data = json.dumps(self.serializeWorkItem(work_item))
+        name, key = work_item.name, self._key(work_item)
         future = self._client.submit(
-            daskjob.run_job, self._key(work_item),
+            daskjob.run_job, key, self._cook,
             self.expandCommandTokens(work_item.command, work_item),
-            self.pdgEnvironment(work_item), self.workingDir(False),
-            os.path.join(self.logDir(False), f"{work_item.name}.log"),
-            key=self._key(work_item), priority=work_item.priority,
-            resources=json.loads(json.dumps(resources)) if resources else None,
-            retries=self["dask_retries"].evaluateInt(), pure=False)
+            self.pdgEnvironment(work_item), self._cwd, f"{self._log_dir}/{name}.log",
+            f"{self._data_dir}/{name}.json", data,
+            key=key, priority=work_item.priority, resources=self._resources,
+            retries=self._retries, pure=False)
         with self._lock:
             self._futures[work_item.id] = future
-        future.add_done_callback(lambda f, item_id=work_item.id: self._done(item_id, f))
+        self._when_done(future, work_item.id)
         return ScheduleResult.Succeeded
 
     def _key(self, work_item: WorkItem) -> str:
-        return f"{work_item.name}-{self._engine.job_id[:12]}"
+        # Dask groups tasks by the key's first word: the node, so that the dashboard shows
+        # each node's progress and the scheduler learns one duration estimate per node
+        return f"{work_item.node}-{self._cook}-{work_item.id}"
 
-    def _done(self, item_id: int, future) -> None:
-        """A task ended (on the client's thread): its exit code, or why it could not run."""
+    def _event(self, event) -> None:
+        """A Dask event from a task (on the client's event loop): its item started, or its
+        command ended. It comes before the future's callback."""
+        _timestamp, (cook, item_id, *outcome) = event
+        if cook != self._cook:  # the topic is shared by every cook on the cluster
+            return
+        if not outcome:
+            self.workItemStartCook(item_id)
+            return
+        with self._lock:
+            self._ended.add(item_id)
+        self._report(item_id, *outcome)
+
+    def _check_resources(self) -> None:
+        """One warning per resource the items need that no worker declares (enough of):
+        the items wait for such a worker (an adaptive cluster may add one later)."""
+        workers = self._client.scheduler_info(n_workers=-1)["workers"].values()
+        declared: dict[str, int] = {}  # "GPU=1 MEM=4" or "none" -> workers declaring it
+        for worker in workers:
+            text = " ".join(f"{k}={_amount(v)}" for k, v in
+                            sorted((worker.get("resources") or {}).items())) or "none"
+            declared[text] = declared.get(text, 0) + 1
+        summary = ", ".join(f"{text} ({n} worker{'s' * (n != 1)})"
+                            for text, n in sorted(declared.items())) or "there are no workers"
+        address = self["dask_address"].evaluateString()
+        for name, amount in self._resources.items():
+            if any((w.get("resources") or {}).get(name, 0) >= amount for w in workers):
+                continue
+            self.cookWarning(
+                f"no worker of the Dask cluster at {address} declares the resource "
+                f"{name}={_amount(amount)} that the items need (dask_resources): they wait "
+                f"until such a worker joins. The workers declare: {summary}. Start one "
+                f"with: dask worker {address} --resources {name}={_amount(amount)}")
+
+    def _when_done(self, future, item_id: int) -> None:
+        """Call ``_done`` on the client's event loop once ``future`` is done. Dask's own
+        ``add_done_callback`` passes each callback through a thread of its own: for short
+        tasks that hop, fighting the event loop for the GIL, costs more than the task."""
+        client = self._client
+        if self._done_callback is not None:
+            client.loop.add_callback(self._done_callback, future,
+                                     lambda f: self._done(item_id, f, client))
+        else:
+            future.add_done_callback(
+                lambda f: client.loop.add_callback(self._done, item_id, f, client))
+
+    def _done(self, item_id: int, future, client) -> None:
+        """A task ended (on the client's event loop: nothing here may block). A finished
+        task's outcome came by its event, before; should it not have, its result is fetched,
+        in batches. Errors and cancellations are looked at on another thread."""
         with self._lock:
             self._futures.pop(item_id, None)
+            if future.status == "finished" and item_id in self._ended:
+                self._ended.discard(item_id)
+                return
+            fetch = future.status == "finished" and not self._canceling
+            if fetch:
+                self._finished.append((item_id, future))
+                if self._fetching:
+                    return
+                self._fetching = True
+        if fetch:
+            client.loop.add_callback(self._fetch_finished, client)
+        else:
+            client.loop.run_in_executor(None, self._outcome, item_id, future)
+
+    async def _fetch_finished(self, client) -> None:
+        """Fetch the results of the finished tasks waiting for it, batch after batch."""
+        while True:
+            with self._lock:
+                batch, self._finished = self._finished, []
+                if not batch:
+                    self._fetching = False
+                    return
+            try:
+                results = await client.gather([f for _, f in batch], asynchronous=True)
+            except Exception:  # a result lost with its worker, say: each on its own
+                for item_id, future in batch:
+                    await client.loop.run_in_executor(None, self._outcome, item_id, future)
+                continue
+            for (item_id, _), result in zip(batch, results, strict=True):
+                self._report(item_id, *result)
+
+    def _outcome(self, item_id: int, future) -> None:
+        """The item's outcome from its future (blocks to fetch a result or an error)."""
+        from distributed import KilledWorker
+
         if self._canceling or future.status == "cancelled":
             self.workItemCancelled(item_id)
             return
         try:
-            code, seconds = future.result()
-        except Exception as exc:  # the task raised, or its worker was lost for good
+            result = future.result()
+        except KilledWorker as exc:
+            last = exc.last_worker
+            worker = str(last.name) if last.name not in (None, "") else last.address
+            self._set_worker(item_id, worker)
+            self.workItemFailed(
+                item_id, -1,
+                f"its Dask worker died {exc.allowed_failures + 1} times while running it "
+                f"(last on {worker}), so Dask gave it up. Check the workers' memory limit "
+                f"(dask worker --memory-limit) against what the command needs, and whether "
+                f"the command crashes or kills its worker; the workers' logs say why they "
+                f"ended. The Dask scheduler's distributed.scheduler.allowed-failures "
+                f"({exc.allowed_failures}) sets how many deaths a task may cause.")
+            return
+        except Exception as exc:  # the task raised (after its retries)
             self.workItemFailed(item_id, -1, f"the Dask task failed: {type(exc).__name__}: "
                                              f"{exc}")
             return
+        self._report(item_id, *result)
+
+    def _report(self, item_id: int, code: int, seconds: float, worker: str) -> None:
+        if self._canceling:
+            self.workItemCancelled(item_id)
+            return
+        self._set_worker(item_id, worker)
         if code == 0:
             self.workItemSucceeded(item_id, -1, seconds)
         else:
             why = f"signal {-code}" if code < 0 else f"exit code {code}"
             self.workItemFailed(item_id, -1, f"the command ended with {why}")
+
+    def _set_worker(self, item_id: int, worker: str) -> None:
+        """``dask_worker``: where the item ran (the worker's name, else its address)."""
+        if worker:
+            self.workItemSetAttribute(item_id, -1, "dask_worker", AttribType.String, worker)
 
     def onStopCook(self, cancel: bool) -> bool:
         if self._client is None:
@@ -118,9 +295,10 @@ class DaskScheduler(Scheduler):
         if cancel and futures:
             self._canceling = True
             # Dask cannot interrupt a running task: kill the commands' process groups on the
-            # workers, then cancel what has not started
-            self._client.run(daskjob.kill_jobs, [f.key for f in futures])
+            # workers (a worker that is gone or restarting is skipped), then cancel the rest
+            self._client.run(daskjob.kill_jobs, [f.key for f in futures], on_error="ignore")
             self._client.cancel(futures)
+        self._client.unsubscribe_topic(daskjob.TOPIC)
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()

@@ -3,31 +3,88 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import sys
+import threading
 import time
 
 from .. import process
-from ..jobs import pdgjob
 
 _RUNNING: dict[str, subprocess.Popen] = {}  # task key -> the command's process, on this worker
+_FOLDERS: set[str] = set()  # log folders made already by this worker process
+_ENVIRONMENTS: dict[str, dict[str, str]] = {}  # cook key -> the commands' base environment
+_watchdog_lock = threading.Lock()
+_watchdog: subprocess.Popen | None = None
+_token = ""
 
 
-def run_job(key: str, command: str, env: dict, cwd: str, log_path: str) -> tuple[int, float]:
-    """Report the start, run ``command`` in a session of its own with its output in
-    ``log_path``; return its exit code and how long it ran."""
-    reporter = pdgjob.Reporter(env["PDG_RESULT_SERVER"], env["PDG_JOBID"],
-                               int(env["PDG_ITEM_ID"]))
-    reporter.report("start_cook", flush=True)
-    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+# The Dask event topic the tasks speak on: [cook key, item id] as a task starts, [cook key,
+# item id, exit code, seconds, worker] as it ends. Events ride the worker's open stream to the
+# scheduler and on to the cook's client: the task waits for no answer, and the client needs
+# no round trip to the worker to fetch the result.
+TOPIC = "schedcore-jobs"
+
+
+def _worker():
+    try:
+        from distributed import get_worker
+        return get_worker()
+    except (ImportError, ValueError):  # not on a Dask worker
+        return None
+
+
+def worker_name() -> str:
+    """The name of the Dask worker running this task (``dask worker --name``), else its
+    address; "" outside a worker."""
+    worker = _worker()
+    if worker is None:
+        return ""
+    return str(worker.name) if worker.name not in (None, "") else worker.address
+
+
+def run_job(key: str, cook: str, command: str, env: dict, cwd: str, log_path: str,
+            data_path: str = "", data: str = "") -> tuple[int, float, str]:
+    """Say that the item starts, write its data file when it has one (for jobs that read
+    it), run ``command`` in a session of its own with its output in ``log_path``; return its
+    exit code, how long it ran and the worker's name."""
+    worker, item = _worker(), int(env["PDG_ITEM_ID"])
+    if worker is not None:
+        worker.log_event(TOPIC, [cook, item])
+    if data:
+        _make_folder(os.path.dirname(data_path))
+        with open(data_path, "w", encoding="utf-8") as handle:
+            handle.write(data)
+    _make_folder(os.path.dirname(log_path))
     started = time.monotonic()
     with open(log_path, "ab", buffering=0) as log, open(os.devnull, "rb") as stdin:
-        proc = process.start(command, stdin, log, {**os.environ, **env}, cwd)
+        proc = process.start(command, stdin, log, {**_environment(cook), **env}, cwd)
         _RUNNING[key] = proc
         try:
             code = proc.wait()
         finally:
             _RUNNING.pop(key, None)
-    return code, time.monotonic() - started
+    outcome = (code, time.monotonic() - started, worker_name())
+    if worker is not None:
+        worker.log_event(TOPIC, [cook, item, *outcome])
+    return outcome
+
+
+def _environment(cook: str) -> dict[str, str]:
+    """This worker's environment as the cook's first task here found it, with the watchdog's
+    token (copying ``os.environ`` for every command costs more than the rest of a task)."""
+    token, base = _owner(), _ENVIRONMENTS.get(cook)
+    if base is None or base[OWNER_VAR] != token:  # a new cook, or a new watchdog
+        if len(_ENVIRONMENTS) > 8:  # cooks long over
+            _ENVIRONMENTS.clear()
+        base = _ENVIRONMENTS[cook] = {**os.environ, OWNER_VAR: token}
+    return base
+
+
+def _make_folder(folder: str) -> None:
+    if folder not in _FOLDERS:
+        os.makedirs(folder, exist_ok=True)
+        _FOLDERS.add(folder)
 
 
 def kill_jobs(keys: list[str]) -> int:
@@ -39,3 +96,60 @@ def kill_jobs(keys: list[str]) -> int:
             process.kill_tree(proc)
             killed += 1
     return killed
+
+
+# == the watchdog: no command outlives its worker ======================================
+# A worker killed (by its nanny over the memory limit, by a command, by the OOM killer) cannot
+# kill its commands, and Dask runs their tasks again elsewhere: without this, the first runs
+# would go on as orphans. Every command this worker process starts carries OWNER_VAR in its
+# environment (which its own children inherit); a small process of its own session, one per
+# worker process, waits for the end of a pipe only the worker holds, then kills every process
+# that still carries the worker's token. It costs the commands nothing while the worker lives.
+OWNER_VAR = "SCHEDCORE_DASK_WORKER"
+
+
+def _owner() -> str:
+    """This worker process's token, set in its commands' environment; starts the watchdog
+    the first time."""
+    global _watchdog, _token
+    with _watchdog_lock:
+        if _watchdog is None or _watchdog.poll() is not None:
+            _token = f"{os.getpid()}-{time.time_ns()}"
+            _watchdog = subprocess.Popen(
+                [sys.executable, "-c", "from schedcore.schedulers import daskjob; "
+                                       "daskjob.watchdog_main()", _token],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True)
+        return _token
+
+
+def watchdog_main() -> None:
+    """The watchdog process: wait until the worker closes the pipe (it exited or was
+    killed), then kill the processes that carry its token."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C to the worker is the worker's
+    sys.stdin.buffer.read()
+    kill_owned(sys.argv[1])
+
+
+def kill_owned(token: str, grace: float = 2.0) -> None:
+    """Terminate the processes whose environment has ``OWNER_VAR=token``; SIGKILL what is
+    left after ``grace`` seconds."""
+    import psutil
+
+    me = os.getpid()
+    owned = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.pid != me and proc.environ().get(OWNER_VAR) == token:
+                owned.append(proc)
+        except psutil.Error:  # gone, or not ours to read
+            pass
+    for proc in owned:
+        try:
+            proc.terminate()
+        except psutil.Error:
+            pass
+    for proc in psutil.wait_procs(owned, timeout=grace)[1]:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
