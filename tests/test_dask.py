@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from distributed import Client
 
 from schedcore.engine import Engine
 from schedcore.events import CookMessage, ItemStateChanged
+from schedcore.submit import submit
 from schedcore.workitem import WorkItemState as S
 
 from .conftest import make_network
@@ -292,3 +294,45 @@ def test_an_item_that_kills_its_worker_every_time_fails_saying_why(tmp_path, clu
     assert item.attribValue("dask_worker") in {"plain", "gpu"}
     assert len((tmp_path / "orphans").read_text().split()) == 4
     assert gone(tmp_path / "orphans")
+
+
+def test_submit_as_job_cooks_on_the_cluster_after_the_submitter_exits(tmp_path, cluster):
+    # the submitted network's own items run on the same cluster
+    net = farm_net(tmp_path, cluster, [{"name": "make", "type": "genericgenerator", "parms": {
+        "itemcount": 3, "command": "sh -c 'echo made @pdg_index > __PDG_DIR__/made_@pdg_index'"}}])
+    submitter = subprocess.run(
+        [sys.executable, "-m", "schedcore.cli", "submit", str(net.path), "--scheduler", "dask"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert submitter.returncode == 0, submitter.stderr
+    uri = submitter.stdout.strip().rsplit(" ", 1)[1]
+    status_file = Path(urlparse(uri).path)
+    assert status_file.parent == tmp_path / "pdgtemp" / "submitted"
+    for _ in range(2400):  # the cook goes on without the submitter
+        status = json.loads(status_file.read_text())
+        if status["state"] not in ("queued", "cooking"):
+            break
+        time.sleep(0.05)
+    assert status["state"] == "finished" and status["ok"] is True, status
+    assert status["counts"] == {"CookedSuccess": 3}
+    for n in range(3):
+        assert (tmp_path / f"made_{n}").read_text() == f"made {n}\n"
+    log = status_file.with_suffix(".log").read_text()
+    assert re.match(r"schedcore: cooking on the Dask worker (plain|gpu) ", log), log
+
+
+def test_a_submitted_cook_that_cannot_start_says_so_in_its_status(tmp_path, cluster):
+    net = farm_net(tmp_path, cluster, [{"name": "make", "type": "genericgenerator",
+                                        "parms": {"command": "true"}}])
+    uri = submit(net, "dask", node="nosuch")  # the cook finds no node to cook up to
+    status_file = Path(urlparse(uri).path)
+    for _ in range(2400):
+        status = json.loads(status_file.read_text())
+        if status["state"] not in ("queued", "cooking"):
+            break
+        time.sleep(0.05)
+    assert status["state"] == "died" and status["ok"] is False
+    (error,) = status["errors"]
+    assert re.fullmatch(r"the cook \(process \d+ on .+, run by a Dask worker\) ended with exit "
+                        r"code 2 before finishing; its output is in .+\.log", error), error
+    log = Path(error.rsplit(" ", 1)[1]).read_text()
+    assert "cannot cook up to 'nosuch'" in log

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
+from pathlib import Path
 
 from ..errors import CookError
 from ..parms import ParmTemplate
@@ -304,3 +306,39 @@ class DaskScheduler(Scheduler):
             self._cluster.close()
         self._client = self._cluster = None
         return True
+
+    def submitAsJob(self, graph_file: str, node_path: str) -> str:
+        """Cook the network as one Dask task: with ``dask_address`` set, a task on that
+        cluster runs ``schedcore cook`` with the worker's Python in the working dir (which
+        the machines share), its output in a log next to the status file; it carries on
+        after this process exits. The status file says "queued" until the cook starts.
+
+        Without ``dask_address`` the cluster would be a local one, ending with this process:
+        the network is cooked by a detached ``schedcore cook`` on this machine instead (the
+        base class's way)."""
+        address = self["dask_address"].evaluateString()
+        if not address:
+            return super().submitAsJob(graph_file, node_path)
+        distributed = _import_distributed()
+        from ..network import write_atomic
+        from . import daskjob
+
+        name = f"{Path(graph_file).name.split('.')[0]}-{os.getpid()}-{time.time_ns()}"
+        local = os.path.join(self.workingDir(True), "pdgtemp", "submitted")
+        remote = os.path.join(self.workingDir(False), "pdgtemp", "submitted")
+        os.makedirs(local, exist_ok=True)
+        status = os.path.join(remote, f"{name}.json")
+        args = ["cook", os.path.join(self.workingDir(False), graph_file), "--status-file", status]
+        if node_path:
+            args += ["--node", node_path]
+        key = f"schedcore-submit-{name}"
+        with _connect(address) as client:
+            # written before the task exists: the cook overwrites it once it runs
+            write_atomic(os.path.join(local, f"{name}.json"), json.dumps({
+                "state": "queued", "network": graph_file, "dask_scheduler": address,
+                "dask_task": key, "updated": time.time(), "counts": {}}, indent=1) + "\n")
+            future = client.submit(daskjob.run_submitted, args, self.workingDir(False),
+                                   status, os.path.join(remote, f"{name}.log"),
+                                   key=key, pure=False)
+            distributed.fire_and_forget(future)  # runs on after this client closes
+        return Path(local, f"{name}.json").as_uri()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -96,6 +98,49 @@ def kill_jobs(keys: list[str]) -> int:
             process.kill_tree(proc)
             killed += 1
     return killed
+
+
+def run_submitted(cook_args: list[str], cwd: str, status_path: str, log_path: str) -> int:
+    """A network submitted as a job: ``schedcore cook`` with this worker's Python, in the
+    working dir, its output in ``log_path``; returns its exit code. The task leaves the
+    worker's thread pool while the cook runs: the cook mostly waits for its items, which
+    may need this worker's threads."""
+    from distributed import secede
+
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    with open(log_path, "ab", buffering=0) as log, open(os.devnull, "rb") as stdin:
+        log.write(f"schedcore: cooking on the Dask worker {worker_name()} "
+                  f"({socket.gethostname()}, pid {os.getpid()})\n".encode())
+        secede()
+        proc = subprocess.Popen([sys.executable, "-m", "schedcore.cli", *cook_args],
+                                stdin=stdin, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
+                                env={**os.environ, OWNER_VAR: _owner()},
+                                start_new_session=True)
+        code = proc.wait()
+    if code != 0:
+        _status_after_crash(status_path, proc.pid, code, log_path)
+    return code
+
+
+def _status_after_crash(status_path: str, pid: int, code: int, log_path: str) -> None:
+    """A cook that ended before writing its outcome (it crashed, or could not start): say
+    so in its status file, for whoever follows it from another machine."""
+    try:
+        with open(status_path, encoding="utf-8") as handle:
+            status = json.load(handle)
+    except (OSError, ValueError):
+        status = {}
+    if status.get("state") in ("finished", "canceled"):
+        return
+    from ..network import write_atomic
+
+    why = f"signal {-code}" if code < 0 else f"exit code {code}"
+    write_atomic(status_path, json.dumps({
+        **status, "state": "died", "ok": False, "host": socket.gethostname(), "pid": pid,
+        "updated": time.time(), "counts": status.get("counts", {}),
+        "errors": [f"the cook (process {pid} on {socket.gethostname()}, run by a Dask "
+                   f"worker) ended with {why} before finishing; its output is in "
+                   f"{log_path}"]}, indent=1) + "\n")
 
 
 # == the watchdog: no command outlives its worker ======================================
