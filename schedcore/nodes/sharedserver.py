@@ -14,7 +14,8 @@ import shlex
 
 from ..errors import CookError
 from ..parms import ParmTemplate, expand_vars
-from .base import GENERATE_WHEN, NodeType
+from .base import NodeType
+from .builtin import PythonScript
 
 SCRIPT_HELP = ("# work_item: the item that sent this (attribValue, setIntAttrib, addOutputFile...)"
                "\n# Runs in the shared server: what it defines stays there for the next "
@@ -90,28 +91,24 @@ class PythonServerBegin(NodeType):
         return any(dep.node == item.node for dep in item.dependencies)
 
 
-class CommandSend(NodeType):
+class CommandSend(PythonScript):
+    """A Python Script whose code runs in the shared server instead of a process of its own."""
+
     type_name = "commandsend"
     label = "Command Send"
     description = "Runs Python code for each item in the shared server of its upstream item."
     parm_templates = [
         ParmTemplate("script", "code", SCRIPT_HELP, "Script",
                      "Python run in the shared server for each item, one item at a time."),
-        ParmTemplate("priority", "int", 0, "Priority", "Higher runs first."),
-        GENERATE_WHEN,
+        *PythonScript.parm_templates[1:],
     ]
-
-    def generate(self, parms, upstream, make):
-        item = make(upstream.index if upstream else 0, (upstream,) if upstream else ())
-        item.priority = parms.raw("priority")
 
     def prepare(self, parms, item):
         _server_of(item)
-        item.command = '"__PDG_PYTHON__" "__PDG_SCRIPTDIR__/pdgjob_python.py"'
+        super().prepare(parms, item)
 
     def payload(self, parms, item):
-        return {"script": parms.raw("script"), "script_name": f"<{item.node} script>",
-                "sharedserver": _server_of(item)}
+        return {**super().payload(parms, item), "sharedserver": _server_of(item)}
 
 
 class ServerEnd(NodeType):
