@@ -119,6 +119,17 @@ def test_command_send_without_a_server_says_where_to_connect_it(tmp_path):
     assert "below a Python Server Begin node" in send.reason
 
 
+def test_server_end_without_a_server_says_where_it_belongs(tmp_path):
+    net = make_network(tmp_path, [
+        {"name": "w", "type": "wedge", "parms": {"wedgecount": 2}},
+        {"name": "end", "type": "commandserverend", "inputs": ["w"]}])
+    result = Engine(net).run()
+    assert not result.ok
+    assert result.errors == ["node end: could not make its work items: no upstream item "
+                             "belongs to a shared server: put Server End below the Command "
+                             "Send items of a Python Server Begin node"]
+
+
 def test_a_resumed_cook_starts_the_server_again_and_runs_only_what_failed(tmp_path):
     marker = tmp_path / "fixed"
     script = COUNTING + (f"if work_item.attribValue('wedgeindex') == 2 and not "

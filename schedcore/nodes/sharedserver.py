@@ -125,6 +125,9 @@ class ServerEnd(NodeType):
         for item in upstream:
             servers.setdefault(_named_server(item), []).append(item)
         unnamed = servers.pop("", [])
+        if unnamed and not servers:
+            raise ValueError("no upstream item belongs to a shared server: put Server End "
+                             "below the Command Send items of a Python Server Begin node")
         for index, (name, items) in enumerate(sorted(servers.items())):
             item = make(index, tuple(items + unnamed))
             item.setStringAttrib("sharedserver", name)
