@@ -40,6 +40,8 @@ def test_items_run_as_dask_tasks_and_report_back(tmp_path):
                    "outputfile": "__PDG_DIR__/out_@wedgeindex.txt"}},
         {"name": "py", "type": "pythonscript", "inputs": ["w"], "parms": {"script": script}},
         {"name": "bad", "type": "genericgenerator", "parms": {"command": "sh -c 'exit 4'"}},
+        {"name": "missing", "type": "genericgenerator",
+         "parms": {"command": "no-such-command --flag"}},
     ])
     result = Engine(net).run()
     by_node: dict[str, list] = {}
@@ -53,6 +55,21 @@ def test_items_run_as_dask_tasks_and_report_back(tmp_path):
     assert sorted(i.attribValue("double") for i in by_node["py"]) == [0, 2, 4]
     (bad,) = by_node["bad"]
     assert bad.state == S.CookedFail and bad.reason == "the command ended with exit code 4"
+    (missing,) = by_node["missing"]
+    assert missing.state == S.CookedFail
+    assert missing.reason == ("could not run the command on its Dask worker: [Errno 2] No such "
+                              "file or directory: 'no-such-command'")
+
+
+def test_resources_on_the_local_cluster_fail_the_cook_saying_what_to_do(tmp_path):
+    net = dask_net(tmp_path, [{"name": "render", "type": "genericgenerator",
+                               "parms": {"command": "true"}}], dask_resources={"GPU": 1})
+    result = Engine(net).run()
+    assert not result.ok
+    assert result.errors == [
+        "dask: onStartCook: dask_resources asks for GPU=1, but the local cluster made for the "
+        "cook declares no resources: set dask_address to a Dask cluster whose workers declare "
+        "them (dask worker ADDRESS --resources GPU=1), or clear dask_resources"]
 
 
 def test_cancel_kills_the_commands_on_the_workers(tmp_path):

@@ -266,6 +266,10 @@ class DaskScheduler(Scheduler):
                 f"ended. The Dask scheduler's distributed.scheduler.allowed-failures "
                 f"({exc.allowed_failures}) sets how many deaths a task may cause.")
             return
+        except OSError as exc:  # run_job could not start the command (after its retries)
+            self.workItemFailed(item_id, -1, f"could not run the command on its Dask worker: "
+                                             f"{exc}")
+            return
         except Exception as exc:  # the task raised (after its retries)
             self.workItemFailed(item_id, -1, f"the Dask task failed: {type(exc).__name__}: "
                                              f"{exc}")
