@@ -129,7 +129,9 @@ class DaskScheduler(Scheduler):
         # move in a later distributed, the public way
         self._done_callback = getattr(distributed.client, "done_callback", None)
         from .daskjob import TOPIC
-        self._cook = self._engine.job_id[:12]  # in task keys, which every client can see
+        # the cook's name on the cluster: part of its job id only, since every client of the
+        # cluster sees task keys and events, and the whole id is what jobs report with
+        self._cook = self._engine.job_id[:12]
         self._client.subscribe_topic(TOPIC, self._event)
         return True
 
