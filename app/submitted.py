@@ -14,7 +14,7 @@ from schedcore.errors import SchedcoreError
 from schedcore.submit import read_status
 
 COLUMNS = ["network", "submitted", "state", "items", "status URI"]
-COLORS = {"cooking": "#4e9de0", "finished": "#57ab5a", "failed": "#e5534b",
+COLORS = {"queued": "#d4a72c", "cooking": "#4e9de0", "finished": "#57ab5a", "failed": "#e5534b",
           "canceled": "#a371f7", "died": "#e5534b", "unreadable": "#d4a72c"}
 KEEP = 20  # submissions remembered
 OVER = ("finished", "failed", "canceled", "died")

@@ -112,9 +112,15 @@ def summary(result: CookResult, console: Console) -> None:
 
 def cmd_cook(args) -> int:
     console = Console(stderr=args.json, highlight=False, soft_wrap=True)  # paths stay whole
-    net = network_file.load(args.network)
-    engine = Engine(net, upto=args.node, scheduler=args.scheduler, static=args.static,
-                    workdir=args.workdir, resume=args.resume)
+    try:
+        net = network_file.load(args.network)
+        engine = Engine(net, upto=args.node, scheduler=args.scheduler, static=args.static,
+                        workdir=args.workdir, resume=args.resume)
+    except (SchedcoreError, KeyError) as exc:
+        if args.status_file:  # whoever follows it learns why it never started
+            why = exc.args[0] if isinstance(exc, KeyError) else str(exc)
+            submit.StatusFile.failed(args.status_file, args.network, why)
+        raise
     progress = CookProgress(console)
     engine.events.subscribe(progress)
     if args.status_file:
@@ -193,7 +199,7 @@ def status_line(status: dict) -> str:
 def cmd_status(args) -> int:
     while True:
         status = submit.read_status(args.uri)
-        if not args.wait or status["state"] != "cooking":
+        if not args.wait or status["state"] not in ("queued", "cooking"):
             break
         print(status_line(status), flush=True)
         time.sleep(args.interval)
@@ -204,7 +210,7 @@ def cmd_status(args) -> int:
         print(status_line(status))
         for error in status.get("errors") or []:
             print(f"error: {error}")
-    if status["state"] == "cooking":
+    if status["state"] in ("queued", "cooking"):
         return EXIT_OK
     return EXIT_OK if status.get("ok") else EXIT_FAILED
 
@@ -271,10 +277,11 @@ def parser() -> argparse.ArgumentParser:
     sub_job.set_defaults(run=cmd_submit)
     status = sub.add_parser(
         "status", help="how a submitted cook goes (its status URI)",
-        description="Read the status of a cook started by Submit As Job: its state (cooking, "
-                    "finished, canceled, or died when its process on this machine is gone) "
-                    "and counts by state. Exit status 0 while cooking or when every item "
-                    "cooked, 1 when it failed, was canceled or died.")
+        description="Read the status of a cook started by Submit As Job: its state (queued "
+                    "on a farm, cooking, finished, canceled, or died when its process is gone "
+                    "without finishing) and counts by state. Exit status 0 while queued or "
+                    "cooking or when every item cooked, 1 when it failed, was canceled or "
+                    "died.")
     status.add_argument("uri", help="the status URI (file://...) or the file's path")
     status.add_argument("--wait", action="store_true",
                         help="print a line every --interval seconds until the cook is over")

@@ -83,7 +83,7 @@ class ResultServer:
         self._http = _HTTPServer((host, port), _Handler)
         self._http.owner = self
         self._thread = threading.Thread(target=self._http.serve_forever,
-                                        kwargs={"poll_interval": 0.5},
+                                        kwargs={"poll_interval": 0.05},
                                         name="schedcore-resultserver", daemon=True)
         self._thread.start()
 

@@ -47,8 +47,8 @@ class StatusFile:
         self._written = 0.0
         self._later: threading.Timer | None = None
         self._done = False
-        self._about = {"network": network, "host": socket.gethostname(), "pid": os.getpid(),
-                       "started": time.time()}
+        self._about = {**_submitted(self.path), "network": network,
+                       "host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
         self._write({"state": "cooking"})
 
     def __call__(self, event) -> None:
@@ -77,6 +77,15 @@ class StatusFile:
                 self._later.daemon = True
                 self._later.start()
 
+    @staticmethod
+    def failed(path: str | Path, network: str, why: str) -> None:
+        """The status of a cook that could not start (a bad network, say)."""
+        write_atomic(Path(path), json.dumps({
+            **_submitted(Path(path)), "state": "finished", "ok": False, "errors": [why],
+            "network": network,
+            "host": socket.gethostname(), "pid": os.getpid(), "updated": time.time(),
+            "counts": {}}, indent=1) + "\n")
+
     def _trailing(self) -> None:
         with self._lock:
             self._later = None
@@ -88,6 +97,18 @@ class StatusFile:
         counts = {state: n for state, n in self.counts.items() if n}
         write_atomic(self.path, json.dumps({**data, **self._about, "updated": time.time(),
                                             "counts": counts}, indent=1) + "\n")
+
+
+def _submitted(path: Path) -> dict:
+    """What Submit As Job wrote about the cook before it started (its log, its Dask task),
+    kept when the cook writes its status."""
+    try:
+        queued = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(queued, dict) or queued.get("state") != "queued":
+        return {}
+    return {k: v for k, v in queued.items() if k in ("log", "dask_scheduler", "dask_task")}
 
 
 def read_status(uri: str) -> dict:
@@ -103,12 +124,15 @@ def read_status(uri: str) -> dict:
         raise SchedcoreError(f"{path}: not a status file (not JSON)") from None
     if not isinstance(status, dict) or "state" not in status:
         raise SchedcoreError(f"{path}: not a status file (no 'state')")
-    if status["state"] == "cooking" and status.get("host") == socket.gethostname() \
-            and not _alive(status.get("pid")):
+    if status["state"] in ("queued", "cooking") and "pid" in status \
+            and status.get("host") == socket.gethostname() and not _alive(status["pid"]):
+        status["errors"] = [
+            f"the cook (process {status['pid']}) ended without finishing: killed, or its "
+            f"machine went down; `schedcore cook --resume` goes on from its journal"
+            if status["state"] == "cooking" else
+            f"the cook (process {status['pid']}) ended before it started: its log "
+            f"{status.get('log', '')} says why"]
         status["state"] = "died"
-        status["errors"] = [f"the cook (process {status.get('pid')}) ended without finishing: "
-                            f"killed, or its machine went down; `schedcore cook --resume` "
-                            f"goes on from its journal"]
     return status
 
 

@@ -188,3 +188,31 @@ def test_status_waits_for_a_submitted_cook_and_tells_a_dead_one(tmp_path):
     assert dead.returncode == 1
     assert dead.stdout.startswith("died (1 Cooking)")
     assert "`schedcore cook --resume` goes on from its journal" in dead.stdout
+
+
+def test_a_submitted_cook_that_cannot_start_says_why_in_its_status(tmp_path):
+    net = write_network(tmp_path / "net.top.json", [
+        {"name": "g", "type": "genericgenerator", "parms": {"command": "true"}}])
+    env = {**os.environ, "SCHEDCORE_PYTHON": str(tmp_path / "no-such-python")}
+    done = subprocess.run([*SCHEDCORE, "submit", str(net)], capture_output=True, text=True,
+                          env=env, timeout=60)
+    uri = done.stdout.split("follow the cook at ")[1].strip()
+    deadline = time.monotonic() + 30
+    while (shown := run("status", uri)).stdout.startswith("queued"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert shown.returncode == 1
+    assert shown.stdout.startswith("died (no items yet)")
+    log = shown.stdout.split("its log ")[1].split(" says why")[0]
+    assert "no-such-python" in Path(log).read_text()
+
+
+def test_a_cook_that_cannot_start_writes_why_in_its_status_file(tmp_path):
+    bad = tmp_path / "bad.top.json"
+    bad.write_text('{"format": "schedcore-network", "nodes": [{"name": "x", "type": "nope"}]}')
+    status = tmp_path / "status.json"
+    done = run("cook", bad, "--status-file", status)
+    assert done.returncode == 2
+    shown = json.loads(status.read_text())
+    assert shown["state"] == "finished" and shown["ok"] is False
+    assert "unknown node type 'nope'" in shown["errors"][0]

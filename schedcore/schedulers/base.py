@@ -154,21 +154,49 @@ class Scheduler:
         ``schedcore cook`` as a detached process on this machine: the submitter may exit and
         the cook carries on, writing its progress to the JSON file the URI names."""
         workdir = self.workingDir(True)
-        folder = os.path.join(workdir, "pdgtemp", "submitted")
-        os.makedirs(folder, exist_ok=True)
-        name = f"{Path(graph_file).name.split('.')[0]}-{os.getpid()}-{time.time_ns()}"
+        name, folder, _ = self._submission(graph_file)
         status = os.path.join(folder, f"{name}.json")
         command = [python_for_jobs(), "-m", "schedcore.cli", "cook",
                    os.path.join(workdir, graph_file), "--status-file", status]
         if node_path:
             command += ["--node", node_path]
+        log = os.path.join(folder, f"{name}.log")
+        self._queued(status, graph_file, log, host=socket.gethostname())
         # started through a shell that exits at once: the cook belongs to no one here, so
-        # it outlives the submitter and leaves no zombie behind
-        subprocess.run(["/bin/sh", "-c", '"$@" >> "$SCHEDCORE_SUBMIT_LOG" 2>&1 < /dev/null &',
-                        "sh", *command], cwd=workdir, start_new_session=True, check=True,
-                       env={**os.environ,
-                            "SCHEDCORE_SUBMIT_LOG": os.path.join(folder, f"{name}.log")})
+        # it outlives the submitter and leaves no zombie behind; the shell says its pid
+        started = subprocess.run(
+            ["/bin/sh", "-c", '"$@" >> "$SCHEDCORE_SUBMIT_LOG" 2>&1 < /dev/null & echo $!',
+             "sh", *command], cwd=workdir, start_new_session=True, check=True,
+            capture_output=True, text=True, env={**os.environ, "SCHEDCORE_SUBMIT_LOG": log})
+        # with its pid, a cook that dies before it writes its status is seen to be dead (it
+        # takes far longer to start than this takes)
+        self._queued(status, graph_file, log, host=socket.gethostname(),
+                     pid=int(started.stdout.split()[-1]))
         return Path(status).as_uri()
+
+    def _submission(self, graph_file: str) -> tuple[str, str, str]:
+        """A new submission's name, and its folder (``<working dir>/pdgtemp/submitted``, for
+        the status file and the log) here and as the machines running it see it."""
+        name = f"{Path(graph_file).name.split('.')[0]}-{os.getpid()}-{time.time_ns()}"
+        folder = os.path.join("pdgtemp", "submitted")
+        os.makedirs(os.path.join(self.workingDir(True), folder), exist_ok=True)
+        return (name, os.path.join(self.workingDir(True), folder),
+                os.path.join(self.workingDir(False), folder))
+
+    @staticmethod
+    def _queued(status_path: str, graph_file: str, log: str, **about) -> None:
+        """The status of a submitted cook that has not started yet, so that whoever follows
+        its URI at once finds it, and where its log is. The cook overwrites it."""
+        from ..network import write_atomic
+        try:
+            with open(status_path, encoding="utf-8") as handle:
+                if json.load(handle).get("state") != "queued":
+                    return  # the cook has started already
+        except (OSError, ValueError):
+            pass
+        write_atomic(Path(status_path), json.dumps({
+            "state": "queued", "network": graph_file, "log": log, **about,
+            "updated": time.time(), "counts": {}}, indent=1) + "\n")
 
     def endSharedServer(self, sharedserver_name: str) -> bool:
         """Close a shared server instance. True on success. The default stops a server

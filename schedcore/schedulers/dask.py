@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from pathlib import Path
 
 from ..errors import CookError
@@ -326,13 +325,9 @@ class DaskScheduler(Scheduler):
         if not address:
             return super().submitAsJob(graph_file, node_path)
         distributed = _import_distributed()
-        from ..network import write_atomic
         from . import daskjob
 
-        name = f"{Path(graph_file).name.split('.')[0]}-{os.getpid()}-{time.time_ns()}"
-        local = os.path.join(self.workingDir(True), "pdgtemp", "submitted")
-        remote = os.path.join(self.workingDir(False), "pdgtemp", "submitted")
-        os.makedirs(local, exist_ok=True)
+        name, local, remote = self._submission(graph_file)
         status = os.path.join(remote, f"{name}.json")
         args = ["cook", os.path.join(self.workingDir(False), graph_file), "--status-file", status]
         if node_path:
@@ -340,9 +335,9 @@ class DaskScheduler(Scheduler):
         key = f"schedcore-submit-{name}"
         with _connect(address) as client:
             # written before the task exists: the cook overwrites it once it runs
-            write_atomic(os.path.join(local, f"{name}.json"), json.dumps({
-                "state": "queued", "network": graph_file, "dask_scheduler": address,
-                "dask_task": key, "updated": time.time(), "counts": {}}, indent=1) + "\n")
+            self._queued(os.path.join(local, f"{name}.json"), graph_file,
+                         os.path.join(remote, f"{name}.log"), dask_scheduler=address,
+                         dask_task=key)
             future = client.submit(daskjob.run_submitted, args, self.workingDir(False),
                                    status, os.path.join(remote, f"{name}.log"),
                                    key=key, pure=False)
