@@ -78,8 +78,11 @@ def test_shared_server_info_and_transfer(tmp_path):
     sched.setSharedServerInfo("houdini1", {"host": "farm7", "port": 5000})
     assert sched.getSharedServerInfo("houdini1") == {"host": "farm7", "port": 5000}
     assert list(sched.getSharedServers()) == ["houdini1"]
-    assert sched.endSharedServer("houdini1") is True
+    # a server on another machine that does not answer: it could not be ended, and is
+    # forgotten all the same (the real ones are in test_sharedserver.py)
+    assert sched.endSharedServer("houdini1") is False
     assert sched.getSharedServerInfo("houdini1") is None
+    assert sched.endSharedServer("houdini1") is False  # no such server
     source = tmp_path / "scene.top.json"
     source.write_text("{}")
     assert sched.transferFile(str(source)) is True
