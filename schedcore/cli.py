@@ -93,7 +93,13 @@ def summary(result: CookResult, console: Console) -> None:
         per_node.setdefault(item.node, dict.fromkeys(states, 0))[item.state] += 1
     for node, counts in per_node.items():
         table.add_row(node, *(str(counts[s] or "") for s in states))
-    console.print(table)
+    if not per_node and result.errors and not result.canceled:
+        # nothing cooked: the errors were just printed, as they came
+        console.print(f"[red]the cook failed[/]: {len(result.errors)} error"
+                      f"{'s' * (len(result.errors) != 1)}, no items", highlight=False)
+        return
+    if per_node:
+        console.print(table)
     for item in result.failed:
         console.print(f"[red]failed[/] {item.name}: {item.reason}", highlight=False)
         if item.log_uri:

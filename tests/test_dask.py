@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -70,6 +71,20 @@ def test_resources_on_the_local_cluster_fail_the_cook_saying_what_to_do(tmp_path
         "dask: onStartCook: dask_resources asks for GPU=1, but the local cluster made for the "
         "cook declares no resources: set dask_address to a Dask cluster whose workers declare "
         "them (dask worker ADDRESS --resources GPU=1), or clear dask_resources"]
+
+
+def test_an_address_where_nothing_listens_is_explained(tmp_path):
+    with socket.socket() as probe:  # a port that was free a moment ago
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    net = dask_net(tmp_path, [{"name": "render", "type": "genericgenerator",
+                               "parms": {"command": "true"}}],
+                   dask_address=f"tcp://127.0.0.1:{port}")
+    result = Engine(net).run()
+    assert result.errors == [
+        f"dask: onStartCook: cannot reach the Dask scheduler at tcp://127.0.0.1:{port} "
+        f"(Connection refused): is `dask scheduler` running there, and is dask_address right "
+        f"(tcp://host:8786)?"]
 
 
 def test_cancel_kills_the_commands_on_the_workers(tmp_path):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 from pathlib import Path
 
@@ -43,12 +44,28 @@ def _import_distributed():
 def _connect(address: str):
     """A client of the Dask scheduler at ``address``, or an error saying what to check."""
     distributed = _import_distributed()
+    _reachable(address)
     try:
         return distributed.Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as exc:
         raise CookError(f"cannot reach the Dask scheduler at {address} ({exc}): is "
                         f"`dask scheduler` running there, and is dask_address right "
                         f"(tcp://host:8786)?") from None
+
+
+def _reachable(address: str) -> None:
+    """Fail at once when nothing listens at a tcp:// address (Dask would retry for
+    ``CONNECT_TIMEOUT``, which a mistyped address should not cost)."""
+    scheme, _, rest = address.rpartition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme not in ("", "tcp") or not port.isdigit():
+        return  # tls://, a scheduler file...: Dask's own checks
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=5).close()
+    except OSError as exc:
+        raise CookError(f"cannot reach the Dask scheduler at {address} "
+                        f"({exc.strerror or exc}): is `dask scheduler` running there, and is "
+                        f"dask_address right (tcp://host:8786)?") from None
 
 
 def _amount(value: float) -> str:
