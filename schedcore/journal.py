@@ -27,6 +27,9 @@ CREATE TABLE IF NOT EXISTS events (
 """
 
 
+_STATE_ONLY = {state: json.dumps({"state": state.name}) for state in WorkItemState}
+
+
 @dataclass
 class Record:
     """What the journal knows of one item at the end of the last cook."""
@@ -60,12 +63,17 @@ class Journal:
         """An engine event. Events are committed in batches, and whenever the engine is about
         to wait (``flush``): a killed cook loses at most what it did since it last waited."""
         if isinstance(event, ItemStateChanged):
-            data: dict = {"state": event.new.name}
-            if event.new.is_final:
-                item = event.item
-                data.update(duration=item.cook_duration, reason=item.reason,
-                            outputs=[o.to_json() for o in item.outputFiles])
-            self._append(event.item, "state", data)
+            new = event.new
+            if not new.is_final:
+                # what resume needs of a run not over: that it began (an earlier success no
+                # longer stands); Scheduled says it already, Cooking after it adds nothing
+                if not (new is WorkItemState.Cooking and event.old is WorkItemState.Scheduled):
+                    self._append_text(event.item, "state", _STATE_ONLY[new])
+                return
+            item = event.item
+            self._append(item, "state", {"state": new.name, "duration": item.cook_duration,
+                                         "reason": item.reason,
+                                         "outputs": [o.to_json() for o in item.outputFiles]})
         elif isinstance(event, ItemChanged) and event.what == "output":
             output = next((o for o in event.item.outputFiles if o.path == event.detail), None)
             if output is not None:
@@ -79,9 +87,12 @@ class Journal:
             self.close()
 
     def _append(self, item, kind: str, data: dict) -> None:
+        self._append_text(item, kind, json.dumps(data))
+
+    def _append_text(self, item, kind: str, text: str) -> None:
         if self._db is None:
             return
-        self._pending.append((self._key(item), kind, json.dumps(data)))
+        self._pending.append((self._key(item), kind, text))
         if len(self._pending) >= self.BATCH:
             self.flush()
 
