@@ -19,6 +19,7 @@ import pytest
 
 from schedcore import network as network_file
 from schedcore.engine import Engine
+from schedcore.events import ItemStateChanged
 from schedcore.jobs import pdgserver
 from schedcore.schedulers.base import local_ip
 from schedcore.workitem import WorkItemState as S
@@ -235,3 +236,22 @@ def test_a_farm_cook_serves_on_the_address_the_other_jobs_reach(tmp_path):
     server_item = next(i for i in by_node(result)["server"] if i.index == -1)
     log = Path(urlparse(server_item.log_uri).path).read_text()
     assert f"serving server on {local_ip()}:" in log
+
+
+def test_cancel_while_a_command_runs_in_the_server_leaves_nothing_running(tmp_path):
+    net = server_net(tmp_path, script="import time\ntime.sleep(60)\n", wedges=1)
+    engine = Engine(net)
+    running = threading.Event()
+    engine.events.subscribe(lambda e: running.set() if isinstance(e, ItemStateChanged)
+                            and e.item.node == "send" and e.new == S.Cooking else None)
+    engine.start()
+    assert running.wait(60)
+    time.sleep(0.5)  # the command is in the server by now
+    server_item = next(i for i in engine.items.values() if i.node == "server" and i.index == -1)
+    pid = server_pid(server_item)
+    engine.cancel()
+    result = engine.wait(60)
+    assert result.canceled
+    (send,) = [i for i in result.items if i.node == "send"]
+    assert send.state == S.CookedCancel
+    assert gone(pid)
