@@ -255,3 +255,17 @@ def test_cancel_while_a_command_runs_in_the_server_leaves_nothing_running(tmp_pa
     (send,) = [i for i in result.items if i.node == "send"]
     assert send.state == S.CookedCancel
     assert gone(pid)
+
+
+def test_a_server_begin_without_inputs_makes_its_number_of_sessions(tmp_path, monkeypatch):
+    net = make_network(tmp_path, [
+        {"name": "server", "type": "pythonserver",
+         "parms": {"sessions": 3, "servername": "$SERVERNAME"}},
+        {"name": "send", "type": "commandsend", "inputs": ["server"],
+         "parms": {"script": COUNTING}}])
+    monkeypatch.setenv("SERVERNAME", "tables")
+    result = Engine(net).run()
+    assert result.ok, result.errors
+    sends = by_node(result)["send"]
+    assert sorted(i.attribValue("count") for i in sends) == [1, 2, 3]
+    assert {i.attribValue("sharedserver") for i in result.items} == {"tables"}
