@@ -80,11 +80,9 @@ class StatusFile:
     @staticmethod
     def failed(path: str | Path, network: str, why: str) -> None:
         """The status of a cook that could not start (a bad network, say)."""
-        write_atomic(Path(path), json.dumps({
-            **_submitted(Path(path)), "state": "finished", "ok": False, "errors": [why],
-            "network": network,
-            "host": socket.gethostname(), "pid": os.getpid(), "updated": time.time(),
-            "counts": {}}, indent=1) + "\n")
+        write_status(path, {**_submitted(Path(path)), "state": "finished", "ok": False,
+                            "errors": [why], "network": network,
+                            "host": socket.gethostname(), "pid": os.getpid()})
 
     def _trailing(self) -> None:
         with self._lock:
@@ -94,9 +92,14 @@ class StatusFile:
 
     def _write(self, data: dict) -> None:
         self._written = time.monotonic()
-        counts = {state: n for state, n in self.counts.items() if n}
-        write_atomic(self.path, json.dumps({**data, **self._about, "updated": time.time(),
-                                            "counts": counts}, indent=1) + "\n")
+        write_status(self.path, {**data, **self._about,
+                                 "counts": {s: n for s, n in self.counts.items() if n}})
+
+
+def write_status(path: str | Path, status: dict) -> None:
+    """Write a submitted cook's status file (whole, or not at all), stamped with the time."""
+    write_atomic(Path(path), json.dumps({"counts": {}, **status, "updated": time.time()},
+                                        indent=1) + "\n")
 
 
 def _submitted(path: Path) -> dict:

@@ -187,16 +187,15 @@ class Scheduler:
     def _queued(status_path: str, graph_file: str, log: str, **about) -> None:
         """The status of a submitted cook that has not started yet, so that whoever follows
         its URI at once finds it, and where its log is. The cook overwrites it."""
-        from ..network import write_atomic
+        from ..submit import write_status  # not at the top: submit imports the registry
         try:
             with open(status_path, encoding="utf-8") as handle:
                 if json.load(handle).get("state") != "queued":
                     return  # the cook has started already
         except (OSError, ValueError):
             pass
-        write_atomic(Path(status_path), json.dumps({
-            "state": "queued", "network": graph_file, "log": log, **about,
-            "updated": time.time(), "counts": {}}, indent=1) + "\n")
+        write_status(status_path, {"state": "queued", "network": graph_file, "log": log,
+                                   **about})
 
     def endSharedServer(self, sharedserver_name: str) -> bool:
         """Close a shared server instance. True on success. The default stops a server

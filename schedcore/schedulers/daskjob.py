@@ -132,15 +132,14 @@ def _status_after_crash(status_path: str, pid: int, code: int, log_path: str) ->
         status = {}
     if status.get("state") in ("finished", "canceled"):
         return
-    from ..network import write_atomic
+    from ..submit import write_status
 
     why = f"signal {-code}" if code < 0 else f"exit code {code}"
-    write_atomic(status_path, json.dumps({
+    write_status(status_path, {
         **status, "state": "died", "ok": False, "host": socket.gethostname(), "pid": pid,
-        "updated": time.time(), "counts": status.get("counts", {}),
         "errors": [f"the cook (process {pid} on {socket.gethostname()}, run by a Dask "
                    f"worker) ended with {why} before finishing; its output is in "
-                   f"{log_path}"]}, indent=1) + "\n")
+                   f"{log_path}"]})
 
 
 # == the watchdog: no command outlives its worker ======================================
