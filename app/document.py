@@ -116,8 +116,7 @@ class Document(QObject):
                     if key not in current and key[0] in names]
         if changed:
             self._set_dirty(True)
-            self._remember_values()
-        for name, parm in changed:
+        for name, parm in changed:  # each also makes the document remember the values
             self.parmChanged.emit(name, parm)
 
     def _shape(self) -> tuple:

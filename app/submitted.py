@@ -35,7 +35,7 @@ class SubmittedPanel(QTableWidget):
         self.itemDoubleClicked.connect(self._open)
         self.jobs: list[dict] = [j for j in (settings.value("submitted") or [])
                                  if isinstance(j, dict) and "uri" in j][:KEEP]
-        self._states: dict[str, str] = {}
+        self._states: dict[str, tuple[str, str, str]] = {}  # uri -> state, counts, detail
         self.timer = QTimer(self, interval=1000)
         self.timer.timeout.connect(self.poll)
         self.poll()
@@ -51,15 +51,17 @@ class SubmittedPanel(QTableWidget):
         """Read the status of every cook not known to be over, and show them all."""
         self.setRowCount(len(self.jobs))
         for row, job in enumerate(self.jobs):
-            state, counts = self._states.get(job["uri"], ("", ""))
-            if state not in OVER:
-                state, counts, detail = self._read(job["uri"])
-                self._states[job["uri"]] = (state, counts)
-            else:
-                detail = ""
+            shown = self._states.get(job["uri"])
+            if shown is None or shown[0] not in OVER:
+                shown = self._states[job["uri"]] = self._read(job["uri"])
+            state, counts, detail = shown
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(job.get("submitted", 0)))
             cells = [Path(job.get("network", "")).name, when, state, counts, job["uri"]]
             for column, text in enumerate(cells):
+                cell = self.item(row, column)
+                if cell is not None and cell.text() == text and cell.toolTip() == \
+                        (detail or text):
+                    continue  # as shown already
                 cell = QTableWidgetItem(text)
                 cell.setToolTip(detail or text)
                 if column == 2:
