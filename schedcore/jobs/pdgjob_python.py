@@ -147,7 +147,7 @@ def send_to_server(data, payload):
         sys.stderr.write("pdgjob: no shared server named %r is running in this cook: its "
                          "Python Server Begin item did not start it, or it was ended\n" % name)
         return 1
-    env = {key: os.environ.get(key, "") for key in ("PDG_RESULT_SERVER", "PDG_JOBID", "PDG_DIR")}
+    env = {key: os.environ.get(key, "") for key in ("PDG_RESULT_SERVER", "PDG_DIR")}
     env["PDG_JOBID"] = os.environ.get(os.environ.get("PDG_JOBID_VAR", "PDG_JOBID"), "")
     try:
         answer = pdgserver.request(info, {
