@@ -43,6 +43,7 @@ from .tokens import TokenError
 from .workitem import WorkItem, WorkItemState
 
 S = WorkItemState
+_IN_FLIGHT = (S.Scheduled, S.Cooking)
 
 
 class Engine(ReportsMixin):
@@ -64,6 +65,7 @@ class Engine(ReportsMixin):
         self.static = static
         self.events = bus or EventBus()
         self.job_id = secrets.token_hex(16)  # only this cook's jobs know it
+        self.cook_id = secrets.token_hex(8)  # names this cook's processes; not a secret
         self.items: dict[int, WorkItem] = {}
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._scheduler_choice = scheduler
@@ -72,8 +74,9 @@ class Engine(ReportsMixin):
         self._nodes: dict[str, NodeState] = {}
         self._dependents: dict[int, list[WorkItem]] = {}
         self._pending: dict[int, int] = {}
-        self._blocked: set[int] = set()
-        self._open = 0             # items neither final nor blocked
+        self._blocked: set[int] = set()  # Uncooked for good: something upstream did not cook
+        self._live = 0             # items neither final nor blocked: the cook ends at 0
+        self._in_flight = 0        # items Scheduled or Cooking: a scheduler has them
         self._next_id = 1
         self._errors: list[str] = []
         self._warnings: list[str] = []
@@ -242,10 +245,12 @@ class Engine(ReportsMixin):
                 return
             for state in scheds:
                 self._schedule(state)
-            if self._open == 0 and all(n.complete for n in self._nodes.values()):
+            if self._live == 0 and all(n.complete for n in self._nodes.values()):
                 return
             if any(state.can_schedule for state in scheds):
                 continue
+            if self._stalled(scheds):
+                return
             if self._journal is not None:
                 self._journal.flush()  # what happened so far is on disk before we wait
             timeout = min(state.next_tick for state in scheds) - time.monotonic()
@@ -256,6 +261,30 @@ class Engine(ReportsMixin):
             self._apply(message)
             for state in scheds:
                 state.wake()
+
+    def _stalled(self, scheds: list[SchedulerState]) -> bool:
+        """Whether nothing can change any more although the cook is not over: no item is with
+        a scheduler, ready or on its way, yet items wait or nodes lack items. That is a bug
+        (of the engine or a node type); the cook ends saying which items could not run, it
+        never waits for ever."""
+        if self._in_flight or any(s.ready or s.deferred for s in scheds) \
+                or not self._inbox.empty():
+            return False
+        self._generate()
+        incomplete = [n.name for n in self._nodes.values() if not n.complete]
+        stuck = [item for item in self.items.values() if self._is_live(item)]
+        if not stuck and not incomplete:
+            return False
+        for item in stuck:
+            waits_for = [d.name for d in item.dependencies if not d.state.is_success]
+            self._block(item, "it could never run: it waited for "
+                              + (", ".join(waits_for) or "nothing that was left to cook"))
+        self._error("internal error of the engine: the cook could not go on "
+                    f"({len(stuck)} items could never run"
+                    + (f"; nodes {', '.join(incomplete)} could not make their items"
+                       if incomplete else "") + "); please report it with the network")
+        self._stop = "the cook could not go on"
+        return True
 
     def _drain(self) -> None:
         woke = False
@@ -316,8 +345,8 @@ class Engine(ReportsMixin):
                 heapq.heappush(state.ready, (-item.priority, item.id, item))
                 state.full = True
             elif result is ScheduleResult.CookCanceled:
-                self._finalize(item, S.CookedCancel, "onSchedule returned CookCanceled")
-                self._block_dependents(item)
+                if self._finalize(item, S.CookedCancel, "onSchedule returned CookCanceled"):
+                    self._block_dependents(item)
             else:
                 reason = item.reason or (f"{scheduler.name}: onSchedule returned "
                                          f"{result.name}")
@@ -430,7 +459,7 @@ class Engine(ReportsMixin):
             self.items[item.id] = item
             node.items.append(item)
             node.unfinished += 1
-            self._open += 1
+            self._live += 1
             made.append(item)
             return item
         return make
@@ -492,17 +521,26 @@ class Engine(ReportsMixin):
     # == state changes ==================================================================
     def _set_state(self, item: WorkItem, new: WorkItemState) -> None:
         old, item.state = item.state, new
+        self._in_flight += (new in _IN_FLIGHT) - (old in _IN_FLIGHT)
         if self.events.subscribers:
             self.events.emit(ItemStateChanged(item, old, new))
 
-    def _finalize(self, item: WorkItem, state: WorkItemState, reason: str = "") -> None:
+    def _finalize(self, item: WorkItem, state: WorkItemState, reason: str = "") -> bool:
+        """Give a live item its final state; False (and nothing changes) when it had one."""
+        if not self._is_live(item):
+            return False
         if reason:
             item.reason = reason
         self._set_state(item, state)
-        self._open -= 1
         self._resolved(self._nodes[item.node])
+        return True
+
+    def _is_live(self, item: WorkItem) -> bool:
+        return not item.state.is_final and item.id not in self._blocked
 
     def _resolved(self, node: NodeState) -> None:
+        """One item of ``node`` is over (final or blocked): the only place that counts it."""
+        self._live -= 1
         node.unfinished -= 1
         if node.unfinished == 0 and any(not n.complete for n in self._nodes.values()):
             self._generate()
@@ -514,12 +552,16 @@ class Engine(ReportsMixin):
                 path = scheduler.localizePath(expected.path)
                 if os.path.exists(path):
                     item.addOutputFile(path, expected.tag)
+        if not self._is_live(item):
+            return
         # dynamic children first: they must exist before this node may count as done
         for child in self._downstream_of(item):
             self._make_items(child, lambda make, c=child: c.type.generate(c.parms, item, make))
         self._finalize(item, state)
         for child in self._dependents.pop(item.id, ()):
-            left = self._pending[child.id] - 1
+            left = self._pending.get(child.id, 0) - 1
+            if left < 0:  # blocked by another of its dependencies meanwhile
+                continue
             if left:
                 self._pending[child.id] = left
             else:
@@ -527,8 +569,8 @@ class Engine(ReportsMixin):
                 self._make_ready(child)
 
     def _fail(self, item: WorkItem, reason: str) -> None:
-        self._finalize(item, S.CookedFail, reason)
-        self._block_dependents(item)
+        if self._finalize(item, S.CookedFail, reason):
+            self._block_dependents(item)
 
     def _block_dependents(self, item: WorkItem) -> None:
         for child in self._dependents.pop(item.id, ()):
@@ -541,11 +583,13 @@ class Engine(ReportsMixin):
                           child.name)
 
     def _block(self, item: WorkItem, reason: str) -> None:
-        """An item that can never run: it stays Uncooked and says why."""
+        """An item that can never run: it stays Uncooked and says why (once: an item that
+        waits for several failed items is blocked by the first)."""
+        if not self._is_live(item):
+            return
         item.reason = reason
         self._blocked.add(item.id)
         self._set_state(item, S.Uncooked)
-        self._open -= 1
         self._resolved(self._nodes[item.node])
         for child in self._dependents.pop(item.id, ()):
             self._pending.pop(child.id, None)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from schedcore.engine import Engine
 from schedcore.events import CookFinished, ItemAdded, ItemStateChanged
 from schedcore.results import ScheduleResult, TickResult
@@ -118,6 +120,67 @@ def test_cook_failed_blocks_downstream_items_and_says_why(tmp_path):
     assert downstream.reason == "upstream item gen_2 failed"
     assert downstream.name not in sched.names("onSchedule")
     assert result.counts == {"CookedSuccess": 4, "CookedFail": 1, "Uncooked": 1}
+
+
+def _fail_gen(sched, item):
+    return R.CookFailed if item.node == "gen" else R.CookSucceeded
+
+
+@pytest.mark.parametrize("below", [
+    {"type": "genericgenerator"},
+    {"type": "pythonscript"},
+    {"type": "genericgenerator", "parms": {"generatewhen": "eachupstreamcooked"}},
+    {"type": "filepattern", "parms": {"pattern": "*.none"}},
+])
+def test_every_failed_item_above_a_wait_for_all_ends_the_cook(tmp_path, below):
+    """gen (both items fail) -> waitforall -> a node of each kind: the cook ends, the
+    partition and what is below it Uncooked, each saying which upstream item stopped it."""
+    net = make_network(tmp_path, [
+        {"name": "gen", "type": "genericgenerator", "parms": {"itemcount": 2}},
+        {"name": "wait", "type": "waitforall", "inputs": ["gen"]},
+        {"name": "below", "inputs": ["wait"], **below},
+    ])
+    sched = Scripted(_fail_gen)
+    engine = Engine(net, scheduler=sched)
+    engine.start()
+    result = engine.wait(30)
+    assert result is not None, "the cook did not end"
+    states = {i.name: (i.state, i.reason) for i in result.items}
+    assert states["gen_1"][0] == states["gen_2"][0] == S.CookedFail
+    assert states["wait_3"] == (S.Uncooked, "upstream item gen_1 failed")
+    below_items = [i for i in result.items if i.node == "below"]
+    for item in below_items:  # a dynamic node makes none: nothing cooked above it
+        assert (item.state, item.reason) == (S.Uncooked, "upstream item wait_3 did not run")
+    assert sched.names("onStopCook") == [False]
+    assert not result.ok and not result.errors
+
+
+def test_a_failure_after_another_dependency_cooked_blocks_once(tmp_path):
+    """The partition's first dependency succeeds, the second fails, a third succeeds late:
+    the partition is blocked once, the late success changes nothing."""
+    order = []
+
+    def schedule(sched, item):
+        order.append(item.name)
+        return R.Succeeded
+
+    net = make_network(tmp_path, [
+        {"name": "gen", "type": "genericgenerator", "parms": {"itemcount": 3}},
+        {"name": "wait", "type": "waitforall", "inputs": ["gen"]},
+    ])
+    sched = Scripted(schedule)
+    engine = Engine(net, scheduler=sched)
+    engine.start()
+    while len(order) < 3:
+        threading.Event().wait(0.01)
+    sched.workItemSucceeded(1, -1, 0.1)
+    sched.workItemFailed(2)
+    sched.workItemFailed(2)  # a duplicate report
+    sched.workItemSucceeded(3, -1, 0.1)
+    result = engine.wait(30)
+    assert result is not None, "the cook did not end"
+    assert result.counts == {"CookedSuccess": 2, "CookedFail": 1, "Uncooked": 1}
+    assert not result.errors
 
 
 def test_failed_and_canceled_results(tmp_path):
