@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import NetworkError, did_you_mean
+from .errors import Hints, NetworkError, did_you_mean
 from .parms import ParmSet
 
 FORMAT = "schedcore-network"
@@ -61,6 +61,8 @@ class Network:
     schedulers: list[SchedulerSpec] = field(default_factory=list)
     default_scheduler: str = ""
     path: str = ""  # where it was loaded from or saved to; "" for a new network
+    # name -> position in ``nodes``; checked at each use, as the studio edits ``nodes``
+    _index: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def hip(self) -> str:
@@ -68,10 +70,15 @@ class Network:
         return str(Path(self.path).resolve().parent) if self.path else os.getcwd()
 
     def node(self, name: str) -> NodeSpec:
-        for node in self.nodes:
-            if node.name == name:
-                return node
-        raise KeyError(f"no node named {name!r}" + did_you_mean(name, self.node_names()))
+        spot = self._index.get(name)
+        if spot is None or spot >= len(self.nodes) or self.nodes[spot].name != name:
+            self._index = {}
+            for i, spec in enumerate(self.nodes):
+                self._index.setdefault(spec.name, i)  # the first of a name, as a scan finds
+            spot = self._index.get(name)
+        if spot is None:
+            raise KeyError(f"no node named {name!r}" + did_you_mean(name, self.node_names()))
+        return self.nodes[spot]
 
     def scheduler(self, name: str) -> SchedulerSpec:
         for spec in self.schedulers:
@@ -103,18 +110,9 @@ class Network:
                     wanted.add(name)
                     stack.extend(by_name[name].inputs)
         order, done = [], set()
-
-        def visit(name: str) -> None:
-            if name in done:
-                return
-            done.add(name)
-            for upstream in by_name[name].inputs:
-                visit(upstream)
-            order.append(by_name[name])
-
         for node in self.nodes:
-            if node.name in wanted:
-                visit(node.name)
+            if node.name in wanted and node.name not in done:
+                _upstream_first(node.name, by_name, done, order)
         return order
 
     def to_json(self) -> dict:
@@ -131,6 +129,25 @@ class Network:
         target = Path(path or self.path)
         write_atomic(target, json.dumps(self.to_json(), indent=2) + "\n")
         self.path = str(target)
+
+
+def _upstream_first(root: str, by_name: dict, done: set, order: list) -> None:
+    """Append ``root`` and its ancestors not yet ``done`` to ``order``, inputs first.
+
+    Depth-first with a stack of its own, not recursion: a chain of any length orders.
+    """
+    done.add(root)
+    stack = [(by_name[root], iter(by_name[root].inputs))]
+    while stack:
+        spec, inputs = stack[-1]
+        for name in inputs:
+            if name not in done:
+                done.add(name)
+                stack.append((by_name[name], iter(by_name[name].inputs)))
+                break
+        else:
+            stack.pop()
+            order.append(spec)
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -205,15 +222,15 @@ class _Checker:
         for key in unknown:
             self.add(key, "unknown key" + did_you_mean(key, ["default_scheduler", "nodes",
                                                              "schedulers"]))
-        schedulers = self._entries(data, "schedulers", self._scheduler_types())
-        nodes = self._entries(data, "nodes", self._node_types())
+        schedulers = Hints(self._entries(data, "schedulers", self._scheduler_types()))
+        nodes = Hints(self._entries(data, "nodes", self._node_types()))
         default = data.get("default_scheduler")
         if default is not None and not isinstance(default, str):
             self.add("default_scheduler", f"expected the name of a scheduler node, got "
                                           f"{default!r}")
         elif default and default not in schedulers:
             self.add("default_scheduler", f"no scheduler node named {default!r}"
-                     + did_you_mean(default, schedulers))
+                     + schedulers(default))
         listed = data.get("nodes") if isinstance(data.get("nodes"), list) else []
         for i, node in enumerate(listed):
             if isinstance(node, dict):
@@ -237,7 +254,7 @@ class _Checker:
         if not isinstance(entries, list):
             self.add(key, "expected a list")
             return []
-        names = []
+        names: dict[str, None] = {}  # ordered, and a set for the test of a second name
         for i, entry in enumerate(entries):
             where = f"{key}[{i}]"
             if not isinstance(entry, dict):
@@ -250,7 +267,7 @@ class _Checker:
             elif name in names:
                 self.add(f"{where}.name", f"a second {key[:-1]} named {name!r}")
             else:
-                names.append(name)
+                names[name] = None
             self._typed(where, entry, types, key[:-1])
             position = entry.get("position")
             if position is not None and not (
@@ -258,7 +275,7 @@ class _Checker:
                     and all(isinstance(v, (int, float)) and not isinstance(v, bool)
                             and math.isfinite(v) for v in position)):
                 self.add(f"{where}.position", f"expected [x, y], got {position!r}")
-        return names
+        return list(names)
 
     def _typed(self, where: str, entry: dict, types: dict, what: str) -> None:
         type_name = entry.get("type")
@@ -279,37 +296,47 @@ class _Checker:
             elif (why := template.check(value)) is not None:
                 self.add(f"{where}.parms.{name}", why)
 
-    def _links(self, where: str, node: dict, nodes: list[str], schedulers: list[str]) -> None:
+    def _links(self, where: str, node: dict, nodes: Hints, schedulers: Hints) -> None:
         inputs = node.get("inputs", [])
         if not isinstance(inputs, list):
             self.add(f"{where}.inputs", "expected a list of node names")
             inputs = []
         for j, name in enumerate(inputs):
             if name not in nodes:
-                self.add(f"{where}.inputs[{j}]", f"no node named {name!r}"
-                         + did_you_mean(str(name), nodes))
+                self.add(f"{where}.inputs[{j}]", f"no node named {name!r}" + nodes(name))
             elif name == node.get("name"):
                 self.add(f"{where}.inputs[{j}]", "a node cannot be its own input")
         scheduler = node.get("scheduler")
         if scheduler not in (None, "") and scheduler not in schedulers:
             self.add(f"{where}.scheduler", f"no scheduler node named {scheduler!r}"
-                     + did_you_mean(str(scheduler), schedulers))
+                     + schedulers(scheduler))
 
     def _cycles(self, nodes: list[dict]) -> None:
         inputs = {n["name"]: n.get("inputs", []) for n in nodes}
-        state: dict[str, int] = {}  # 1 visiting, 2 done
-
-        def visit(name: str, path: list[str]) -> None:
-            if state.get(name) == 2:
-                return
-            if state.get(name) == 1:
-                loop = path[path.index(name):] + [name]
-                self.add("nodes", "connections form a loop: " + " -> ".join(loop))
-                return
-            state[name] = 1
-            for upstream in inputs[name]:
-                visit(upstream, path + [name])
-            state[name] = 2
-
+        state: dict[str, int] = {}  # 1 on the walk's path, 2 done
         for name in inputs:
-            visit(name, [])
+            if name not in state:
+                self._walk(name, inputs, state)
+
+    def _walk(self, root: str, inputs: dict, state: dict) -> None:
+        """Depth-first from ``root`` with a stack of its own (a chain of any length), adding
+        a problem for each connection back to a node on the path."""
+        path, at = [root], {root: 0}  # the path, and where each of its nodes is on it
+        stack = [iter(inputs[root])]
+        state[root] = 1
+        while stack:
+            for upstream in stack[-1]:
+                mark = state.get(upstream)
+                if mark == 1:
+                    loop = path[at[upstream]:] + [upstream]
+                    self.add("nodes", "connections form a loop: " + " -> ".join(loop))
+                elif mark is None:
+                    state[upstream], at[upstream] = 1, len(path)
+                    path.append(upstream)
+                    stack.append(iter(inputs[upstream]))
+                    break
+            else:
+                stack.pop()
+                done = path.pop()
+                state[done] = 2
+                del at[done]

@@ -2,9 +2,11 @@ import json
 import os
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from schedcore import network as network_file
-from schedcore.errors import NetworkError
+from schedcore.errors import KNOWN_LISTED, NetworkError
 
 from .conftest import EXAMPLES
 
@@ -134,3 +136,99 @@ def test_topological_order_up_to_a_node(tmp_path):
     assert [n.name for n in net.topological("render1")] == ["wedge1", "render1"]
     with pytest.raises(KeyError, match="did you mean 'render1'"):
         net.topological("rendr1")
+
+
+def chain_downstream_first(count: int) -> dict:
+    """n0 <- n1 <- ... listed last node first: the deepest walk there is."""
+    return base(nodes=[{"name": f"n{i}", "type": "genericgenerator",
+                        "inputs": [f"n{i - 1}"] if i else []} for i in reversed(range(count))])
+
+
+@pytest.mark.parametrize("count", [1_200, 20_000])
+def test_a_long_chain_listed_downstream_first_loads_and_orders(tmp_path, count):
+    net = network_file.load(write(tmp_path, chain_downstream_first(count)))
+    assert [n.name for n in net.topological()] == [f"n{i}" for i in range(count)]
+    assert [n.name for n in net.topological(f"n{count // 2}")] == [
+        f"n{i}" for i in range(count // 2 + 1)]
+    assert net.node("n0").inputs == [] and net.node(f"n{count - 1}").inputs == [
+        f"n{count - 2}"]
+
+
+def test_a_loop_closing_a_long_chain_is_reported_with_its_path(tmp_path):
+    data = chain_downstream_first(5_000)
+    data["nodes"][-1]["inputs"] = ["n4999"]  # n0 now waits for the last node
+    problems = problems_of(tmp_path, data)
+    path = " -> ".join(f"n{i}" for i in reversed(range(5_000)))
+    assert problems == [f"nodes: connections form a loop: {path} -> n4999"]
+
+
+def test_node_lookup_follows_edits_of_the_node_list(tmp_path):
+    net = network_file.load(EXAMPLES / "wedge_summary.top.json")
+    render = net.node("render1")
+    net.nodes.remove(net.node("wedge1"))  # positions shift, as the studio's delete does
+    assert net.node("render1") is render
+    render.name = "render2"  # a rename
+    with pytest.raises(KeyError, match="did you mean 'render2'"):
+        net.node("render1")
+    assert net.node("render2") is render
+    net.nodes = [network_file.NodeSpec("render1", "genericgenerator")]  # undo's new list
+    assert net.node("render1") is net.nodes[0]
+
+
+def test_many_unknown_inputs_in_a_large_network_name_a_bounded_list(tmp_path):
+    count = 2_000  # every node waits for a node that was renamed away
+    data = base(nodes=[{"name": f"n{i}", "type": "genericgenerator", "inputs": ["root"]}
+                       for i in range(count)])
+    problems = problems_of(tmp_path, data)
+    assert len(problems) == count
+    shown = ", ".join(sorted(f"n{i}" for i in range(count))[:KNOWN_LISTED])
+    assert problems[7] == (f"nodes[7].inputs[0]: no node named 'root' (known: {shown}, ... "
+                           f"(2,000 in all))")
+
+
+@st.composite
+def dags(draw, loop: bool = False):
+    """Node i takes inputs among nodes 0..i-1 (a DAG), listed in a random order; with
+    ``loop``, one more connection from a node to one of its descendants' inputs."""
+    count = draw(st.integers(2 if loop else 1, 30))
+    inputs = [sorted(draw(st.sets(st.integers(0, i - 1), max_size=3))) if i else []
+              for i in range(count)]
+    if loop:
+        low = draw(st.integers(0, count - 2))
+        high = draw(st.integers(low + 1, count - 1))
+        chain = [low + 1 + k for k in range(high - low)]
+        for upstream, node in zip([low, *chain], chain, strict=False):
+            if upstream not in inputs[node]:
+                inputs[node].append(upstream)  # low -> ... -> high
+        inputs[low].append(high)  # and back: a loop through low and high
+    listing = draw(st.permutations(range(count)))
+    return base(nodes=[{"name": f"n{i}", "type": "genericgenerator",
+                        "inputs": [f"n{j}" for j in inputs[i]]} for i in listing])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(dags())
+def test_random_dags_in_any_listing_order_come_out_in_dependency_order(data):
+    net = network_file.from_json(data, "random")
+    order = [n.name for n in net.topological()]
+    assert sorted(order) == sorted(n["name"] for n in data["nodes"])
+    seen = set()
+    for name in order:
+        assert set(net.node(name).inputs) <= seen, f"{name} before one of its inputs"
+        seen.add(name)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(dags(loop=True))
+def test_random_graphs_with_a_loop_are_reported_with_a_real_loop(data):
+    with pytest.raises(NetworkError) as info:
+        network_file.from_json(data, "random")
+    inputs = {n["name"]: n["inputs"] for n in data["nodes"]}
+    assert info.value.problems
+    for problem in info.value.problems:
+        prefix = "nodes: connections form a loop: "
+        assert problem.startswith(prefix)
+        loop = problem[len(prefix):].split(" -> ")
+        assert loop[0] == loop[-1] and len(loop) > 2
+        for node, upstream in zip(loop, loop[1:], strict=False):
+            assert upstream in inputs[node]
