@@ -4,7 +4,7 @@ engine, kept in a file of its own; it runs on the engine thread."""
 from __future__ import annotations
 
 from .events import ItemChanged
-from .workitem import WorkItem, WorkItemState
+from .workitem import AttribIndexError, WorkItem, WorkItemState
 
 S = WorkItemState
 
@@ -79,7 +79,12 @@ class ReportsMixin:
         self._changed(item, "output", path)
 
     def _on_attribute(self, item, scheduler, name, type, value, index) -> None:
-        item.setAttrib(name, type, value, index)
+        try:
+            item.setAttrib(name, type, value, index)
+        except AttribIndexError as exc:  # one value far out would take the cook's memory
+            self._warning(f"{item.name}: attribute report refused: {exc}",
+                          getattr(scheduler, "name", ""))
+            return
         self._changed(item, "attribute", name)
 
     def _on_attribute_array(self, item, scheduler, name, type, values) -> None:

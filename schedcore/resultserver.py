@@ -29,7 +29,7 @@ from collections import OrderedDict
 from typing import Protocol
 from urllib.parse import urlparse
 
-from .workitem import AttribType, WorkItem
+from .workitem import AttribIndexError, AttribType, WorkItem, checked_attrib_index
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ MAX_BODY = 8 * 1024 * 1024      # bytes in one request
 MAX_REPORTS = 20_000            # reports in one JSON batch
 RATE = 2_000                    # requests per second per connection (burst: one second's)
 REMEMBERED_RIDS = 2_000_000     # idempotency ids kept; the oldest are forgotten beyond
+WARNED_ATTRIBS = 10_000         # (item, attribute) refusals warned about once in the cook
 
 
 class ReportError(ValueError):
@@ -50,6 +51,7 @@ class Sink(Protocol):
     def find_item(self, ref) -> WorkItem | None: ...
     def apply_report(self, kind: str, item: WorkItem, *args) -> None: ...
     def all_items(self) -> list[WorkItem]: ...
+    # optional: ``cookWarning(text)``, a warning in the cook (a Scheduler has it)
 
 
 # kind -> (argument names, their checks); the value types a JSON report may carry
@@ -80,6 +82,8 @@ class ResultServer:
         self._rids: OrderedDict[str, None] = OrderedDict()
         self._rids_lock = threading.Lock()
         self.refused = 0  # reports refused since start (wrong job id, unknown item, bad)
+        self._warned: set[tuple] = set()
+        self._warned_lock = threading.Lock()
         self._http = _HTTPServer((host, port), _Handler)
         self._http.owner = self
         self._thread = threading.Thread(target=self._http.serve_forever,
@@ -110,6 +114,8 @@ class ResultServer:
         item = self.sink.find_item(ref)
         if item is None:
             raise ReportError(f"no work item {ref!r} in this cook")
+        if kind == "attrib":
+            args = self._checked_index(item, args)
         if rid is not None:
             with self._rids_lock:
                 if rid in self._rids:
@@ -119,6 +125,30 @@ class ResultServer:
                     self._rids.popitem(last=False)
         self.sink.apply_report(kind, item, *args)
         return "applied"
+
+    def _checked_index(self, item: WorkItem, args: tuple) -> tuple:
+        """The attribute report with its index checked here, before it reaches the engine:
+        the job learns why, the cook gets a warning (once per item and attribute)."""
+        name, type, value, index = args
+        try:
+            return name, type, value, checked_attrib_index(name, index)
+        except AttribIndexError as exc:
+            self._warn_once((getattr(item, "id", None), name),
+                            f"{getattr(item, 'name', item)}: attribute report refused: {exc}")
+            raise ReportError(str(exc)) from None
+
+    def _warn_once(self, key: tuple, text: str) -> None:
+        with self._warned_lock:
+            if key in self._warned:
+                return
+            if len(self._warned) < WARNED_ATTRIBS:
+                self._warned.add(key)
+        warn = getattr(self.sink, "cookWarning", None)
+        try:
+            if warn is not None:
+                warn(text)
+        except RuntimeError:  # the cook has just ended: the log below still has it
+            log.warning("result server: %s", text)
 
     def refuse(self, why: str, peer) -> None:
         self.refused += 1
@@ -250,7 +280,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             kind, ref, args = convert(*params[:-1])
             owner.apply(kind, ref, args)
             return True
-        except (ReportError, TypeError, ValueError) as exc:
+        except (ReportError, TypeError, ValueError, OverflowError) as exc:  # int(inf): Overflow
             owner.refuse(f"{method}: {exc}", self.client_address[0])
             return xmlrpc.client.Fault(2, f"{method}: {exc}")
 
@@ -330,7 +360,7 @@ def _text(value) -> str:
 
 def _attrib(kind: AttribType):
     def convert(ref, subindex, name, value, index):
-        return "attrib", ref, (_text(name), kind, value, max(0, int(index)))
+        return "attrib", ref, (_text(name), kind, value, index)  # index: checked in apply
     return 6, convert
 
 

@@ -8,6 +8,7 @@ cook may hold hundreds of thousands of them.
 from __future__ import annotations
 
 import enum
+import operator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -48,6 +49,29 @@ class AttribType(enum.IntEnum):
     File = 3
     PyObject = 4
     Dict = 5
+
+
+# The largest index of one attribute value. An attribute grows to its largest index, so one
+# report of index 10**8 would take gigabytes of the cook's memory and of its journal; a real
+# job sets far fewer values by index (whole arrays go through setAttribArray).
+MAX_ATTRIB_INDEX = 100_000
+
+
+class AttribIndexError(ValueError):
+    """An attribute index out of 0..MAX_ATTRIB_INDEX; the text names the attribute."""
+
+
+def checked_attrib_index(name: str, index) -> int:
+    """``index`` as an int when it can index attribute ``name``; else ``AttribIndexError``."""
+    try:
+        index = operator.index(index)
+    except TypeError:
+        raise AttribIndexError(f"attribute {name!r}: index {index!r} is not a whole "
+                               f"number") from None
+    if not 0 <= index <= MAX_ATTRIB_INDEX:
+        raise AttribIndexError(f"attribute {name!r}: index {index:,} is out of range: an "
+                               f"index goes from 0 to {MAX_ATTRIB_INDEX:,}")
+    return index
 
 
 _CASTS = {
@@ -151,6 +175,9 @@ class WorkItem:
         return None if attrib is None else list(attrib.values)
 
     def setAttrib(self, name: str, type: AttribType, value: Any, index: int = 0) -> None:
+        """Set the value at ``index``, growing the array to it; raises ``AttribIndexError``
+        for an index outside 0..``MAX_ATTRIB_INDEX``."""
+        index = checked_attrib_index(name, index)
         cast = _CASTS.get(type)
         value = cast(value) if cast else value
         attrib = self.attributes.get(name)

@@ -23,7 +23,7 @@ from schedcore.events import ItemStateChanged
 from schedcore.results import ScheduleResult
 from schedcore.resultserver import ResultServer
 from schedcore.schedulers import Scheduler
-from schedcore.workitem import AttribType
+from schedcore.workitem import MAX_ATTRIB_INDEX, AttribType
 from schedcore.workitem import WorkItemState as S
 
 from .conftest import ROOT, make_network
@@ -444,3 +444,38 @@ def test_retries_while_the_server_is_not_up_yet(tmp_path):
 def test_job_modules_run_on_python_38():
     for path in JOBS.glob("*.py"):
         ast.parse(Path(path).read_text(), feature_version=(3, 8))
+
+
+def test_attribute_indexes_out_of_range_are_refused_and_warned(cook):
+    c = cook(1)
+    (item_id,) = c.ids
+    name = c.item(item_id).name
+    with xmlrpc.client.ServerProxy(f"http://{c.address}") as proxy:  # pdgcmd's call shape
+        for index in (10**8, 10**8, -1):
+            with pytest.raises(xmlrpc.client.Fault, match=r"attribute 'n': index -?[\d,]+ is "
+                               r"out of range: an index goes from 0 to 100,000"):
+                proxy.set_int_attrib(item_id, -1, "n", 7, index, c.job_id)
+        with pytest.raises(xmlrpc.client.Fault, match="index 1.5 is not a whole number"):
+            proxy.set_float_attrib(item_id, -1, "f", 1.0, 1.5, c.job_id)
+        with pytest.raises(xmlrpc.client.Fault, match="cannot convert float infinity"):
+            proxy.result(item_id, "/tmp/x", "file", float("inf"), c.job_id)
+        assert proxy.set_int_attrib(item_id, -1, "n", 7, MAX_ATTRIB_INDEX, c.job_id) is True
+    status, body = c.post_json({"jobid": c.job_id, "reports": [
+        {"rid": f"r{i}", "item": item_id, "kind": "attrib", "name": "s", "type": "String",
+         "value": "v", "index": index} for i, index in enumerate((10**8, -5, 3))]})
+    assert status == 200
+    results = json.loads(body)["results"]
+    assert [r["status"] for r in results] == ["error", "error", "applied"]
+    assert results[0]["error"] == ("attribute 's': index 100,000,000 is out of range: an "
+                                   "index goes from 0 to 100,000")
+    result = c.finish()
+    item = c.item(item_id)
+    assert len(item.attribArray("n")) == MAX_ATTRIB_INDEX + 1
+    assert item.attribArray("s") == ["", "", "", "v"] and not item.hasAttrib("f")
+    refused = [w for w in result.warnings if "attribute report refused" in w]
+    assert refused == [  # once per item and attribute, naming both and the limit
+        f"{name}: attribute report refused: attribute 'n': index 100,000,000 is out of range: "
+        "an index goes from 0 to 100,000",
+        f"{name}: attribute report refused: attribute 'f': index 1.5 is not a whole number",
+        f"{name}: attribute report refused: attribute 's': index 100,000,000 is out of range: "
+        "an index goes from 0 to 100,000"]

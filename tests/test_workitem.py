@@ -1,7 +1,18 @@
 import pytest
 
+from schedcore.engine import Engine
+from schedcore.results import ScheduleResult
+from schedcore.schedulers import Scheduler
 from schedcore.tokens import TokenError, expand_attributes
-from schedcore.workitem import AttribType, WorkItem, WorkItemState
+from schedcore.workitem import (
+    MAX_ATTRIB_INDEX,
+    AttribIndexError,
+    AttribType,
+    WorkItem,
+    WorkItemState,
+)
+
+from .conftest import make_network
 
 
 def test_states_have_pdg_values():
@@ -55,3 +66,36 @@ def test_attribute_references_expand():
         "draw circle 2.25 out_4.svg to /o/x.svg mail a@b.org @literal")
     with pytest.raises(TokenError, match="gen_3 has no attribute 'shap'"):
         expand_attributes("@shap", item)
+
+
+def test_attribute_indexes_are_bounded():
+    item = WorkItem(1, "gen")
+    item.setIntAttrib("n", 5, MAX_ATTRIB_INDEX)
+    assert len(item.attribArray("n")) == MAX_ATTRIB_INDEX + 1
+    for index, why in ((MAX_ATTRIB_INDEX + 1, "index 100,001 is out of range"),
+                       (10**8, "index 100,000,000 is out of range"),
+                       (-1, "index -1 is out of range"),
+                       (2.0, "index 2.0 is not a whole number")):
+        with pytest.raises(AttribIndexError, match=f"attribute 'm': {why}"):
+            item.setFloatAttrib("m", 1.0, index)
+    assert not item.hasAttrib("m")
+
+
+class SetsFarOut(Scheduler):
+    """Scheduler code that reports an attribute far out of range, then one in range."""
+
+    def onSchedule(self, work_item):
+        self.workItemSetAttribute(work_item.id, -1, "frames", AttribType.Int, 1, 10**8)
+        self.workItemSetAttribute(work_item.id, -1, "frames", AttribType.Int, 2, 1)
+        return ScheduleResult.CookSucceeded
+
+
+def test_an_attribute_report_far_out_of_range_is_a_warning_in_the_cook(tmp_path):
+    net = make_network(tmp_path, [{"name": "gen", "type": "genericgenerator",
+                                   "parms": {"itemcount": 1, "command": "x"}}])
+    result = Engine(net, scheduler=SetsFarOut("far", {}), journal=False).run()
+    (item,) = result.items
+    assert result.ok and item.attribArray("frames") == [0, 2]
+    assert result.warnings == [f"{item.name}: attribute report refused: attribute 'frames': "
+                               f"index 100,000,000 is out of range: an index goes from 0 to "
+                               f"100,000"]
