@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import heapq
+import math
 from collections import Counter
 
+from .errors import CookError
 from .network import Network, NodeSpec
 from .nodes import node_type
 from .schedulers import Scheduler
@@ -12,6 +14,9 @@ from .workitem import WorkItem, WorkItemState
 
 S = WorkItemState
 _SUCCESS = (S.CookedSuccess, S.CookedCache)
+# The longest tick period: a day. Longer is a slip of the keyboard (and beyond ~1e9 seconds
+# the engine's wait overflows the clock).
+MAX_TICK_PERIOD = 86_400.0
 
 
 class CookResult:
@@ -56,8 +61,8 @@ class SchedulerState:
         self.deferred: list = []   # items that answered Deferred: back to ready on the next wake
         self.full = False          # FullDeferred: no onSchedule until the next wake
         self.busy = False          # SchedulerBusy: no onSchedule until a tick says ready
-        self.period = max(0.001, scheduler["pdg_tickperiod"].evaluateFloat())
-        self.max_items = scheduler["pdg_maxitems"].evaluateInt()
+        self.period = tick_period(scheduler)
+        self.max_items = max_items(scheduler)
         self.budget = self.max_items
         self.next_tick = 0.0
 
@@ -70,6 +75,39 @@ class SchedulerState:
     @property
     def can_schedule(self) -> bool:
         return bool(self.ready) and not self.busy and not self.full and self.budget != 0
+
+
+def tick_period(scheduler: Scheduler) -> float:
+    """``pdg_tickperiod`` in seconds; a ``CookError`` naming the scheduler when it is not a
+    finite number above 0 and at most ``MAX_TICK_PERIOD``."""
+    value = _evaluate(scheduler, "pdg_tickperiod", "evaluateFloat")
+    if value is None or not (math.isfinite(value) and 0 < value <= MAX_TICK_PERIOD):
+        raise _bad_parm(scheduler, "pdg_tickperiod", f"a number of seconds above 0 and at "
+                                                     f"most {MAX_TICK_PERIOD:,.0f} (a day)")
+    return max(0.001, value)  # a shorter period would only spin
+
+
+def max_items(scheduler: Scheduler) -> int:
+    """``pdg_maxitems``: -1 (no limit) or a count from 1; else a ``CookError``."""
+    value = _evaluate(scheduler, "pdg_maxitems", "evaluateInt")
+    if value is None or not (value == -1 or value >= 1):  # 0 would never schedule an item
+        raise _bad_parm(scheduler, "pdg_maxitems", "-1 for no limit, or a whole number of "
+                                                   "items from 1")
+    return value
+
+
+def _evaluate(scheduler: Scheduler, name: str, how: str):
+    """The parameter's value, or None when it does not evaluate to a number at all."""
+    try:
+        return getattr(scheduler[name], how)()
+    except (TypeError, ValueError, OverflowError):  # text, NaN or infinity as an int
+        return None
+
+
+def _bad_parm(scheduler: Scheduler, name: str, expected: str) -> CookError:
+    raw = scheduler[name].raw
+    return CookError(f"scheduler {scheduler.name!r}: parameter {name} is {raw!r}; it must "
+                     f"be {expected}")
 
 
 class NodeState:

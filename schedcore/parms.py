@@ -8,6 +8,7 @@ file's folder) and environment variables, as Houdini does (``self["pdg_workingdi
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable
@@ -38,6 +39,9 @@ class ParmTemplate:
         if self.kind == "float" and (isinstance(value, bool)
                                      or not isinstance(value, (int, float))):
             return f"expected a number, got {value!r}"
+        # JSON reads Infinity and NaN: a number, but no use as seconds or a scale
+        if self.kind == "float" and isinstance(value, float) and not math.isfinite(value):
+            return f"expected a finite number, got {value!r}"
         if self.kind in ("string", "code") and not isinstance(value, str):
             return f"expected a string, got {value!r}"
         if self.kind == "bool" and not isinstance(value, bool):

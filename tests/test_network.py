@@ -6,7 +6,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schedcore import network as network_file
-from schedcore.errors import KNOWN_LISTED, NetworkError
+from schedcore.engine import Engine
+from schedcore.errors import KNOWN_LISTED, CookError, NetworkError
+from schedcore.schedulers import Scheduler
 
 from .conftest import EXAMPLES
 
@@ -232,3 +234,55 @@ def test_random_graphs_with_a_loop_are_reported_with_a_real_loop(data):
         assert loop[0] == loop[-1] and len(loop) > 2
         for node, upstream in zip(loop, loop[1:], strict=False):
             assert upstream in inputs[node]
+
+
+def scheduler_node(parms: dict) -> dict:
+    return base(schedulers=[{"name": "local1", "type": "localscheduler", "parms": parms}],
+                nodes=[{"name": "g", "type": "genericgenerator", "parms": {"itemcount": 1}}])
+
+
+@pytest.mark.parametrize("text", ["Infinity", "-Infinity", "NaN"])
+def test_a_tick_period_that_is_no_finite_number_is_a_problem_of_the_file(tmp_path, text):
+    document = json.dumps(scheduler_node({"pdg_tickperiod": 0.5})).replace("0.5", text)
+    value = float(text.replace("Infinity", "inf"))
+    assert problems_of(tmp_path, document) == [
+        f"schedulers[0].parms.pdg_tickperiod: expected a finite number, got {value!r}"]
+
+
+@pytest.mark.parametrize("period", [0, -1, -0.5, 1e300, 86_401, 10**400, float("inf"),
+                                    float("nan"), "fast", "$NO_SUCH_TICK", "inf"])
+def test_a_bad_tick_period_is_a_cook_error_naming_scheduler_and_parameter(tmp_path, period):
+    net = network_file.load(write(tmp_path, scheduler_node({})))
+    scheduler = Scheduler("sched1", {"pdg_tickperiod": period}, str(tmp_path))
+    with pytest.raises(CookError) as info:
+        Engine(net, scheduler=scheduler, journal=False)
+    assert str(info.value) == (f"scheduler 'sched1': parameter pdg_tickperiod is {period!r}; "
+                               f"it must be a number of seconds above 0 and at most 86,400 "
+                               f"(a day)")
+
+
+@pytest.mark.parametrize("period", [0, -2, 1e9])
+def test_a_bad_tick_period_in_a_network_file_stops_the_cook_before_it_starts(tmp_path, period):
+    net = network_file.load(write(tmp_path, scheduler_node({"pdg_tickperiod": period})))
+    with pytest.raises(CookError, match=f"scheduler 'local1': parameter pdg_tickperiod is "
+                                        f"{period!r}; it must be"):
+        Engine(net, journal=False)
+
+
+@pytest.mark.parametrize("count", [0, -2, "many", float("inf"), float("nan")])
+def test_a_bad_max_items_per_tick_is_a_cook_error(tmp_path, count):
+    net = network_file.load(write(tmp_path, scheduler_node({})))
+    scheduler = Scheduler("sched1", {"pdg_maxitems": count}, str(tmp_path))
+    with pytest.raises(CookError) as info:
+        Engine(net, scheduler=scheduler, journal=False)
+    assert str(info.value) == (f"scheduler 'sched1': parameter pdg_maxitems is {count!r}; "
+                               f"it must be -1 for no limit, or a whole number of items from 1")
+
+
+@pytest.mark.parametrize("period", [0.0001, 0.5, "0.25", 86_400])
+def test_good_tick_periods_are_kept(tmp_path, period):
+    net = network_file.load(write(tmp_path, scheduler_node({})))
+    scheduler = Scheduler("sched1", {"pdg_tickperiod": period, "pdg_maxitems": -1},
+                          str(tmp_path))
+    engine = Engine(net, scheduler=scheduler, journal=False)
+    assert engine.schedulers == [scheduler]
