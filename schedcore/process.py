@@ -1,13 +1,34 @@
-"""Starting job processes and killing whole process trees (POSIX)."""
+"""Starting job processes and killing them with every process they started (POSIX).
+
+A job's processes are found three ways, so that none outlives its cook:
+
+- its process group and its descendants (psutil), at the moment of the kill;
+- its marker: every job carries ``SCHEDCORE_COOK=<cook id>`` and ``PDG_ITEM_ID`` in its
+  environment, which every process it starts inherits, wherever it goes (double fork,
+  ``setsid``); :func:`kill_tree` and :func:`kill_owned` look for it in every process;
+- on Linux, the cooking process is the child subreaper of its jobs
+  (:func:`become_subreaper`): a process whose parent exits comes back to the cook instead of
+  init, so it stays a descendant. Elsewhere (macOS) the marker alone finds it.
+
+A process that clears or replaces its environment (``env -i``, a daemon that execs with an
+environment of its own) *and* leaves the job's tree (double fork, or its parent exited) on a
+system without a subreaper cannot be found, and escapes.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shlex
 import signal
 import subprocess
+import sys
+import threading
 
 import psutil
+
+MARKER = "SCHEDCORE_COOK"  # names the cook of every job process: the engine's cook_id
+ITEM_VAR = "PDG_ITEM_ID"  # with the marker, names the job
 
 # Characters that need a shell; a command without them runs directly (one process, not two).
 _SHELL_SYNTAX = set("|&;<>()$`*?[]#~{}!\n")
@@ -31,32 +52,108 @@ def command_argv(command: str) -> list[str]:
 
 
 def start(command: str, stdin, log, env: dict, cwd: str) -> subprocess.Popen:
-    """Start ``command`` in a new session (so its tree can be killed), output to ``log``."""
-    return subprocess.Popen(command_argv(command), stdin=stdin, stdout=log,
-                            stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                            start_new_session=True)
-
-
-def kill_tree(proc: subprocess.Popen, grace: float = 2.0) -> None:
-    """Terminate ``proc``, its process group and every descendant (even those that started
-    sessions of their own); SIGKILL what is left after ``grace`` seconds; return once they
-    have exited."""
+    """Start ``command`` in a new session (so its tree can be killed), output to ``log``.
+    A job started here whose environment has its marker is known to the orphan reaper."""
+    key = _orphans.starting(env)
     try:
-        descendants = psutil.Process(proc.pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        descendants = []
+        proc = subprocess.Popen(command_argv(command), stdin=stdin, stdout=log,
+                                stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                start_new_session=True)
+    except BaseException:
+        _orphans.started(key, None)
+        raise
+    _orphans.started(key, proc.pid)
+    return proc
+
+
+# == killing ===========================================================================
+def kill_tree(proc: subprocess.Popen, grace: float = 2.0, env: dict | None = None) -> None:
+    """Terminate ``proc``, its process group, every descendant (even those that started
+    sessions of their own) and every process that carries its job's marker
+    (``SCHEDCORE_COOK`` and ``PDG_ITEM_ID`` of ``env``, else of ``proc``'s own environment),
+    wherever it went; SIGKILL what is left after ``grace`` seconds; return once they have
+    exited. A process that cleared its environment and left the tree escapes (see above)."""
+    marker = _marker(env) if env is not None else _marker_of(proc)
+    victims = _victims(proc.pid, marker)
     _signal_group(proc.pid, signal.SIGTERM)
-    for child in descendants:
-        _signal(child, signal.SIGTERM)
+    _signal_all(victims.values(), signal.SIGTERM)
     try:
         proc.wait(grace)
     except subprocess.TimeoutExpired:
         pass
+    for pid, found in _victims(proc.pid, marker).items():  # started since the first look
+        victims.setdefault(pid, found)
     _signal_group(proc.pid, signal.SIGKILL)
-    for child in descendants:
-        _signal(child, signal.SIGKILL)
+    _signal_all(victims.values(), signal.SIGKILL)
     proc.wait()
-    psutil.wait_procs(descendants, timeout=grace)  # return only once they are gone
+    # victims are never our Popen children: waiting for them (psutil waits for each pid,
+    # never for any child) reaps those adopted by the subreaper without stealing a status
+    psutil.wait_procs(list(victims.values()), timeout=grace)
+
+
+def kill_owned(var: str, value: str, grace: float = 2.0) -> list[int]:
+    """Terminate every process (but this one) whose environment has ``var=value``; SIGKILL
+    what is left after ``grace`` seconds; return the pids of those found, once they have
+    exited. An empty ``value`` matches nothing. Only processes whose environment this user
+    may read are found (all of them, for root)."""
+    if not value:
+        return []
+    match = {var: value}
+    owned = {proc.pid: proc for proc in _owned(match)}
+    _signal_all(owned.values(), signal.SIGTERM)
+    alive = psutil.wait_procs(list(owned.values()), timeout=grace)[1]
+    late = {proc.pid: proc for proc in _owned(match) if proc.pid not in owned}  # forked since
+    owned.update(late)
+    _signal_all([*alive, *late.values()], signal.SIGKILL)
+    psutil.wait_procs([*alive, *late.values()], timeout=grace)
+    return sorted(owned)
+
+
+def _marker(env: dict) -> dict[str, str] | None:
+    """The variables that name a job, or None when it carries no marker."""
+    cook, item = env.get(MARKER), env.get(ITEM_VAR)
+    return {MARKER: cook, ITEM_VAR: item} if cook and item is not None else None
+
+
+def _marker_of(proc: subprocess.Popen) -> dict[str, str] | None:
+    if proc.returncode is not None:  # reaped: its pid may be another process's by now
+        return None
+    try:
+        return _marker(psutil.Process(proc.pid).environ())
+    except psutil.Error:  # gone, or a zombie: its descendants are found through the tree
+        return None
+
+
+def _victims(pid: int, marker: dict[str, str] | None) -> dict[int, psutil.Process]:
+    """The descendants of ``pid`` and the processes carrying ``marker``, not ``pid`` itself
+    (the caller's Popen child, which it waits for) nor this process."""
+    found: dict[int, psutil.Process] = {}
+    try:
+        found.update((child.pid, child) for child in psutil.Process(pid).children(True))
+    except psutil.Error:
+        pass
+    if marker is not None:
+        for proc in _owned(marker):
+            found.setdefault(proc.pid, proc)
+    found.pop(pid, None)
+    found.pop(os.getpid(), None)
+    return found
+
+
+def _owned(match: dict[str, str]) -> list[psutil.Process]:
+    """Every other process whose environment has all of ``match``."""
+    me, owned = os.getpid(), []
+    for proc in psutil.process_iter():
+        try:
+            if proc.pid != me and _matches(proc.environ(), match):
+                owned.append(proc)
+        except psutil.Error:  # gone, a zombie, or not ours to read
+            pass
+    return owned
+
+
+def _matches(env: dict, match: dict[str, str]) -> bool:
+    return all(env.get(var) == value for var, value in match.items())
 
 
 def _signal_group(pgid: int, sig: int) -> None:
@@ -66,8 +163,170 @@ def _signal_group(pgid: int, sig: int) -> None:
         pass
 
 
-def _signal(process: psutil.Process, sig: int) -> None:
+def _signal_all(processes, sig: int) -> None:
+    for process in processes:
+        try:
+            process.send_signal(sig)  # psutil checks that the pid is still that process
+        except psutil.Error:
+            pass
+
+
+# == the subreaper: orphans of jobs come back to the cook (Linux) =======================
+_PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
+_subreaper_lock = threading.Lock()
+_subreaper_holds = 0  # cooks running here that asked for it
+_subreaper_pid = 0  # the process that is a subreaper now (a fork's child is not)
+
+
+def become_subreaper() -> bool:
+    """Make this process the child subreaper of its descendants (Linux) while a cook runs;
+    each call is ended by one :func:`stop_subreaper`. A job's process whose parent exits
+    (double fork, ``(cmd &)``) is then reparented to this process, not to init, so it stays
+    in the job's tree and is reaped here when it exits (see :func:`reap_orphans`). Returns
+    whether this process is one; False elsewhere (macOS has no subreaper: the environment
+    marker alone finds such processes).
+
+    Only while cooks run: a subreaper also adopts what it meant to let go, such as a
+    submitted cook detached through a shell, which would then stay its zombie when it
+    ends."""
+    global _subreaper_holds, _subreaper_pid
+    with _subreaper_lock:
+        if _subreaper_pid != os.getpid():  # first here, or a fork's child
+            _subreaper_holds = 0
+            _subreaper_pid = os.getpid() if _prctl_subreaper(1) else 0
+        if _subreaper_pid:
+            _subreaper_holds += 1
+        return _subreaper_pid != 0
+
+
+def stop_subreaper() -> None:
+    """End one :func:`become_subreaper`; the last one makes this process an ordinary parent
+    again (orphans adopted until then stay its children, and :func:`reap_orphans` still
+    reaps them)."""
+    global _subreaper_holds, _subreaper_pid
+    with _subreaper_lock:
+        if _subreaper_pid != os.getpid() or _subreaper_holds == 0:
+            return
+        _subreaper_holds -= 1
+        if _subreaper_holds == 0:
+            _prctl_subreaper(0)
+            _subreaper_pid = 0
+
+
+def is_subreaper() -> bool:
+    return _subreaper_pid != 0 and _subreaper_pid == os.getpid()
+
+
+def _prctl_subreaper(on: int) -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
     try:
-        process.send_signal(sig)
-    except psutil.Error:
-        pass
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_CHILD_SUBREAPER, on, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def reap_orphans() -> list[int]:
+    """Reap the orphans of jobs started by :func:`start` that this process adopted as a
+    subreaper and that have exited; return their pids.
+    Only processes known to be no Popen child of ours are waited for, each by its pid: a
+    ``waitpid(-1)`` would take the exit status of a job that ``subprocess`` still waits for
+    (it would then report 0 for a failed job)."""
+    return _orphans.sweep()
+
+
+class _Orphans:
+    """The processes this subreaper adopted from the jobs started by :func:`start`.
+
+    A child of ours is adopted, not a Popen child, when it carries the marker of a job
+    started here and is not that job's own process, or when it is a zombie in the session
+    of such a job (a job is a session leader; a Popen child is in ours or in a session of
+    its own). An adopted child with a cleared environment that exits before a sweep sees it,
+    outside its job's session, cannot be told from a Popen child: it stays a zombie until
+    this process ends."""
+
+    _STARTING = 0  # a job's process being started: its pid is not known yet
+    _COOKS_KEPT = 8  # the cooks whose jobs are remembered (their orphans may outlive them)
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._jobs: dict[str, dict[str, int]] = {}  # cook id -> item id -> its job's pid
+        self._adopted: dict[int, float] = {}  # pid -> creation time (against pid reuse)
+        self._pid = os.getpid()
+
+    def starting(self, env: dict) -> tuple[str, str] | None:
+        marker = _marker(env) if is_subreaper() else None
+        if marker is None:
+            return None
+        key = (marker[MARKER], marker[ITEM_VAR])
+        with self._lock:
+            if self._pid != os.getpid():  # a fork's child: its parent's jobs are not its own
+                self._jobs, self._adopted, self._pid = {}, {}, os.getpid()
+            if key[0] not in self._jobs and len(self._jobs) >= self._COOKS_KEPT:
+                del self._jobs[next(iter(self._jobs))]  # the oldest cook
+            self._jobs.setdefault(key[0], {})[key[1]] = self._STARTING
+        return key
+
+    def started(self, key: tuple[str, str] | None, pid: int | None) -> None:
+        if key is None:
+            return
+        with self._lock:
+            items = self._jobs.setdefault(key[0], {})
+            if pid is None:
+                items.pop(key[1], None)
+            else:
+                items[key[1]] = pid
+
+    def sweep(self) -> list[int]:
+        with self._lock:
+            if not self._jobs or self._pid != os.getpid():  # none started, or a fork's child
+                return []
+            jobs = {pid for items in self._jobs.values() for pid in items.values()}
+            for pid in _children():
+                if pid not in self._adopted and pid not in jobs:
+                    self._adopt(pid, jobs)
+            return self._reap()
+
+    def _adopt(self, pid: int, jobs: set[int]) -> None:
+        try:
+            proc = psutil.Process(pid)
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                ours = os.getsid(pid) in jobs
+            else:
+                marker = _marker(proc.environ())
+                started = marker and self._jobs.get(marker[MARKER], {}).get(marker[ITEM_VAR])
+                ours = bool(started) and started != pid  # not while it is starting
+            if ours:
+                self._adopted[pid] = proc.create_time()
+        except (psutil.Error, OSError):
+            pass
+
+    def _reap(self) -> list[int]:
+        reaped = []
+        for pid, created in list(self._adopted.items()):
+            try:
+                if psutil.Process(pid).create_time() != created:
+                    raise psutil.NoSuchProcess(pid)  # reaped elsewhere; the pid is reused
+                if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                    continue  # still running
+                reaped.append(pid)
+            except (psutil.Error, ChildProcessError):
+                pass  # reaped elsewhere (psutil waits for its victims' pids)
+            del self._adopted[pid]
+        return reaped
+
+
+def _children() -> list[int]:
+    """This process's children: cheaply from /proc on Linux, else through psutil."""
+    try:
+        pids = []
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/children", encoding="ascii") as handle:
+                pids += map(int, handle.read().split())
+        return pids
+    except (OSError, ValueError):
+        return [child.pid for child in psutil.Process().children()]
+
+
+_orphans = _Orphans()

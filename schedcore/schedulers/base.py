@@ -340,6 +340,9 @@ class Scheduler:
                 "PDG_SCRIPTDIR": self.scriptDir(False),
                 "PDG_JOBID": self._engine.job_id if self._engine else "",
                 "PDG_JOBID_VAR": "PDG_JOBID",
+                # names the cook in every process of its jobs, which inherit it: with
+                # PDG_ITEM_ID, how a job's processes are found wherever they went
+                "SCHEDCORE_COOK": self._engine.cook_id if self._engine else "",
             }
         return {**self._cook_env, "PDG_ITEM_NAME": work_item.name,
                 "PDG_ITEM_ID": str(work_item.id), "PDG_INDEX": str(work_item.index)}

@@ -171,29 +171,4 @@ def watchdog_main() -> None:
     killed), then kill the processes that carry its token."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C to the worker is the worker's
     sys.stdin.buffer.read()
-    kill_owned(sys.argv[1])
-
-
-def kill_owned(token: str, grace: float = 2.0) -> None:
-    """Terminate the processes whose environment has ``OWNER_VAR=token``; SIGKILL what is
-    left after ``grace`` seconds."""
-    import psutil
-
-    me = os.getpid()
-    owned = []
-    for proc in psutil.process_iter():
-        try:
-            if proc.pid != me and proc.environ().get(OWNER_VAR) == token:
-                owned.append(proc)
-        except psutil.Error:  # gone, or not ours to read
-            pass
-    for proc in owned:
-        try:
-            proc.terminate()
-        except psutil.Error:
-            pass
-    for proc in psutil.wait_procs(owned, timeout=grace)[1]:
-        try:
-            proc.kill()
-        except psutil.Error:
-            pass
+    process.kill_owned(OWNER_VAR, sys.argv[1])

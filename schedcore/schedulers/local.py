@@ -54,8 +54,9 @@ class LocalScheduler(Scheduler):
         self._queue: queue.SimpleQueue = queue.SimpleQueue()  # accepted jobs, None: stop
         self._workers: list[threading.Thread] = []
         self._slots = self._free = self._accepted = 0
-        self._running: dict[int, object] = {}  # item id -> Popen
+        self._running: dict[int, tuple] = {}  # item id -> (Popen, its environment)
         self._canceling = False
+        self._subreaper = False  # this cook made the process a subreaper
 
     def total_slots(self) -> int:
         wanted = self["maxprocs"].evaluateInt()
@@ -84,6 +85,8 @@ class LocalScheduler(Scheduler):
             os.makedirs(folder, exist_ok=True)
         self._copy_job_modules()
         self._stdin = os.open(os.devnull, os.O_RDONLY)
+        # orphans of jobs come back to this process, to be killed with their job or reaped
+        self._subreaper = process.become_subreaper()
         self._workers = [threading.Thread(target=self._work, name=f"{self.name}-job{n}",
                                           daemon=True) for n in range(self._slots)]
         for worker in self._workers:
@@ -125,8 +128,8 @@ class LocalScheduler(Scheduler):
             self._canceling = cancel
             self._lock.notify_all()
             running = list(self._running.values()) if cancel else []
-        for proc in running:
-            process.kill_tree(proc)
+        for proc, env in running:
+            process.kill_tree(proc, env=env)
         for _ in self._workers:
             self._queue.put(None)
         for worker in self._workers:
@@ -134,6 +137,10 @@ class LocalScheduler(Scheduler):
         if self._workers:
             os.close(self._stdin)
         self._workers = []
+        process.reap_orphans()
+        if self._subreaper:
+            process.stop_subreaper()
+            self._subreaper = False
         return True
 
     # -- on a worker thread ----------------------------------------------------------
@@ -180,19 +187,20 @@ class LocalScheduler(Scheduler):
                     return "cancel", None
                 proc = process.start(job.command, self._stdin, log, job.env, self._cwd)
                 with self._lock:
-                    self._running[job.item_id] = proc
+                    self._running[job.item_id] = (proc, job.env)
                     late = self._canceling  # onStopCook may have looked before we were in
                 if late:
-                    process.kill_tree(proc)
+                    process.kill_tree(proc, env=job.env)
                 try:
                     code = proc.wait(self._max_runtime)
                 except subprocess.TimeoutExpired:
-                    process.kill_tree(proc)
+                    process.kill_tree(proc, env=job.env)
                     return "fail", (f"ran longer than {self._max_runtime:g} s (maxruntime): "
                                     f"it was killed with its process tree")
                 finally:
                     with self._lock:
                         self._running.pop(job.item_id, None)
+                    process.reap_orphans()  # what it left behind and has exited since
                 if code == 0:
                     break
         if self._canceling:
