@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import time
 
 from rich.console import Console
@@ -133,32 +135,59 @@ def cmd_cook(args) -> int:
         engine.events.subscribe(submit.StatusFile(args.status_file, net.path))
     with Live(progress, console=console, refresh_per_second=10, transient=True,
               redirect_stdout=False, redirect_stderr=False):
-        engine.start()
-        _wait_cancelable(engine, console)
+        signum = _cook_cancelable(engine, console)
     result = engine.result
     summary(result, console)
     if args.json:
         json.dump(result.to_json(), sys.stdout, indent=1)
         sys.stdout.write("\n")
     if result.canceled:
-        return EXIT_CANCELED
+        return exit_status_of_signal(signum)
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
-def _wait_cancelable(engine: Engine, console: Console) -> None:
-    """Wait for the cook; Ctrl-C cancels it (running jobs are killed) and waits for that."""
-    canceling = False
-    while True:
+CANCEL_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # Ctrl-C, timeout, a closed tty
+
+
+def _cook_cancelable(engine: Engine, console: Console) -> int | None:
+    """Start the cook and wait for it. Ctrl-C, SIGTERM (timeout, systemd, scancel) and
+    SIGHUP cancel it: running jobs are killed, and this waits for that; a second signal only
+    says so. A signal ignored when the command started (nohup) stays ignored. Returns the
+    first such signal's number, or None."""
+    received: list[int] = []
+
+    def on_signal(signum, frame):
+        first = not received
+        received.append(signum)
+        name = signal.Signals(signum).name
         try:
-            engine.wait()
-            return
-        except KeyboardInterrupt:
-            if not canceling:
-                console.print("[magenta]canceling: stopping running jobs...[/]")
-                engine.cancel()
-                canceling = True
-            else:
-                console.print("[magenta]still canceling; jobs are being stopped[/]")
+            console.print(f"[magenta]{name}: canceling the cook, stopping running jobs...[/]"
+                          if first else f"[magenta]{name}: still canceling; jobs are being "
+                                        f"stopped[/]")
+        except OSError:  # the terminal is gone (SIGHUP): cancel all the same
+            pass
+        if first:
+            engine.cancel()  # only queues a message: safe in a signal handler
+
+    if threading.current_thread() is not threading.main_thread():
+        engine.start()  # signals reach the main thread only: nothing to handle here
+        engine.wait()
+        return None
+    previous = {sig: signal.signal(sig, on_signal) for sig in CANCEL_SIGNALS
+                if signal.getsignal(sig) is not signal.SIG_IGN}
+    try:  # handlers first: a signal as the jobs start must not end the cook without them
+        engine.start()
+        engine.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return received[0] if received else None
+
+
+def exit_status_of_signal(signum: int | None) -> int:
+    """130 for Ctrl-C (and a cancel without a signal), 128 + the signal's number otherwise
+    (143 for SIGTERM, 129 for SIGHUP), as a shell reports a process killed by it."""
+    return EXIT_CANCELED if signum in (None, signal.SIGINT) else 128 + signum
 
 
 def cmd_types(args) -> int:
@@ -238,8 +267,9 @@ def parser() -> argparse.ArgumentParser:
         "cook", help="cook a network and show its progress",
         description="Cook a network: live progress on a terminal, each failure with its log, "
                     "a summary. Exit status 0 only when every item cooked; 1 when items "
-                    "failed or did not run; 2 for a bad network or option; 130 when canceled "
-                    "(Ctrl-C, which kills the running jobs).")
+                    "failed or did not run; 2 for a bad network or option; when canceled, "
+                    "which kills the running jobs: 130 for Ctrl-C, 143 for SIGTERM, 129 for "
+                    "SIGHUP.")
     cook.add_argument("network", help="the network file (*.top.json)")
     cook.add_argument("--node", metavar="NAME", help="cook only up to this node")
     cook.add_argument("--scheduler", metavar="NAME",
