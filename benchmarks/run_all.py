@@ -9,9 +9,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_dask  # noqa: E402
 import bench_engine  # noqa: E402
 import bench_local  # noqa: E402
+import bench_network  # noqa: E402
 import bench_resultserver  # noqa: E402
 import bench_viewer  # noqa: E402
 
 if __name__ == "__main__":  # Dask's worker processes import this module again
-    for bench in (bench_engine, bench_local, bench_dask, bench_resultserver, bench_viewer):
+    for bench in (bench_engine, bench_local, bench_dask, bench_resultserver, bench_viewer,
+                  bench_network):
         print(json.dumps(bench.main()), flush=True)
