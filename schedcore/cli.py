@@ -15,15 +15,18 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from . import codegen, registry, submit
+from . import codegen, limits, registry, submit
 from . import network as network_file
+from .cooklock import CookBusy
 from .engine import CookResult, Engine
 from .errors import SchedcoreError
 from .events import CookMessage, ItemAdded, ItemStateChanged
+from .limits import ItemLimits
 from .nodes import NODE_TYPES
 from .workitem import WorkItemState
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELED = 0, 1, 2, 130
+EXIT_BUSY = 75  # EX_TEMPFAIL: another cook of the network runs in its working dir
 
 SHORT_NAMES = {
     "Waiting": "waiting", "Scheduled": "scheduled", "Cooking": "cooking",
@@ -123,7 +126,8 @@ def cmd_cook(args) -> int:
     try:
         net = network_file.load(args.network)
         engine = Engine(net, upto=args.node, scheduler=args.scheduler, static=args.static,
-                        workdir=args.workdir, resume=args.resume)
+                        workdir=args.workdir, resume=args.resume,
+                        limits=ItemLimits.configured(args.max_node_items, args.max_items))
     except (SchedcoreError, KeyError) as exc:
         if args.status_file:  # whoever follows it learns why it never started
             why = exc.args[0] if isinstance(exc, KeyError) else str(exc)
@@ -267,7 +271,8 @@ def parser() -> argparse.ArgumentParser:
         "cook", help="cook a network and show its progress",
         description="Cook a network: live progress on a terminal, each failure with its log, "
                     "a summary. Exit status 0 only when every item cooked; 1 when items "
-                    "failed or did not run; 2 for a bad network or option; when canceled, "
+                    "failed or did not run; 2 for a bad network or option; 75 when another "
+                    "cook of the network runs in its working dir; when canceled, "
                     "which kills the running jobs: 130 for Ctrl-C, 143 for SIGTERM, 129 for "
                     "SIGHUP.")
     cook.add_argument("network", help="the network file (*.top.json)")
@@ -286,6 +291,12 @@ def parser() -> argparse.ArgumentParser:
                            "(<working dir>/pdgtemp/journal/): items it cooked whose outputs are "
                            "still on disk become CookedCache and do not run again; the others "
                            "run")
+    cook.add_argument("--max-items", metavar="N", type=int,
+                      help=f"the most work items the cook may make (default: "
+                           f"${limits.COOK_VAR}, else {limits.DEFAULT_COOK:,})")
+    cook.add_argument("--max-node-items", metavar="N", type=int,
+                      help=f"the most work items one node may make (default: "
+                           f"${limits.NODE_VAR}, else {limits.DEFAULT_NODE:,})")
     cook.add_argument("--status-file", metavar="FILE",
                       help="keep FILE up to date with the cook's counts by state and, at the "
                            "end, its outcome (JSON)")
@@ -343,6 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
+    except CookBusy as exc:  # not the network's fault: try again once the other cook ends
+        print(f"schedcore: {exc}", file=sys.stderr)
+        return EXIT_BUSY
     except SchedcoreError as exc:
         print(f"schedcore: {exc}", file=sys.stderr)
         return EXIT_USAGE

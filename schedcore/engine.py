@@ -16,14 +16,17 @@ import heapq
 import os
 import queue
 import secrets
+import socket
 import sqlite3
 import sys
 import threading
 import time
 import traceback
-from pathlib import Path
 
 from . import journal as journal_file
+from . import process
+from . import resume as resume_file
+from .cooklock import CookLock
 from .cookstate import _SUCCESS, CookResult, NodeState, SchedulerState
 from .errors import CookError, SchedcoreError, did_you_mean
 from .events import (
@@ -34,6 +37,7 @@ from .events import (
     ItemAdded,
     ItemStateChanged,
 )
+from .limits import ItemLimits, TooManyItems
 from .network import Network, NodeSpec
 from .registry import scheduler_types
 from .reports import ReportsMixin
@@ -54,16 +58,19 @@ class Engine(ReportsMixin):
     dir of every scheduler. ``static`` makes a static cook (all items made up front).
     ``journal`` appends every state change, output and attribute to ``journal_path``;
     ``resume`` first reads it: items an earlier cook cooked, whose outputs are still on disk,
-    become CookedCache and do not run again."""
+    become CookedCache and do not run again. ``limits`` caps the items a node and the cook
+    may make (default: ``ItemLimits.configured()``)."""
 
     def __init__(self, network: Network, *, upto: str | None = None,
                  scheduler: str | Scheduler | None = None, static: bool = False,
                  workdir: str | None = None, bus: EventBus | None = None,
-                 journal: bool = True, resume: bool = False):
+                 journal: bool = True, resume: bool = False,
+                 limits: ItemLimits | None = None):
         self.network = network
         self.upto = upto
         self.static = static
         self.events = bus or EventBus()
+        self.limits = limits or ItemLimits.configured()
         self.job_id = secrets.token_hex(16)  # only this cook's jobs know it
         self.cook_id = secrets.token_hex(8)  # names this cook's processes; not a secret
         self.items: dict[int, WorkItem] = {}
@@ -86,7 +93,6 @@ class Engine(ReportsMixin):
         self._thread: threading.Thread | None = None
         self.result: CookResult | None = None
         self._done = threading.Event()
-        self._keys: dict[int, str] = {}
         self._handlers = {"start": self._on_start, "success": self._on_success,
                           "fail": self._on_fail, "cancel": self._on_cancel,
                           "output": self._on_output, "attribute": self._on_attribute,
@@ -94,17 +100,12 @@ class Engine(ReportsMixin):
                           "percent": self._on_percent, "shared_server": self._on_shared_server}
         self._setup()
         self.journal_path = self._journal_path()
-        self._resume = journal_file.read(self.journal_path) if resume else {}
+        self._lock: CookLock | None = None
+        self._earlier: dict = {}  # the lock's last holder, when it died holding it
+        self._resume: dict = {}
         self._journal = None
         if journal:
-            try:
-                self._journal = journal_file.Journal(
-                    self.journal_path, self.item_key, fresh=not resume, on_error=self._warning)
-                self.events.subscribe(self._journal)
-            except (OSError, sqlite3.Error) as exc:  # the cook says why, later, and goes on
-                self._warnings.append(f"no cook journal at {self.journal_path} "
-                                      f"({exc.strerror if isinstance(exc, OSError) else exc});"
-                                      f" this cook cannot be resumed")
+            self._open_journal(resume)
 
     # == the outside world (any thread) =================================================
     @property
@@ -140,6 +141,7 @@ class Engine(ReportsMixin):
         order = list(self._nodes)
         self.events.emit(CookStarted(order, self.static))
         started: list[SchedulerState] = []  # those whose onStartCook ran: onStopCook too
+        self._stop_jobs_of_a_dead_cook()
         if all(self._start_scheduler(s, order, started) for s in self._scheds.values()):
             try:
                 self._generate()
@@ -155,6 +157,23 @@ class Engine(ReportsMixin):
         self._finish(started)
         return self.result
 
+    def _stop_jobs_of_a_dead_cook(self) -> None:
+        """The last cook of this network here died holding the lock (SIGKILL, a crash): its
+        jobs may still run and would write what this cook's run again. Stop them first."""
+        earlier = self._earlier
+        if not earlier.get("cook_id"):
+            return
+        who = f"the earlier cook (process {earlier.get('pid', '?')} on {earlier.get('host')})"
+        if earlier.get("host") != socket.gethostname():
+            self._warning(f"{who} ended without releasing {self._lock.path}; jobs it started "
+                          f"on other machines may still run: this cook cannot stop them")
+            return
+        killed = process.kill_owned("SCHEDCORE_COOK", str(earlier["cook_id"]))
+        if killed:
+            self._warning(f"{who} ended without finishing; {len(killed)} processes of its jobs "
+                          f"were still running and were stopped (pids "
+                          f"{', '.join(map(str, killed[:10]))}) so that no item runs twice")
+
     def _setup(self) -> None:
         try:
             specs = self.network.topological(self.upto)
@@ -169,24 +188,50 @@ class Engine(ReportsMixin):
                     upstream.dynamic_children.append(node)
 
     def _journal_path(self) -> str:
-        """``<working dir>/pdgtemp/journal/<network>.sqlite``."""
+        """``<working dir>/pdgtemp/journal/<network file name>.sqlite``."""
         states = list(self._scheds.values())
         workdir = states[0].scheduler["pdg_workingdir"].evaluateString() if states \
             else self.network.hip
-        stem = Path(self.network.path).name.split(".")[0] if self.network.path else "untitled"
-        return os.path.join(os.path.abspath(workdir), "pdgtemp", "journal", f"{stem}.sqlite")
+        return journal_file.journal_path(workdir, self.network.path)
 
-    def item_key(self, item: WorkItem) -> str:
-        """The item's name in every cook of this network: node, index and the key of the
-        item it came from (ids depend on the order things cooked; this does not)."""
-        key = self._keys.get(item.id)
-        if key is None:
-            node = self._nodes[item.node]
-            parent = item.dependencies[0] if item.dependencies and not node.type.partition \
-                else None
-            key = f"{item.node}/{item.index}" + (f"<{self.item_key(parent)}" if parent else "")
-            self._keys[item.id] = key
-        return key
+    def _open_journal(self, resume: bool) -> None:
+        """Lock the network's working dir (or raise CookBusy), then read the journal when
+        resuming, then start writing it."""
+        shapes = resume_file.node_shapes(self._nodes)
+        self.item_key = resume_file.ItemKeys(self._nodes, resume_file.fingerprints(shapes))
+        about = resume_file.about(self.network.path, shapes)
+        lock = CookLock(self.journal_path)
+        try:
+            self._earlier = lock.acquire(self.network.path, self.cook_id)
+            self._lock = lock
+            if resume:
+                self._resume = self._resumable(about)
+            self._journal = journal_file.Journal(
+                self.journal_path, self.item_key, fresh=not resume, on_error=self._warning,
+                about=about)
+            self.events.subscribe(self._journal)
+        except (OSError, sqlite3.Error) as exc:  # the cook says why, later, and goes on
+            self._warnings.append(f"no cook journal at {self.journal_path} "
+                                  f"({exc.strerror if isinstance(exc, OSError) else exc});"
+                                  f" this cook cannot be resumed")
+        if "unlocked" in self._earlier:
+            self._warnings.append(f"{lock.path} cannot be locked ({self._earlier['unlocked']})"
+                                  f": nothing stops a second cook of this network into this "
+                                  f"working dir")
+
+    def _resumable(self, about: dict) -> dict:
+        """The journal's records this cook may take results from, saying what it may not."""
+        bad: list[int] = []
+        records = journal_file.read(self.journal_path, bad)
+        if bad:
+            self._warnings.append(f"{len(bad)} rows of the journal {self.journal_path} cannot "
+                                  f"be read (first: row {bad[0]}); their items run again")
+        if not records:
+            return {}
+        usable, changed = resume_file.changes(journal_file.about(self.journal_path), about)
+        if changed:
+            self._warnings.append(f"resume: {changed}")
+        return records if usable else {}
 
     def _scheduler_state(self, spec: NodeSpec) -> SchedulerState:
         choice = self._scheduler_choice
@@ -382,6 +427,10 @@ class Engine(ReportsMixin):
             self._errors.append(self._stop)
         self.result = CookResult(list(self.items.values()), self._errors, self._warnings,
                                  self._canceled)
+        if self._journal is not None:
+            self._journal.close()
+        if self._lock is not None:  # before anyone waiting learns it ended: they may cook
+            self._lock.release()
         self._done.set()
         self.events.emit(CookFinished(self.result))
 
@@ -424,7 +473,13 @@ class Engine(ReportsMixin):
         each item's priority and attributes)."""
         made: list[WorkItem] = []
         try:
+            self._check_count(node)
             generate(self._maker(node, made))
+        except TooManyItems as exc:  # nothing of it cooks: the cook stops, saying why
+            self._unmake(node, made)
+            self._error(str(exc), node.name)
+            self._stop = f"node {node.name} made too many work items"
+            return
         except Exception as exc:
             self._generation_failed(node, exc)
         emit = self.events.emit if self.events.subscribers else None
@@ -451,8 +506,31 @@ class Engine(ReportsMixin):
         node.complete = True
         self._regenerate = True
 
+    def _check_count(self, node: NodeState) -> None:
+        """Refuse at once a count parameter that alone is over a limit (before making a
+        quarter of a million items only to refuse the next)."""
+        parm = node.type.count_parm
+        count = node.parms.raw(parm) if parm else None
+        if isinstance(count, int) and count > 0:
+            why = self.limits.exceeded(node.name, len(node.items) + count - 1,
+                                       self._next_id + count - 2, parm, count)
+            if why:
+                raise TooManyItems(why)
+
+    def _unmake(self, node: NodeState, made: list[WorkItem]) -> None:
+        for item in made:
+            del self.items[item.id]
+        del node.items[len(node.items) - len(made):]
+        node.unfinished -= len(made)
+        self._live -= len(made)
+
     def _maker(self, node: NodeState, made: list[WorkItem]):
+        limits = self.limits
+
         def make(index: int, dependencies: tuple = ()) -> WorkItem:
+            if len(node.items) >= limits.node or self._next_id > limits.cook:
+                raise TooManyItems(limits.exceeded(node.name, len(node.items),
+                                                   self._next_id - 1))
             item = WorkItem(self._next_id, node.name, index, dependencies=tuple(dependencies))
             self._next_id += 1
             item.state = S.Waiting

@@ -3,7 +3,10 @@ as it happens, so a cook whose process was killed can be resumed.
 
 It is an engine-event subscriber (on the engine thread). Items are named by a key that is the
 same in every cook of the network (node, index, and the key of the item they came from), not
-by their id, which depends on the order things cooked.
+by their id, which depends on the order things cooked; the engine's keys also carry the
+fingerprint of what shaped the item, so a changed node's items are new items to the journal.
+One journal belongs to one network file: ``<working dir>/pdgtemp/journal/<file name>.sqlite``,
+and it records that network's path and nodes (``about``) to say what changed on resume.
 """
 
 from __future__ import annotations
@@ -24,7 +27,18 @@ CREATE TABLE IF NOT EXISTS events (
     kind TEXT NOT NULL,      -- state, output, attribute
     data TEXT NOT NULL       -- JSON
 );
+CREATE TABLE IF NOT EXISTS about (
+    key TEXT PRIMARY KEY,    -- network: what the last cook was made from
+    value TEXT NOT NULL      -- JSON
+);
 """
+
+
+def journal_path(workdir: str, network_path: str) -> str:
+    """Where the journal of the network file ``network_path`` lives in ``workdir``: named
+    from the whole file name (``shot.top.json`` and ``shot.v2.top.json`` differ)."""
+    name = Path(network_path).name if network_path else "untitled"
+    return os.path.join(os.path.abspath(workdir), "pdgtemp", "journal", f"{name}.sqlite")
 
 
 _STATE_ONLY = {state: json.dumps({"state": state.name}) for state in WorkItemState}
@@ -43,7 +57,8 @@ class Record:
 class Journal:
     """Appends a cook's events to ``path``; ``key`` names an item the same in every cook."""
 
-    def __init__(self, path: str | Path, key, fresh: bool = True, on_error=None):
+    def __init__(self, path: str | Path, key, fresh: bool = True, on_error=None,
+                 about: dict | None = None):
         self.path = Path(path)
         self._on_error = on_error  # told once, when the journal cannot be written
         self._pending: list[tuple] = []
@@ -56,6 +71,10 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # a killed process loses nothing
         self._db.executescript(_SCHEMA)
+        if about is not None:
+            with self._db:
+                self._db.execute("INSERT OR REPLACE INTO about VALUES ('network', ?)",
+                                 (json.dumps(about),))
 
     BATCH = 500  # events written in one transaction at most
 
@@ -119,30 +138,69 @@ class Journal:
             self._db = None
 
 
-def read(path: str | Path) -> dict[str, Record]:
-    """What a journal says of each item, its events replayed in order ({} when none)."""
-    if not os.path.exists(path):
-        return {}
+def read(path: str | Path, bad_rows: list[int] | None = None) -> dict[str, Record]:
+    """What a journal says of each item, its events replayed in order ({} when none). Rows
+    that cannot be read are skipped, their numbers added to ``bad_rows``: those items run
+    again rather than take a result nobody can vouch for."""
     records: dict[str, Record] = {}
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    broken: set[str] = set()
+    for seq, key, kind, text in _query(path, "SELECT seq, item, kind, data FROM events "
+                                              "ORDER BY seq"):
+        try:
+            _replay(records.setdefault(key, Record()), kind, json.loads(text))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            broken.add(key)
+            if bad_rows is not None:
+                bad_rows.append(seq)
+    for key in broken:
+        records.pop(key, None)
+    return records
+
+
+def about(path: str | Path) -> dict | None:
+    """What the journal's last cook was made from (``Journal(about=...)``); None when it does
+    not say (no journal, or one written before journals said so)."""
+    for (text,) in _query(path, "SELECT value FROM about WHERE key = 'network'"):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+    return None
+
+
+def _query(path: str | Path, sql: str) -> list[tuple]:
+    """Rows of a read-only query; [] when there is no journal or it is not one. Opened by
+    URI built from the path, so any folder name (``#``, ``?``, ``%``) is safe."""
+    if not os.path.exists(path):
+        return []
+    db = sqlite3.connect(f"{Path(path).absolute().as_uri()}?mode=ro", uri=True)
     try:
-        rows = db.execute("SELECT item, kind, data FROM events ORDER BY seq").fetchall()
+        return db.execute(sql).fetchall()
     except sqlite3.DatabaseError:
-        rows = []  # not a journal: nothing to resume from
+        return []  # not a journal, or an older one without that table
     finally:
         db.close()
-    for key, kind, text in rows:
-        record = records.setdefault(key, Record())
-        data = json.loads(text)
-        if kind == "state":
-            record.state = WorkItemState[data["state"]]
-            if record.state.is_final:
-                record.duration = data.get("duration", 0.0)
-                record.outputs = [OutputFile.from_json(o) for o in data.get("outputs", [])]
-        elif kind == "output":
-            output = OutputFile.from_json(data)
-            if all(o.path != output.path for o in record.outputs):
-                record.outputs.append(output)
-        elif kind == "attribute":
-            record.attributes[data["name"]] = Attribute.from_json(data)
-    return records
+
+
+def _output(data: dict) -> OutputFile:
+    output = OutputFile.from_json(data)
+    if not isinstance(output.path, str) or not isinstance(output.tag, str):
+        raise TypeError("an output's path and tag are strings")
+    return output
+
+
+def _replay(record: Record, kind: str, data: dict) -> None:
+    if kind == "state":
+        record.state = WorkItemState[data["state"]]
+        if record.state.is_final:
+            record.duration = float(data.get("duration", 0.0))
+            record.outputs = [_output(o) for o in data.get("outputs", [])]
+    elif kind == "output":
+        output = _output(data)
+        if all(o.path != output.path for o in record.outputs):
+            record.outputs.append(output)
+    elif kind == "attribute":
+        if not isinstance(data["name"], str) or not isinstance(data["values"], list):
+            raise TypeError("an attribute has a name and a list of values")
+        record.attributes[data["name"]] = Attribute.from_json(data)

@@ -11,8 +11,11 @@ import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from . import cooklock
+from .cooklock import CookBusy
 from .errors import SchedcoreError
 from .events import CookFinished, ItemAdded, ItemStateChanged
+from .journal import journal_path
 from .network import Network, write_atomic
 from .registry import scheduler_types
 
@@ -25,6 +28,10 @@ def submit(network: Network, scheduler: str | None = None, node: str | None = No
     spec = network.scheduler(scheduler or network.default_scheduler)
     instance = scheduler_types()[spec.type].create(spec.name, spec.parms, network.hip)
     workdir = os.path.abspath(instance["pdg_workingdir"].evaluateString())
+    journal = journal_path(workdir, network.path)
+    running = cooklock.holder(journal)
+    if running is not None:  # refused here, at once (the cook would refuse it later)
+        raise CookBusy(cooklock.busy_message(running, network.path, Path(f"{journal}.lock")))
     instance.setWorkingDir(workdir, workdir)
     instance.transferFile(network.path)  # the network into the working dir, unless unchanged
     uri = instance.submitAsJob(Path(network.path).name, node or "")

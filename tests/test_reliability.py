@@ -65,7 +65,7 @@ def test_a_killed_cook_resumes_without_running_cooked_items_again(tmp_path):
                    "outputfile": "__PDG_DIR__/out_@pdg_index.txt"}},
         {"name": "py", "type": "pythonscript", "inputs": ["gen"],
          "parms": {"script": "work_item.setIntAttrib('seen', work_item.index * 10)"}}]}))
-    journal = tmp_path / "pdgtemp" / "journal" / "resume.sqlite"
+    journal = tmp_path / "pdgtemp" / "journal" / "resume.top.json.sqlite"
     cook = subprocess.Popen([*SCHEDCORE, "cook", str(path)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:

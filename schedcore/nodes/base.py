@@ -34,6 +34,7 @@ class NodeType:
     in_process = False   # the engine cooks its items itself, no scheduler involved
     partition = False    # one generate() call with every upstream item
     resumable = True     # a resumed cook may take an earlier cook's result for its items
+    count_parm = ""      # the parameter that says how many items it makes (to name it)
 
     def is_dynamic(self, parms: ParmSet, has_inputs: bool) -> bool:
         """Whether items are made per upstream item *as it cooks* (seeing its results)."""

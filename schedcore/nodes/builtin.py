@@ -40,6 +40,7 @@ class GenericGenerator(NodeType):
     type_name = "genericgenerator"
     label = "Generic Generator"
     description = "Runs a command for each item: itemcount items, or that many per upstream item."
+    count_parm = "itemcount"
     parm_templates = [
         ParmTemplate("itemcount", "int", 1, "Item Count",
                      "Items to make (per upstream item when the node has inputs)."),
@@ -70,6 +71,7 @@ class Wedge(NodeType):
     label = "Wedge"
     description = "Makes wedgecount variations, each with wedge attributes over ranges or lists."
     in_process = True
+    count_parm = "wedgecount"
     parm_templates = [
         ParmTemplate("wedgecount", "int", 4, "Wedge Count", "Variations per upstream item."),
         ParmTemplate("wedgeattributes", "json", [], "Wedge Attributes",

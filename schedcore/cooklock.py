@@ -1,0 +1,111 @@
+"""One cook per network per working dir: a lock file beside the network's journal.
+
+The lock is ``flock`` on ``<journal>.lock``, so the kernel (or the NFS lock service) releases
+it when the cook's process dies, however it dies. The file says who holds it (host, pid, cook
+id, network, start time): a cook refused names the one that runs, and a cook that takes the
+lock over from one that died without releasing it learns that cook's id, to stop the jobs
+it left running.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+from .errors import CookError
+
+
+class CookBusy(CookError):
+    """Another cook of the same network runs in the same working dir."""
+
+
+class CookLock:
+    """The lock of ``journal_path``'s network; ``acquire`` it before the cook writes anything,
+    ``release`` it when the cook is over."""
+
+    def __init__(self, journal_path: str | Path):
+        self.path = Path(f"{journal_path}.lock")
+        self._fd: int | None = None
+
+    def acquire(self, network: str, cook_id: str) -> dict:
+        """Take the lock, or raise ``CookBusy`` naming the cook that holds it. Returns what
+        a cook that died holding it wrote ({} when the last cook released it), and ``"unlocked"``
+        when the folder cannot be locked (some network filesystems): the cook goes on
+        unprotected and says so."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read(fd)
+            os.close(fd)
+            raise CookBusy(busy_message(holder, network, self.path)) from None
+        except OSError as exc:
+            if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
+                os.close(fd)
+                raise
+            self._fd = fd
+            return {"unlocked": exc.strerror}
+        earlier = _read(fd)
+        self._fd = fd
+        _write(fd, {"host": socket.gethostname(), "pid": os.getpid(), "cook_id": cook_id,
+                    "network": network, "started": time.time()})
+        return earlier
+
+    def release(self) -> None:
+        """Say the cook ended (an empty file) and unlock; safe to call twice."""
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            os.ftruncate(fd, 0)
+        except OSError:
+            pass  # the next cook then thinks this one died: it only looks for its jobs
+        os.close(fd)  # closing unlocks
+
+
+def holder(journal_path: str | Path) -> dict | None:
+    """Who holds the lock of ``journal_path``'s network now; None when no cook does."""
+    path = Path(f"{journal_path}.lock")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _read(fd) or {"pid": "?", "host": "?"}
+    except OSError:
+        return None  # cannot tell: the cook itself finds out
+    finally:
+        os.close(fd)
+    return None
+
+
+def busy_message(holder: dict, network: str, lock: Path) -> str:
+    since = holder.get("started")
+    when = time.strftime(" since %H:%M:%S", time.localtime(since)) \
+        if isinstance(since, (int, float)) else ""
+    return (f"another cook of {Path(network).name or 'this network'} is running in this "
+            f"working dir (process {holder.get('pid', '?')} on {holder.get('host', '?')}"
+            f"{when}, cooking {holder.get('network') or 'it'}): wait for it to end, cancel "
+            f"it, or cook into another working dir (--workdir). Its lock: {lock}")
+
+
+def _read(fd: int) -> dict:
+    try:
+        data = json.loads(os.pread(fd, 65536, 0) or b"{}")
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write(fd: int, data: dict) -> None:
+    text = json.dumps(data).encode()
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, text, 0)

@@ -1,0 +1,179 @@
+"""One cook owns its working dir, and a journal belongs to exactly one network: a second
+cook is refused, names collide no more, a changed network says what changed on resume, any
+folder name works, and a runaway generator is stopped."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from schedcore import network as network_file
+from schedcore.cooklock import CookBusy
+from schedcore.engine import Engine
+from schedcore.errors import CookError
+from schedcore.limits import ItemLimits
+from schedcore.submit import submit
+from schedcore.workitem import WorkItemState as S
+
+SCHEDCORE = [sys.executable, "-m", "schedcore.cli"]
+
+
+def write(path: Path, command: str = "sh -c 'echo run >> runs_@pdg_index.txt'",
+          count: int = 3, extra: list | None = None) -> network_file.Network:
+    """A network of ``count`` items whose command counts its runs in the working dir."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"format": "schedcore-network", "version": 1, "schedulers": [
+        {"name": "local", "type": "localscheduler", "parms": {"maxprocs": 2}}], "nodes": [
+        {"name": "gen", "type": "genericgenerator", "inputs": [],
+         "parms": {"itemcount": count, "command": command}}, *(extra or [])]}))
+    return network_file.load(path)
+
+
+def states(result) -> dict[str, str]:
+    return {item.name: item.state.name for item in result.items}
+
+
+def test_a_second_cook_of_the_network_into_its_working_dir_is_refused(tmp_path):
+    net = write(tmp_path / "shot.top.json", "sleep 30")
+    first = Engine(net)
+    first.start()
+    try:
+        with pytest.raises(CookBusy) as refused:
+            Engine(write(tmp_path / "shot.top.json"))
+        message = str(refused.value)
+        assert "another cook of shot.top.json is running in this working dir" in message
+        assert f"process {__import__('os').getpid()} on " in message
+        with pytest.raises(CookBusy):  # Submit As Job is refused at once too
+            submit(net)
+        # another network in the same working dir is not held up
+        other = Engine(write(tmp_path / "other.top.json", "true")).run()
+        assert other.ok
+    finally:
+        first.cancel()
+        first.wait()
+    assert Engine(net, resume=True) is not None  # released when the cook ended
+
+
+def test_the_cli_refuses_a_second_cook_and_says_who_runs(tmp_path):
+    net = write(tmp_path / "shot.top.json", "sleep 30")
+    first = Engine(net)
+    first.start()
+    try:
+        done = subprocess.run([*SCHEDCORE, "cook", str(net.path)], capture_output=True,
+                              text=True, timeout=60)
+    finally:
+        first.cancel()
+        first.wait()
+    assert done.returncode == 75, done.stderr
+    assert "another cook of shot.top.json is running" in done.stderr
+    assert "wait for it to end, cancel it, or cook into another working dir" in done.stderr
+    assert not list(tmp_path.glob("runs_*"))
+
+
+def test_networks_whose_names_share_a_stem_keep_their_own_journals(tmp_path):
+    shot = write(tmp_path / "shot.top.json", "sh -c 'echo shot > out_@pdg_index.txt'")
+    assert Engine(shot).run().ok
+    v2 = write(tmp_path / "shot.v2.top.json", "sh -c 'echo v2 >> runs_@pdg_index.txt'")
+    result = Engine(v2, resume=True).run()
+    assert set(states(result).values()) == {"CookedSuccess"}  # ran: nothing of shot's taken
+    assert (tmp_path / "runs_0.txt").read_text() == "v2\n"
+    journals = sorted(p.name for p in (tmp_path / "pdgtemp" / "journal").glob("*.sqlite"))
+    assert journals == ["shot.top.json.sqlite", "shot.v2.top.json.sqlite"]
+
+
+@pytest.mark.parametrize("folder", ["proj#1", "what?", "50%25off", "a b", "x$(id)y"])
+def test_resume_works_in_any_folder(tmp_path, folder):
+    net = write(tmp_path / folder / "net.top.json")
+    assert Engine(net).run().ok
+    result = Engine(net, resume=True).run()
+    assert set(states(result).values()) == {"CookedCache"}
+    assert (tmp_path / folder / "runs_0.txt").read_text() == "run\n"  # ran once
+    assert sorted(p.name for p in tmp_path.iterdir()) == [folder]  # no stray file beside it
+
+
+def test_resume_with_a_changed_node_says_what_changed_and_runs_it_again(tmp_path):
+    path = tmp_path / "net.top.json"
+    below = [{"name": "after", "type": "genericgenerator", "inputs": ["gen"],
+              "parms": {"command": "sh -c 'echo run >> after_@pdg_index.txt'"}}]
+    assert Engine(write(path, extra=below)).run().ok
+    changed = write(path, "sh -c 'echo run2 >> runs_@pdg_index.txt'", extra=below)
+    result = Engine(changed, resume=True).run()
+    assert result.ok
+    assert {i.state for i in result.items} == {S.CookedSuccess}  # gen changed: after too
+    assert (tmp_path / "runs_0.txt").read_text() == "run\nrun2\n"
+    warning = " ".join(result.warnings)
+    assert "gen changed (parameter command)" in warning
+    assert "and those of the nodes below them, run again" in warning
+    # resumed once more, nothing changed: all cached
+    again = Engine(write(path, "sh -c 'echo run2 >> runs_@pdg_index.txt'", extra=below),
+                   resume=True).run()
+    assert {i.state for i in again.items} == {S.CookedCache}
+    assert not again.warnings
+
+
+def test_a_journal_of_another_network_of_the_same_name_is_not_used(tmp_path):
+    work = tmp_path / "work"
+    a = write(tmp_path / "a" / "shot.top.json", "sh -c 'echo a >> runs_@pdg_index.txt'")
+    assert Engine(a, workdir=str(work)).run().ok
+    b = write(tmp_path / "b" / "shot.top.json", "sh -c 'echo a >> runs_@pdg_index.txt'")
+    result = Engine(b, workdir=str(work), resume=True).run()
+    assert {i.state for i in result.items} == {S.CookedSuccess}
+    assert (work / "runs_0.txt").read_text() == "a\na\n"
+    assert any(f"written by a cook of {a.path}" in w and "every item runs again" in w
+               for w in result.warnings)
+
+
+def test_unreadable_journal_rows_run_their_items_again(tmp_path):
+    net = write(tmp_path / "net.top.json")
+    assert Engine(net).run().ok
+    db = sqlite3.connect(tmp_path / "pdgtemp" / "journal" / "net.top.json.sqlite")
+    with db:
+        rows = db.execute("SELECT seq, item FROM events WHERE data LIKE '%CookedSuccess%' "
+                          "ORDER BY seq").fetchall()
+        db.execute("UPDATE events SET data = '{not json' WHERE seq = ?", (rows[0][0],))
+        db.execute("UPDATE events SET data = '{\"state\": \"Bogus\"}' WHERE seq = ?",
+                   (rows[1][0],))
+        db.execute("UPDATE events SET data = '{\"path\": 3}', kind = 'output' WHERE seq = ?",
+                   (rows[2][0],))
+    db.close()
+    result = Engine(net, resume=True).run()
+    assert result.ok and {i.state for i in result.items} == {S.CookedSuccess}
+    assert any("3 rows of the journal" in w for w in result.warnings)
+
+
+def test_a_runaway_item_count_is_refused_naming_node_and_parameter(tmp_path):
+    net = write(tmp_path / "net.top.json", count=10**7)
+    result = Engine(net).run()
+    assert not result.ok and not result.items
+    assert result.errors == [
+        "node gen would make more than 250,000 work items (itemcount is 10000000), the most "
+        "a node may make; lower it, or raise the limit with --max-node-items or "
+        "SCHEDCORE_MAX_NODE_ITEMS"]
+
+
+def test_the_cook_limit_stops_dynamic_generation(tmp_path):
+    net = write(tmp_path / "net.top.json", "true", count=4, extra=[
+        {"name": "fan", "type": "genericgenerator", "inputs": ["gen"],
+         "parms": {"itemcount": 5, "command": "true", "generatewhen": "eachupstreamcooked"}}])
+    result = Engine(net, limits=ItemLimits(node=100, cook=12)).run()
+    assert not result.ok
+    assert len(result.items) <= 12
+    assert "the most a cook may make" in result.errors[0]
+    assert "--max-items or SCHEDCORE_MAX_ITEMS" in result.errors[0]
+    assert all(i.state.is_final or i.reason for i in result.items)
+
+
+def test_item_limits_from_the_environment_are_checked(monkeypatch):
+    monkeypatch.setenv("SCHEDCORE_MAX_ITEMS", "lots")
+    with pytest.raises(CookError, match="SCHEDCORE_MAX_ITEMS='lots' is not a whole number"):
+        ItemLimits.configured()
+    monkeypatch.setenv("SCHEDCORE_MAX_ITEMS", "10")
+    monkeypatch.setenv("SCHEDCORE_MAX_NODE_ITEMS", "0")
+    with pytest.raises(CookError, match="at least 1, not 0"):
+        ItemLimits.configured()
+    assert ItemLimits.configured(node=5) == ItemLimits(node=5, cook=10)
