@@ -168,7 +168,7 @@ class Engine(ReportsMixin):
             self._warning(f"{who} ended without releasing {self._lock.path}; jobs it started "
                           f"on other machines may still run: this cook cannot stop them")
             return
-        killed = process.kill_owned("SCHEDCORE_COOK", str(earlier["cook_id"]))
+        killed = process.kill_owned(process.MARKER, str(earlier["cook_id"]))
         if killed:
             self._warning(f"{who} ended without finishing; {len(killed)} processes of its jobs "
                           f"were still running and were stopped (pids "

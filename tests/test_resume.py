@@ -5,11 +5,15 @@ folder name works, and a runaway generator is stopped."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from schedcore import network as network_file
@@ -47,7 +51,7 @@ def test_a_second_cook_of_the_network_into_its_working_dir_is_refused(tmp_path):
             Engine(write(tmp_path / "shot.top.json"))
         message = str(refused.value)
         assert "another cook of shot.top.json is running in this working dir" in message
-        assert f"process {__import__('os').getpid()} on " in message
+        assert f"process {os.getpid()} on " in message
         with pytest.raises(CookBusy):  # Submit As Job is refused at once too
             submit(net)
         # another network in the same working dir is not held up
@@ -177,3 +181,36 @@ def test_item_limits_from_the_environment_are_checked(monkeypatch):
     with pytest.raises(CookError, match="at least 1, not 0"):
         ItemLimits.configured()
     assert ItemLimits.configured(node=5) == ItemLimits(node=5, cook=10)
+
+
+def test_a_cook_after_a_killed_one_stops_the_jobs_it_left_running(tmp_path):
+    """The cook is SIGKILLed while two jobs run (each with a child of its own session); the
+    next cook stops them before it runs anything, so no item runs twice at once."""
+    command = ("sh -c 'echo run >> runs_@pdg_index.txt; [ -e go ] && exit 0; "
+               "setsid sleep 300 & echo $! > child_@pdg_index.txt; exec sleep 300'")
+    net = write(tmp_path / "net.top.json", command, count=2)
+    first = subprocess.Popen([*SCHEDCORE, "cook", str(net.path)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    children = [tmp_path / f"child_{i}.txt" for i in range(2)]
+    deadline = time.monotonic() + 60
+    while not all(p.exists() and p.read_text().strip() for p in children):
+        assert time.monotonic() < deadline, "the jobs did not start"
+        time.sleep(0.05)
+    jobs = [p for p in psutil.Process(first.pid).children(recursive=True)]
+    left = jobs + [psutil.Process(int(p.read_text())) for p in children]
+    first.send_signal(signal.SIGKILL)
+    first.wait(30)
+    assert all(p.is_running() for p in left)  # orphaned, still running
+
+    (tmp_path / "go").touch()
+    done = subprocess.run([*SCHEDCORE, "cook", str(net.path), "--resume", "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    gone, alive = psutil.wait_procs(left, timeout=10)
+    assert not alive, f"still running: {alive}"
+    warning = next(w for w in result["warnings"] if "ended without finishing" in w)
+    assert f"the earlier cook (process {first.pid} on " in warning
+    assert "were still running and were stopped" in warning
+    for i in range(2):
+        assert (tmp_path / f"runs_{i}.txt").read_text() == "run\nrun\n"
