@@ -240,7 +240,8 @@ def cmd_status(args) -> int:
         status = submit.read_status(args.uri)
         if not args.wait or status["state"] not in ("queued", "cooking"):
             break
-        print(status_line(status), flush=True)
+        # --json keeps stdout for the one JSON object
+        print(status_line(status), flush=True, file=sys.stderr if args.json else sys.stdout)
         time.sleep(args.interval)
     if args.json:
         json.dump(status, sys.stdout, indent=1)
