@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 
 from app.document import Document
 from app.window import MainWindow
+from schedcore.engine import Engine
 
 from ..conftest import EXAMPLES
 
@@ -205,3 +206,30 @@ def test_submit_as_job_from_the_studio(qtbot, windows, tmp_path, monkeypatch):
     again = windows(tmp_path / "ex" / "wedge_summary.top.json")
     assert again.submitted.item(0, 4).text() == uri
     assert again.submitted.item(0, 2).text() == "finished"
+
+
+def test_failures_above_a_wait_for_all_end_the_cook_in_the_studio(qtbot, windows, tmp_path,
+                                                                  monkeypatch):
+    path = tmp_path / "hang.top.json"
+    path.write_text(json.dumps({"format": "schedcore-network", "nodes": [
+        {"name": "gen", "type": "genericgenerator", "inputs": [],
+         "parms": {"itemcount": 2, "command": "false"}},
+        {"name": "wait", "type": "waitforall", "inputs": ["gen"]},
+        {"name": "after", "type": "genericgenerator", "inputs": ["wait"],
+         "parms": {"command": "echo after"}}]}))
+    win = windows(path)
+    result = cook(qtbot, win, timeout=60_000)
+    assert result.counts == {"CookedFail": 2, "Uncooked": 2}
+    assert win.statusBar().currentMessage().startswith("Cook over")
+    assert win.cook_action.isEnabled() and not win.cancel_action.isEnabled()
+
+    # a second cook of it into the same working dir, from elsewhere, is refused with who runs
+    other = Engine(win.document.network)
+    shown = []
+    monkeypatch.setattr("app.window.QMessageBox.warning",
+                        lambda parent, title, text: shown.append(text))
+    try:
+        assert not win.cook()
+    finally:
+        other.run()  # releases the lock
+    assert "another cook of hang.top.json is running in this working dir" in shown[0]
