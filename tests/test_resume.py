@@ -214,3 +214,27 @@ def test_a_cook_after_a_killed_one_stops_the_jobs_it_left_running(tmp_path):
     assert "were still running and were stopped" in warning
     for i in range(2):
         assert (tmp_path / f"runs_{i}.txt").read_text() == "run\nrun\n"
+
+
+def test_two_submits_of_one_network_at_once_cook_it_once(tmp_path):
+    """Submitted twice at once: the second submit is refused, or (when its check came before
+    the first cook started) its cook finds the lock taken and its status says why; every item
+    runs once."""
+    net = write(tmp_path / "net.top.json", count=20)
+    uris = [submit(net)]
+    try:
+        uris.append(submit(net))
+    except CookBusy as exc:
+        refusals = [str(exc)]
+    statuses = []
+    for uri in uris:
+        done = subprocess.run([*SCHEDCORE, "status", uri, "--wait", "--json", "--interval",
+                               "0.1"], capture_output=True, text=True, timeout=120)
+        statuses.append(json.loads(done.stdout))
+    if len(uris) == 2:
+        refusals = [s["errors"][0] for s in statuses if not s["ok"]]
+    assert [s["ok"] for s in statuses].count(True) == 1
+    assert len(refusals) == 1
+    assert "another cook of net.top.json is running in this working dir" in refusals[0]
+    runs = [(tmp_path / f"runs_{i}.txt").read_text() for i in range(20)]
+    assert runs == ["run\n"] * 20
