@@ -2,17 +2,19 @@
 
 A job's processes are found three ways, so that none outlives its cook:
 
-- its process group and its descendants (psutil), at the moment of the kill;
+- its process group, its session and its descendants, at the moment of the kill;
 - its marker: every job carries ``SCHEDCORE_COOK=<cook id>`` and ``PDG_ITEM_ID`` in its
   environment, which every process it starts inherits, wherever it goes (double fork,
   ``setsid``); :func:`kill_tree` and :func:`kill_owned` look for it in every process;
-- on Linux, the cooking process is the child subreaper of its jobs
-  (:func:`become_subreaper`): a process whose parent exits comes back to the cook instead of
-  init, so it stays a descendant. Elsewhere (macOS) the marker alone finds it.
+- on Linux, while a Local Scheduler cooks, the cooking process is the child subreaper of its
+  jobs (:func:`become_subreaper`): a process whose parent exits comes back to the cook
+  instead of init, and is reaped there when it exits (:func:`reap_orphans`). macOS has no
+  subreaper: there the marker alone finds such processes.
 
-A process that clears or replaces its environment (``env -i``, a daemon that execs with an
-environment of its own) *and* leaves the job's tree (double fork, or its parent exited) on a
-system without a subreaper cannot be found, and escapes.
+What escapes: a process that clears or replaces its environment (``env -i``, a daemon that
+execs with an environment of its own) *and* starts a session of its own (``setsid``) *and*
+leaves the job's tree (its parent exited) before the kill. On Linux it is then the cook's
+child, reaped when it ends, but nothing names it as the job's.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import psutil
 
@@ -77,36 +80,73 @@ def kill_tree(proc: subprocess.Popen, grace: float = 2.0, env: dict | None = Non
     victims = _victims(proc.pid, marker)
     _signal_group(proc.pid, signal.SIGTERM)
     _signal_all(victims.values(), signal.SIGTERM)
+    deadline = time.monotonic() + grace
     try:
         proc.wait(grace)
     except subprocess.TimeoutExpired:
         pass
+    _wait_gone(victims.values(), deadline - time.monotonic())
     for pid, found in _victims(proc.pid, marker).items():  # started since the first look
         victims.setdefault(pid, found)
     _signal_group(proc.pid, signal.SIGKILL)
     _signal_all(victims.values(), signal.SIGKILL)
     proc.wait()
-    # victims are never our Popen children: waiting for them (psutil waits for each pid,
-    # never for any child) reaps those adopted by the subreaper without stealing a status
-    psutil.wait_procs(list(victims.values()), timeout=grace)
+    _wait_gone(victims.values(), grace)
+    _reap_adopted(victims.values())
+
+
+def _reap_adopted(victims) -> None:
+    """Reap, each by its pid, the victims that are children of this process: orphans it
+    adopted as a subreaper. None is a Popen child: those are in this process's session or
+    in one of their own, never in a job's tree, and carry no job's marker but their own."""
+    me = os.getpid()
+    for proc in victims:
+        try:
+            if proc.is_running() and proc.ppid() == me:
+                os.waitpid(proc.pid, os.WNOHANG)
+        except (psutil.Error, ChildProcessError):
+            pass
 
 
 def kill_owned(var: str, value: str, grace: float = 2.0) -> list[int]:
     """Terminate every process (but this one) whose environment has ``var=value``; SIGKILL
     what is left after ``grace`` seconds; return the pids of those found, once they have
     exited. An empty ``value`` matches nothing. Only processes whose environment this user
-    may read are found (all of them, for root)."""
+    may read are found (all of them, for root). A child of this process is left for its
+    owner to reap (a ``subprocess.Popen`` would report 0 for a status taken from it);
+    adopted orphans of jobs are reaped (:func:`reap_orphans`)."""
     if not value:
         return []
     match = {var: value}
     owned = {proc.pid: proc for proc in _owned(match)}
     _signal_all(owned.values(), signal.SIGTERM)
-    alive = psutil.wait_procs(list(owned.values()), timeout=grace)[1]
-    late = {proc.pid: proc for proc in _owned(match) if proc.pid not in owned}  # forked since
-    owned.update(late)
-    _signal_all([*alive, *late.values()], signal.SIGKILL)
-    psutil.wait_procs([*alive, *late.values()], timeout=grace)
+    alive = _wait_gone(owned.values(), grace)
+    late = [proc for proc in _owned(match) if proc.pid not in owned]  # forked since
+    owned.update((proc.pid, proc) for proc in late)
+    _signal_all([*alive, *late], signal.SIGKILL)
+    _wait_gone([*alive, *late], grace)
+    reap_orphans()
     return sorted(owned)
+
+
+def _wait_gone(processes, timeout: float) -> list[psutil.Process]:
+    """Wait until each process has exited (a zombie has); return those still running after
+    ``timeout`` seconds. Reaps nothing, unlike ``psutil.wait_procs`` for a child."""
+    deadline = time.monotonic() + timeout
+    alive = list(processes)
+    while alive:
+        alive = [proc for proc in alive if _running(proc)]
+        if not alive or time.monotonic() >= deadline:
+            break
+        time.sleep(0.01)
+    return alive
+
+
+def _running(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def _marker(env: dict) -> dict[str, str] | None:
@@ -125,29 +165,30 @@ def _marker_of(proc: subprocess.Popen) -> dict[str, str] | None:
 
 
 def _victims(pid: int, marker: dict[str, str] | None) -> dict[int, psutil.Process]:
-    """The descendants of ``pid`` and the processes carrying ``marker``, not ``pid`` itself
-    (the caller's Popen child, which it waits for) nor this process."""
+    """The descendants of ``pid`` (a session leader), the processes still in its session and
+    those carrying ``marker``; not ``pid`` itself (the caller's Popen child, which it waits
+    for) nor this process."""
     found: dict[int, psutil.Process] = {}
     try:
         found.update((child.pid, child) for child in psutil.Process(pid).children(True))
     except psutil.Error:
         pass
-    if marker is not None:
-        for proc in _owned(marker):
-            found.setdefault(proc.pid, proc)
+    for proc in _owned(marker or {}, session=pid):
+        found.setdefault(proc.pid, proc)
     found.pop(pid, None)
-    found.pop(os.getpid(), None)
     return found
 
 
-def _owned(match: dict[str, str]) -> list[psutil.Process]:
-    """Every other process whose environment has all of ``match``."""
+def _owned(match: dict[str, str], session: int = 0) -> list[psutil.Process]:
+    """Every other process whose environment has all of ``match`` (when it is not empty), or
+    that is in ``session``."""
     me, owned = os.getpid(), []
     for proc in psutil.process_iter():
         try:
-            if proc.pid != me and _matches(proc.environ(), match):
+            if proc.pid != me and (session and os.getsid(proc.pid) == session or
+                                   match and _matches(proc.environ(), match)):
                 owned.append(proc)
-        except psutil.Error:  # gone, a zombie, or not ours to read
+        except (psutil.Error, OSError):  # gone, a zombie, or not ours to read
             pass
     return owned
 
