@@ -12,8 +12,16 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from .conftest import EXAMPLES
+from .test_process import (
+    assert_all_gone,
+    killing_leftovers,
+    leaving_the_tree,
+    wait_for_pids,
+    write_daemon,
+)
 
 SCHEDCORE = [sys.executable, "-m", "schedcore.cli"]
 
@@ -131,6 +139,7 @@ def test_ctrl_c_cancels_and_kills_the_jobs(tmp_path):
             proc.wait()
     assert proc.returncode == 130
     assert "canceled" in out
+    assert "SIGINT: canceling the cook" in out
     psutil.wait_procs(sleepers, timeout=5)
     assert not any(p.is_running() and p.status() != "zombie" for p in sleepers)
     assert os.path.isdir(tmp_path / "pdgtemp")
@@ -216,3 +225,80 @@ def test_a_cook_that_cannot_start_writes_why_in_its_status_file(tmp_path):
     shown = json.loads(status.read_text())
     assert shown["state"] == "finished" and shown["ok"] is False
     assert "unknown node type 'nope'" in shown["errors"][0]
+
+
+def cook_leaving_the_tree(tmp_path: Path, command: str) -> tuple[subprocess.Popen, list[Path]]:
+    """``schedcore cook --json`` of two items running ``command`` (with ``PIDS``: a file of
+    its own for each)."""
+    net = write_network(tmp_path / "long.top.json", [
+        {"name": "long", "type": "genericgenerator",
+         "parms": {"itemcount": 2, "command": command.replace("PIDS", f"{tmp_path}/pids."
+                                                                     f"@pdg_index")}}])
+    proc = subprocess.Popen([*SCHEDCORE, "cook", str(net), "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    return proc, [tmp_path / f"pids.{index}" for index in range(2)]
+
+
+@pytest.mark.parametrize("sig, status", [(signal.SIGTERM, 143), (signal.SIGHUP, 129)],
+                         ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_and_sighup_cancel_and_kill_every_process_of_the_jobs(tmp_path, sig, status):
+    # each job starts a setsid'ed sleep and a double-forked Python daemon, then sleeps
+    proc, files = cook_leaving_the_tree(tmp_path, leaving_the_tree("PIDS",
+                                                                   write_daemon(tmp_path)))
+    with killing_leftovers(*files):
+        try:
+            pids = [pid for path in files for pid in wait_for_pids(path, 3)]
+            proc.send_signal(sig)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert_all_gone(pids)
+    assert proc.returncode == status
+    assert f"{sig.name}: canceling the cook, stopping running jobs" in err
+    assert {item["state"] for item in json.loads(out)["items"]} == {"CookedCancel"}
+
+
+STUBBORN = """\
+import os, signal, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+if os.fork() == 0:
+    os.setsid()
+    if os.fork():
+        os._exit(0)
+    with open(sys.argv[1], "a") as pids:
+        pids.write(f"{os.getpid()}\\n")
+    time.sleep(150)
+    os._exit(0)
+os.wait()
+with open(sys.argv[1], "a") as pids:
+    pids.write(f"{os.getpid()}\\n")
+time.sleep(150)
+"""
+
+
+def test_a_second_signal_while_canceling_leaves_no_job_behind(tmp_path):
+    """Jobs (and their daemons) that ignore SIGTERM keep the cancel busy for the grace
+    period before SIGKILL: more signals then only say so."""
+    (tmp_path / "stubborn.py").write_text(STUBBORN)
+    proc, files = cook_leaving_the_tree(tmp_path, f"{sys.executable} {tmp_path}/stubborn.py "
+                                                  f"PIDS")
+    with killing_leftovers(*files):
+        try:
+            pids = [pid for path in files for pid in wait_for_pids(path, 2)]
+            proc.send_signal(signal.SIGTERM)
+            first = proc.stderr.readline()
+            assert "SIGTERM: canceling the cook" in first
+            assert all(psutil.pid_exists(pid) for pid in pids)  # so it is still canceling
+            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert_all_gone(pids)
+    assert proc.returncode == 143  # the first signal's
+    assert "SIGTERM: still canceling" in err and "SIGINT: still canceling" in err
+    assert {item["state"] for item in json.loads(out)["items"]} == {"CookedCancel"}

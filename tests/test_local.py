@@ -12,11 +12,19 @@ from urllib.parse import urlparse
 import psutil
 
 from schedcore import network as network_file
+from schedcore import process
 from schedcore.engine import Engine
 from schedcore.events import ItemStateChanged
 from schedcore.workitem import WorkItemState as S
 
 from .conftest import EXAMPLES, make_network, watch_peak_cooking
+from .test_process import (
+    killing_leftovers,
+    leaving_the_tree,
+    wait_for_pids,
+    wait_until,
+    write_daemon,
+)
 
 
 def generic(name, command, count=1, inputs=(), **parms):
@@ -211,3 +219,64 @@ def test_the_first_final_report_counts_once(tmp_path):
     assert fails.state == S.CookedFail and fails.reason == "bad input"
     assert succeeds.state == S.CookedSuccess
     assert fails.attribValue("seen") == succeeds.attribValue("seen") == 1
+
+
+def all_final(engine, node: str, count: int) -> bool:
+    items = [i for i in engine.items.values() if i.node == node]
+    return len(items) == count and all(i.state.is_final for i in items)
+
+
+def test_cancel_kills_setsid_sleeps_and_python_daemons_wherever_they_went(tmp_path):
+    daemon = write_daemon(tmp_path)
+    files = [tmp_path / f"pids.{index}" for index in range(2)]
+    net = make_network(tmp_path, [
+        generic("long", leaving_the_tree(f"{tmp_path}/pids.@pdg_index", daemon), count=2)],
+        local())
+    engine = Engine(net)
+    with killing_leftovers(*files):
+        engine.start()
+        pids = [pid for path in files for pid in wait_for_pids(path, 3)]
+        engine.cancel()
+        result = engine.wait(60)
+    assert result.canceled
+    assert {i.state for i in result.items} == {S.CookedCancel}
+    # each was a child of this process (a job, or an orphan it adopted) and was reaped
+    assert [pid for pid in pids if psutil.pid_exists(pid)] == []
+    assert not process.is_subreaper()  # only while the cook ran
+
+
+def test_maxruntime_kills_what_the_job_left_anywhere(tmp_path):
+    daemon, pids = write_daemon(tmp_path), tmp_path / "pids"
+    net = make_network(tmp_path, [generic("long", leaving_the_tree(str(pids), daemon))],
+                       local(maxruntime=4))
+    with killing_leftovers(pids):
+        (item,) = Engine(net).run().items
+    assert item.state == S.CookedFail and "maxruntime" in item.reason
+    started = wait_for_pids(pids, 3, timeout=0)  # all had started before the limit
+    assert [pid for pid in started if psutil.pid_exists(pid)] == []
+
+
+def test_a_failing_job_whose_orphans_are_reaped_keeps_its_exit_code(tmp_path):
+    """Orphans adopted by the cook are reaped by their pids while other jobs end: no exit
+    status of a job is taken from the Popen waiting for it (which would then say 0)."""
+    go, orphans = tmp_path / "go", tmp_path / "orphans"
+    leave = (f"(setsid sh -c 'echo $$ >> {orphans}; while [ ! -e {go} ]; do sleep 0.02; "
+             f"done' &); (true &); exit 3")
+    wait = f"(true &); while [ ! -e {go} ]; do sleep 0.02; done; (true &); exit 4"
+    net = make_network(tmp_path, [generic("leaves", leave, count=2),
+                                  generic("waits", wait, count=12)], local(maxprocs=14))
+    engine = Engine(net)
+    engine.events.subscribe(lambda event: go.touch() if isinstance(event, ItemStateChanged)
+                            and all_final(engine, "leaves", 2) else None)
+    with killing_leftovers(orphans):
+        result = engine.run()
+        adopted = wait_for_pids(orphans, 2, timeout=0)
+        wait_until(lambda: process.reap_orphans() is not None and
+                   not any(psutil.pid_exists(pid) for pid in adopted),
+                   what="the orphans reaped")
+    reasons = {i.node: set() for i in result.items}
+    for item in result.items:
+        assert item.state == S.CookedFail
+        reasons[item.node].add(item.reason)
+    assert reasons == {"leaves": {"the command ended with exit code 3"},
+                       "waits": {"the command ended with exit code 4"}}
