@@ -471,6 +471,8 @@ class Engine(ReportsMixin):
     def _make_items(self, node: NodeState, generate) -> None:
         """Run a node type's generation, then link what it made (once the type has set
         each item's priority and attributes)."""
+        if self._stop is not None:  # the cook is over: nothing new to make
+            return
         made: list[WorkItem] = []
         try:
             self._check_count(node)
@@ -512,8 +514,9 @@ class Engine(ReportsMixin):
         parm = node.type.count_parm
         count = node.parms.raw(parm) if parm else None
         if isinstance(count, int) and count > 0:
+            cause = f"{parm} is {count}" + (" for each upstream item" if node.inputs else "")
             why = self.limits.exceeded(node.name, len(node.items) + count - 1,
-                                       self._next_id + count - 2, parm, count)
+                                       self._next_id + count - 2, cause)
             if why:
                 raise TooManyItems(why)
 

@@ -27,7 +27,7 @@ class ItemLimits:
         return cls(_limit(node, NODE_VAR, DEFAULT_NODE), _limit(cook, COOK_VAR, DEFAULT_COOK))
 
     def exceeded(self, node_name: str, node_items: int, cook_items: int,
-                 count_parm: str = "", count=None) -> str:
+                 cause: str = "") -> str:
         """Why making one more item of ``node_name`` is refused ("" when it is not)."""
         if node_items >= self.node:
             what, limit, how = "a node", self.node, f"--max-node-items or {NODE_VAR}"
@@ -35,7 +35,7 @@ class ItemLimits:
             what, limit, how = "a cook", self.cook, f"--max-items or {COOK_VAR}"
         else:
             return ""
-        cause = f" ({count_parm} is {count})" if count_parm else ""
+        cause = f" ({cause})" if cause else ""
         return (f"node {node_name} would make more than {limit:,} work items{cause}, the "
                 f"most {what} may make; lower it, or raise the limit with {how}")
 
