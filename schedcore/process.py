@@ -293,6 +293,7 @@ class _Orphans:
     def __init__(self):
         self._lock = threading.Lock()
         self._jobs: dict[str, dict[str, int]] = {}  # cook id -> item id -> its job's pid
+        self._job_pids: set[int] = set()  # every pid of those jobs, kept as they start
         self._adopted: dict[int, float] = {}  # pid -> creation time (against pid reuse)
         self._pid = os.getpid()
 
@@ -303,9 +304,11 @@ class _Orphans:
         key = (marker[MARKER], marker[ITEM_VAR])
         with self._lock:
             if self._pid != os.getpid():  # a fork's child: its parent's jobs are not its own
-                self._jobs, self._adopted, self._pid = {}, {}, os.getpid()
+                self._jobs, self._job_pids, self._adopted = {}, set(), {}
+                self._pid = os.getpid()
             if key[0] not in self._jobs and len(self._jobs) >= self._COOKS_KEPT:
-                del self._jobs[next(iter(self._jobs))]  # the oldest cook
+                oldest = self._jobs.pop(next(iter(self._jobs)))
+                self._job_pids.difference_update(oldest.values())
             self._jobs.setdefault(key[0], {})[key[1]] = self._STARTING
         return key
 
@@ -318,22 +321,22 @@ class _Orphans:
                 items.pop(key[1], None)
             else:
                 items[key[1]] = pid
+                self._job_pids.add(pid)
 
     def sweep(self) -> list[int]:
         with self._lock:
             if not self._jobs or self._pid != os.getpid():  # none started, or a fork's child
                 return []
-            jobs = {pid for items in self._jobs.values() for pid in items.values()}
             for pid in _children():
-                if pid not in self._adopted and pid not in jobs:
-                    self._adopt(pid, jobs)
+                if pid not in self._adopted and pid not in self._job_pids:
+                    self._adopt(pid)
             return self._reap()
 
-    def _adopt(self, pid: int, jobs: set[int]) -> None:
+    def _adopt(self, pid: int) -> None:
         try:
             proc = psutil.Process(pid)
             if proc.status() == psutil.STATUS_ZOMBIE:
-                ours = os.getsid(pid) in jobs
+                ours = os.getsid(pid) in self._job_pids
             else:
                 marker = _marker(proc.environ())
                 started = marker and self._jobs.get(marker[MARKER], {}).get(marker[ITEM_VAR])
@@ -359,13 +362,12 @@ class _Orphans:
 
 
 def _children() -> list[int]:
-    """This process's children: cheaply from /proc on Linux, else through psutil."""
+    """The children of this process's main thread: the kernel gives orphans to the first
+    live thread of their subreaper, the main one (Popen children of other threads are
+    listed under those, and are none of ours to reap). Through psutil where /proc lacks it."""
     try:
-        pids = []
-        for task in os.listdir("/proc/self/task"):
-            with open(f"/proc/self/task/{task}/children", encoding="ascii") as handle:
-                pids += map(int, handle.read().split())
-        return pids
+        with open(f"/proc/self/task/{os.getpid()}/children", encoding="ascii") as handle:
+            return [int(pid) for pid in handle.read().split()]
     except (OSError, ValueError):
         return [child.pid for child in psutil.Process().children()]
 
