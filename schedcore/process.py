@@ -71,11 +71,13 @@ def start(command: str, stdin, log, env: dict, cwd: str) -> subprocess.Popen:
 
 # == killing ===========================================================================
 def kill_tree(proc: subprocess.Popen, grace: float = 2.0, env: dict | None = None) -> None:
-    """Terminate ``proc``, its process group, every descendant (even those that started
-    sessions of their own) and every process that carries its job's marker
-    (``SCHEDCORE_COOK`` and ``PDG_ITEM_ID`` of ``env``, else of ``proc``'s own environment),
-    wherever it went; SIGKILL what is left after ``grace`` seconds; return once they have
-    exited. A process that cleared its environment and left the tree escapes (see above)."""
+    """Terminate ``proc`` (a session leader, as :func:`start` makes it), its process group,
+    every descendant (even those that started sessions of their own), every process still
+    in its session, and every process that carries its job's marker (``SCHEDCORE_COOK`` and
+    ``PDG_ITEM_ID`` of ``env``, else of ``proc``'s own environment) wherever it went;
+    SIGKILL what is left after ``grace`` seconds; return once they have exited, the orphans
+    this process adopted reaped. What escapes is said at the top of this module: a process
+    that cleared its environment, started a session of its own and left the tree."""
     marker = _marker(env) if env is not None else _marker_of(proc)
     victims = _victims(proc.pid, marker)
     _signal_group(proc.pid, signal.SIGTERM)
