@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import psutil
+
 from . import cooklock
 from .cooklock import CookBusy
 from .errors import SchedcoreError
@@ -147,10 +149,13 @@ def read_status(uri: str) -> dict:
 
 
 def _alive(pid) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
+    """Whether the process ``pid`` of this machine still runs (a zombie does not: it ended,
+    its parent has not reaped it yet). A pid that is no positive number names no process."""
+    if type(pid) is not int or not 0 < pid < 2**31:
         return False
-    except (PermissionError, TypeError, ValueError):
-        return True  # someone else's, or unknown: not ours to call dead
-    return True
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:
+        return True  # someone else's: not ours to call dead

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -302,3 +303,23 @@ def test_a_second_signal_while_canceling_leaves_no_job_behind(tmp_path):
     assert proc.returncode == 143  # the first signal's
     assert "SIGTERM: still canceling" in err and "SIGINT: still canceling" in err
     assert {item["state"] for item in json.loads(out)["items"]} == {"CookedCancel"}
+
+
+def test_a_status_naming_no_live_process_is_died(tmp_path):
+    """A pid that is gone, is a zombie, is -1 or too large to be one: the cook is dead, never
+    'cooking' for ever (status --wait returns)."""
+    zombie = subprocess.Popen(["true"])  # not waited for until the end: a zombie meanwhile
+    deadline = time.monotonic() + 30
+    while psutil.Process(zombie.pid).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    try:
+        for pid in (zombie.pid, -1, 10**30, 0):
+            path = tmp_path / "status.json"
+            path.write_text(json.dumps({"state": "cooking", "pid": pid, "counts": {},
+                                        "host": socket.gethostname()}))
+            shown = run("status", path.as_uri(), "--wait", timeout=30)
+            assert shown.returncode == 1, (pid, shown.stdout, shown.stderr)
+            assert shown.stdout.startswith("died"), (pid, shown.stdout)
+    finally:
+        zombie.wait()
