@@ -143,8 +143,7 @@ def cmd_cook(args) -> int:
     result = engine.result
     summary(result, console)
     if args.json:
-        json.dump(result.to_json(), sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        print_json(result.to_json())
     if result.canceled:
         return exit_status_of_signal(signum)
     return EXIT_OK if result.ok else EXIT_FAILED
@@ -202,11 +201,9 @@ def cmd_types(args) -> int:
              for name, t in sorted(NODE_TYPES.items())]
     failures = reg.failures
     if args.json:
-        json.dump({"types": rows, "failures": [
+        print_json({"types": rows, "failures": [
             {"file": f.file, "line": f.line, "kind": f.kind, "message": f.message}
-            for f in failures], "folders": [str(p) for p in reg.folders()]},
-            sys.stdout, indent=1)
-        sys.stdout.write("\n")
+            for f in failures], "folders": [str(p) for p in reg.folders()]})
     else:
         console = Console(highlight=False, soft_wrap=True)
         table = Table(show_edge=False)
@@ -240,12 +237,10 @@ def cmd_status(args) -> int:
         status = submit.read_status(args.uri)
         if not args.wait or status["state"] not in ("queued", "cooking"):
             break
-        # --json keeps stdout for the one JSON object
-        print(status_line(status), flush=True, file=sys.stderr if args.json else sys.stdout)
+        print(status_line(status), flush=True)
         time.sleep(args.interval)
     if args.json:
-        json.dump(status, sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        print_json(status)
     else:
         print(status_line(status))
         for error in status.get("errors") or []:
@@ -351,22 +346,46 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+_json_out = None  # where --json prints; sys.stdout then goes to stderr
+
+
+def print_json(data) -> None:
+    """The one JSON object of a --json command, on the real stdout."""
+    out = _json_out or sys.stdout
+    json.dump(data, out, indent=1)
+    out.write("\n")
+    out.flush()
+
+
+def _failure(exc: Exception) -> tuple[int, str]:
+    """The exit status and message of an error that ends a command before it could run."""
+    if isinstance(exc, CookBusy):  # not the network's fault: try again once it ends
+        return EXIT_BUSY, str(exc)
+    if isinstance(exc, KeyError):  # an unknown node or scheduler name, with "did you mean"
+        return EXIT_USAGE, str(exc.args[0])
+    if isinstance(exc, OSError):
+        return EXIT_USAGE, f"{exc.filename or ''}: {exc.strerror or exc}"
+    return EXIT_USAGE, str(exc)
+
+
 def main(argv: list[str] | None = None) -> int:
+    global _json_out
     args = parser().parse_args(argv)
+    if getattr(args, "json", False):
+        # print() in scheduler modules and callbacks must not break the one JSON object
+        _json_out, sys.stdout = sys.stdout, sys.stderr
     try:
         return args.run(args)
-    except CookBusy as exc:  # not the network's fault: try again once the other cook ends
-        print(f"schedcore: {exc}", file=sys.stderr)
-        return EXIT_BUSY
-    except SchedcoreError as exc:
-        print(f"schedcore: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyError as exc:  # an unknown node or scheduler name, with "did you mean"
-        print(f"schedcore: {exc.args[0]}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as exc:
-        print(f"schedcore: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except (SchedcoreError, KeyError, OSError) as exc:
+        code, message = _failure(exc)
+        print(f"schedcore: {message}", file=sys.stderr)
+        if _json_out is not None and args.command == "cook":  # a cook that never started
+            print_json({"ok": False, "counts": {}, "errors": [message], "warnings": [],
+                        "canceled": False, "items": []})
+        return code
+    finally:
+        if _json_out is not None:
+            sys.stdout, _json_out = _json_out, None
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import time
 import traceback
 
 from . import journal as journal_file
-from . import process
+from . import process, registry
 from . import resume as resume_file
 from .cooklock import CookLock
 from .cookstate import _SUCCESS, CookResult, NodeState, SchedulerState
@@ -254,13 +254,24 @@ class Engine(ReportsMixin):
             spec = self.network.scheduler(key)
             cls = types.get(spec.type)
             if cls is None:
-                raise CookError(f"scheduler node {key!r}: unknown scheduler type "
-                                f"{spec.type!r}" + did_you_mean(spec.type, types))
-            return cls.create(spec.name, spec.parms, self.network.hip)
+                raise CookError(f"scheduler node {key!r}: "
+                                + registry.unknown_type_message(spec.type))
+            return self._create(cls, spec.name, spec.parms)
         if key in types:
-            return types[key].create(key, {}, self.network.hip)
+            return self._create(types[key], key, {})
         raise CookError(f"no scheduler node or scheduler type named {key!r}"
                         + did_you_mean(key, names + list(types)))
+
+    def _create(self, cls: type[Scheduler], name: str, parms: dict) -> Scheduler:
+        """An instance of a scheduler type; its own code raising (in ``__init__``, say) is a
+        cook error pointing at its line, not a crash."""
+        try:
+            return cls.create(name, parms, self.network.hip)
+        except SchedcoreError:
+            raise
+        except Exception as exc:
+            raise CookError(f"scheduler {name!r} ({cls.__name__}) could not be created: "
+                            f"{type(exc).__name__}: {exc} ({_user_line(exc)})") from None
 
     def _start_scheduler(self, state: SchedulerState, order: list[str],
                          started: list[SchedulerState]) -> bool:
@@ -726,3 +737,13 @@ class Engine(ReportsMixin):
     def _warning(self, text: str, source: str = "") -> None:
         self._warnings.append(text)
         self.events.emit(CookMessage("warning", text, source))
+
+
+def _user_line(exc: BaseException) -> str:
+    """``file:line`` of the deepest frame of ``exc`` outside schedcore: the user's own code."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    where = "unknown line"
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        if not os.path.abspath(frame.f_code.co_filename).startswith(here + os.sep):
+            where = f"{frame.f_code.co_filename}:{line}"
+    return where

@@ -280,8 +280,12 @@ class _Checker:
     def _typed(self, where: str, entry: dict, types: dict, what: str) -> None:
         type_name = entry.get("type")
         if not isinstance(type_name, str) or type_name not in types:
-            self.add(f"{where}.type", f"unknown {what} type {type_name!r}"
-                     + did_you_mean(str(type_name), types))
+            if what == "scheduler":  # it may be in a scheduler file that failed to load
+                from .registry import unknown_type_message
+                self.add(f"{where}.type", unknown_type_message(str(type_name)))
+            else:
+                self.add(f"{where}.type", f"unknown {what} type {type_name!r}"
+                         + did_you_mean(str(type_name), types))
             return
         parms = entry.get("parms", {})
         if not isinstance(parms, dict):

@@ -180,7 +180,7 @@ class Registry:
         except BaseException as exc:  # noqa: BLE001 -- any failure of someone else's file
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            source.failures.append(LoadFailure(shown, _line_in(exc, path), "import error",
+            source.failures.append(LoadFailure(*_where(exc, path, shown), "import error",
                                                _one_line(exc)))
             return
         register = getattr(module, "registerTypes", None)
@@ -198,8 +198,8 @@ class Registry:
         try:
             register(registry)
         except Exception as exc:
-            failures.append(LoadFailure(origin, _line_in(exc, path) if path else None,
-                                        "registerTypes raised", _one_line(exc)))
+            failures.append(LoadFailure(*_where(exc, path, origin), "registerTypes raised",
+                                        _one_line(exc)))
         failures.extend(LoadFailure(origin, line, "not a scheduler class", why)
                         for line, why in registry.refused)
         names = []
@@ -246,13 +246,20 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
-def _line_in(exc: BaseException, path: Path | None) -> int | None:
-    """The line of ``path`` where ``exc`` was raised (the deepest frame in that file)."""
-    line = None
+def _where(exc: BaseException, path: Path | None, shown: str) -> tuple[str, int | None]:
+    """The file and line where ``exc`` was raised in the scheduler's own code: the deepest
+    frame in ``path``, or, for a package, in any module of it (an error in an inner module
+    is named there, not at the ``__init__.py`` that imported it)."""
+    if path is None:
+        return shown, None
+    inside = (lambda f: f.parent == path.parent or path.parent in f.parents) \
+        if path.name == "__init__.py" else (lambda f: f == path)
+    where: tuple[str, int | None] = (shown, None)
     for frame in traceback.extract_tb(exc.__traceback__):
-        if path is not None and Path(frame.filename) == path:
-            line = frame.lineno
-    return line
+        file = Path(frame.filename)
+        if inside(file):
+            where = (str(file) if path.name == "__init__.py" else shown, frame.lineno)
+    return where
 
 
 def _class_line(cls) -> int | None:
@@ -278,6 +285,21 @@ def default() -> Registry:
 def scheduler_types() -> dict[str, type[Scheduler]]:
     """Every scheduler type a network may name, by name."""
     return default().classes()
+
+
+def unknown_type_message(name: str) -> str:
+    """Why no scheduler type ``name`` exists: "did you mean", and the scheduler files that
+    failed to load (one of them may be the one that would have made it)."""
+    reg = default()
+    text = f"unknown scheduler type {name!r}" + did_you_mean(name, reg.types)
+    failures = reg.failures
+    if failures:
+        shown = "; ".join(str(f) for f in failures[:3])
+        more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
+        text += (f". {len(failures)} scheduler file{'s' if len(failures) > 1 else ''} failed "
+                 f"to load, which may be the one that makes it: {shown}{more}; "
+                 f"`schedcore types` lists them")
+    return text
 
 
 def register_file(path: str | Path) -> list[str]:

@@ -323,3 +323,92 @@ def test_a_status_naming_no_live_process_is_died(tmp_path):
             assert shown.stdout.startswith("died"), (pid, shown.stdout)
     finally:
         zombie.wait()
+
+
+def types_folder(tmp_path: Path, files: dict[str, str]) -> dict[str, str]:
+    """A SCHEDCORE_PATH folder holding ``files`` under pdg/types; the environment to use it."""
+    folder = tmp_path / "types" / "pdg" / "types"
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    return {**os.environ, "SCHEDCORE_PATH": str(tmp_path / "types")}
+
+
+SCHEDULER = '''
+import pdg
+from pdg.scheduler import PyScheduler
+
+print("loading the farm scheduler")  # a module that talks on stdout
+
+
+class Farm(PyScheduler):
+    def __init__(self, scheduler, name):
+        PyScheduler.__init__(self, scheduler, name)
+        {init}
+
+    def onSchedule(self, work_item):
+        print("scheduling", work_item.name)
+        return pdg.scheduleResult.CookSucceeded
+
+
+def registerTypes(type_registry):
+    type_registry.registerScheduler(Farm, label="Farm")
+'''
+
+
+def farm_network(tmp_path: Path) -> Path:
+    path = tmp_path / "net.top.json"
+    path.write_text(json.dumps({
+        "format": "schedcore-network", "version": 1, "default_scheduler": "farm1",
+        "schedulers": [{"name": "farm1", "type": "farm", "parms": {}}],
+        "nodes": [{"name": "gen", "type": "genericgenerator", "inputs": [],
+                   "parms": {"itemcount": 2, "command": "true"}}]}))
+    return path
+
+
+def test_print_in_scheduler_code_keeps_json_output_whole(tmp_path):
+    env = types_folder(tmp_path, {"farm.py": SCHEDULER.format(init="pass")})
+    types = subprocess.run([*SCHEDCORE, "types", "--json"], capture_output=True, text=True,
+                           env=env, timeout=60)
+    assert "farm" in [t["name"] for t in json.loads(types.stdout)["types"]]
+    assert "loading the farm scheduler" in types.stderr
+    cooked = subprocess.run([*SCHEDCORE, "cook", str(farm_network(tmp_path)), "--json"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert cooked.returncode == 0, cooked.stderr
+    assert json.loads(cooked.stdout)["counts"] == {"CookedSuccess": 2}
+    assert "scheduling gen_1" in cooked.stderr
+
+
+def test_a_scheduler_raising_in_init_is_an_error_with_its_line(tmp_path):
+    env = types_folder(tmp_path, {"farm.py": SCHEDULER.format(
+        init="raise RuntimeError('no farm licence')")})
+    cooked = subprocess.run([*SCHEDCORE, "cook", str(farm_network(tmp_path)), "--json"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert cooked.returncode == 2
+    assert "Traceback" not in cooked.stderr
+    result = json.loads(cooked.stdout)
+    assert result["ok"] is False and result["items"] == []
+    farm = tmp_path / "types" / "pdg" / "types" / "farm.py"
+    assert result["errors"] == [
+        f"scheduler 'farm1' (Farm) could not be created: RuntimeError: no farm licence "
+        f"({farm}:11)"]
+
+
+def test_cooking_a_type_whose_file_failed_says_which_file_and_why(tmp_path):
+    env = types_folder(tmp_path, {
+        "farm.py": "import os\n\nimport rush_api  # not installed here\n",
+        "pkg/__init__.py": "from . import inner\n",
+        "pkg/inner.py": "X = 1\nraise ValueError('bad queue')\n"})
+    cooked = subprocess.run([*SCHEDCORE, "cook", str(farm_network(tmp_path))],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert cooked.returncode == 2
+    folder = tmp_path / "types" / "pdg" / "types"
+    assert "schedulers[0].type: unknown scheduler type 'farm' (known: " in cooked.stderr
+    assert "2 scheduler files failed to load, which may be the one that makes it" \
+        in cooked.stderr
+    assert f"{folder / 'farm.py'}:3: import error: ModuleNotFoundError: No module named " \
+           f"'rush_api'" in cooked.stderr
+    types = subprocess.run([*SCHEDCORE, "types", "--json"], capture_output=True, text=True,
+                           env=env, timeout=60)
+    failures = {(f["file"], f["line"]) for f in json.loads(types.stdout)["failures"]}
+    assert (str(folder / "pkg" / "inner.py"), 2) in failures  # not pkg/__init__.py
