@@ -8,6 +8,7 @@ cook may hold hundreds of thousands of them.
 from __future__ import annotations
 
 import enum
+import functools
 import operator
 from dataclasses import dataclass
 from typing import Any
@@ -113,12 +114,34 @@ class OutputFile:
         return cls(data["path"], data.get("tag", "file"), int(data.get("checksum", 0)))
 
 
+class NodeRef(str):
+    """``work_item.node``: the node's name, a ``str`` (so code that compares, hashes, prints
+    or serializes it as the name keeps working), with the names of Houdini's ``pdg.Node``
+    that scheduler code uses: ``.name`` and ``.topNode()`` (a hou-like node)."""
+
+    __slots__ = ()
+
+    @property
+    def name(self) -> str:
+        return str(self)
+
+    def topNode(self):
+        from .compat.hou import TopNode
+        return TopNode(str(self))
+
+
+@functools.lru_cache(maxsize=4096)
+def node_ref(name: str) -> NodeRef:
+    """One ``NodeRef`` per node name, shared by its items (a cook may hold many)."""
+    return NodeRef(name)
+
+
 class WorkItem:
     """One work item. The engine owns its state; everyone else reads it."""
 
     __slots__ = (
         "id", "name", "index", "priority", "frame", "command", "state", "node",
-        "dependencies", "cook_duration", "log_uri", "status_uri", "environment",
+        "dependencies", "cook_duration", "log_uri", "status_uri", "_environment",
         "reason", "_attribs", "_expected", "_outputs", "_log",
     )
 
@@ -126,7 +149,7 @@ class WorkItem:
                  frame: float = 0.0, command: str = "", dependencies: tuple = ()):
         self.id = id
         self.name = f"{node}_{id}"
-        self.node = node
+        self.node = node if type(node) is NodeRef else node_ref(str(node))
         self.index = index
         self.priority = priority
         self.frame = frame
@@ -136,7 +159,7 @@ class WorkItem:
         self.cook_duration = 0.0
         self.log_uri = ""
         self.status_uri = ""
-        self.environment = None
+        self._environment = None
         self.reason = ""  # why it failed or did not run, in words
         self._attribs = None
         self._expected = None
@@ -145,6 +168,31 @@ class WorkItem:
 
     def __repr__(self) -> str:
         return f"<WorkItem {self.name} {self.state.name}>"
+
+    # -- Houdini's command and environment ------------------------------------------------
+    @property
+    def environment(self) -> dict[str, str]:
+        """The item's own environment variables (Houdini's ``work_item.environment``), which
+        its job gets on top of the scheduler's: a dict, empty unless something set them."""
+        if self._environment is None:
+            self._environment = {}
+        return self._environment
+
+    @environment.setter
+    def environment(self, value) -> None:
+        self._environment = dict(value) if value else None
+
+    def platformCommand(self) -> str:
+        """The command for this machine's platform: items here have one command."""
+        return self.command
+
+    def setCommand(self, command: str) -> None:
+        self.command = str(command)
+
+    @property
+    def shouldRunInShell(self) -> bool:
+        """Whether the command runs through a shell: here it always does (one string)."""
+        return True
 
     # -- attributes ---------------------------------------------------------------------
     @property
