@@ -31,8 +31,10 @@ tickResult = TickResult
 
 
 def schedule_result(value) -> ScheduleResult:
-    """Normalize an ``onSchedule`` return value; ``True``/``False`` as the 17.5 page says."""
-    if value is True:
+    """Normalize an ``onSchedule`` return value; ``True``/``False`` as the 17.5 page says,
+    and ``None`` (no return statement) as ``Succeeded``, as Houdini takes it: the item was
+    submitted and reports later (real farm schedulers rely on this)."""
+    if value is True or value is None:
         return ScheduleResult.Succeeded
     if value is False:
         return ScheduleResult.Failed
@@ -42,7 +44,7 @@ def schedule_result(value) -> ScheduleResult:
         return ScheduleResult(value)
     raise TypeError(f"returned {value!r}; allowed: "
                     + ", ".join(f"pdg.scheduleResult.{r.name}" for r in ScheduleResult)
-                    + ", True or False")
+                    + ", True, False or None")
 
 
 def tick_result(value) -> TickResult:
