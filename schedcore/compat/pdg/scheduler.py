@@ -1,11 +1,51 @@
-"""``pdg.scheduler.PyScheduler`` and the type registry ``registerTypes`` receives."""
+"""``pdg.scheduler.PyScheduler``, ``convertEnvMapToUTF8`` and the type registry
+``registerTypes`` receives."""
 
 from __future__ import annotations
 
+import json
 import sys
 
-from ...parms import ParmSet
+from ...parms import ParmSet, ParmTemplate, spare_of, templates_of
 from ...schedulers.base import Scheduler
+from .. import hou
+
+# Houdini's parameter types in a templateBody, as this project's parameter kinds
+_KINDS = {"Integer": ("int", 0), "Float": ("float", 0.0), "String": ("string", ""),
+          "Toggle": ("bool", False), "Bool": ("bool", False)}
+
+
+def convertEnvMapToUTF8(env: dict) -> dict[str, str]:
+    """Every key and value of a job environment as ``str`` (Houdini's Python 2 heritage: it
+    encoded unicode to UTF-8 bytes; on Python 3 a job environment is text)."""
+    return {_text(key): _text(value) for key, value in env.items()}
+
+
+def _text(value) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def template_parms(cls) -> list[ParmTemplate]:
+    """The parameters a class's ``templateBody()`` JSON declares (Houdini builds the node's
+    parameters from it), besides the ones its bases have."""
+    try:
+        body = json.loads(cls.templateBody())
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{cls.__name__}.templateBody() does not return a JSON object with "
+                         f"a \"parameters\" list: {exc}") from None
+    known = {t.name for t in cls.parm_templates}
+    return [_template(entry) for entry in (body or {}).get("parameters") or ()
+            if isinstance(entry, dict) and entry.get("name") not in known]
+
+
+def _template(entry: dict) -> ParmTemplate:
+    kind, blank = _KINDS.get(entry.get("type"), ("string", ""))
+    size = entry.get("size", 1)
+    value = entry.get("value", blank)
+    if isinstance(size, int) and size > 1:  # a tuple parameter: kept as a JSON list
+        kind, value = "json", value if isinstance(value, list) else [value] * size
+    return ParmTemplate(str(entry["name"]), kind, value, str(entry.get("label") or ""),
+                        group=", ".join(entry.get("tag") or ()))
 
 
 class PyScheduler(Scheduler):
@@ -15,6 +55,11 @@ class PyScheduler(Scheduler):
     def __init__(self, scheduler=None, name: str = ""):
         super().__init__(name or self.templateName())
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "templateBody" in vars(cls):
+            cls.parm_templates = list(cls.parm_templates) + template_parms(cls)
+
     @classmethod
     def templateName(cls) -> str:
         """The registered type name: ``type_name`` when the class sets one."""
@@ -22,9 +67,11 @@ class PyScheduler(Scheduler):
 
     @classmethod
     def create(cls, name: str, parms: dict | None, hip: str) -> Scheduler:
+        hou.set_hip(hip)  # what $HIP and hou.hipFile name while it cooks
         instance = cls(None, name)
         instance.name = name
-        instance.parms = ParmSet(cls.parm_templates, parms or {}, hip)
+        # the class's parameters, its templateBody's, and the node's spare ones
+        instance.parms = ParmSet(templates_of(cls) + spare_of(parms), parms or {}, hip)
         return instance
 
     # Houdini 18+ spells the notifications onWorkItem*
@@ -52,7 +99,10 @@ class TypeRegistry:
         self.schedulers: list[tuple[type[Scheduler], str, str]] = []  # (class, name, label)
         self.refused: list[tuple[int | None, str]] = []  # (line of the call, why)
 
-    def registerScheduler(self, cls, label: str | None = None, name: str | None = None):
+    def registerScheduler(self, cls, label: str | None = None, name: str | None = None,
+                          parm_category: str | None = None, **kwargs):
+        """Houdini's ``registerScheduler(type_object, name, label, parm_category)``; the
+        category groups a node's parameters in Houdini's UI and has no use here."""
         if not (isinstance(cls, type) and issubclass(cls, Scheduler)):
             line = sys._getframe(1).f_lineno
             self.refused.append((line, f"registerScheduler was given {cls!r}, which is not "
@@ -63,7 +113,12 @@ class TypeRegistry:
             name = cls.templateName() if hasattr(cls, "templateName") else cls.type_name
         if not name or name == Scheduler.type_name:
             name = cls.__name__.lower()
-        self.schedulers.append((cls, name, label or cls.label or name))
+        self.schedulers.append((cls, name, label or _own_label(cls)))
 
 
-__all__ = ["PyScheduler", "TypeRegistry"]
+def _own_label(cls) -> str:
+    """The class's own label, else its name ("Scheduler", the base's label, says nothing)."""
+    return cls.label if cls.label and cls.label != Scheduler.label else cls.__name__
+
+
+__all__ = ["PyScheduler", "TypeRegistry", "convertEnvMapToUTF8", "template_parms"]
