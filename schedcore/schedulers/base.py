@@ -18,9 +18,10 @@ import time
 from pathlib import Path
 
 from .. import process
+from ..compat.services import HoudiniServices
 from ..errors import CookError
 from ..jobs import pdgserver
-from ..parms import ParmSet, ParmTemplate
+from ..parms import ParmSet, ParmTemplate, spare_of
 from ..results import ScheduleResult, TickResult
 from ..workitem import AttribType, WorkItem
 
@@ -69,8 +70,13 @@ COMMON_PARMS = [
 ]
 
 
-class Scheduler:
-    """A PDG scheduler. Subclass it and implement at least ``onSchedule``."""
+class Scheduler(HoudiniServices):
+    """A PDG scheduler. Subclass it and implement at least ``onSchedule``.
+
+    Besides the callbacks and services here, it has the Houdini services of
+    ``compat.services`` (``self[name] = value``, ``context``, ``resolveEnvParams``...). Its
+    own state has underscored names: a subclass may use ``self.jobs``, ``self.logs`` and the
+    like for its own; ``name`` (the node's) and ``parms`` are the scheduler's."""
 
     type_name = "scheduler"
     label = "Scheduler"
@@ -83,14 +89,21 @@ class Scheduler:
         self._local_dir = self._remote_dir = ""
         self._cook_env: dict | None = None
         self._server = None  # the result server, once started
-        self._jobs: dict | None = None
+        self._started: dict = {}  # what startJob started and pollJobs/killJobs watch
+        if "jobs" not in self.__dict__ and not hasattr(type(self), "jobs"):
+            # a plain attribute, the same dict by default: a subclass may replace it
+            self.jobs = self._started
         self._exiting: list = []  # job processes whose item finished, not yet gone
         self._shared_servers: dict[str, dict] = {}
 
     @classmethod
     def create(cls, name: str, parms: dict | None, hip: str) -> Scheduler:
-        """An instance for a scheduler node of a network (what the engine calls)."""
-        return cls(name, parms, hip)
+        """An instance for a scheduler node of a network (what the engine calls). When
+        ``parms`` is a ``NodeValues`` (``SchedulerSpec.values()``), the node's spare
+        parameters join the type's, so ``self["name"]`` reads them."""
+        instance = cls(name, parms, hip)
+        instance.parms.declare(spare_of(parms))
+        return instance
 
     def __getitem__(self, name: str):
         """``self["pdg_workingdir"].evaluateString()``, as in Houdini."""
@@ -313,6 +326,8 @@ class Scheduler:
             "__PDG_SCRIPTDIR__": self.scriptDir(False),
             "__PDG_RESULT_SERVER__": self.workItemResultServerAddr(),
             "__PDG_PYTHON__": self.applicationBin("python", work_item),
+            "__PDG_HYTHON__": self.applicationBin("hython", work_item),
+            "__PDG_HFS__": os.environ.get("HFS", ""),
         }
         if work_item is not None:
             tokens.update({"__PDG_ITEM_NAME__": work_item.name,
@@ -348,8 +363,10 @@ class Scheduler:
                 "PDG_ITEM_ID": str(work_item.id), "PDG_INDEX": str(work_item.index)}
 
     def jobEnvironment(self, work_item: WorkItem) -> dict[str, str]:
-        """A job's whole environment: this process's, with the ``PDG_*`` variables."""
+        """A job's whole environment: this process's, the item's own
+        (``work_item.environment``), then the ``PDG_*`` variables."""
         env = dict(os.environ)
+        env.update(work_item.environment)
         env.update(self.pdgEnvironment(work_item))
         return env
 
@@ -412,13 +429,6 @@ class Scheduler:
         # keepalive: the report itself is the sign of life
 
     # == services: job processes on this machine =========================================
-    @property
-    def jobs(self) -> dict:
-        """Running job processes started by ``startJob``: item id -> ``subprocess.Popen``."""
-        if self._jobs is None:
-            self._jobs = {}
-        return self._jobs
-
     def maxTasks(self) -> int:
         """Jobs at once: ``pdg_maxtasks`` when the scheduler has it (0: the CPUs)."""
         wanted = self["pdg_maxtasks"].evaluateInt() if "pdg_maxtasks" in self.parms else 0
@@ -427,26 +437,30 @@ class Scheduler:
     def startJob(self, work_item: WorkItem, command: str):
         """Start ``command`` for ``work_item`` as a process of its own session, without
         waiting for it, wrapped by the job-side module so that it reports its start and its
-        outcome to the result server. Its output goes to the item's log file."""
+        outcome to the result server. Its output goes to the item's log file. The job is
+        kept (by item id) for ``pollJobs``, ``killJobs`` and ``waitJobs``; ``self.jobs`` is
+        the same dict unless a subclass put its own there."""
         self._copy_job_modules()
         os.makedirs(self.logDir(True), exist_ok=True)
         wrapper = [self.applicationBin("python", work_item),
                    os.path.join(self.scriptDir(True), "pdgjob.py"), "--run", "--", command]
         with open(os.path.join(self.logDir(True), f"{work_item.name}.log"), "ab") as log:
-            return subprocess.Popen(wrapper, stdin=subprocess.DEVNULL, stdout=log,
-                                    stderr=subprocess.STDOUT, env=self.jobEnvironment(work_item),
-                                    cwd=self.workingDir(True), start_new_session=True)
+            job = subprocess.Popen(wrapper, stdin=subprocess.DEVNULL, stdout=log,
+                                   stderr=subprocess.STDOUT, env=self.jobEnvironment(work_item),
+                                   cwd=self.workingDir(True), start_new_session=True)
+        self._started[work_item.id] = job
+        return job
 
     def pollJobs(self) -> None:
         """Forget the jobs whose item has finished or whose process has ended; an item
         whose process ended without reporting (killed, crashed) fails."""
         self._exiting = [job for job in self._exiting if job.poll() is None]
-        for item_id, job in list(self.jobs.items()):
+        for item_id, job in list(self._started.items()):
             item = self._engine.find(item_id) if self._engine else None
             code = job.poll()
             if code is None and (item is None or not item.state.is_final):
                 continue
-            del self.jobs[item_id]
+            self._forget_job(item_id)
             if code is None:
                 self._exiting.append(job)  # it reported; its process is on its way out
             elif item is not None and not item.state.is_final:
@@ -460,15 +474,22 @@ class Scheduler:
 
     def killJobs(self) -> None:
         """Kill every running job with its process tree; their items are canceled."""
-        for item_id, job in list(self.jobs.items()):
+        for item_id, job in list(self._started.items()):
             self.killJob(job)
             self.workItemCancelled(item_id)
-        self.jobs.clear()
+            self._forget_job(item_id)
+
+    def _forget_job(self, item_id) -> None:
+        """Drop a job from the started jobs, and from ``self.jobs`` when it is there."""
+        job = self._started.pop(item_id, None)
+        jobs = self.__dict__.get("jobs")
+        if isinstance(jobs, dict) and jobs is not self._started and jobs.get(item_id) is job:
+            del jobs[item_id]
 
     def waitJobs(self, timeout: float = 10.0) -> None:
         """Return once every job process is gone; one still there after ``timeout`` seconds
         is killed with its tree."""
-        for job in [*self.jobs.values(), *self._exiting]:
+        for job in [*self._started.values(), *self._exiting]:
             try:
                 job.wait(timeout)
             except subprocess.TimeoutExpired:
