@@ -97,7 +97,9 @@ class Engine(ReportsMixin):
                           "fail": self._on_fail, "cancel": self._on_cancel,
                           "output": self._on_output, "attribute": self._on_attribute,
                           "attribute_array": self._on_attribute_array, "log": self._on_log,
-                          "percent": self._on_percent, "shared_server": self._on_shared_server}
+                          "percent": self._on_percent, "shared_server": self._on_shared_server,
+                          "custom_state": self._on_custom_state,
+                          "invalidate_cache": self._on_invalidate_cache}
         self._setup()
         self.journal_path = self._journal_path()
         self._lock: CookLock | None = None

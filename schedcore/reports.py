@@ -98,6 +98,33 @@ class ReportsMixin:
     def _on_percent(self, item, scheduler, percent: float) -> None:
         self._changed(item, "percent", percent)
 
+    def _on_custom_state(self, item, scheduler, state: str) -> None:
+        """A job's own word for where it is (pdgcmd's ``workItemSetCustomState``): for the
+        cook's views, as the cook percent is."""
+        self._changed(item, "custom_state", state)
+
+    def _on_invalidate_cache(self, item, scheduler) -> None:
+        """The job's outputs changed without a new file: what the nodes below made in an
+        earlier cook is not taken from the journal in this one (all their items, as which
+        of them came from this item is known only once they exist)."""
+        below = self._nodes_below(item.node)
+        stale = [key for key in self._resume if key.rsplit("/", 1)[0] in below]
+        for key in stale:
+            del self._resume[key]
+        item.appendLog(f"the job invalidated its cache: the items of {len(below)} node(s) "
+                       f"below cook again ({len(stale)} journal record(s) dropped)\n")
+        self._changed(item, "invalidate_cache", len(stale))
+
+    def _nodes_below(self, name: str) -> set[str]:
+        below, todo = set(), [name]
+        while todo:
+            current = todo.pop()
+            for node in self._nodes.values():
+                if current in node.spec.inputs and node.name not in below:
+                    below.add(node.name)
+                    todo.append(node.name)
+        return below
+
     def _on_shared_server(self, item, scheduler, name: str, info: dict) -> None:
         if scheduler.getSharedServerInfo(name) is not None:  # the earlier one would be lost
             self._warning(f"{item.name} started shared server {name!r} again: the earlier "

@@ -8,17 +8,23 @@ TCP_NODELAY):
 - ``POST /reports``: a JSON batch ``{"jobid", "reports": [{"rid", "item", "kind", ...}]}``;
   every report carries an idempotency id (``rid``) so a retried batch is applied once.
 
-Only reports carrying this cook's job id are applied; the server only checks and forwards them
-to its ``sink`` (the scheduler, which queues them for the engine). ``GET /`` lists the cook,
-``/status/<id>`` answers an item's status as JSON (or HTML for a browser), ``/log/<id>`` its
-log text.
+Only reports from this cook's jobs are applied: a report carries the cook's secret as its job
+id, or as HTTP Basic authorization, which ``xmlrpc.client`` sends for the ``<secret>@`` of the
+address jobs are given (``<secret>@host:port``), so a scheduler may put its own job ids in
+``PDG_JOBID``. The server only checks and forwards reports to its ``sink`` (the scheduler,
+which queues them for the engine); ``rpcmethods`` says what each call means. ``GET /`` lists
+the cook, ``/status/<id>`` answers an item's status as JSON (or HTML for a browser),
+``/log/<id>`` its log text; beyond this machine, pages and queries need the secret too.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import html
 import http.server
+import ipaddress
 import json
 import logging
 import socket
@@ -29,7 +35,8 @@ from collections import OrderedDict
 from typing import Protocol
 from urllib.parse import urlparse
 
-from .workitem import AttribIndexError, AttribType, WorkItem, checked_attrib_index
+from .rpcmethods import XMLRPC_METHODS, ReportError, Request, json_report, multicall_hint
+from .workitem import AttribIndexError, WorkItem, checked_attrib_index
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +46,15 @@ RATE = 2_000                    # requests per second per connection (burst: one
 REMEMBERED_RIDS = 2_000_000     # idempotency ids kept; the oldest are forgotten beyond
 WARNED_ATTRIBS = 10_000         # (item, attribute) refusals warned about once in the cook
 
-
-class ReportError(ValueError):
-    """A report that is refused: the text says why."""
+REFUSED = ("job id refused: the report is not from a job of the current cook: it carries "
+           "neither the cook's PDG_JOBID nor its secret. A job proves it is one by reporting "
+           "to $PDG_RESULT_SERVER as the scheduler gives it (workItemResultServerAddr(): "
+           "<secret>@host:port; xmlrpc.client and pdgjob send the secret as HTTP Basic "
+           "authorization). A scheduler that sets its own host or job id in a job's "
+           "environment must keep the '<secret>@' of that address")
+UNAUTHORIZED = ("this result server listens beyond this machine: its pages and queries need "
+                "the cook's secret, the part before '@' of $PDG_RESULT_SERVER, as HTTP Basic "
+                "authorization (in a browser: as the user name, any password)")
 
 
 class Sink(Protocol):
@@ -52,25 +65,6 @@ class Sink(Protocol):
     def apply_report(self, kind: str, item: WorkItem, *args) -> None: ...
     def all_items(self) -> list[WorkItem]: ...
     # optional: ``cookWarning(text)``, a warning in the cook (a Scheduler has it)
-
-
-# kind -> (argument names, their checks); the value types a JSON report may carry
-_FIELDS = {
-    "start_cook": (),
-    "success": (("duration", (int, float), 0.0),),
-    "failed": (("reason", str, ""),),
-    "cancelled": (),
-    "result": (("path", str, None), ("tag", str, "file"), ("checksum", int, 0)),
-    "attrib": (("name", str, None), ("type", str, None), ("value", (int, float, str), None),
-               ("index", int, 0)),
-    "attrib_array": (("name", str, None), ("type", str, None), ("values", list, None)),
-    "log": (("text", str, None),),
-    "warning": (("text", str, None),),
-    "keepalive": (),
-    "percent": (("percent", (int, float), None),),
-    # a shared server started by this item's job: its name and how to reach it
-    "sharedserver": (("name", str, None), ("info", dict, None)),
-}
 
 
 class ResultServer:
@@ -86,6 +80,8 @@ class ResultServer:
         self._warned_lock = threading.Lock()
         self._http = _HTTPServer((host, port), _Handler)
         self._http.owner = self
+        # on loopback only this machine's users can connect: pages need no secret there
+        self.loopback = _is_loopback(self.address[0])
         self._thread = threading.Thread(target=self._http.serve_forever,
                                         kwargs={"poll_interval": 0.05},
                                         name="schedcore-resultserver", daemon=True)
@@ -101,16 +97,38 @@ class ResultServer:
         self._thread.join()
 
     # -- applying reports (handler threads) ----------------------------------------------
-    def check_job_id(self, job_id) -> None:
+    def authorized(self, header: str | None) -> bool:
+        """Whether an ``Authorization: Basic`` header carries the cook's secret, as its user
+        name (what ``xmlrpc.client`` sends for ``<secret>@host:port``) or its password."""
+        scheme, _, value = (header or "").partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        user, _, password = decoded.partition(":")
+        return self._is_secret(user) or self._is_secret(password)
+
+    def _is_secret(self, text) -> bool:
         expected = self.sink.current_job_id()
-        if not isinstance(job_id, str) or not expected \
-                or not hmac.compare_digest(job_id.encode(), expected.encode()):
-            raise ReportError("job id refused: the report is not from a job of the "
-                              "current cook (PDG_JOBID)")
+        return isinstance(text, str) and bool(expected) and \
+            hmac.compare_digest(text.encode(), expected.encode())
+
+    def check_job_id(self, job_id, authorized: bool = False) -> None:
+        """A report is taken when its job id is the cook's secret, or its request carried
+        the secret (then the job id is the scheduler's to choose)."""
+        if not authorized and not self._is_secret(job_id):
+            raise ReportError(REFUSED)
+
+    def check_reader(self, authorized: bool) -> None:
+        """Pages and queries: open on loopback, with the secret beyond this machine."""
+        if not authorized and not self.loopback:
+            raise ReportError(UNAUTHORIZED)
 
     def apply(self, kind: str, ref, args: tuple, rid: str | None = None) -> str:
-        """Check one report and forward it; returns "applied" or "duplicate"."""
-        args = _cast_values(kind, args)
+        """Check one report (its values cast already) and forward it; returns "applied" or
+        "duplicate"."""
         item = self.sink.find_item(ref)
         if item is None:
             raise ReportError(f"no work item {ref!r} in this cook")
@@ -133,11 +151,11 @@ class ResultServer:
         try:
             return name, type, value, checked_attrib_index(name, index)
         except AttribIndexError as exc:
-            self._warn_once((getattr(item, "id", None), name),
+            self.warn_once((getattr(item, "id", None), name),
                             f"{getattr(item, 'name', item)}: attribute report refused: {exc}")
             raise ReportError(str(exc)) from None
 
-    def _warn_once(self, key: tuple, text: str) -> None:
+    def warn_once(self, key: tuple, text: str) -> None:
         with self._warned_lock:
             if key in self._warned:
                 return
@@ -178,8 +196,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         log.debug("result server: %s " + format, self.client_address[0], *args)
 
     # -- plumbing ------------------------------------------------------------------------
-    def _reply(self, code: int, body: bytes, content_type: str) -> None:
+    def _reply(self, code: int, body: bytes, content_type: str,
+               headers: dict | None = None) -> None:
         self.send_response(code)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -248,16 +269,20 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             data = xmlrpc.client.dumps((answer,), methodresponse=True, allow_none=True)
         self._reply(200, data.encode(), "text/xml")
 
+    def _authorized(self) -> bool:
+        return self.server.owner.authorized(self.headers.get("Authorization"))
+
     def _multicall(self, params):
         if len(params) != 1 or not isinstance(params[0], list):
             return xmlrpc.client.Fault(1, "system.multicall takes one list of calls")
         results = []
+        hint = multicall_hint(params[0])
         for call in params[0]:
             if not isinstance(call, dict) or not isinstance(call.get("params"), list):
                 results.append({"faultCode": 1, "faultString": "expected "
                                 "{'methodName': ..., 'params': [...]}"})
                 continue
-            answer = self._call(call.get("methodName"), tuple(call["params"]))
+            answer = self._call(call.get("methodName"), tuple(call["params"]), hint)
             if isinstance(answer, xmlrpc.client.Fault):
                 results.append({"faultCode": answer.faultCode,
                                 "faultString": answer.faultString})
@@ -265,22 +290,25 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 results.append([answer])
         return results
 
-    def _call(self, method, params):
+    def _call(self, method, params, hint=None):
         owner = self.server.owner
-        handler = XMLRPC_METHODS.get(method) if isinstance(method, str) else None
-        if handler is None:
+        spec = XMLRPC_METHODS.get(method) if isinstance(method, str) else None
+        if spec is None:
             known = ", ".join(sorted(XMLRPC_METHODS))
             owner.refuse(f"unknown method {method!r}", self.client_address[0])
             return xmlrpc.client.Fault(1, f"unknown method {method!r} (known: {known})")
         try:
-            arity, convert = handler
-            if len(params) != arity:
-                raise ReportError(f"{method} takes {arity} arguments, got {len(params)}")
-            owner.check_job_id(params[-1])
-            kind, ref, args = convert(*params[:-1])
-            owner.apply(kind, ref, args)
-            return True
-        except (ReportError, TypeError, ValueError, OverflowError) as exc:  # int(inf): Overflow
+            if len(params) not in spec.arities:
+                counts = " or ".join(map(str, spec.arities))
+                raise ReportError(f"{method} takes {counts} arguments, got {len(params)}")
+            if spec.job_id:
+                owner.check_job_id(params[-1], self._authorized())
+                params = params[:-1]
+            else:
+                owner.check_reader(self._authorized())
+            answer = spec.run(Request(owner, hint), *params)
+            return True if answer is None else answer
+        except (ReportError, TypeError, ValueError, OverflowError, RecursionError) as exc:
             owner.refuse(f"{method}: {exc}", self.client_address[0])
             return xmlrpc.client.Fault(2, f"{method}: {exc}")
 
@@ -299,7 +327,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                              f"{MAX_REPORTS}")
             return
         try:
-            owner.check_job_id(batch.get("jobid"))
+            owner.check_job_id(batch.get("jobid"), self._authorized())
         except ReportError as exc:
             self._error(403, str(exc))
             return
@@ -307,7 +335,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         for report in batch["reports"]:
             rid = report.get("rid") if isinstance(report, dict) else None
             try:
-                kind, ref, args = _json_report(report)
+                kind, ref, args = json_report(report)
                 results.append({"rid": rid, "status": owner.apply(kind, ref, args, rid)})
             except ReportError as exc:
                 owner.refuse(str(exc), self.client_address[0])
@@ -320,6 +348,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             self._error(429, f"too many requests: at most {self._rate} a second per "
                              f"connection")
+            return
+        try:
+            self.server.owner.check_reader(self._authorized())
+        except ReportError as exc:
+            self.server.owner.refuse(str(exc), self.client_address[0])
+            self._reply(401, json.dumps({"error": str(exc)}).encode(), "application/json",
+                        {"WWW-Authenticate": 'Basic realm="schedcore cook", charset="UTF-8"'})
             return
         url = urlparse(self.path)
         parts = [p for p in url.path.split("/") if p]
@@ -344,118 +379,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self._json(200, _status(item))
             return
         self._json(404, {"error": f"no page {url.path}: try /, /status/<id> or /log/<id>"})
-
-
-# == reports: XML-RPC arguments and JSON fields -> (kind, item, args) =====================
-def _text(value) -> str:
-    """Paths arrive as xmlrpc Binary (bytes) from Houdini's helper, or as strings."""
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value).decode("utf-8")
-    if isinstance(value, xmlrpc.client.Binary):
-        return value.data.decode("utf-8")
-    if not isinstance(value, str):
-        raise ReportError(f"expected text, got {type(value).__name__}")
-    return value
-
-
-def _attrib(kind: AttribType):
-    def convert(ref, subindex, name, value, index):
-        return "attrib", ref, (_text(name), kind, value, index)  # index: checked in apply
-    return 6, convert
-
-
-def _attrib_array(kind: AttribType):
-    def convert(ref, subindex, name, values):
-        if not isinstance(values, list):
-            raise ReportError("expected a list of values")
-        return "attrib_array", ref, (_text(name), kind, values)
-    return 5, convert
-
-
-def _results(ref, paths, tags, checksums):
-    if not (isinstance(paths, list) and isinstance(tags, list)
-            and isinstance(checksums, list) and len(paths) == len(tags) == len(checksums)):
-        raise ReportError("result_array takes three lists of the same length")
-    return "results", ref, (tuple((_text(p), _text(t), int(c))
-                                  for p, t, c in zip(paths, tags, checksums, strict=True)),)
-
-
-# method -> (argument count including the job id, converter of the other arguments)
-XMLRPC_METHODS = {
-    "start_cook": (2, lambda ref: ("start_cook", ref, ())),
-    "start_cook_batch": (3, lambda ref, sub: ("start_cook", ref, ())),
-    "success": (3, lambda ref, duration: ("success", ref, (float(duration),))),
-    "success_batch": (4, lambda ref, sub, duration: ("success", ref, (float(duration),))),
-    "failed": (2, lambda ref: ("failed", ref, ("",))),
-    "failed_batch": (3, lambda ref, sub: ("failed", ref, ("",))),
-    "cancelled": (2, lambda ref: ("cancelled", ref, ())),
-    "cancelled_batch": (3, lambda ref, sub: ("cancelled", ref, ())),
-    "result": (5, lambda ref, path, tag, checksum:
-               ("result", ref, (_text(path), _text(tag), int(checksum)))),
-    "success_and_result": (6, lambda ref, path, tag, checksum, duration:
-                           ("results_success", ref,
-                            (((_text(path), _text(tag), int(checksum)),), float(duration)))),
-    "result_array": (5, _results),
-    "set_string_attrib": _attrib(AttribType.String),
-    "set_int_attrib": _attrib(AttribType.Int),
-    "set_float_attrib": _attrib(AttribType.Float),
-    "set_file_attrib": _attrib(AttribType.File),
-    "set_string_attrib_array": _attrib_array(AttribType.String),
-    "set_int_attrib_array": _attrib_array(AttribType.Int),
-    "set_float_attrib_array": _attrib_array(AttribType.Float),
-    "set_file_attrib_array": _attrib_array(AttribType.File),
-    "append_log": (3, lambda ref, text: ("log", ref, (_text(text),))),
-    "warning": (3, lambda ref, text: ("warning", ref, (_text(text),))),
-    "keepalive": (2, lambda ref: ("keepalive", ref, ())),
-    "set_cook_percent": (3, lambda ref, percent: ("percent", ref, (float(percent),))),
-}
-
-
-def _json_report(report) -> tuple[str, object, tuple]:
-    if not isinstance(report, dict):
-        raise ReportError("a report must be an object")
-    kind = report.get("kind")
-    fields = _FIELDS.get(kind) if isinstance(kind, str) else None
-    if fields is None:
-        raise ReportError(f"unknown report kind {kind!r} (known: {', '.join(sorted(_FIELDS))})")
-    if "item" not in report:
-        raise ReportError(f"{kind}: no 'item'")
-    args = []
-    for name, types, default in fields:
-        value = report.get(name, default)
-        if value is None or isinstance(value, bool) or not isinstance(value, types):
-            raise ReportError(f"{kind}: field {name!r} missing or of the wrong type")
-        args.append(value)
-    if kind == "sharedserver" and not (isinstance(args[1].get("host"), str)
-                                        and type(args[1].get("port")) is int):
-        raise ReportError("sharedserver: 'info' needs a 'host' (text) and a 'port' (number)")
-    if kind in ("attrib", "attrib_array"):
-        try:
-            args[1] = AttribType[args[1]]
-        except KeyError:
-            raise ReportError(f"{kind}: type {args[1]!r} is not one of "
-                              f"{', '.join(t.name for t in AttribType)}") from None
-    return kind, report["item"], tuple(args)
-
-
-_CASTS = {AttribType.Int: int, AttribType.Float: float, AttribType.String: str,
-          AttribType.File: str}
-
-
-def _cast_values(kind: str, args: tuple) -> tuple:
-    """Attribute values converted to their type here, so a bad one is refused at the door."""
-    if kind not in ("attrib", "attrib_array"):
-        return args
-    name, type, value = args[:3]
-    cast = _CASTS.get(type)
-    if cast is None:
-        raise ReportError(f"attribute {name!r}: type {type.name} cannot be reported")
-    try:
-        if kind == "attrib":
-            return (name, type, cast(value), *args[3:])
-        return (name, type, [cast(v) for v in value])
-    except (TypeError, ValueError):
-        raise ReportError(f"attribute {name!r}: {value!r} is not a {type.name}") from None
 
 
 # == status pages ==========================================================================
@@ -498,3 +421,10 @@ def _item_page(data: dict) -> str:
             f"<h1>{html.escape(data['name'])}: {data['state']}</h1>"
             f"<p><a href='/log/{data['id']}'>log</a> · <a href='/?html'>cook</a></p>"
             f"<table>{rows}</table>")
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return host == "localhost"

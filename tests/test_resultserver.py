@@ -68,15 +68,16 @@ class Cook:
         self.engine.start()
         assert all_scheduled.wait(10)
         self.ids = sorted(scheduled)
-        self.address = self.scheduler.workItemResultServerAddr()
+        self.address = self.scheduler.workItemResultServerAddr()  # <secret>@host:port
         self.job_id = self.engine.job_id
+        self.secret, _, self.bare = self.address.rpartition("@")
+        self.host, self.port = self.bare.split(":")[0], int(self.bare.split(":")[1])
 
     def item(self, item_id):
         return self.engine.items[item_id]
 
     def post_json(self, body, path="/reports", headers=None):
-        host, port = self.address.split(":")
-        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         conn.request("POST", path, data, headers or {"Content-Type": "application/json"})
         response = conn.getresponse()
@@ -164,7 +165,7 @@ def test_a_replayed_batch_is_applied_once(cook):
 def test_wrong_job_id_unknown_item_and_bad_requests_are_refused(cook):
     c = cook(1)
     (item_id,) = c.ids
-    with xmlrpc.client.ServerProxy(f"http://{c.address}") as proxy:
+    with xmlrpc.client.ServerProxy(f"http://{c.bare}") as proxy:  # no secret in the address
         with pytest.raises(xmlrpc.client.Fault, match="job id refused"):
             proxy.success(item_id, 1.0, "an-old-cook")
         with pytest.raises(xmlrpc.client.Fault, match="no work item 9999"):
@@ -189,7 +190,7 @@ def test_wrong_job_id_unknown_item_and_bad_requests_are_refused(cook):
     assert c.post_json(b"{not json")[0] == 400
     assert c.post_json(b"<methodCall><unclosed>", path="/RPC2",
                        headers={"Content-Type": "text/xml"})[0] == 400
-    host, port = c.address.split(":")
+    host, port = c.host, c.port
     with socket.create_connection((host, int(port))) as raw:  # the answer before the body
         raw.sendall(b"POST /reports HTTP/1.1\r\nHost: x\r\nContent-Length: 9437184\r\n\r\n")
         assert b" 413 " in raw.recv(1000)
@@ -234,8 +235,8 @@ def test_status_and_log_uris(cook):
     c = cook(1)
     (item_id,) = c.ids
     item = c.item(item_id)
-    uri = c.scheduler.getStatusURI(item)
-    assert uri == f"http://{c.address}/status/{item_id}"
+    assert c.scheduler.getStatusURI(item) == f"http://{c.address}/status/{item_id}"
+    uri = f"http://{c.bare}/status/{item_id}"  # on loopback, pages need no secret
     c.post_json({"jobid": c.job_id, "reports": [
         {"rid": "a", "item": item_id, "kind": "attrib", "name": "x", "type": "Float",
          "value": 2.5, "index": 0}]})
@@ -244,12 +245,12 @@ def test_status_and_log_uris(cook):
     assert status["attributes"]["x"] == {"type": "Float", "values": [2.5]}
     page = urlopen(Request(uri, headers={"Accept": "text/html"}), timeout=10).read().decode()
     assert page.startswith("<!doctype html>") and item.name in page
-    listing = json.load(urlopen(f"http://{c.address}/", timeout=10))
+    listing = json.load(urlopen(f"http://{c.bare}/", timeout=10))
     assert [i["id"] for i in listing["items"]] == [item_id]
     log = Path(unquote(urlparse(item.log_uri).path))
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("frame 1 done\n")
-    text = urlopen(f"http://{c.address}/log/{item_id}", timeout=10).read().decode()
+    text = urlopen(f"http://{c.bare}/log/{item_id}", timeout=10).read().decode()
     assert text == "frame 1 done\n"
     c.finish()
 
@@ -308,12 +309,23 @@ def test_the_job_module_from_a_job_process(cook, tmp_path):
 
 def test_the_job_module_refused_says_why(cook):
     c = cook(1)
-    env = {**job_env(c, c.ids[0]), "PDG_JOBID": "stale"}
+    env = {**job_env(c, c.ids[0]), "PDG_JOBID": "stale", "PDG_RESULT_SERVER": c.bare}
     done = subprocess.run([sys.executable, str(JOBS / "pdgjob.py"), "--success"], env=env,
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 3
-    assert "job id refused" in done.stderr
+    assert "job id refused" in done.stderr and "'<secret>@'" in done.stderr
     c.finish()
+
+
+def test_the_job_module_with_a_job_id_of_the_schedulers_own(cook, tmp_path):
+    """A scheduler's own job id (a farm id) lands: the address carries the cook's secret."""
+    c = cook(1)
+    env = {**job_env(c, c.ids[0]), "PDG_JOBID": "", "FARM_JOB": "farm-4711",
+           "PDG_JOBID_VAR": "FARM_JOB"}
+    done = subprocess.run([sys.executable, str(JOBS / "pdgjob.py"), "--attr", "n", "Int", "3",
+                           "--success"], env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert c.engine.wait(20).ok and c.item(c.ids[0]).attribValue("n") == 3
 
 
 class DroppingProxy:
@@ -383,8 +395,7 @@ def _read_request(sock) -> bytes:
 @pytest.mark.parametrize("silent", [False, True], ids=["answer lost", "no answer in time"])
 def test_a_report_retried_after_a_network_fault_is_applied_once(cook, silent):
     c = cook(1)
-    host, port = c.address.split(":")
-    proxy = DroppingProxy((host, int(port)), silent=silent)
+    proxy = DroppingProxy((c.host, c.port), silent=silent)
     try:
         env = {**job_env(c, c.ids[0]), "PDG_RESULT_SERVER": proxy.address,
                "PDG_REPORT_REQUEST_TIMEOUT": "1"}

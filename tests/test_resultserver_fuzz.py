@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import socket
@@ -10,12 +11,13 @@ import xmlrpc.client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schedcore.resultserver import XMLRPC_METHODS
+from schedcore.rpcmethods import XMLRPC_METHODS
 
 from .test_resultserver import Cook
 
 KINDS = ["start_cook", "success", "failed", "cancelled", "result", "attrib", "attrib_array",
-         "log", "warning", "keepalive", "percent", "bogus"]
+         "log", "warning", "keepalive", "percent", "custom_state", "invalidate_cache",
+         "sharedserver", "bogus"]
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
                     st.text(max_size=20))
 values = st.recursive(scalars, lambda inner: st.one_of(
@@ -41,6 +43,11 @@ xml_bodies = st.one_of(
               st.lists(st.one_of(st.integers(-2**31, 2**31 - 1), st.text(max_size=12),
                                  st.floats(allow_nan=False), st.none(),
                                  st.lists(st.integers(-5, 5), max_size=3)), max_size=7)))
+# no header, garbage, or Basic authorization of a wrong secret (the right one is never drawn)
+authorizations = st.one_of(st.none(), st.text(st.characters(min_codepoint=32,
+                                                           max_codepoint=126), max_size=30),
+                          st.builds(
+    lambda user: "Basic " + base64.b64encode(user.encode()).decode(), st.text(max_size=40)))
 requests = st.one_of(
     st.tuples(st.just("json"), json_bodies), st.tuples(st.just("xml"), xml_bodies),
     st.tuples(st.just("raw"), st.binary(min_size=1, max_size=300)))
@@ -48,14 +55,14 @@ requests = st.one_of(
 
 def test_random_requests_change_nothing(tmp_path):
     cook = Cook(tmp_path, 3)
-    host, port = cook.address.split(":")
+    host, port = cook.host, cook.port
     before = [item.to_json() for item in cook.engine.items.values()]
     answered = []
 
     @settings(max_examples=1000, deadline=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
-    @given(requests)
-    def send(request):
+    @given(requests, authorizations)
+    def send(request, authorization):
         dialect, body = request
         if dialect == "raw":
             with socket.create_connection((host, int(port)), timeout=10) as raw:
@@ -66,7 +73,8 @@ def test_random_requests_change_nothing(tmp_path):
             return
         conn = http.client.HTTPConnection(host, int(port), timeout=10)
         try:
-            conn.request("POST", "/reports" if dialect == "json" else "/RPC2", body)
+            headers = {"Authorization": authorization} if authorization is not None else {}
+            conn.request("POST", "/reports" if dialect == "json" else "/RPC2", body, headers)
             response = conn.getresponse()
             response.read()
             assert response.status in (200, 400, 403, 404, 411, 413)

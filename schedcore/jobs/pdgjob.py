@@ -24,6 +24,7 @@ From a shell::
 
 import argparse
 import atexit
+import base64
 import http.client
 import json
 import os
@@ -102,13 +103,16 @@ class Reporter:
                 delay = min(delay * 2, 2.0)
 
     def _send(self, body):
+        secret, host, port = split_address(self.server)
         if self._conn is None:
-            host, _, port = self.server.rpartition(":")
-            self._conn = http.client.HTTPConnection(host.strip("[]"), int(port),
-                                                    timeout=TIMEOUT)
+            self._conn = http.client.HTTPConnection(host, port, timeout=TIMEOUT)
             self._conn.connect()
             self._conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._conn.request("POST", "/reports", body, {"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json"}
+        if secret:  # as xmlrpc.client sends the user name of an address
+            headers["Authorization"] = "Basic " + base64.b64encode(
+                secret.encode("utf-8")).decode("ascii")
+        self._conn.request("POST", "/reports", body, headers)
         response = self._conn.getresponse()
         payload = response.read()
         if response.status == 429 or response.status >= 500:
@@ -130,6 +134,16 @@ class Reporter:
 
 class _Retry(Exception):
     pass
+
+
+def split_address(address):
+    """``(secret, host, port)`` of ``[secret@]host:port`` (``$PDG_RESULT_SERVER``); the
+    secret is "" when the address has none."""
+    secret, _, hostport = address.rpartition("@")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise ReportError("PDG_RESULT_SERVER=%r is not [secret@]host:port" % address)
+    return secret, host.strip("[]"), int(port)
 
 
 def _describe(exc):

@@ -63,14 +63,21 @@ def request(info, message, timeout=None):
 
 def stop(info, grace=5.0):
     """Stop the server: ``quit``, or, when it does not answer and runs on this machine, a
-    signal. True once it is gone (or was already)."""
+    signal (one that Houdini's helper reported speaks no ``quit``: a signal when it runs
+    here, else nothing). True once it is gone (or was already)."""
     local = info.get("hostname") == socket.gethostname()
-    try:
-        request(info, {"op": "quit"}, timeout=grace)
-    except ServerError:
+    if info.get("kind") == "pdgcmd":  # Houdini's helper reported it: not our protocol
+        local = str(info.get("host")) in ("127.0.0.1", "localhost", "::1")
         if not local:
             return False
         _signal(info.get("pid"), signal.SIGTERM)
+    else:
+        try:
+            request(info, {"op": "quit"}, timeout=grace)
+        except ServerError:
+            if not local:
+                return False
+            _signal(info.get("pid"), signal.SIGTERM)
     if local:  # return once the process is gone
         deadline = time.monotonic() + grace
         while _signal(info.get("pid"), 0) and time.monotonic() < deadline:
@@ -228,11 +235,15 @@ def log(text):
 
 
 def _result_server():
+    import pdgjob
     address = os.environ.get("PDG_RESULT_SERVER", "")
-    host, _, port = address.rpartition(":")
-    if not host or not port.isdigit():
+    if not address:
         raise SystemExit("pdgserver: PDG_RESULT_SERVER is not set: run this as a cook's job")
-    return host.strip("[]"), int(port)
+    try:
+        _, host, port = pdgjob.split_address(address)
+    except pdgjob.ReportError as exc:
+        raise SystemExit("pdgserver: %s" % exc) from None
+    return host, port
 
 
 def _address_toward(host):

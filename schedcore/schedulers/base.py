@@ -221,14 +221,18 @@ class Scheduler(HoudiniServices):
         return pdgserver.stop(info)
 
     def workItemResultServerAddr(self) -> str:
-        """``host:port`` where jobs report (the result server), "" when it is not running."""
+        """``<secret>@host:port`` where jobs report (the result server), "" when it is not
+        running. The cook's secret rides as the address's user name: Houdini's job helper
+        and ``xmlrpc.client`` send it as HTTP Basic authorization, so a job may carry any
+        job id its scheduler chose in ``PDG_JOBID`` and still be known for one of the cook's."""
         if self._server is None:
             return ""
         bound, port = self._server.address
         host = self["pdg_resultserverhost"].evaluateString() or bound
         if host in ("0.0.0.0", "::", ""):
             host = local_ip()
-        return f"{host}:{port}"
+        secret = self.current_job_id()
+        return f"{secret}@{host}:{port}" if secret else f"{host}:{port}"
 
     def transferFile(self, file_path: str) -> bool:
         """Copy a file the work needs into the working dir, unless an identical copy is
@@ -426,6 +430,8 @@ class Scheduler(HoudiniServices):
             self._notify("percent", item.id, args[0])
         elif kind == "sharedserver":
             self._notify("shared_server", item.id, *args)
+        elif kind in ("custom_state", "invalidate_cache"):
+            self._notify(kind, item.id, *args)
         # keepalive: the report itself is the sign of life
 
     # == services: job processes on this machine =========================================
