@@ -5,15 +5,23 @@ built-ins ``@pdg_id``, ``@pdg_name``, ``@pdg_index``, ``@pdg_frame``, ``@pdg_inp
 input file), ``@pdg_inputs`` (all, space-separated) and ``@pdg_output`` (first expected output).
 ``\\@`` is a literal ``@``; an ``@`` right after a letter or digit (``a@b.org``) is left alone,
 after ``_`` it is not (``shape_@wedgeindex.svg``).
+
+In a command (``expand_command``) every value is quoted for the shell where it lands, so a
+file named ``x$(id).exr`` stays a name: bare, it becomes one word (``shlex.quote``); inside
+``'...'`` or ``"..."`` it is escaped for those quotes; inside the script of ``sh -c '...'``
+(a quoted string right after ``-c``) it is quoted for that inner shell, then escaped for the
+quotes around the script. ``@name:raw``
+inserts the value as it is, for the rare command that builds shell syntax from an attribute.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 
 from .workitem import WorkItem
 
-_REF = re.compile(r"(?<![A-Za-z0-9\\])@([A-Za-z_]\w*)(?:\.(\d+))?")
+_REF = re.compile(r"(?<![A-Za-z0-9\\])@([A-Za-z_]\w*)(?:\.(\d+))?(:raw\b)?")
 
 
 class TokenError(LookupError):
@@ -44,24 +52,83 @@ def expand_attributes(text: str, item: WorkItem, where: str = "") -> str:
     """Replace every ``@name`` in ``text`` with the item's value; ``TokenError`` if unknown."""
     if "@" not in text:
         return text
+    return _REF.sub(lambda match: _value(item, match, where), text).replace("\\@", "@")
+
+
+def expand_command(text: str, item: WorkItem, where: str = "") -> str:
+    """``expand_attributes`` for a command line: each value quoted for the shell at the place
+    it lands (see the module's docstring); ``@name:raw`` as it is."""
+    if "@" not in text:
+        return text
+    levels = _quote_levels(text)
 
     def sub(match: re.Match) -> str:
-        name, index = match.group(1), int(match.group(2) or 0)
-        if item.hasAttrib(name):
-            value = item.attribValue(name, index)
-            if value is None:
-                raise TokenError(f"{where}@{name}.{index}: attribute {name!r} of {item.name} "
-                                 f"has only {len(item.attribArray(name))} value(s)")
-            return _format(value)
-        try:
-            return _format(_builtin(item, name))
-        except KeyError:
-            known = sorted(item.attribNames()) + ["pdg_id", "pdg_index", "pdg_input",
-                                                  "pdg_name", "pdg_output"]
-            raise TokenError(f"{where}@{name}: {item.name} has no attribute {name!r} "
-                             f"(known: {', '.join(known)})") from None
+        value = _value(item, match, where)
+        return value if match.group(3) else _quoted(value, levels[match.start()])
 
     return _REF.sub(sub, text).replace("\\@", "@")
+
+
+def _value(item: WorkItem, match: re.Match, where: str) -> str:
+    name, index = match.group(1), int(match.group(2) or 0)
+    if item.hasAttrib(name):
+        value = item.attribValue(name, index)
+        if value is None:
+            raise TokenError(f"{where}@{name}.{index}: attribute {name!r} of {item.name} "
+                             f"has only {len(item.attribArray(name))} value(s)")
+        return _format(value)
+    try:
+        return _format(_builtin(item, name))
+    except KeyError:
+        known = sorted(item.attribNames()) + ["pdg_id", "pdg_index", "pdg_input",
+                                              "pdg_name", "pdg_output"]
+        raise TokenError(f"{where}@{name}: {item.name} has no attribute {name!r} "
+                         f"(known: {', '.join(known)})") from None
+
+
+_SCRIPT_BEFORE = re.compile(r"(?:^|\s)-c\s+$")  # a quoted string after -c is a shell script
+
+
+def _quote_levels(text: str) -> list[tuple[str, ...]]:
+    """For each position of ``text``, the quotes it is in at each shell that reads it: the
+    command's own shell first, then the shell of each ``-c '...'`` script it is inside."""
+    levels: list[tuple[str, ...]] = [("",)] * len(text)
+    _scan(text, 0, len(text), (), levels)
+    return levels
+
+
+def _scan(text: str, start: int, end: int, outer: tuple[str, ...], levels: list) -> None:
+    quote, opened, script, escaped = "", start, False, False
+    for i in range(start, end):
+        char = text[i]
+        levels[i] = (*outer, quote)
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote and char == quote:
+            if script:  # what the quotes hold is read again, by the shell of -c
+                _scan(text, opened + 1, i, (*outer, quote), levels)
+            quote = ""
+        elif not quote and char in "'\"":
+            quote, opened = char, i
+            script = bool(_SCRIPT_BEFORE.search(text[start:i]))
+
+
+def _quoted(value: str, levels: tuple[str, ...]) -> str:
+    """``value`` as one literal word for the innermost shell, escaped for each quote around
+    it on the way out."""
+    *outer, inner = levels
+    value = _escaped(value, inner) if inner else shlex.quote(value)
+    for quote in reversed(outer):
+        value = _escaped(value, quote)
+    return value
+
+
+def _escaped(value: str, quote: str) -> str:
+    if quote == "'":
+        return value.replace("'", "'\\''")  # close, a literal ', open again
+    return re.sub(r'([\\$`"])', r"\\\1", value)
 
 
 def _format(value) -> str:

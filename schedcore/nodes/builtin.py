@@ -6,14 +6,14 @@ import glob
 import os
 
 from ..parms import ParmSet, ParmTemplate, expand_vars
-from ..tokens import expand_attributes
+from ..tokens import expand_attributes, expand_command
 from ..workitem import WorkItem
 from .base import GENERATE_WHEN, NodeType
 
 
-def _expand(parms: ParmSet, name: str, item: WorkItem) -> str:
-    return expand_attributes(expand_vars(str(parms.raw(name)), parms.hip), item,
-                             where=f"parameter {name!r}: ")
+def _expand(parms: ParmSet, name: str, item: WorkItem, expand=expand_attributes) -> str:
+    return expand(expand_vars(str(parms.raw(name)), parms.hip), item,
+                  where=f"parameter {name!r}: ")
 
 
 def _check_wedge_attributes(spec) -> list[str]:
@@ -63,7 +63,7 @@ class GenericGenerator(NodeType):
     def prepare(self, parms, item):
         if parms.raw("outputfile"):
             item.addExpectedOutputFile(_expand(parms, "outputfile", item))
-        item.command = _expand(parms, "command", item)
+        item.command = _expand(parms, "command", item, expand_command)
 
 
 class Wedge(NodeType):
