@@ -258,7 +258,7 @@ class Engine(ReportsMixin):
             if cls is None:
                 raise CookError(f"scheduler node {key!r}: "
                                 + registry.unknown_type_message(spec.type))
-            return self._create(cls, spec.name, spec.parms)
+            return self._create(cls, spec.name, spec.values())  # with spare parms
         if key in types:
             return self._create(types[key], key, {})
         raise CookError(f"no scheduler node or scheduler type named {key!r}"

@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Hints, NetworkError, did_you_mean
-from .parms import ParmSet
+from .parms import (
+    NodeValues,
+    ParmSet,
+    ParmTemplate,
+    spare_json,
+    spare_problems,
+    spare_template,
+    templates_of,
+)
 
 FORMAT = "schedcore-network"
 VERSION = 1
@@ -28,9 +36,20 @@ class SchedulerSpec:
     type: str
     parms: dict = field(default_factory=dict)
     position: list[float] | None = None  # where the studio shows it; None: laid out for it
+    # parameters the type does not declare (Houdini's spare parameters); values in ``parms``
+    spare_parms: list[ParmTemplate] = field(default_factory=list)
+
+    def values(self) -> NodeValues:
+        """The values with the spare parameters: what the type's ``create`` receives."""
+        return NodeValues(self.parms, self.spare_parms)
 
     def to_json(self) -> dict:
-        data = {"name": self.name, "type": self.type, "parms": dict(self.parms)}
+        spare = {t.name for t in self.spare_parms}
+        data = {"name": self.name, "type": self.type,
+                "parms": {k: v for k, v in self.parms.items() if k not in spare}}
+        if self.spare_parms:  # written only when there are some: older readers stay happy
+            data["spare_parms"] = [spare_json(t, self.parms.get(t.name, t.default))
+                                   for t in self.spare_parms]
         if self.position:
             data["position"] = list(self.position)
         return data
@@ -180,6 +199,8 @@ def load(path: str | os.PathLike) -> Network:
     except json.JSONDecodeError as exc:
         raise NetworkError(source, [f"line {exc.lineno}, column {exc.colno}: "
                                     f"not valid JSON: {exc.msg}"]) from None
+    except ValueError as exc:  # a number of more than 4,300 digits
+        raise NetworkError(source, [f"not readable JSON: {exc}"]) from None
     return from_json(data, source, path=str(path))
 
 
@@ -187,9 +208,7 @@ def from_json(data, source: str = "<network>", path: str = "") -> Network:
     problems = _Checker().check(data)
     if problems:
         raise NetworkError(source, problems)
-    schedulers = [SchedulerSpec(s["name"], s["type"], dict(s.get("parms", {})),
-                                s.get("position"))
-                  for s in data.get("schedulers", [])]
+    schedulers = [_scheduler_spec(s) for s in data.get("schedulers", [])]
     if not schedulers:  # a network without scheduler nodes cooks on the Local Scheduler
         schedulers = [SchedulerSpec("localscheduler1", "localscheduler", {})]
     nodes = [NodeSpec(n["name"], n["type"], dict(n.get("parms", {})), list(n.get("inputs", [])),
@@ -197,6 +216,17 @@ def from_json(data, source: str = "<network>", path: str = "") -> Network:
              for n in data.get("nodes", [])]
     default = data.get("default_scheduler") or schedulers[0].name
     return Network(nodes, schedulers, default, path)
+
+
+def _scheduler_spec(entry: dict) -> SchedulerSpec:
+    """A checked scheduler entry; a spare parameter's value comes from its entry's "value"
+    (or "parms"), else it is the kind's zero."""
+    spare = [spare_template(e) for e in entry.get("spare_parms", [])]
+    parms = dict(entry.get("parms", {}))
+    for template, raw in zip(spare, entry.get("spare_parms", []), strict=True):
+        parms[template.name] = raw["value"] if "value" in raw else parms.get(
+            template.name, template.default)
+    return SchedulerSpec(entry["name"], entry["type"], parms, entry.get("position"), spare)
 
 
 class _Checker:
@@ -291,14 +321,53 @@ class _Checker:
         if not isinstance(parms, dict):
             self.add(f"{where}.parms", "expected an object of parameter values")
             return
-        templates = {t.name: t for t in types[type_name].parm_templates}
+        templates = {t.name: t for t in templates_of(types[type_name])}
+        spare = self._spares(where, entry, templates, type_name, what)
         for name, value in parms.items():
-            template = templates.get(name)
+            template = templates.get(name) or spare.get(name, (None, None))[0]
+            if template is None and name in spare:
+                continue  # its entry's problems are said already
             if template is None:
                 self.add(f"{where}.parms.{name}", f"{type_name} has no parameter {name!r}"
-                         + did_you_mean(name, templates))
+                         + did_you_mean(name, [*templates, *spare])
+                         + (" (a parameter of the node's own is declared in spare_parms)"
+                            if what == "scheduler" else ""))
+            elif name in spare and "value" in spare[name][1]:
+                self.add(f"{where}.parms.{name}", f"the spare parameter {name!r} has its "
+                         f"value in its spare_parms entry already: keep one of the two")
             elif (why := template.check(value)) is not None:
                 self.add(f"{where}.parms.{name}", why)
+
+    def _spares(self, where: str, entry: dict, templates: dict, type_name: str,
+                what: str) -> dict:
+        """Check ``spare_parms``; name -> (template, entry), the template None for an
+        entry with problems."""
+        entries = entry.get("spare_parms")
+        if entries is None:
+            return {}
+        if what != "scheduler":
+            self.add(f"{where}.spare_parms", "only scheduler nodes have spare parameters")
+            return {}
+        if not isinstance(entries, list):
+            self.add(f"{where}.spare_parms", "expected a list of spare parameters")
+            return {}
+        found: dict = {}
+        for i, spare in enumerate(entries):
+            at = f"{where}.spare_parms[{i}]"
+            problems = spare_problems(spare)
+            for key, why in problems:
+                self.add(f"{at}.{key}" if key else at, why)
+            name = spare.get("name") if isinstance(spare, dict) else None
+            if not isinstance(name, str):
+                continue
+            if name in templates:
+                self.add(f"{at}.name", f"{type_name} has a parameter {name!r} already: a "
+                                       f"spare parameter needs a name of its own")
+            elif name in found:
+                self.add(f"{at}.name", f"a second spare parameter named {name!r}")
+            else:  # one with problems is still the node's: no "no parameter" for it
+                found[name] = (None if problems else spare_template(spare), spare)
+        return found
 
     def _links(self, where: str, node: dict, nodes: Hints, schedulers: Hints) -> None:
         inputs = node.get("inputs", [])

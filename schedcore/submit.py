@@ -28,7 +28,8 @@ def submit(network: Network, scheduler: str | None = None, node: str | None = No
     if not network.path:
         raise SchedcoreError("save the network first: Submit As Job cooks the saved file")
     spec = network.scheduler(scheduler or network.default_scheduler)
-    instance = scheduler_types()[spec.type].create(spec.name, spec.parms, network.hip)
+    instance = scheduler_types()[spec.type].create(spec.name, spec.values(),
+                                                   network.hip)
     workdir = os.path.abspath(instance["pdg_workingdir"].evaluateString())
     journal = journal_path(workdir, network.path)
     running = cooklock.holder(journal)

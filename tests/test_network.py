@@ -286,3 +286,113 @@ def test_good_tick_periods_are_kept(tmp_path, period):
                           str(tmp_path))
     engine = Engine(net, scheduler=scheduler, journal=False)
     assert engine.schedulers == [scheduler]
+
+
+# -- spare parameters -------------------------------------------------------------------------
+RUSH = [{"name": "rush_title", "type": "string", "label": "Rush Title", "value": "$HIP/shot"},
+        {"name": "rush_cpus", "type": "int", "value": 4},
+        {"name": "rush_queue", "type": "menu", "menu": ["low", "high"], "value": "high",
+         "help": "Where the job waits."}]
+
+
+def rush_network(**scheduler):
+    return base(schedulers=[{"name": "rush", "type": "pythonscheduler", "parms": {},
+                             "spare_parms": RUSH, **scheduler}])
+
+
+def test_spare_parameters_load_save_and_reach_the_scheduler(tmp_path):
+    net = network_file.load(write(tmp_path, rush_network()))
+    spec = net.scheduler("rush")
+    assert [t.name for t in spec.spare_parms] == ["rush_title", "rush_cpus", "rush_queue"]
+    assert spec.parms == {"rush_title": "$HIP/shot", "rush_cpus": 4, "rush_queue": "high"}
+    saved = spec.to_json()
+    assert saved["parms"] == {} and saved["spare_parms"] == [
+        {"name": "rush_title", "type": "string", "label": "Rush Title", "value": "$HIP/shot"},
+        {"name": "rush_cpus", "type": "int", "label": "rush_cpus", "value": 4},
+        {"name": "rush_queue", "type": "menu", "label": "rush_queue", "value": "high",
+         "help": "Where the job waits.", "menu": ["low", "high"]}]
+    net.save(tmp_path / "again.top.json")
+    assert network_file.load(tmp_path / "again.top.json").to_json() == net.to_json()
+    from schedcore.registry import scheduler_types
+    instance = scheduler_types()["pythonscheduler"].create("rush", spec.values(), net.hip)
+    assert instance["rush_title"].evaluateString() == f"{tmp_path}/shot"
+    assert instance["rush_cpus"].evaluateInt() == 4
+    assert instance["pdg_workingdir"].evaluateString() == str(tmp_path)
+
+
+def test_a_network_without_spare_parameters_is_written_as_before(tmp_path):
+    net = network_file.load(EXAMPLES / "wedge_summary.top.json")
+    assert all("spare_parms" not in s.to_json() for s in net.schedulers)
+
+
+def test_a_cook_reads_spare_parameters_from_callbacks(tmp_path):
+    code = ('import pathlib\n'
+            'pathlib.Path(self["rush_title"].evaluateString()).write_text(\n'
+            '    str(self["rush_cpus"].evaluateInt()))\n'
+            'return pdg.scheduleResult.CookSucceeded\n')
+    data = rush_network(parms={"onSchedule": code})
+    data["nodes"] = [{"name": "gen", "type": "genericgenerator", "inputs": [],
+                      "parms": {"itemcount": 1, "command": "true"}}]
+    result = Engine(network_file.load(write(tmp_path, data))).run()
+    assert result.ok, [i.reason for i in result.items]
+    assert (tmp_path / "shot").read_text() == "4"
+
+
+def test_spare_parameter_problems_have_json_paths(tmp_path):
+    spare = [{"name": "pdg_workingdir", "type": "string"},
+             {"name": "rush_title", "type": "strng", "lable": "x"},
+             {"name": "rush_cpus", "type": "int", "value": "four"},
+             {"name": "rush_cpus", "type": "int"},
+             {"name": "2bad", "type": "float", "value": float("nan")},
+             {"name": "pick", "type": "menu", "value": "a"},
+             "rush"]
+    problems = problems_of(tmp_path, base(schedulers=[
+        {"name": "rush", "type": "pythonscheduler", "spare_parms": spare,
+         "parms": {"rush_title": "typo", "rush_tilte": "x"}}]))
+    expected = [
+        "schedulers[0].spare_parms[0].name: pythonscheduler has a parameter 'pdg_workingdir' "
+        "already: a spare parameter needs a name of its own",
+        "schedulers[0].spare_parms[1].lable: unknown key (did you mean 'label'?",
+        "schedulers[0].spare_parms[1].type: expected one of string, int, float, bool, menu, "
+        "code, json, got 'strng'",
+        "schedulers[0].spare_parms[2].value: expected an integer, got 'four'",
+        "schedulers[0].spare_parms[4].name: expected a name of letters, digits and _, "
+        "got '2bad'",
+        "schedulers[0].spare_parms[5].menu: expected a list of the values to choose from",
+        "schedulers[0].spare_parms[6]: expected an object",
+        "schedulers[0].parms.rush_tilte: pythonscheduler has no parameter 'rush_tilte' "
+        "(did you mean 'rush_title'?",
+    ]
+    for start in expected:
+        assert any(p.startswith(start) for p in problems), (start, problems)
+    assert "schedulers[0].spare_parms[3].name: a second spare parameter named 'rush_cpus'" \
+        in problems
+    assert not any(p.startswith("schedulers[0].parms.rush_title") for p in problems)
+
+
+def test_a_typo_in_a_declared_parameter_is_still_an_error(tmp_path):
+    problems = problems_of(tmp_path, rush_network(parms={"pdg_workingdr": "$HIP"}))
+    assert len(problems) == 1 and problems[0].startswith(
+        "schedulers[0].parms.pdg_workingdr: pythonscheduler has no parameter 'pdg_workingdr' "
+        "(did you mean 'pdg_workingdir'?")
+    assert problems[0].endswith("(a parameter of the node's own is declared in spare_parms)")
+
+
+def test_a_spare_value_in_two_places_and_spares_on_a_top_node_are_refused(tmp_path):
+    data = rush_network(parms={"rush_cpus": 8})
+    data["nodes"] = [{"name": "gen", "type": "genericgenerator", "inputs": [],
+                      "spare_parms": [{"name": "x", "type": "int"}]}]
+    problems = problems_of(tmp_path, data)
+    assert "schedulers[0].parms.rush_cpus: the spare parameter 'rush_cpus' has its value in " \
+           "its spare_parms entry already: keep one of the two" in problems
+    assert "nodes[0].spare_parms: only scheduler nodes have spare parameters" in problems
+
+
+def test_a_spare_value_may_sit_in_parms_instead(tmp_path):
+    data = base(schedulers=[{"name": "rush", "type": "localscheduler",
+                             "parms": {"rush_cpus": 8},
+                             "spare_parms": [{"name": "rush_cpus", "type": "int"},
+                                             {"name": "rush_note", "type": "string"}]}])
+    spec = network_file.load(write(tmp_path, data)).scheduler("rush")
+    assert spec.parms == {"rush_cpus": 8, "rush_note": ""}
+    assert spec.to_json()["spare_parms"][0]["value"] == 8
