@@ -61,8 +61,8 @@ class SchedulerType:
 class LoadFailure:
     file: str
     line: int | None
-    kind: str   # syntax error, import error, registerTypes missing, registerTypes raised,
-    #             not a scheduler class, registered twice
+    kind: str   # syntax error, import error, needs Houdini, registerTypes missing,
+    #             registerTypes raised, not a scheduler class, registered twice
     message: str
 
     def __str__(self) -> str:
@@ -180,8 +180,8 @@ class Registry:
         except BaseException as exc:  # noqa: BLE001 -- any failure of someone else's file
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            source.failures.append(LoadFailure(*_where(exc, path, shown), "import error",
-                                               _one_line(exc)))
+            source.failures.append(LoadFailure(*_where(exc, path, shown),
+                                               *_why(exc, "import error")))
             return
         register = getattr(module, "registerTypes", None)
         if not callable(register):
@@ -198,8 +198,8 @@ class Registry:
         try:
             register(registry)
         except Exception as exc:
-            failures.append(LoadFailure(*_where(exc, path, origin), "registerTypes raised",
-                                        _one_line(exc)))
+            failures.append(LoadFailure(*_where(exc, path, origin),
+                                        *_why(exc, "registerTypes raised")))
         failures.extend(LoadFailure(origin, line, "not a scheduler class", why)
                         for line, why in registry.refused)
         names = []
@@ -239,6 +239,12 @@ def import_file(path: str | Path):
 def _stamp(path: Path) -> tuple:
     stat = path.stat()
     return stat.st_mtime_ns, stat.st_size
+
+
+def _why(exc: BaseException, kind: str) -> tuple[str, str]:
+    """(kind, message) of a failure: "needs Houdini" and what the file used, when it needs
+    Houdini itself (``hou`` beyond the stand-in, Houdini's own schedulers or C++ modules)."""
+    return compat.load_error(exc) or (kind, _one_line(exc))
 
 
 def _one_line(exc: BaseException) -> str:

@@ -34,9 +34,10 @@ def explain(exc: BaseException) -> tuple[str, str] | None:
         return KIND, f"it uses {exc}"
     if not isinstance(exc, ImportError) or not exc.name:
         return None
-    top = exc.name.split(".")[0]
+    name = _houdini_name(exc.name)
+    top = name.split(".")[0]
     if isinstance(exc, ModuleNotFoundError) and top in HOUDINI_MODULES:
-        return KIND, (f"it imports {exc.name!r}: {HOUDINI_MODULES[top]}, which only a "
+        return KIND, (f"it imports {name!r}: {HOUDINI_MODULES[top]}, which only a "
                       f"Houdini install has; run it in Houdini, or port it to "
                       f"pdg.scheduler.PyScheduler")
     if top == "pdg":
@@ -46,15 +47,21 @@ def explain(exc: BaseException) -> tuple[str, str] | None:
 
 def _missing_pdg_name(exc: ImportError) -> str:
     """A ``pdg`` submodule or name that only Houdini's ``pdg`` package has."""
-    wanted = exc.name if isinstance(exc, ModuleNotFoundError) else _imported_name(exc)
+    name = _houdini_name(exc.name)
+    wanted = name if isinstance(exc, ModuleNotFoundError) else _imported_name(exc, name)
     return (f"it imports {wanted!r}, a part of Houdini's pdg package that schedcore's "
             f"compatibility layer does not provide (see the README's table of Houdini's pdg "
             f"API)")
 
 
-def _imported_name(exc: ImportError) -> str:
+def _houdini_name(name: str) -> str:
+    """``pdg.scheduler`` for ``schedcore.compat.pdg.scheduler``: the name the file used."""
+    return name.removeprefix(f"{__package__}.")
+
+
+def _imported_name(exc: ImportError, module: str) -> str:
     """``pdg.scheduler.evaluateParamOr`` from "cannot import name 'evaluateParamOr' ..."."""
     text = str(exc)
     if text.startswith("cannot import name '"):
-        return f"{exc.name}.{text.split(chr(39))[1]}"
-    return exc.name
+        return f"{module}.{text.split(chr(39))[1]}"
+    return module
