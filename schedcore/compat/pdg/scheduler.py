@@ -3,16 +3,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
-from ...parms import ParmSet, ParmTemplate, spare_of, templates_of
+from ...parms import ParmSet, spare_of, templates_of
 from ...schedulers.base import Scheduler
 from .. import hou
-
-# Houdini's parameter types in a templateBody, as this project's parameter kinds
-_KINDS = {"Integer": ("int", 0), "Float": ("float", 0.0), "String": ("string", ""),
-          "Toggle": ("bool", False), "Bool": ("bool", False)}
 
 
 def convertEnvMapToUTF8(env: dict) -> dict[str, str]:
@@ -25,40 +20,12 @@ def _text(value) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
-def template_parms(cls) -> list[ParmTemplate]:
-    """The parameters a class's ``templateBody()`` JSON declares (Houdini builds the node's
-    parameters from it), besides the ones its bases have."""
-    try:
-        body = json.loads(cls.templateBody())
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{cls.__name__}.templateBody() does not return a JSON object with "
-                         f"a \"parameters\" list: {exc}") from None
-    known = {t.name for t in cls.parm_templates}
-    return [_template(entry) for entry in (body or {}).get("parameters") or ()
-            if isinstance(entry, dict) and entry.get("name") not in known]
-
-
-def _template(entry: dict) -> ParmTemplate:
-    kind, blank = _KINDS.get(entry.get("type"), ("string", ""))
-    size = entry.get("size", 1)
-    value = entry.get("value", blank)
-    if isinstance(size, int) and size > 1:  # a tuple parameter: kept as a JSON list
-        kind, value = "json", value if isinstance(value, list) else [value] * size
-    return ParmTemplate(str(entry["name"]), kind, value, str(entry.get("label") or ""),
-                        group=", ".join(entry.get("tag") or ()))
-
-
 class PyScheduler(Scheduler):
     """The base of Houdini-written schedulers: ``__init__(self, scheduler, name)``, where
     ``scheduler`` is Houdini's node handle (unused here), and the 18+ notification names."""
 
     def __init__(self, scheduler=None, name: str = ""):
         super().__init__(name or self.templateName())
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "templateBody" in vars(cls):
-            cls.parm_templates = list(cls.parm_templates) + template_parms(cls)
 
     @classmethod
     def templateName(cls) -> str:
@@ -121,4 +88,4 @@ def _own_label(cls) -> str:
     return cls.label if cls.label and cls.label != Scheduler.label else cls.__name__
 
 
-__all__ = ["PyScheduler", "TypeRegistry", "convertEnvMapToUTF8", "template_parms"]
+__all__ = ["PyScheduler", "TypeRegistry", "convertEnvMapToUTF8"]
