@@ -88,11 +88,15 @@ def stop(info, grace=5.0):
 
 
 def _signal(pid, sig):
-    """Send ``sig``; whether the process was there."""
+    """Send ``sig``; whether the process was there. A pid a job reported is checked first:
+    0 or below would signal a whole process group (the cook's), 1 is init."""
     try:
-        os.kill(int(pid), sig)
+        pid = int(pid)
+        if pid <= 1 or pid == os.getpid():
+            return False
+        os.kill(pid, sig)
         return True
-    except (ProcessLookupError, PermissionError, TypeError, ValueError):
+    except (ProcessLookupError, PermissionError, TypeError, ValueError, OverflowError):
         return False
 
 
