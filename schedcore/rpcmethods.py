@@ -87,7 +87,12 @@ def _log_text(text, log_type=3) -> str:
     prefix = _LOG_PREFIX.get(int(log_type))
     if prefix is None:
         return text
-    return prefix + text + ("" if text.endswith("\n") else "\n")
+    return prefix + _line(text)
+
+
+def _line(text) -> str:
+    text = _text(text)
+    return text if text.endswith("\n") else text + "\n"
 
 
 def _pyobject(value):
@@ -315,7 +320,7 @@ XMLRPC_METHODS: dict[str, Method] = {
     "set_pyobject_attrib": Method((5,), _pyobject_attrib),
     "write_attr": Method((4,), _write_attr),
     "append_log": Method((3, 5), _append_log),
-    "warning": Method((3,), lambda req, ref, text: req.report("warning", ref, _text(text))),
+    "warning": Method((3,), lambda req, ref, text: req.report("warning", ref, _line(text))),
     "keepalive": Method((2,), _report("keepalive")),
     "set_cook_percent": Method((3, 4), _percent),
     "set_custom_state": Method((4,), lambda req, ref, sub, state:

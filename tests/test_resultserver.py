@@ -51,10 +51,10 @@ class Remote(Scheduler):
 class Cook:
     """An engine on its thread with every item scheduled and waiting for reports."""
 
-    def __init__(self, tmp_path, count=2):
+    def __init__(self, tmp_path, count=2, **parms):
         net = make_network(tmp_path, [{"name": "job", "type": "genericgenerator",
                                        "parms": {"itemcount": count, "command": "x"}}])
-        self.scheduler = Remote(pdg_workingdir=str(tmp_path))
+        self.scheduler = Remote(pdg_workingdir=str(tmp_path), **parms)
         self.engine = Engine(net, scheduler=self.scheduler)
         all_scheduled, scheduled = threading.Event(), []
 
