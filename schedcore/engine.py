@@ -27,7 +27,14 @@ from . import journal as journal_file
 from . import process, registry
 from . import resume as resume_file
 from .cooklock import CookLock
-from .cookstate import _SUCCESS, CookResult, NodeState, SchedulerState
+from .cookstate import (
+    _SUCCESS,
+    CookResult,
+    NodeState,
+    SchedulerState,
+    max_items,
+    tick_period,
+)
 from .errors import CookError, SchedcoreError, did_you_mean
 from .events import (
     CookFinished,
@@ -287,6 +294,12 @@ class Engine(ReportsMixin):
                     self._error(f"{scheduler.name}: {callback} returned False; "
                                 f"the cook cannot start", scheduler.name)
                 return False
+        try:  # onStartCook may have set them, as Houdini's farm schedulers do
+            state.period, state.max_items = tick_period(scheduler), max_items(scheduler)
+        except CookError as exc:
+            self._error(str(exc), scheduler.name)
+            return False
+        state.budget = state.max_items
         state.next_tick = time.monotonic() + state.period
         return True
 
@@ -693,6 +706,11 @@ class Engine(ReportsMixin):
     def payload(self, item: WorkItem) -> dict | None:
         node = self._nodes[item.node]
         return node.type.payload(node.parms, item)
+
+    def node_parms(self, name: str):
+        """The parameters of TOP node ``name`` in this cook (None for an unknown node)."""
+        node = self._nodes.get(str(name))
+        return node.parms if node is not None else None
 
     def dependency_graph(self, scheduler: Scheduler):
         """``(dependencies, dependents, ready)`` for the items ``scheduler`` cooks."""

@@ -306,7 +306,7 @@ def test_return_value_outside_the_allowed_ones(tmp_path):
     result = cook(chain(tmp_path, 1), Scripted(lambda s, i: "yes"))
     reason = result.failed[0].reason
     assert "onSchedule returned 'yes'; allowed: pdg.scheduleResult.CookCanceled" in reason
-    assert "True or False" in reason
+    assert "True, False or None" in reason
 
 
 def test_onstartcook_false_or_raising_fails_the_cook_cleanly(tmp_path):
@@ -402,3 +402,31 @@ def test_a_raising_subscriber_does_not_stop_the_cook(tmp_path):
     engine.events.subscribe(broken)
     assert engine.run().ok
     assert broken not in engine.events.subscribers
+
+
+def test_a_tick_period_set_in_onstartcook_is_used(tmp_path):
+    """Houdini's farm schedulers set pdg_tickperiod in onStartCook; jobs here report only from
+    onTick, so the cook ends only if the new period is used (the first is 1,000 s)."""
+    class Polling(Scripted):
+        def onStartCook(self, static, cook_set):
+            self["pdg_tickperiod"] = 0.01
+            self.running = []
+            return super().onStartCook(static, cook_set)
+
+        def onSchedule(self, work_item):
+            self.running.append(work_item.id)
+            return R.Succeeded
+
+        def onTick(self):
+            for item_id in self.running:
+                self.workItemSucceeded(item_id, -1, 0.0)
+            self.running = []
+            return TickResult.SchedulerReady
+
+    engine = Engine(chain(tmp_path, 2), scheduler=Polling(pdg_tickperiod=1000))
+    engine.start()
+    result = engine.wait(30)
+    if result is None:
+        engine.cancel()
+        engine.wait()
+    assert result is not None and result.ok

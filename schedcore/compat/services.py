@@ -72,11 +72,10 @@ class HoudiniServices:
         return default
 
     def _node_parms(self, node):
-        """A TOP node's parameters in the cook (None outside a cook or for an unknown node);
-        the engine has no public accessor for them yet."""
-        nodes = getattr(self._engine, "_nodes", None) or {}
-        state = nodes.get(str(node)) if node is not None else None
-        return getattr(state, "parms", None)
+        """A TOP node's parameters in the cook (None outside a cook or for an unknown node)."""
+        if self._engine is None or node is None:
+            return None
+        return self._engine.node_parms(node)
 
     def evaluateStringOverride(self, node, prefix, parm, work_item, default_value) -> str:
         return self._override(node, prefix, parm, default_value, "evaluateString")
