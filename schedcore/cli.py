@@ -252,8 +252,9 @@ def cmd_status(args) -> int:
 
 def cmd_save_python(args) -> int:
     net = network_file.load(args.network)
-    path = codegen.save_python(net, args.scheduler, args.output)
-    print(f"saved {args.scheduler} to {path}: put it in a pdg/types folder of SCHEDCORE_PATH "
+    path = codegen.save_python(net, args.scheduler, args.output, args.form)
+    where = "Houdini's path or SCHEDCORE_PATH" if args.form == "houdini" else "SCHEDCORE_PATH"
+    print(f"saved {args.scheduler} to {path}: put it in a pdg/types folder of {where} "
           f"(or {registry.user_types_folder()}) to use the scheduler type {args.scheduler!r}")
     return EXIT_OK
 
@@ -342,6 +343,10 @@ def parser() -> argparse.ArgumentParser:
                       help="the Python Scheduler node to save")
     save.add_argument("-o", "--output", required=True, metavar="FILE",
                       help="the module to write (*.py)")
+    save.add_argument("--form", choices=codegen.FORMS, default="schedcore",
+                      help="schedcore (default): a module importing schedcore; houdini: a "
+                           "module for Houdini's pdg/types folder (import pdg, PyScheduler "
+                           "with CallbackServerMixin, templateBody), which schedcore loads too")
     save.set_defaults(run=cmd_save_python)
     return top
 

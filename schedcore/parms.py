@@ -216,8 +216,8 @@ def spare_template(entry: dict) -> ParmTemplate:
 
 def spare_json(template: ParmTemplate, value) -> dict:
     """The network file's entry for a spare parameter holding ``value``."""
-    data = {"name": template.name, "type": template.kind,
-            "label": template.label or template.name, "value": value}
+    data = {"name": template.name, "type": template.kind, "label": template.label,
+            "value": value}
     if template.help:
         data["help"] = template.help
     if template.kind == "menu":
@@ -244,7 +244,7 @@ _FROM_HOUDINI = {"string": "string", "str": "string", "file": "string", "integer
 
 def houdini_parameter(template: ParmTemplate, value) -> dict:
     """One entry of a ``templateBody`` for ``template`` holding ``value``."""
-    data = {"name": template.name, "label": template.label or template.name,
+    data = {"name": template.name, "label": template.label,
             "type": HOUDINI_TYPES.get(template.kind, template.kind), "size": 1,
             "value": value}
     if template.help:
@@ -254,11 +254,11 @@ def houdini_parameter(template: ParmTemplate, value) -> dict:
     return data
 
 
-def houdini_templates(body: str) -> list[ParmTemplate]:
-    """The parameters a ``templateBody`` declares; entries it cannot read are left out
-    (Houdini's own types have more than schedcore knows)."""
+def houdini_templates(body) -> list[ParmTemplate]:
+    """The parameters a ``templateBody`` (its JSON text, or that read) declares; entries it
+    cannot read are left out (Houdini's own types have more than schedcore knows)."""
     import json
-    parameters = json.loads(body).get("parameters") or []
+    parameters = (json.loads(body) if isinstance(body, str) else body).get("parameters") or []
     templates = []
     for entry in parameters:
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):

@@ -308,8 +308,8 @@ def test_spare_parameters_load_save_and_reach_the_scheduler(tmp_path):
     saved = spec.to_json()
     assert saved["parms"] == {} and saved["spare_parms"] == [
         {"name": "rush_title", "type": "string", "label": "Rush Title", "value": "$HIP/shot"},
-        {"name": "rush_cpus", "type": "int", "label": "rush_cpus", "value": 4},
-        {"name": "rush_queue", "type": "menu", "label": "rush_queue", "value": "high",
+        {"name": "rush_cpus", "type": "int", "label": "", "value": 4},
+        {"name": "rush_queue", "type": "menu", "label": "", "value": "high",
          "help": "Where the job waits.", "menu": ["low", "high"]}]
     net.save(tmp_path / "again.top.json")
     assert network_file.load(tmp_path / "again.top.json").to_json() == net.to_json()

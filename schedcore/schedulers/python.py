@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import ast
 import builtins
+import io
 import linecache
-import textwrap
+import tokenize
 import types
 
 from ..errors import SchedcoreError
@@ -42,18 +43,56 @@ def is_empty(body: str) -> bool:
     return all(not line.strip() or line.strip().startswith("#") for line in body.splitlines())
 
 
+# A body is indented by a multiple of 8 so that tabs in it mean the same in the field and in
+# a saved module (whose methods sit at 4); lines that begin inside a string keep no prefix,
+# so the string holds what was typed.
+BODY_INDENT = " " * 8
+
+
+def lines_in_strings(text: str) -> set[int]:
+    """Numbers (1-based) of the lines of ``text`` that begin inside a string literal."""
+    inside: set[int] = set()
+    starts: list[int] = []  # f-strings of Python 3.12 come as start/middle/end tokens
+    fstring_start = getattr(tokenize, "FSTRING_START", None)
+    fstring_end = getattr(tokenize, "FSTRING_END", None)
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.STRING:
+                inside.update(range(token.start[0] + 1, token.end[0] + 1))
+            elif token.type == fstring_start:
+                starts.append(token.start[0])
+            elif token.type == fstring_end and starts:
+                inside.update(range(starts.pop() + 1, token.end[0] + 1))
+    except (tokenize.TokenError, SyntaxError):
+        pass  # the compile that follows says what is wrong
+    return inside
+
+
+def indent_body(body: str, prefix: str = BODY_INDENT) -> tuple[str, set[int]]:
+    """``body`` under a ``def`` line: every line that has text and does not begin inside a
+    string gets ``prefix``. Returns the text and the numbers (1-based) of those lines."""
+    inside = lines_in_strings(body)
+    lines = body.split("\n")
+    prefixed = {n for n, line in enumerate(lines, 1) if line and n not in inside}
+    return "\n".join(prefix + line if n in prefixed else line
+                     for n, line in enumerate(lines, 1)), prefixed
+
+
 def compile_field(scheduler: str, field: Field, body: str, namespace: dict):
     """The function a field's body makes, or None for an empty field. Raises SyntaxError
     with the line number in the field's own text."""
     if is_empty(body):
         return None
     filename = f"<{scheduler}:{field.name}>"
-    source = signature(field) + "\n" + textwrap.indent(body, "    ", lambda line: True)
+    text, prefixed = indent_body(body)
+    source = signature(field) + "\n" + text
     try:
         tree = ast.parse(source, filename)
-        _as_written(tree)
+        _as_written(tree, prefixed)
         code = compile(tree, filename, "exec")
     except SyntaxError as exc:
+        if exc.lineno and exc.lineno - 1 in prefixed and exc.offset:
+            exc.offset = max(1, exc.offset - len(BODY_INDENT))
         exc.lineno = max(1, (exc.lineno or 1) - 1)
         raise
     linecache.cache[filename] = (len(body), None, body.splitlines(True), filename)
@@ -61,15 +100,17 @@ def compile_field(scheduler: str, field: Field, body: str, namespace: dict):
     return namespace.pop(field.name)
 
 
-def _as_written(tree: ast.Module) -> None:
+def _as_written(tree: ast.Module, prefixed: set[int]) -> None:
     """Positions in the field's own text: its first line is line 1, its lines not indented
     (so tracebacks point at the right line and column)."""
     ast.increment_lineno(tree, -1)
+    shift = len(BODY_INDENT)
     for node in ast.walk(tree):
-        if getattr(node, "lineno", 0) >= 1 and hasattr(node, "col_offset"):
-            node.col_offset = max(0, node.col_offset - 4)
-            if getattr(node, "end_col_offset", None) is not None:
-                node.end_col_offset = max(0, node.end_col_offset - 4)
+        if getattr(node, "lineno", 0) in prefixed and hasattr(node, "col_offset"):
+            node.col_offset = max(0, node.col_offset - shift)
+        if getattr(node, "end_lineno", 0) in prefixed and \
+                getattr(node, "end_col_offset", None) is not None:
+            node.end_col_offset = max(0, node.end_col_offset - shift)
 
 
 def field_problems(scheduler: str, bodies: dict[str, str]) -> list[tuple[str, int, str]]:
@@ -123,5 +164,6 @@ class PythonScheduler(Scheduler):
         if problems:
             raise CallbackSyntaxError(self.name, problems)
 
-__all__ = ["DEFAULT_CODE", "FIELDS", "GROUPS", "SETTINGS", "CallbackSyntaxError", "Field",
-           "PythonScheduler", "compile_field", "field_problems", "is_empty", "signature"]
+__all__ = ["BODY_INDENT", "DEFAULT_CODE", "FIELDS", "GROUPS", "SETTINGS", "CallbackSyntaxError",
+           "Field", "PythonScheduler", "compile_field", "field_problems", "indent_body",
+           "is_empty", "lines_in_strings", "signature"]
