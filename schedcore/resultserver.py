@@ -33,7 +33,7 @@ import time
 import xmlrpc.client
 from collections import OrderedDict
 from typing import Protocol
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 from .rpcmethods import XMLRPC_METHODS, ReportError, Request, json_report, multicall_hint
 from .workitem import AttribIndexError, WorkItem, checked_attrib_index
@@ -52,9 +52,10 @@ REFUSED = ("job id refused: the report is not from a job of the current cook: it
            "<secret>@host:port; xmlrpc.client and pdgjob send the secret as HTTP Basic "
            "authorization). A scheduler that sets its own host or job id in a job's "
            "environment must keep the '<secret>@' of that address")
-UNAUTHORIZED = ("this result server listens beyond this machine: its pages and queries need "
-                "the cook's secret, the part before '@' of $PDG_RESULT_SERVER, as HTTP Basic "
-                "authorization (in a browser: as the user name, any password)")
+UNAUTHORIZED = ("this result server listens beyond this machine: its pages need the read key "
+                "of the status URIs the cook hands out (?key=...), and its queries the cook's "
+                "secret, the part before '@' of $PDG_RESULT_SERVER, as HTTP Basic "
+                "authorization")
 
 
 class Sink(Protocol):
@@ -121,9 +122,21 @@ class ResultServer:
         if not authorized and not self._is_secret(job_id):
             raise ReportError(REFUSED)
 
-    def check_reader(self, authorized: bool) -> None:
-        """Pages and queries: open on loopback, with the secret beyond this machine."""
-        if not authorized and not self.loopback:
+    def read_key(self) -> str:
+        """A credential for the pages only, carried in the status URIs the cook hands out
+        (``?key=``): whoever sees a URI may read, never report. Derived from the cook's
+        secret, so it changes with every cook."""
+        secret = self.sink.current_job_id()
+        return hmac.new(secret.encode(), b"schedcore pages", "sha256").hexdigest()[:32] \
+            if secret else ""
+
+    def check_reader(self, authorized: bool, key: str = "") -> None:
+        """Pages and queries: open on loopback, with the secret (or, for pages, the read key)
+        beyond this machine."""
+        if authorized or self.loopback:
+            return
+        expected = self.read_key()
+        if not (key and expected and hmac.compare_digest(key.encode(), expected.encode())):
             raise ReportError(UNAUTHORIZED)
 
     def apply(self, kind: str, ref, args: tuple, rid: str | None = None) -> str:
@@ -349,14 +362,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._error(429, f"too many requests: at most {self._rate} a second per "
                              f"connection")
             return
+        url = urlparse(self.path)
+        key = parse_qs(url.query).get("key", [""])[0]
         try:
-            self.server.owner.check_reader(self._authorized())
+            self.server.owner.check_reader(self._authorized(), key)
         except ReportError as exc:
             self.server.owner.refuse(str(exc), self.client_address[0])
             self._reply(401, json.dumps({"error": str(exc)}).encode(), "application/json",
                         {"WWW-Authenticate": 'Basic realm="schedcore cook", charset="UTF-8"'})
             return
-        url = urlparse(self.path)
         parts = [p for p in url.path.split("/") if p]
         sink = self.server.owner.sink
         wants_html = "html" in url.query or "text/html" in self.headers.get("Accept", "")

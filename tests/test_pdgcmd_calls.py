@@ -313,14 +313,36 @@ def test_beyond_loopback_pages_and_queries_need_the_secret(tmp_path):
             status, headers, body = c.get(path)
             assert status == 401 and headers["WWW-Authenticate"].startswith("Basic ")
             assert "the part before '@' of $PDG_RESULT_SERVER" in body
+            assert "the read key of the status URIs" in body
             assert c.get(path, basic(c.secret))[0] == 200
             assert c.get(path, basic("x:" + c.secret))[0] == 200  # as the password
             assert c.get(path, basic("not-it"))[0] == 401
         with xmlrpc.client.ServerProxy(f"http://{c.bare}") as proxy:
-            with pytest.raises(xmlrpc.client.Fault, match="need the cook's secret"):
+            with pytest.raises(xmlrpc.client.Fault, match="its queries the cook's secret"):
                 proxy.get_workitem_json(item_id, -1)
         with xmlrpc.client.ServerProxy(f"http://{c.address}") as proxy:
             assert json.loads(proxy.get_workitem_json(item_id, -1))["id"] == item_id
+    finally:
+        c.finish()
+
+
+def test_a_status_uri_reads_its_page_and_reports_nothing(tmp_path):
+    """The status URI the cook hands out carries a read key, not the cook's secret: it opens
+    the page beyond loopback, and the same key cannot report."""
+    c = CookBeyond(tmp_path)
+    try:
+        (item_id,) = c.ids
+        uri = c.item(item_id).status_uri
+        assert c.secret not in uri
+        path = uri.split(f":{c.port}", 1)[1]
+        key = path.split("?key=")[1]
+        status, _headers, body = c.get(path)
+        assert status == 200 and json.loads(body)["id"] == item_id
+        assert c.get(f"/status/{item_id}?key=wrong")[0] == 401
+        with xmlrpc.client.ServerProxy(f"http://{key}@{c.bare}") as proxy:
+            with pytest.raises(xmlrpc.client.Fault, match="job id refused"):
+                proxy.start_cook(item_id, key)
+        assert c.item(item_id).state == S.Scheduled
     finally:
         c.finish()
 

@@ -23,6 +23,7 @@ from ..errors import CookError
 from ..jobs import pdgserver
 from ..parms import ParmSet, ParmTemplate, spare_of
 from ..results import ScheduleResult, TickResult
+from ..status import write_status
 from ..workitem import AttribType, WorkItem
 
 JOB_MODULES = Path(__file__).resolve().parent.parent / "jobs"
@@ -200,7 +201,6 @@ class Scheduler(HoudiniServices):
     def _queued(status_path: str, graph_file: str, log: str, **about) -> None:
         """The status of a submitted cook that has not started yet, so that whoever follows
         its URI at once finds it, and where its log is. The cook overwrites it."""
-        from ..submit import write_status  # not at the top: submit imports the registry
         try:
             with open(status_path, encoding="utf-8") as handle:
                 if json.load(handle).get("state") != "queued":
@@ -227,12 +227,16 @@ class Scheduler(HoudiniServices):
         job id its scheduler chose in ``PDG_JOBID`` and still be known for one of the cook's."""
         if self._server is None:
             return ""
+        secret = self.current_job_id()
+        return f"{secret}@{self._server_host_port()}" if secret else self._server_host_port()
+
+    def _server_host_port(self) -> str:
+        """``host:port`` of the result server as jobs on other machines reach it."""
         bound, port = self._server.address
         host = self["pdg_resultserverhost"].evaluateString() or bound
         if host in ("0.0.0.0", "::", ""):
             host = local_ip()
-        secret = self.current_job_id()
-        return f"{secret}@{host}:{port}" if secret else f"{host}:{port}"
+        return f"{host}:{port}"
 
     def transferFile(self, file_path: str) -> bool:
         """Copy a file the work needs into the working dir, unless an identical copy is
@@ -254,8 +258,11 @@ class Scheduler(HoudiniServices):
 
     def getStatusURI(self, work_item: WorkItem) -> str:
         """URI of the item's status on the result server (JSON; HTML for a browser), or ""."""
-        address = self.workItemResultServerAddr()
-        return f"http://{address}/status/{work_item.id}" if address else ""
+        if self._server is None:
+            return ""
+        # the read key, never the cook's secret: whoever sees a URI may read, not report
+        return (f"http://{self._server_host_port()}/status/{work_item.id}"
+                f"?key={self._server.read_key()}")
 
     def onCancelWorkItems(self, work_items: list[WorkItem], node) -> None:
         """Cancel these queued or running items."""

@@ -138,10 +138,9 @@ import pathlib
 return pathlib.Path(self.logDir(True), work_item.name + ".log").as_uri()
 ''',
     "getStatusURI": '''\
-# Returns the URI of the work item's status on the result server. Available: self,
-# work_item, pdg.
-address = self.workItemResultServerAddr()
-return f"http://{address}/status/{work_item.id}" if address else ""
+# Returns the URI of the work item's status page on the result server, with the key that
+# lets whoever has the URI read the page (never report). Available: self, work_item, pdg.
+return pdg.scheduler.PyScheduler.getStatusURI(self, work_item)
 ''',
     "onTick": '''\
 # Called every Tick Period while cooking. Available: self, pdg.
