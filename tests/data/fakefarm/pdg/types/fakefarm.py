@@ -45,7 +45,7 @@ class FakeFarmScheduler(CallbackServerMixin, PyScheduler):
             self.startCallbackServer()
         self.jobs = {}
         self.started = set()
-        print_headless("%s: cooking on farm queue %s (hou %s)" % (
+        print_headless("{}: cooking on farm queue {} (hou {})".format(
             self.sched_name, self["farm_queue"].evaluateString(),
             hou.applicationVersionString()), file=sys.stderr)
         return True
