@@ -29,6 +29,23 @@ FORMAT = "schedcore-network"
 VERSION = 1
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
+# The scheduler types a network may name, and why a name is unknown: given by whoever knows
+# the plugins (the schedcore package gives the registry's), so a document never imports them.
+_scheduler_catalog = None
+
+
+def use_scheduler_types(catalog) -> None:
+    """Set where checks find scheduler types: a callable returning ``(types by name,
+    unknown_message(name))``."""
+    global _scheduler_catalog
+    _scheduler_catalog = catalog
+
+
+def _catalog() -> tuple[dict, object]:
+    if _scheduler_catalog is None:
+        return {}, lambda name: f"unknown scheduler type {name!r}"
+    return _scheduler_catalog()
+
 
 @dataclass
 class SchedulerSpec:
@@ -276,8 +293,7 @@ class _Checker:
 
     @staticmethod
     def _scheduler_types():
-        from .registry import scheduler_types
-        return scheduler_types()
+        return _catalog()[0]
 
     def _entries(self, data: dict, key: str, types: dict) -> list[str]:
         entries = data.get(key, [])
@@ -311,8 +327,7 @@ class _Checker:
         type_name = entry.get("type")
         if not isinstance(type_name, str) or type_name not in types:
             if what == "scheduler":  # it may be in a scheduler file that failed to load
-                from .registry import unknown_type_message
-                self.add(f"{where}.type", unknown_type_message(str(type_name)))
+                self.add(f"{where}.type", _catalog()[1](str(type_name)))
             else:
                 self.add(f"{where}.type", f"unknown {what} type {type_name!r}"
                          + did_you_mean(str(type_name), types))

@@ -18,8 +18,9 @@ from .cooklock import CookBusy
 from .errors import SchedcoreError
 from .events import CookFinished, ItemAdded, ItemStateChanged
 from .journal import journal_path
-from .network import Network, write_atomic
+from .network import Network
 from .registry import scheduler_types
+from .status import write_status
 
 
 def submit(network: Network, scheduler: str | None = None, node: str | None = None) -> str:
@@ -104,12 +105,6 @@ class StatusFile:
         self._written = time.monotonic()
         write_status(self.path, {**data, **self._about,
                                  "counts": {s: n for s, n in self.counts.items() if n}})
-
-
-def write_status(path: str | Path, status: dict) -> None:
-    """Write a submitted cook's status file (whole, or not at all), stamped with the time."""
-    write_atomic(Path(path), json.dumps({"counts": {}, **status, "updated": time.time()},
-                                        indent=1) + "\n")
 
 
 def _submitted(path: Path) -> dict:

@@ -132,7 +132,7 @@ def _status_after_crash(status_path: str, pid: int, code: int, log_path: str) ->
         status = {}
     if status.get("state") in ("finished", "canceled"):
         return
-    from ..submit import write_status
+    from ..status import write_status
 
     why = f"signal {-code}" if code < 0 else f"exit code {code}"
     write_status(status_path, {
