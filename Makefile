@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXAMPLE ?= resources/examples/wedge_summary.top.json
+EXAMPLE ?= schedcore/examples/wedge_summary.top.json
 
 .PHONY: run cook test lint bench package clean
 

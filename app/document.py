@@ -10,14 +10,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from schedcore import examples
 from schedcore import network as network_file
 from schedcore.network import Network, NodeSpec, SchedulerSpec
 from schedcore.nodes import NODE_TYPES
 from schedcore.parms import ParmSet
 from schedcore.registry import scheduler_types
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "resources" / "examples" / \
-    "wedge_summary.top.json"
+# the installed example: read-only for the studio (Save goes to Save As), cooked from a copy
+EXAMPLE = Path(str(examples.folder() / examples.DEFAULT)).resolve()
 
 
 _UNSEEN = object()

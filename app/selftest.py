@@ -4,10 +4,11 @@ cooks it with the Local Scheduler, runs a line in the Python Shell; 0 only when 
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
+
+from schedcore import examples
 
 
 def self_test() -> int:
@@ -16,15 +17,14 @@ def self_test() -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from .document import EXAMPLE
     from .window import open_window
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     checks: list[tuple[str, bool, str]] = []
     with tempfile.TemporaryDirectory() as folder:
-        examples = Path(folder) / "examples"
-        shutil.copytree(EXAMPLE.parent, examples)  # the bundle's own folder may be read-only
-        window = open_window(str(examples / EXAMPLE.name))
+        copy = Path(folder) / "examples"
+        examples.copy_to(copy)  # the install's own folder may be read-only
+        window = open_window(str(copy / examples.DEFAULT))
         window.show()
         checks.append(("the window opens on the example", window.isVisible(),
                        window.windowTitle()))

@@ -23,7 +23,7 @@ os.environ["XDG_CONFIG_HOME"] = os.path.join(_RUN_DIR, "config")
 os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "resources" / "examples"
+EXAMPLES = ROOT / "schedcore" / "examples"
 
 
 def make_network(tmp_path: Path, nodes: list[dict], schedulers: list[dict] | None = None,

@@ -159,7 +159,7 @@ def test_a_full_disk_leaves_the_old_files_intact(tmp_path):
     code = f"""
 import resource, signal, sys
 from schedcore import codegen, network
-net = network.load({str(ROOT / 'resources/examples/python_scheduler.top.json')!r})
+net = network.load({str(ROOT / 'schedcore/examples/python_scheduler.top.json')!r})
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64))
 failed = 0
