@@ -14,7 +14,7 @@ from schedcore import examples
 from schedcore import network as network_file
 from schedcore.network import Network, NodeSpec, SchedulerSpec
 from schedcore.nodes import NODE_TYPES
-from schedcore.parms import ParmSet
+from schedcore.parms import ParmSet, spare_problems, spare_template, templates_of
 from schedcore.registry import scheduler_types
 
 # the installed example: read-only for the studio (Save goes to Save As), cooked from a copy
@@ -38,6 +38,7 @@ class Document(QObject):
     dirtyChanged = Signal(bool)
     pathChanged = Signal(str)
     undoAvailable = Signal(bool)
+    sparesChanged = Signal(str)        # a scheduler node's spare parameters added or removed
 
     UNDO_STEPS = 200
 
@@ -50,6 +51,7 @@ class Document(QObject):
         self._remember_values()
         self.parmChanged.connect(lambda *_: self._remember_values())
         self.structureChanged.connect(self._remember_values)
+        self.sparesChanged.connect(lambda *_: self._remember_values())
 
     @classmethod
     def open(cls, path: str | Path, parent=None) -> Document:
@@ -82,7 +84,7 @@ class Document(QObject):
         spec = self.spec(name)
         if self.is_scheduler(name):
             cls = scheduler_types().get(spec.type)
-            return list(cls.parm_templates) if cls else []
+            return (templates_of(cls) if cls else []) + list(spec.spare_parms)
         return list(NODE_TYPES[spec.type].parm_templates)
 
     def parms(self, name: str) -> ParmSet:
@@ -100,9 +102,46 @@ class Document(QObject):
         self._set_dirty(True)
         self.parmChanged.emit(name, parm)
 
+    def spare_names(self, name: str) -> list[str]:
+        spec = self.spec(name)
+        return [t.name for t in getattr(spec, "spare_parms", ())]
+
+    def add_spare_parm(self, node: str, name: str, kind: str, label: str = "",
+                       menu: list | None = None) -> None:
+        """Give scheduler node ``node`` a parameter of its own (Houdini's spare parameter),
+        starting at the kind's zero. ValueError says why it cannot."""
+        spec = self.network.scheduler(node)
+        entry = {"name": name, "type": kind, "label": label}
+        if kind == "menu":
+            entry["menu"] = list(menu or [])
+        problems = spare_problems(entry)
+        if problems:
+            raise ValueError("; ".join(f"{key or 'entry'}: {why}" for key, why in problems))
+        if name in {t.name for t in self.templates(node)}:
+            raise ValueError(f"{node} has a parameter named {name!r} already")
+        template = spare_template(entry)
+        self._checkpoint()
+        spec.spare_parms.append(template)
+        spec.parms[name] = template.default
+        self._set_dirty(True)
+        self.sparesChanged.emit(node)
+
+    def remove_spare_parm(self, node: str, name: str) -> None:
+        spec = self.network.scheduler(node)
+        if name not in self.spare_names(node):
+            raise KeyError(f"{node} has no spare parameter named {name!r}")
+        self._checkpoint()
+        spec.spare_parms = [t for t in spec.spare_parms if t.name != name]
+        spec.parms.pop(name, None)
+        self._set_dirty(True)
+        self.sparesChanged.emit(node)
+
     def refresh(self) -> None:
         """Tell the panels about changes made to the network directly (from the shell):
         every parameter that differs from what was last shown, and the structure."""
+        spares = self._spares()
+        respared = [name for name in sorted(set(spares) | set(self._last_spares))
+                    if spares.get(name) != self._last_spares.get(name)]
         shape = self._shape()
         if shape != self._last_shape:
             self._last_shape = shape
@@ -115,8 +154,10 @@ class Document(QObject):
                    if self._last_values.get(key, _UNSEEN) != value]
         changed += [key for key in self._last_values  # back to its default
                     if key not in current and key[0] in names]
-        if changed:
+        if changed or respared:
             self._set_dirty(True)
+        for name in respared:  # the pane shows them before their values are said
+            self.sparesChanged.emit(name)
         for name, parm in changed:  # each also makes the document remember the values
             self.parmChanged.emit(name, parm)
 
@@ -127,8 +168,12 @@ class Document(QObject):
                 tuple((s.name, s.type, _xy(s.position)) for s in net.schedulers),
                 net.default_scheduler)
 
+    def _spares(self) -> dict:
+        return {s.name: tuple(s.spare_parms) for s in self.network.schedulers}
+
     def _remember_values(self) -> None:
         self._last_shape = self._shape()
+        self._last_spares = self._spares()
         self._last_values = {(spec.name, parm): _copy(value)
                              for spec in [*self.network.schedulers, *self.network.nodes]
                              for parm, value in spec.parms.items()}

@@ -281,13 +281,17 @@ class MainWindow(QMainWindow):
     def save_to_python(self, node: str) -> None:
         folder = registry.user_types_folder()
         folder.mkdir(parents=True, exist_ok=True)
-        path, _ = QFileDialog.getSaveFileName(self, f"Save {node} To Python",
-                                              str(folder / f"{node}.py"),
-                                              "Python modules (*.py)")
+        # the form is the file type chosen in the dialog; the first is the default
+        forms = {"Scheduler module for schedcore (*.py)": "schedcore",
+                 "Scheduler module for Houdini's pdg/types (*.py)": "houdini"}
+        path, chosen = QFileDialog.getSaveFileName(self, f"Save {node} To Python",
+                                                   str(folder / f"{node}.py"),
+                                                   ";;".join(forms))
         if not path:
             return
         try:
-            codegen.save_python(self.document.network, node, path)
+            codegen.save_python(self.document.network, node, path,
+                                forms.get(chosen, "schedcore"))
         except (SchedcoreError, OSError) as exc:
             QMessageBox.warning(self, "Not saved", str(exc))
             self._jump_to_error(exc)

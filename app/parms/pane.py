@@ -11,9 +11,12 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDialog,
+    QDialogButtonBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -26,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from schedcore.parms import ParmTemplate, expand_vars
+from schedcore.parms import SPARE_KINDS, ParmTemplate, expand_vars
 from schedcore.schedulers.python import FIELDS, GROUPS, compile_field, signature
 
 from ..document import Document
@@ -61,13 +64,20 @@ class ParameterPane(QWidget):
         self._layout.setContentsMargins(6, 6, 6, 6)
         self._body: QWidget | None = None
         document.parmChanged.connect(self._changed_elsewhere)
+        document.sparesChanged.connect(self._spares_changed)
         self.show_node("")
 
     def set_document(self, document: Document) -> None:
         self.document.parmChanged.disconnect(self._changed_elsewhere)
+        self.document.sparesChanged.disconnect(self._spares_changed)
         self.document = document
         document.parmChanged.connect(self._changed_elsewhere)
+        document.sparesChanged.connect(self._spares_changed)
         self.show_node("")
+
+    def _spares_changed(self, node: str) -> None:
+        if node == self.node:
+            self.show_node(node)
 
     # -- building ------------------------------------------------------------------------
     def show_node(self, name: str) -> None:
@@ -114,10 +124,13 @@ class ParameterPane(QWidget):
             tabs.addTab(page, group)
         settings = QWidget()
         form = QFormLayout(settings)
+        spare = set(self.document.spare_names(self.node))
         for template in templates.values():
-            if template.kind not in ("code", "action") and template.name != "pdg_workingdir":
+            if template.kind not in ("code", "action") and template.name != "pdg_workingdir" \
+                    and template.name not in spare:
                 form.addRow(self._label(template), self._editor(template))
         tabs.addTab(settings, "Settings")
+        tabs.addTab(self._scrolled(self._spare_box()), f"Spare Parameters ({len(spare)})")
         layout.addWidget(tabs, 1)
         self.tabs = tabs
 
@@ -174,18 +187,68 @@ class ParameterPane(QWidget):
 
     def _generic(self, layout: QVBoxLayout) -> None:
         form = QFormLayout()
-        if not self.document.is_scheduler(self.node):
+        scheduler = self.document.is_scheduler(self.node)
+        if not scheduler:
             form.addRow("Scheduler", self._scheduler_choice())
+        spare = set(self.document.spare_names(self.node))
         for template in self.document.templates(self.node):
-            if template.kind == "action":
+            if template.kind == "action" or template.name in spare:
                 continue
             form.addRow(self._label(template), self._editor(template))
         holder = QWidget()
-        holder.setLayout(form)
+        column = QVBoxLayout(holder)
+        column.addLayout(form)
+        if scheduler:
+            group = QGroupBox("Spare Parameters")
+            QVBoxLayout(group).addWidget(self._spare_box())
+            column.addWidget(group)
+        column.addStretch(1)
+        layout.addWidget(self._scrolled(holder), 1)
+
+    @staticmethod
+    def _scrolled(widget: QWidget) -> QScrollArea:
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
-        scroll.setWidget(holder)
-        layout.addWidget(scroll, 1)
+        scroll.setWidget(widget)
+        return scroll
+
+    # -- spare parameters ---------------------------------------------------------------------
+    def _spare_box(self) -> QWidget:
+        """The node's own parameters (Houdini's spare parameters): an editor and a remove
+        button each, and a button to add one."""
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        form = QFormLayout()
+        templates = {t.name: t for t in self.document.templates(self.node)}
+        for name in self.document.spare_names(self.node):
+            row = QHBoxLayout()
+            row.addWidget(self._editor(templates[name]), 1)
+            remove = QPushButton("−")
+            remove.setFixedWidth(28)
+            remove.setToolTip(f"Remove the spare parameter {name}")
+            remove.clicked.connect(
+                lambda _=False, n=name: self.document.remove_spare_parm(self.node, n))
+            row.addWidget(remove)
+            self.widgets[f"remove:{name}"] = remove
+            form.addRow(self._label(templates[name]), row)
+        column.addLayout(form)
+        if not self.document.spare_names(self.node):
+            hint = QLabel("No spare parameters: a scheduler module reads its node's own "
+                          "parameters with self[\"name\"]; add them here.")
+            hint.setWordWrap(True)
+            hint.setStyleSheet("color: #888;")
+            column.addWidget(hint)
+        add = QPushButton("Add Spare Parameter…")
+        add.setToolTip("Give this node a parameter its type does not declare")
+        add.clicked.connect(self.add_spare)
+        self.widgets["addspare"] = add
+        column.addWidget(add, 0, Qt.AlignmentFlag.AlignLeft)
+        column.addStretch(1)
+        return box
+
+    def add_spare(self) -> None:
+        SpareParmDialog(self.document, self.node, self).open()
 
     def _scheduler_choice(self) -> QComboBox:
         combo = QComboBox()
@@ -297,4 +360,49 @@ class ParameterPane(QWidget):
             self.working_dir_label.setText(expand_vars(str(value), self.document.network.hip))
 
 
-__all__ = ["ParameterPane", "field_check"]
+class SpareParmDialog(QDialog):
+    """Name, label, type (and a menu's choices) of a new spare parameter; a name that will
+    not do keeps the dialog open and says why."""
+
+    def __init__(self, document: Document, node: str, parent=None):
+        super().__init__(parent)
+        self.document, self.node = document, node
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.setWindowTitle(f"Add Spare Parameter to {node}")
+        form = QFormLayout(self)
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("rush_title")
+        self.label = QLineEdit()
+        self.label.setPlaceholderText("Rush Title")
+        self.kind = QComboBox()
+        self.kind.addItems(SPARE_KINDS)
+        self.menu = QLineEdit()
+        self.menu.setPlaceholderText("low, normal, high")
+        self.menu.setEnabled(False)
+        self.kind.currentTextChanged.connect(lambda k: self.menu.setEnabled(k == "menu"))
+        self.error = QLabel()
+        self.error.setStyleSheet("color: #c0392b;")
+        self.error.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        for label, widget in (("Name", self.name), ("Label", self.label), ("Type", self.kind),
+                              ("Menu choices", self.menu)):
+            form.addRow(label, widget)
+        form.addRow(self.error)
+        form.addRow(buttons)
+
+    def accept(self) -> None:
+        menu = [c.strip() for c in self.menu.text().split(",") if c.strip()]
+        try:
+            self.document.add_spare_parm(self.node, self.name.text().strip(),
+                                         self.kind.currentText(), self.label.text().strip(),
+                                         menu)
+        except ValueError as exc:
+            self.error.setText(str(exc))
+            return
+        super().accept()
+
+
+__all__ = ["ParameterPane", "SpareParmDialog", "field_check"]

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from app.document import Document
 from app.window import MainWindow
+from schedcore import network as network_file
 from schedcore import registry
 from schedcore.schedulers.python import GROUPS
 
@@ -53,7 +54,8 @@ def test_python_scheduler_pane_save_to_python_and_the_tab_menu(qtbot, window, mo
     click_node(qtbot, window, "pythonscheduler1")
     pane = window.pane
     assert pane.widgets["savetopython"].text() == "Save To Python"
-    assert [pane.tabs.tabText(i) for i in range(pane.tabs.count())] == GROUPS + ["Settings"]
+    assert [pane.tabs.tabText(i) for i in range(pane.tabs.count())] == GROUPS + [
+        "Settings", "Spare Parameters (0)"]
     assert pane.working_dir_label.text() == str(Path(window.document.path).parent)
     assert pane.editors["onSchedule"].signature.text() == "def onSchedule(self, work_item):"
 
@@ -338,3 +340,87 @@ def test_self_test_of_the_install(tmp_path):
     done = studio("--self-test")
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("ok   ") == 3 and "self-test passed" in done.stdout
+
+
+def add_spare_by_dialog(qtbot, window, name, kind, label="", menu=""):
+    from app.parms.pane import SpareParmDialog
+    qtbot.mouseClick(window.pane.widgets["addspare"], Qt.MouseButton.LeftButton)
+    dialog, = [d for d in window.pane.findChildren(SpareParmDialog) if d.isVisible()]
+    dialog.name.setText(name)
+    dialog.label.setText(label)
+    dialog.kind.setCurrentText(kind)
+    dialog.menu.setText(menu)
+    dialog.accept()
+    return dialog
+
+
+def test_spare_parameters_are_added_edited_removed_undone_and_saved(qtbot, window,
+                                                                    monkeypatch, tmp_path):
+    click_node(qtbot, window, "localscheduler1")
+    doc, pane = window.document, window.pane
+    dialog = add_spare_by_dialog(qtbot, window, "rush_title", "string", "Rush Title")
+    assert not dialog.isVisible() and doc.spare_names("localscheduler1") == ["rush_title"]
+    dialog = add_spare_by_dialog(qtbot, window, "maxprocs", "int")  # the type's own
+    assert dialog.isVisible() and "has a parameter named 'maxprocs' already" in \
+        dialog.error.text()
+    dialog.name.setText("2x")
+    dialog.accept()
+    assert "name: expected a name of letters" in dialog.error.text()
+    dialog.reject()
+    add_spare_by_dialog(qtbot, window, "rush_queue", "menu", "Queue", "low, high")
+
+    edit = pane.widgets["rush_title"]
+    edit.setText("$HIP/shot")
+    edit.editingFinished.emit()
+    pane.widgets["rush_queue"].setCurrentText("high")
+    spec = doc.network.scheduler("localscheduler1")
+    assert spec.parms["rush_title"] == "$HIP/shot" and spec.parms["rush_queue"] == "high"
+    instance = registry.scheduler_types()["localscheduler"].create(
+        spec.name, spec.values(), doc.network.hip)
+    assert instance["rush_title"].evaluateString() == f"{doc.network.hip}/shot"
+
+    qtbot.mouseClick(pane.widgets["remove:rush_queue"], Qt.MouseButton.LeftButton)
+    assert doc.spare_names("localscheduler1") == ["rush_title"]
+    assert "rush_queue" not in pane.widgets and "rush_queue" not in spec.parms
+    assert doc.undo()  # the removal
+    assert doc.spare_names("localscheduler1") == ["rush_title", "rush_queue"]
+    assert pane.widgets["rush_queue"].currentText() == "high"
+    assert doc.undo()  # the menu choice
+    assert pane.widgets["rush_queue"].currentText() == "low"
+    assert doc.undo()  # the title's value
+    assert pane.widgets["rush_title"].text() == ""
+
+    doc.save(tmp_path / "spare.top.json")
+    saved = network_file.load(tmp_path / "spare.top.json").scheduler("localscheduler1")
+    assert [t.name for t in saved.spare_parms] == ["rush_title", "rush_queue"]
+    assert saved.to_json()["spare_parms"][1] == {"name": "rush_queue", "type": "menu",
+                                                 "label": "Queue", "value": "low",
+                                                 "menu": ["low", "high"]}
+    shot = os.environ.get("SCHEDSTUDIO_SPARE_SHOT")
+    if shot:  # how the README's picture is made
+        add_spare_by_dialog(qtbot, window, "rush_cpus", "int", "CPUs")
+        pane.widgets["rush_title"].setText("$HIP/shot_010")
+        pane.widgets["rush_title"].editingFinished.emit()
+        window.resize(1200, 720)
+        qtbot.wait(200)  # the rebuilt pane laid out
+        window.grab().save(shot)
+
+
+def test_save_to_python_offers_both_forms_and_keeps_spare_parameters(qtbot, window,
+                                                                     monkeypatch, tmp_path):
+    click_node(qtbot, window, "pythonscheduler1")
+    add_spare_by_dialog(qtbot, window, "rush_title", "string", "Rush Title")
+    assert window.pane.tabs.tabText(window.pane.tabs.count() - 1) == "Spare Parameters (1)"
+    asked = []
+
+    def choose(parent, title, start, filters, *rest):
+        asked.append(filters.split(";;"))
+        return str(tmp_path / "houdini_form.py"), asked[0][1]
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(choose))
+    monkeypatch.setattr(registry, "register_file", lambda path: None)
+    qtbot.mouseClick(window.pane.widgets["savetopython"], Qt.MouseButton.LeftButton)
+    assert asked[0][0].startswith("Scheduler module for schedcore")  # the default
+    text = (tmp_path / "houdini_form.py").read_text()
+    assert "class Pythonscheduler1(CallbackServerMixin, PyScheduler):" in text
+    assert '"name": "rush_title",' in text
