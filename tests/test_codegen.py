@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import json
+import keyword
+import math
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from schedcore import codegen
 from schedcore import network as network_file
 from schedcore.errors import SchedcoreError
-from schedcore.schedulers.python import DEFAULT_CODE, CallbackSyntaxError
+from schedcore.network import Network, SchedulerSpec
+from schedcore.parms import spare_json, spare_template, templates_of
+from schedcore.registry import Registry
+from schedcore.schedulers.python import (
+    DEFAULT_CODE,
+    FIELDS,
+    SETTINGS,
+    CallbackSyntaxError,
+    field_problems,
+)
 
 from .conftest import EXAMPLES, ROOT, make_network
 
@@ -109,19 +124,6 @@ def test_only_python_scheduler_nodes_are_saved(tmp_path):
 
 
 # -- both forms, spare parameters, any name and value ------------------------------------------
-import keyword  # noqa: E402
-import math  # noqa: E402
-import tempfile  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from schedcore.network import Network, SchedulerSpec  # noqa: E402
-from schedcore.parms import spare_json, spare_template, templates_of  # noqa: E402
-from schedcore.registry import Registry  # noqa: E402
-from schedcore.schedulers.python import FIELDS, SETTINGS, field_problems  # noqa: E402
-
 SPARE = [{"name": "rush_title", "type": "string", "label": "Rush Title", "value": "$HIP/shot"},
          {"name": "rush_cpus", "type": "int", "label": "CPUs", "value": 4},
          {"name": "rush_pick", "type": "menu", "label": "Pick", "value": "b",
