@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
+
+import schedcore
 
 NO_DISPLAY = """\
 schedstudio: there is no display to open a window on (neither DISPLAY nor WAYLAND_DISPLAY is
@@ -13,6 +16,22 @@ set, and QT_QPA_PLATFORM does not name another platform).
   - to render the window to a picture only:  schedstudio --screenshot window.png
   - to cook without a window:  schedcore cook NETWORK
 """
+
+
+# what the studio imports beyond the engine: the [studio] extra (module, distribution)
+STUDIO_NEEDS = [("PySide6", "PySide6-Essentials"), ("pygments", "pygments"),
+                ("qtconsole", "qtconsole"), ("ipykernel", "ipykernel")]
+
+
+def missing_studio() -> str | None:
+    """What to install when this is an engine-only install (``pip install schedstudio``)."""
+    missing = [dist for module, dist in STUDIO_NEEDS if importlib.util.find_spec(module) is None]
+    if not missing:
+        return None
+    return (f"schedstudio: the studio needs {', '.join(missing)}, not installed here (this "
+            f"install has the engine only). Install the studio with:\n"
+            f"  pip install 'schedstudio[studio]'\n"
+            f"Without it, `schedcore cook NETWORK` cooks headless.\n")
 
 
 def display_problem() -> str | None:
@@ -30,7 +49,10 @@ def parser() -> argparse.ArgumentParser:
         description="The schedstudio desktop studio: a TOP network, its scheduler nodes and "
                     "the Python Scheduler's callbacks as code.")
     top.add_argument("network", nargs="?",
-                     help="a network file (*.top.json); default: the bundled example")
+                     help="a network file (*.top.json); default: your copy of the example "
+                          "(made in your data folder the first time)")
+    top.add_argument("--version", action="version",
+                     version=f"schedstudio {schedcore.__version__}")
     top.add_argument("--screenshot", metavar="FILE",
                      help="open the window, render it to this PNG file and exit (needs no "
                           "display)")
@@ -67,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         except SystemExit as exc:
             return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     args = parser().parse_args(argv)
+    missing = missing_studio()
+    if missing:
+        sys.stderr.write(missing)
+        return 2
     if args.self_test:
         from .selftest import self_test
         return self_test()
@@ -82,13 +108,16 @@ def main(argv: list[str] | None = None) -> int:
     from schedcore.errors import SchedcoreError
 
     from . import style
+    from .about import icon
     from .window import open_window
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("schedstudio")
+    app.setDesktopFileName("schedstudio")  # Wayland finds the icon by the .desktop file
+    app.setWindowIcon(icon())
     style.apply(app)
     try:
-        window = open_window(args.network)
+        window = open_window(args.network or user_example())
     except SchedcoreError as exc:
         sys.stderr.write(f"schedstudio: {exc}\n")
         return 2
@@ -108,6 +137,18 @@ def main(argv: list[str] | None = None) -> int:
     elif args.screenshot:
         return 0 if save_screenshot(window, args.screenshot) else 1
     return app.exec()
+
+
+def user_example() -> str | None:
+    """The user's own copy of the example (cooking writes beside it), or None to open the
+    installed one when the copy cannot be made."""
+    from schedcore import examples
+    try:
+        return str(examples.user_copy())
+    except OSError as exc:
+        sys.stderr.write(f"schedstudio: cannot copy the example to {examples.user_folder()}: "
+                         f"{exc.strerror or exc}\n")
+        return None
 
 
 def save_screenshot(window, path: str) -> bool:

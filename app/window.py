@@ -10,9 +10,11 @@ from PySide6.QtGui import QAction, QCursor, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QSplitter
 
 from schedcore import codegen, registry, submit
+from schedcore import network as network_file
 from schedcore.compat import pdg
 from schedcore.errors import SchedcoreError
 
+from . import about
 from .bridge import CookBridge
 from .console.shell import ShellDock
 from .cookview.panel import CookViewer
@@ -40,6 +42,7 @@ class MainWindow(QMainWindow):
         splitter.setSizes([475, 925])
         self.setCentralWidget(splitter)
         self.resize(1400, 840)
+        self.setWindowIcon(about.icon())
         self.bridge = CookBridge(self)
         self.viewer = CookViewer(self.bridge)
         self.problems = ProblemsPanel()
@@ -88,7 +91,8 @@ class MainWindow(QMainWindow):
     # -- menus ---------------------------------------------------------------------------
     def _menus(self) -> None:
         file = self.menuBar().addMenu("&File")
-        for text, key, slot in (("&Open…", QKeySequence.StandardKey.Open, self.open_dialog),
+        for text, key, slot in (("&New", QKeySequence.StandardKey.New, self.new_network),
+                                ("&Open…", QKeySequence.StandardKey.Open, self.open_dialog),
                                 ("&Save", QKeySequence.StandardKey.Save, self.save),
                                 ("Save &As…", QKeySequence.StandardKey.SaveAs, self.save_as)):
             action = QAction(text, self, shortcut=key)
@@ -139,6 +143,8 @@ class MainWindow(QMainWindow):
                        self.submit_action, self.cancel_action):
             cook.addAction(action)
             toolbar.addAction(action)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("&About schedstudio", lambda: about.show_about(self))
         self._fill_recent()
 
     def _fill_recent(self) -> None:
@@ -179,6 +185,12 @@ class MainWindow(QMainWindow):
         self._watch(document)
         self._remember(document.path)
         self.select_first()
+
+    def new_network(self) -> None:
+        """An empty network, cooked by a Local Scheduler until told otherwise."""
+        if self._may_discard():
+            empty = {"format": network_file.FORMAT, "version": network_file.VERSION}
+            self.set_document(Document(network_file.from_json(empty)))
 
     def open_dialog(self) -> None:
         if not self._may_discard():

@@ -424,3 +424,32 @@ def test_save_to_python_offers_both_forms_and_keeps_spare_parameters(qtbot, wind
     text = (tmp_path / "houdini_form.py").read_text()
     assert "class Pythonscheduler1(CallbackServerMixin, PyScheduler):" in text
     assert '"name": "rush_title",' in text
+
+
+def test_help_about_names_the_version_and_the_window_has_its_icon(qtbot, window):
+    import schedcore
+    from app import about
+    titles = [a.text() for menu in window.menuBar().actions() for a in menu.menu().actions()]
+    assert "&About schedstudio" in titles
+    box = about.show_about(window)
+    assert f"schedstudio {schedcore.__version__}" in box.text() and "LGPL" in box.text()
+    assert not box.iconPixmap().isNull() and not window.windowIcon().isNull()
+    box.close()
+
+
+def test_file_new_opens_an_empty_network_on_the_local_scheduler(qtbot, window):
+    window.new_network()
+    network = window.document.network
+    assert network.path == "" and network.nodes == []
+    assert [s.type for s in network.schedulers] == ["localscheduler"]
+    assert window.windowTitle().startswith("untitled")
+
+
+def test_no_argument_opens_the_users_own_copy_of_the_example(tmp_path):
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
+    png = tmp_path / "window.png"
+    done = studio("--screenshot", str(png), env=env)
+    assert done.returncode == 0, done.stderr
+    copy = tmp_path / "data" / "schedstudio" / "examples"
+    assert (copy / "wedge_summary.top.json").is_file()
+    assert (copy / "scripts" / "render_shape.py").is_file()
