@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 EXAMPLE ?= schedcore/examples/wedge_summary.top.json
 
-.PHONY: run cook test lint bench package clean
+.PHONY: run cook test lint bench dist check-dist test-pythons package clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,14 +23,27 @@ test: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
+# The wheel and the sdist in dist/ (built in an isolated environment, as pip would).
+dist: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet 'build>=1.2'
+	rm -rf dist/schedstudio-*.whl dist/schedstudio-[0-9]*.tar.gz build/lib
+	$(BIN)/python -m build --outdir dist .
+
+# What users get: the wheel installed (not editable) into clean venvs outside the tree: the
+# engine alone cooks an example without Qt; the studio's self-test from [all]; their contents.
+check-dist: dist
+	PYTHON=$(PYTHON) packaging/check_dist.sh
+
+# The test suite once on every Python from 3.10 up found on this machine (pyenv or PATH).
+test-pythons:
+	SKIP="$(SKIP)" packaging/test_pythons.sh
+
 # The packaged studio: dist/schedstudio/ (one folder) and dist/schedstudio-linux.tar.gz;
 # then it checks itself (schedstudio --self-test, offscreen).
 package: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet 'pyinstaller>=6.10'
-	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist \
-		--workpath build/pyinstaller packaging/schedstudio.spec
-	tar -czf dist/schedstudio-$$(uname -s | tr A-Z a-z).tar.gz -C dist schedstudio
-	packaging/check_bundle.sh
+	packaging/build_bundle.sh $(BIN)
+	PYTHON=$(PYTHON) packaging/check_bundle.sh
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run_all.py

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from app.document import Document
-from app.window import MainWindow
 from schedcore.engine import Engine
+from schedstudio.document import Document
+from schedstudio.window import MainWindow
 
 from ..conftest import EXAMPLES
 
@@ -157,7 +157,7 @@ def test_the_python_shell_on_the_live_objects(qtbot, windows, tmp_path):
 
 
 def studio(*args):
-    return subprocess.run([sys.executable, "-m", "app.main", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "schedstudio.main", *map(str, args)],
                           capture_output=True, text=True, timeout=180)
 
 
@@ -226,7 +226,7 @@ def test_failures_above_a_wait_for_all_end_the_cook_in_the_studio(qtbot, windows
     # a second cook of it into the same working dir, from elsewhere, is refused with who runs
     other = Engine(win.document.network)
     shown = []
-    monkeypatch.setattr("app.window.QMessageBox.warning",
+    monkeypatch.setattr("schedstudio.window.QMessageBox.warning",
                         lambda parent, title, text: shown.append(text))
     try:
         assert not win.cook()

@@ -13,11 +13,11 @@ from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QMouseEvent, QTextCursor
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
-from app.document import Document
-from app.window import MainWindow
 from schedcore import network as network_file
 from schedcore import registry
 from schedcore.schedulers.python import GROUPS
+from schedstudio.document import Document
+from schedstudio.window import MainWindow
 
 from ..conftest import EXAMPLES
 
@@ -314,7 +314,7 @@ def test_twenty_thousand_signals():
 
 
 def studio(*args, env=None, timeout=120):
-    return subprocess.run([sys.executable, "-m", "app.main", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "schedstudio.main", *args], env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -343,7 +343,7 @@ def test_self_test_of_the_install(tmp_path):
 
 
 def add_spare_by_dialog(qtbot, window, name, kind, label="", menu=""):
-    from app.parms.pane import SpareParmDialog
+    from schedstudio.parms.pane import SpareParmDialog
     qtbot.mouseClick(window.pane.widgets["addspare"], Qt.MouseButton.LeftButton)
     dialog, = [d for d in window.pane.findChildren(SpareParmDialog) if d.isVisible()]
     dialog.name.setText(name)
@@ -428,7 +428,7 @@ def test_save_to_python_offers_both_forms_and_keeps_spare_parameters(qtbot, wind
 
 def test_help_about_names_the_version_and_the_window_has_its_icon(qtbot, window):
     import schedcore
-    from app import about
+    from schedstudio import about
     titles = [a.text() for menu in window.menuBar().actions() for a in menu.menu().actions()]
     assert "&About schedstudio" in titles
     box = about.show_about(window)
