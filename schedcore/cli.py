@@ -12,10 +12,11 @@ import time
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from . import codegen, limits, registry, submit
+from . import __version__, codegen, examples, limits, registry, submit
 from . import network as network_file
 from .cooklock import CookBusy
 from .engine import CookResult, Engine
@@ -63,14 +64,17 @@ class CookProgress:
             if event.new == WorkItemState.CookedFail:
                 item = event.item
                 log = item.log_file or item.log_uri
-                self.console.print(f"[red]FAILED[/] {item.name}: {short_reason(item)}"
-                                   + (f"\n       log: {log}" if log else ""), highlight=False)
+                self.console.print(f"[red]FAILED[/] {escape(item.name)}: "
+                                   f"{escape(short_reason(item))}"
+                                   + (f"\n       log: {escape(log)}" if log else ""),
+                                   highlight=False)
         elif isinstance(event, ItemAdded):
             self.total += 1
             self.counts[event.item.state] += 1
         elif isinstance(event, CookMessage):
             style = "red" if event.level == "error" else "yellow"
-            self.console.print(f"[{style}]{event.level}:[/] {event.text}", highlight=False)
+            self.console.print(f"[{style}]{event.level}:[/] {escape(event.text)}",
+                               highlight=False)
 
     def __rich__(self):
         done = sum(n for state, n in self.counts.items() if state.is_final
@@ -97,7 +101,7 @@ def summary(result: CookResult, console: Console) -> None:
     for item in result.items:
         per_node.setdefault(item.node, dict.fromkeys(states, 0))[item.state] += 1
     for node, counts in per_node.items():
-        table.add_row(node, *(str(counts[s] or "") for s in states))
+        table.add_row(Text(node), *(str(counts[s] or "") for s in states))
     if not per_node and result.errors and not result.canceled:
         # nothing cooked: the errors were just printed, as they came
         console.print(f"[red]the cook failed[/]: {len(result.errors)} error"
@@ -106,16 +110,19 @@ def summary(result: CookResult, console: Console) -> None:
     if per_node:
         console.print(table)
     for item in result.failed:
-        console.print(f"[red]failed[/] {item.name}: {item.reason}", highlight=False)
+        console.print(f"[red]failed[/] {escape(item.name)}: {escape(item.reason)}",
+                      highlight=False)
         if item.log_uri:
-            console.print(f"       log: {item.log_file or item.log_uri}", highlight=False)
+            console.print(f"       log: {escape(item.log_file or item.log_uri)}",
+                          highlight=False)
     not_run = result.not_run
     for item in not_run[:10]:
-        console.print(f"[grey62]not run[/] {item.name}: {item.reason}", highlight=False)
+        console.print(f"[grey62]not run[/] {escape(item.name)}: {escape(item.reason)}",
+                      highlight=False)
     if len(not_run) > 10:
         console.print(f"... and {len(not_run) - 10} more items not run")
     for error in result.errors:
-        console.print(f"[red]error:[/] {error}", highlight=False)
+        console.print(f"[red]error:[/] {escape(str(error))}", highlight=False)
     verdict = ("[magenta]canceled[/]" if result.canceled else
                "[green]every item cooked[/]" if result.ok else "[red]the cook failed[/]")
     console.print(f"{verdict}: {sum(result.counts.values())} items", highlight=False)
@@ -210,11 +217,11 @@ def cmd_types(args) -> int:
         for column in ("name", "kind", "label", "from"):
             table.add_column(column)
         for row in rows:
-            table.add_row(*(row[c] for c in ("name", "kind", "label", "from")))
+            table.add_row(*(Text(str(row[c])) for c in ("name", "kind", "label", "from")))
         console.print(table)
-        console.print("types folders: " + os.pathsep.join(str(p) for p in reg.folders()))
+        console.print(Text("types folders: " + os.pathsep.join(str(p) for p in reg.folders())))
         for failure in failures:
-            console.print(f"[red]failed[/] {failure}")
+            console.print(f"[red]failed[/] {escape(str(failure))}")
     return EXIT_FAILED if failures else EXIT_OK
 
 
@@ -259,10 +266,20 @@ def cmd_save_python(args) -> int:
     return EXIT_OK
 
 
+def cmd_examples(args) -> int:
+    copied, kept = examples.copy_to(args.folder, overwrite=args.force)
+    for path in kept:
+        print(f"kept {path} (it exists; --force replaces it)")
+    print(f"copied {len(copied)} files to {args.folder}; cook one with:\n"
+          f"  schedcore cook {os.path.join(args.folder, examples.DEFAULT)}")
+    return EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="schedcore",
         description="Cook TOP networks (*.top.json) with programmable schedulers, headless.")
+    top.add_argument("--version", action="version", version=f"schedcore {__version__}")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     cook = sub.add_parser(
         "cook", help="cook a network and show its progress",
@@ -348,6 +365,14 @@ def parser() -> argparse.ArgumentParser:
                            "module for Houdini's pdg/types folder (import pdg, PyScheduler "
                            "with CallbackServerMixin, templateBody), which schedcore loads too")
     save.set_defaults(run=cmd_save_python)
+    copy = sub.add_parser(
+        "examples", help="copy the example networks and their scripts into a folder",
+        description="Copy the example networks shipped with schedcore (and the scripts their "
+                    "commands run) into FOLDER, to cook or change there: a cook writes its "
+                    "outputs beside the network. Files already in FOLDER are kept.")
+    copy.add_argument("folder", metavar="FOLDER", help="where to copy them (made if needed)")
+    copy.add_argument("--force", action="store_true", help="replace files already there")
+    copy.set_defaults(run=cmd_examples)
     return top
 
 

@@ -1,0 +1,7 @@
+"""``python -m schedcore``: the ``schedcore`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
