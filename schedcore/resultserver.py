@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import html
 import http.server
 import ipaddress
 import json
@@ -33,8 +32,11 @@ import time
 import xmlrpc.client
 from collections import OrderedDict
 from typing import Protocol
-from urllib.parse import parse_qs, urlparse
 
+from . import resultpages as pages
+from .errors import CookError
+from .httpserver import IDLE_TIMEOUT, GuardedHTTPServer
+from .resultpages import BadRequest, item_ref, parse_query, parse_url, short
 from .rpcmethods import XMLRPC_METHODS, ReportError, Request, json_report, multicall_hint
 from .workitem import AttribIndexError, WorkItem, checked_attrib_index
 
@@ -71,7 +73,8 @@ class Sink(Protocol):
 class ResultServer:
     """An HTTP server on its own threads; ``address`` is ``(host, port)`` it is bound to."""
 
-    def __init__(self, sink: Sink, host: str = "127.0.0.1", port: int = 0, rate: int = RATE):
+    def __init__(self, sink: Sink, host: str = "127.0.0.1", port: int = 0, rate: int = RATE,
+                 idle_timeout: float = IDLE_TIMEOUT, max_connections: int | None = None):
         self.sink = sink
         self.rate = rate  # requests per second per connection
         self._rids: OrderedDict[str, None] = OrderedDict()
@@ -79,7 +82,7 @@ class ResultServer:
         self.refused = 0  # reports refused since start (wrong job id, unknown item, bad)
         self._warned: set[tuple] = set()
         self._warned_lock = threading.Lock()
-        self._http = _HTTPServer((host, port), _Handler)
+        self._http = _listen(host, port, max_connections, idle_timeout)
         self._http.owner = self
         # on loopback only this machine's users can connect: pages need no secret there
         self.loopback = _is_loopback(self.address[0])
@@ -95,7 +98,21 @@ class ResultServer:
     def stop(self) -> None:
         self._http.shutdown()
         self._http.server_close()
+        self._http.close_connections()
         self._thread.join()
+
+    @property
+    def http(self) -> GuardedHTTPServer:
+        """The HTTP server: its limits and counters (``connections()``, ``evicted``...)."""
+        return self._http
+
+    def find(self, ref) -> WorkItem | None:
+        """The item a report or a URL names; None for a reference no item can have."""
+        if isinstance(ref, str):
+            ref = item_ref(ref)
+        elif type(ref) is int and not 0 <= ref < 10**18:
+            ref = None
+        return None if ref is None else self.sink.find_item(ref)
 
     # -- applying reports (handler threads) ----------------------------------------------
     def authorized(self, header: str | None) -> bool:
@@ -142,9 +159,9 @@ class ResultServer:
     def apply(self, kind: str, ref, args: tuple, rid: str | None = None) -> str:
         """Check one report (its values cast already) and forward it; returns "applied" or
         "duplicate"."""
-        item = self.sink.find_item(ref)
+        item = self.find(ref)
         if item is None:
-            raise ReportError(f"no work item {ref!r} in this cook")
+            raise ReportError(f"no work item {short(repr(ref))} in this cook")
         if kind == "attrib":
             args = self._checked_index(item, args)
         if rid is not None:
@@ -186,24 +203,42 @@ class ResultServer:
         log.warning("result server: refused a report from %s: %s", peer, why)
 
 
-class _HTTPServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
+
+
+class _HTTPServer(GuardedHTTPServer):
     owner: ResultServer
+
+
+def _listen(host: str, port: int, max_connections: int | None,
+            idle_timeout: float) -> _HTTPServer:
+    """The bound server, or a ``CookError`` that says why it cannot listen there."""
+    if type(port) is not int or not 0 <= port <= 65535:
+        raise CookError(f"the result server cannot listen on port {port}: a port is 0 (any "
+                        f"free port) to 65535 (pdg_resultserverport)")
+    try:
+        return _HTTPServer((host, port), _Handler, max_connections, idle_timeout)
+    except socket.gaierror as exc:
+        raise CookError(f"the result server cannot listen on {host!r}: no such address "
+                        f"({exc.strerror}); set pdg_resultserverbind to an address of this "
+                        f"machine, 127.0.0.1 (this machine only) or 0.0.0.0 (a farm)") from None
+    except (OSError, UnicodeError) as exc:
+        why = getattr(exc, "strerror", None) or exc
+        raise CookError(f"the result server cannot listen on {host}:{port}: {why} "
+                        f"(pdg_resultserverbind, pdg_resultserverport)") from None
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"   # keep-alive
     server_version = "schedcore-resultserver"
-    timeout = 120                   # an idle connection is closed after this many seconds
     server: _HTTPServer
 
     def setup(self) -> None:
+        self.timeout = self.server.idle_timeout  # bounds every read and write of it
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._rate = self.server.owner.rate
         self._tokens, self._refilled = float(self._rate), time.monotonic()
+        self._replied = False
 
     def log_message(self, format, *args) -> None:  # noqa: A002 -- the base class's name
         log.debug("result server: %s " + format, self.client_address[0], *args)
@@ -211,6 +246,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     # -- plumbing ------------------------------------------------------------------------
     def _reply(self, code: int, body: bytes, content_type: str,
                headers: dict | None = None) -> None:
+        self._replied = True
         self.send_response(code)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -236,41 +272,83 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._tokens -= 1
         return True
 
-    def _body(self) -> bytes | None:
+    def _too_many(self) -> None:
+        self.close_connection = True
+        self._error(429, f"too many requests: at most {self._rate} a second per connection")
+
+    def _serve(self, work) -> None:
+        """One request, answered whatever happens in it."""
+        self._replied = False
+        try:
+            work()
+        except BadRequest as exc:
+            self.close_connection = True
+            self._error(exc.code, str(exc))
+        except OSError:  # the client went away, stopped reading or fell silent
+            self.close_connection = True
+        except Exception as exc:  # a bug here: the client still gets an answer
+            log.debug("result server: %s %s failed", self.command, short(self.path),
+                      exc_info=True)
+            self.close_connection = True
+            if not self._replied:
+                self._error(500, f"the result server could not answer: "
+                                 f"{type(exc).__name__}: {short(str(exc))}")
+        finally:
+            self.server.idle(self.connection)
+
+    def _content_length(self) -> int | None:
         length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
+        if length is None or not (length.isascii() and length.isdigit()):
             self.close_connection = True
             self._error(411, "a Content-Length header is required")
             return None
-        if int(length) > MAX_BODY:
+        if len(length) > 12 or int(length) > MAX_BODY:
             self.close_connection = True  # the body is not read: the connection is spent
-            self._error(413, f"request of {length} bytes refused: at most {MAX_BODY}")
+            self._error(413, f"request of {short(length)} bytes refused: at most {MAX_BODY}")
             return None
-        return self.rfile.read(int(length))
+        return int(length)
 
     # -- POST: reports -----------------------------------------------------------------
     def do_POST(self) -> None:
+        self._serve(self._post)
+
+    def _post(self) -> None:
         if not self._allowed():
+            self._too_many()
+            return
+        size = self._content_length()
+        if size is None:
+            return
+        if not self.server.reserve(size):
             self.close_connection = True
-            self._error(429, f"too many requests: at most {self._rate} a second per "
-                             f"connection")
+            self._error(503, "the result server holds too many request bodies now: try again")
             return
-        body = self._body()
-        if body is None:
-            return
-        path = urlparse(self.path).path
+        try:
+            # read while the connection may still be closed to make room: a client that
+            # trickles its body holds no place another needs
+            body = self.rfile.read(size)
+            if len(body) < size or not self.server.busy(self.connection):
+                self.close_connection = True
+                return
+            self._route_post(body)
+        finally:
+            self.server.release(size)
+
+    def _route_post(self, body: bytes) -> None:
+        path = parse_url(self.path).path
         if path in ("/RPC2", "/", "/RPC2/"):
             self._xmlrpc(body)
         elif path == "/reports":
             self._reports(body)
         else:
-            self._error(404, f"no endpoint {path}: POST to /RPC2 (XML-RPC) or /reports (JSON)")
+            self._error(404, f"no endpoint {short(path)}: POST to /RPC2 (XML-RPC) or "
+                             f"/reports (JSON)")
 
     def _xmlrpc(self, body: bytes) -> None:
         try:
             params, method = xmlrpc.client.loads(body, use_builtin_types=True)
         except Exception as exc:  # expat, or an XML-RPC structure it cannot read
-            self._error(400, f"malformed XML-RPC request: {exc}")
+            self._error(400, f"malformed XML-RPC request: {short(str(exc), 200)}")
             return
         if method == "system.multicall":
             answer = self._multicall(params)
@@ -308,8 +386,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         spec = XMLRPC_METHODS.get(method) if isinstance(method, str) else None
         if spec is None:
             known = ", ".join(sorted(XMLRPC_METHODS))
-            owner.refuse(f"unknown method {method!r}", self.client_address[0])
-            return xmlrpc.client.Fault(1, f"unknown method {method!r} (known: {known})")
+            owner.refuse(f"unknown method {short(repr(method))}", self.client_address[0])
+            return xmlrpc.client.Fault(1, f"unknown method {short(repr(method))} (known: {known})")
         try:
             if len(params) not in spec.arities:
                 counts = " or ".join(map(str, spec.arities))
@@ -323,12 +401,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return True if answer is None else answer
         except (ReportError, TypeError, ValueError, OverflowError, RecursionError) as exc:
             owner.refuse(f"{method}: {exc}", self.client_address[0])
-            return xmlrpc.client.Fault(2, f"{method}: {exc}")
+            return xmlrpc.client.Fault(2, f"{method}: {short(str(exc), 500)}")
 
     def _reports(self, body: bytes) -> None:
         owner = self.server.owner
         try:
             batch = json.loads(body)
+        except RecursionError:
+            self._error(400, "malformed JSON: nested too deeply")
+            return
         except ValueError as exc:
             self._error(400, f"malformed JSON: {exc}")
             return
@@ -344,26 +425,32 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except ReportError as exc:
             self._error(403, str(exc))
             return
-        results = []
-        for report in batch["reports"]:
-            rid = report.get("rid") if isinstance(report, dict) else None
-            try:
-                kind, ref, args = json_report(report)
-                results.append({"rid": rid, "status": owner.apply(kind, ref, args, rid)})
-            except ReportError as exc:
-                owner.refuse(str(exc), self.client_address[0])
-                results.append({"rid": rid, "status": "error", "error": str(exc)})
-        self._json(200, {"results": results})
+        self._json(200, {"results": [self._one_report(r) for r in batch["reports"]]})
+
+    def _one_report(self, report) -> dict:
+        owner = self.server.owner
+        rid = report.get("rid") if isinstance(report, dict) else None
+        try:
+            kind, ref, args = json_report(report)
+            return {"rid": rid, "status": owner.apply(kind, ref, args, rid)}
+        except (ReportError, TypeError, ValueError, OverflowError, RecursionError) as exc:
+            owner.refuse(str(exc), self.client_address[0])
+            return {"rid": rid, "status": "error", "error": short(str(exc), 500)}
 
     # -- GET: status, logs ---------------------------------------------------------------
     def do_GET(self) -> None:
-        if not self._allowed():
+        self._serve(self._get)
+
+    def _get(self) -> None:
+        if not self.server.busy(self.connection):
             self.close_connection = True
-            self._error(429, f"too many requests: at most {self._rate} a second per "
-                             f"connection")
             return
-        url = urlparse(self.path)
-        key = parse_qs(url.query).get("key", [""])[0]
+        if not self._allowed():
+            self._too_many()
+            return
+        url = parse_url(self.path)
+        query = parse_query(url)
+        key = query.get("key", [""])[0]
         try:
             self.server.owner.check_reader(self._authorized(), key)
         except ReportError as exc:
@@ -371,70 +458,53 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._reply(401, json.dumps({"error": str(exc)}).encode(), "application/json",
                         {"WWW-Authenticate": 'Basic realm="schedcore cook", charset="UTF-8"'})
             return
+        self._page(url, query, key if key.isascii() and key.isalnum() else "")
+
+    def _page(self, url, query: dict, key: str) -> None:
         parts = [p for p in url.path.split("/") if p]
         sink = self.server.owner.sink
-        wants_html = "html" in url.query or "text/html" in self.headers.get("Accept", "")
+        wants_html = "html" in query or "html" in url.query.split("&") \
+            or "text/html" in self.headers.get("Accept", "")
         if not parts:
-            items = [_status(item) for item in sink.all_items()]
+            items = [pages.status(item) for item in sink.all_items()]
             if wants_html:
-                self._reply(200, _cook_page(items).encode(), "text/html; charset=utf-8")
+                self._reply(200, pages.cook_page(items, key).encode(),
+                            "text/html; charset=utf-8")
             else:
                 self._json(200, {"items": items})
             return
         if len(parts) == 2 and parts[0] in ("status", "log"):
-            item = sink.find_item(parts[1])
+            item = self.server.owner.find(parts[1])
             if item is None:
-                self._json(404, {"error": f"no work item {parts[1]!r} in this cook"})
+                self._json(404, {"error": f"no work item {short(repr(parts[1]))} in this cook"})
             elif parts[0] == "log":
-                self._reply(200, _log_text(item).encode(), "text/plain; charset=utf-8")
+                self._log(item, query)
             elif wants_html:
-                self._reply(200, _item_page(_status(item)).encode(), "text/html; charset=utf-8")
+                self._reply(200, pages.item_page(pages.status(item), key).encode(),
+                            "text/html; charset=utf-8")
             else:
-                self._json(200, _status(item))
+                self._json(200, pages.status(item))
             return
-        self._json(404, {"error": f"no page {url.path}: try /, /status/<id> or /log/<id>"})
+        self._json(404, {"error": f"no page {short(url.path)}: try /, /status/<id> or "
+                                  f"/log/<id> (?tail=BYTES, or a Range header)"})
 
-
-# == status pages ==========================================================================
-def _status(item: WorkItem) -> dict:
-    for _ in range(3):  # the engine may change the item meanwhile: read again
-        try:
-            data = item.to_json()
-            break
-        except RuntimeError:
-            continue
-    else:
-        data = {"id": item.id, "name": item.name, "state": item.state.name}
-    data.pop("command", None)
-    return data
-
-
-def _log_text(item: WorkItem) -> str:
-    if item.log_file:
-        try:
-            with open(item.log_file, encoding="utf-8", errors="replace") as handle:
-                return handle.read()
-        except OSError as exc:
-            return f"(the log {item.log_file} cannot be read: {exc.strerror})\n"
-    return item.log or "(no log)\n"
-
-
-def _cook_page(items: list[dict]) -> str:
-    rows = "".join(f"<tr><td><a href='/status/{i['id']}?html'>{html.escape(i['name'])}</a>"
-                   f"</td><td>{html.escape(i['node'])}</td><td>{i['state']}</td></tr>"
-                   for i in items)
-    return (f"<!doctype html><title>cook</title><h1>{len(items)} work items</h1>"
-            f"<table><tr><th>item</th><th>node</th><th>state</th></tr>{rows}</table>")
-
-
-def _item_page(data: dict) -> str:
-    rows = "".join(f"<tr><th>{html.escape(k)}</th><td><pre>"
-                   f"{html.escape(json.dumps(v, indent=1))}</pre></td></tr>"
-                   for k, v in data.items())
-    return (f"<!doctype html><title>{html.escape(data['name'])}</title>"
-            f"<h1>{html.escape(data['name'])}: {data['state']}</h1>"
-            f"<p><a href='/log/{data['id']}'>log</a> · <a href='/?html'>cook</a></p>"
-            f"<table>{rows}</table>")
+    def _log(self, item: WorkItem, query: dict) -> None:
+        """The log streamed from its file: a client that does not read holds one chunk."""
+        handle, size = pages.open_log(item)
+        with handle:
+            start, end, partial = pages.log_span(size, query.get("tail", [None])[0],
+                                                 self.headers.get("Range"))
+            self._replied = True
+            self.send_response(206 if partial else 200)
+            if partial:
+                self.send_header("Content-Range", f"bytes {start}-{end - 1}/{size}")
+            self.send_header("Accept-Ranges", "bytes")
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(end - start))
+            self.end_headers()
+            self.server.idle(self.connection)  # a reader that stalls may be closed for room
+            if not pages.stream(handle, start, end, self.wfile.write):
+                self.close_connection = True  # the file shrank: the length was a promise
 
 
 def _is_loopback(host: str) -> bool:

@@ -1,0 +1,190 @@
+"""The standard library's threading HTTP server, made to hold on an open network.
+
+``http.server`` parses requests well and is fast enough here (one thread per connection),
+but it trusts its clients: it keeps any number of connections, each for as long as the client
+likes, and its accept loop spins when the process runs out of file descriptors. This server
+adds what a server that anyone on a farm network can reach needs:
+
+- a cap on connections, below the process's descriptor limit; when it is reached, the
+  connection idle the longest (between requests, or still sending its headers or body) is
+  closed to make room, and when every connection is inside a request the newcomer gets 503;
+- an idle timeout on every read and write;
+- accept errors (out of descriptors, of memory) are paused on with a growing back-off, and a
+  descriptor is freed by closing the longest-idle connection; the loop never exits on them;
+- a budget of request-body bytes in memory at once across all connections;
+- an exception in a handler is logged, never printed on the process's stderr.
+"""
+
+from __future__ import annotations
+
+import errno
+import http.server
+import json
+import logging
+import socket
+import threading
+import time
+from collections import OrderedDict
+
+log = logging.getLogger(__name__)
+
+IDLE_TIMEOUT = 30.0              # seconds a connection may stay silent (read or write)
+MAX_CONNECTIONS = 512            # at most; lowered to a quarter of the descriptor limit
+BODY_BUDGET = 64 * 1024 * 1024   # request-body bytes held at once, all connections together
+MAX_ACCEPT_PAUSE = 0.5           # seconds, the longest pause after an accept error
+# errors of accept() that a pause may cure; the others (a connection reset before it was
+# accepted) need none
+SCARCE = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+
+
+def connection_cap(wanted: int = MAX_CONNECTIONS) -> int:
+    """Connections to keep at most: a quarter of the descriptor limit leaves the rest to the
+    cook's jobs, logs and journal."""
+    try:
+        import resource
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):
+        return wanted
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(8, min(wanted, soft // 4))
+
+
+class GuardedHTTPServer(http.server.ThreadingHTTPServer):
+    """``ThreadingHTTPServer`` with the limits above; handlers call ``busy`` and ``idle``
+    around the work of a request and ``reserve``/``release`` around a body."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address, handler, max_connections: int | None = None,
+                 idle_timeout: float = IDLE_TIMEOUT, body_budget: int = BODY_BUDGET):
+        self.max_connections = max_connections or connection_cap()
+        self.idle_timeout = idle_timeout
+        self._guard = threading.Lock()
+        self._idle: OrderedDict[socket.socket, None] = OrderedDict()  # oldest first
+        self._busy: set[socket.socket] = set()
+        self._body_free = self._body_budget = body_budget
+        self._pause = 0.0
+        self.evicted = self.turned_away = self.accept_errors = 0
+        super().__init__(address, handler)
+
+    # -- accepting -------------------------------------------------------------------------
+    def get_request(self):
+        try:
+            request = self.socket.accept()
+        except BlockingIOError:
+            raise
+        except OSError as exc:
+            self._accept_failed(exc)
+            raise  # the base class's loop drops the attempt and carries on
+        self._pause = 0.0
+        return request
+
+    def _accept_failed(self, exc: OSError) -> None:
+        # the connection stays queued, so the selector fires again at once: without a pause
+        # the loop would spin a core for as long as the shortage lasts
+        self.accept_errors += 1
+        if exc.errno not in SCARCE:
+            return
+        self._evict_oldest()  # gives a descriptor back for the next accept
+        self._pause = min(max(self._pause * 2, 0.01), MAX_ACCEPT_PAUSE)
+        if self._pause == MAX_ACCEPT_PAUSE or self.accept_errors == 1:
+            log.warning("result server: cannot accept connections (%s): pausing %.2f s",
+                        exc.strerror, self._pause)
+        time.sleep(self._pause)
+
+    def verify_request(self, request, client_address) -> bool:
+        with self._guard:
+            room = len(self._idle) + len(self._busy) < self.max_connections \
+                or self._evict_oldest_locked()
+            if room:
+                self._idle[request] = None
+        if not room:
+            self.turned_away += 1
+            _say_busy(request)
+        return room
+
+    def shutdown_request(self, request) -> None:
+        with self._guard:
+            self._idle.pop(request, None)
+            self._busy.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request, client_address) -> None:
+        # the base class prints a traceback on stderr: a client's doing goes to the log
+        log.debug("result server: a connection from %s ended with an error", client_address,
+                  exc_info=True)
+
+    # -- connections -------------------------------------------------------------------
+    def busy(self, conn) -> bool:
+        """The connection starts the work of a request; False when it was closed to make
+        room meanwhile."""
+        with self._guard:
+            if conn not in self._idle:
+                return False
+            del self._idle[conn]
+            self._busy.add(conn)
+            return True
+
+    def idle(self, conn) -> None:
+        """The connection waits for its client again: it may be closed to make room."""
+        with self._guard:
+            if conn in self._busy:
+                self._busy.discard(conn)
+                self._idle[conn] = None
+
+    def connections(self) -> int:
+        with self._guard:
+            return len(self._idle) + len(self._busy)
+
+    def _evict_oldest(self) -> None:
+        with self._guard:
+            self._evict_oldest_locked()
+
+    def _evict_oldest_locked(self) -> bool:
+        if not self._idle:
+            return False
+        conn, _ = self._idle.popitem(last=False)
+        self.evicted += 1
+        try:  # wakes its thread, blocked in a read or a write, which then closes it
+            conn.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        return True
+
+    def close_connections(self) -> None:
+        """At stop: every connection's thread ends now, not at its idle timeout."""
+        with self._guard:
+            conns = list(self._idle) + list(self._busy)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    # -- request bodies ----------------------------------------------------------------
+    def reserve(self, size: int) -> bool:
+        with self._guard:
+            if size > self._body_free:
+                return False
+            self._body_free -= size
+            return True
+
+    def release(self, size: int) -> None:
+        with self._guard:
+            self._body_free = min(self._body_budget, self._body_free + size)
+
+
+def _say_busy(conn) -> None:
+    """503 to a connection there is no room for, without waiting on its client."""
+    body = json.dumps({"error": "the result server has no room for another connection "
+                                "now: try again"}).encode()
+    head = ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n")
+    try:
+        conn.setblocking(False)
+        conn.send(head.encode() + body)
+    except OSError:
+        pass

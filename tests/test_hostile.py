@@ -1,0 +1,313 @@
+"""Both servers against hostile and careless clients on a farm network: malformed requests,
+idle and trickling connections, more connections than descriptors, huge logs read by clients
+that do not read, frames without a token; real sockets and real processes."""
+
+from __future__ import annotations
+
+import json
+import resource
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from schedcore.errors import CookError
+from schedcore.resultserver import ResultServer
+
+from .conftest import ROOT
+from .test_resultserver import Cook
+
+JOBS = ROOT / "schedcore" / "jobs"
+
+
+class Sink:
+    """What a result server reports to, with no cook behind it."""
+
+    def current_job_id(self):
+        return "secret"
+
+    def find_item(self, ref):
+        return None
+
+    def apply_report(self, kind, item, *args):
+        raise AssertionError("nothing may be applied")
+
+    def all_items(self):
+        return []
+
+
+@pytest.fixture
+def cook(tmp_path):
+    """A cook of one item, waiting for its reports."""
+    running = Cook(tmp_path, 1)
+    yield running
+    if running.engine.result is None:
+        running.engine.cancel()
+        running.engine.wait(20)
+
+
+@pytest.fixture
+def server():
+    started = []
+
+    def make(**options):
+        started.append(ResultServer(Sink(), **options))
+        return started[-1]
+
+    yield make
+    for running in started:
+        running.stop()
+
+
+def exchange(address, data: bytes, timeout: float = 10) -> bytes:
+    """Send ``data`` on a new connection; everything the server answers until it closes."""
+    with socket.create_connection(address, timeout=timeout) as conn:
+        conn.sendall(data)
+        conn.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def status_of(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.") else 0
+
+
+def get(path: str, headers: str = "") -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: x\r\n{headers}\r\n".encode("latin-1")
+
+
+def post(path: str, body: bytes) -> bytes:
+    return f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n"\
+        .encode() + body
+
+
+def raise_fd_limit() -> None:
+    """The attacking side needs a descriptor per connection it holds."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 4096 <= hard or hard == resource.RLIM_INFINITY:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (4096, hard))
+
+
+def hold_idle(address, count: int) -> list[socket.socket]:
+    """Up to ``count`` connections that send nothing (a connection the kernel does not
+    complete in 5 s, its queue full, ends the attempt)."""
+    held = []
+    for _ in range(count):
+        try:
+            held.append(socket.create_connection(address, timeout=5))
+        except OSError:
+            break
+    return held
+
+
+# == the result server ======================================================================
+MALFORMED = [
+    get("/status/\xb2"),                                   # a raw byte, a digit to isdigit()
+    get("/log/" + "9" * 5000),                             # more digits than int() takes
+    get("/status/" + "9" * 19),
+    get("/status/%00"),
+    get("//[x"),                                           # urlparse raises on it
+    get("/?" + "&".join(f"a{n}=1" for n in range(500))),   # too many query fields
+    get("/log/0?tail=-5"),
+    get("/log/0", "Range: bytes=x-y\r\n"),
+    post("/reports", b"[" * 100_000 + b"]" * 100_000),     # nested past the recursion limit
+    post("/reports", b'{"jobid": "secret", "reports": [{"item": "\xb2", "kind": "success",'
+                     b' "rid": "r"}]}'),
+    post("/reports", b'{"jobid": "secret", "reports": [{"item": ' + b"7" * 5000
+         + b', "kind": "success", "rid": "r"}]}'),
+    post("/RPC2", b"<methodCall><methodName>success</methodName><params><param>"
+         + b"<value><array><data>" * 5000 + b"</data></array></value>" * 5000
+         + b"</param></params></methodCall>"),
+    post("/RPC2", b"<methodCall><methodName>success</methodName><params><param><value><int>"
+         + b"9" * 5000 + b"</int></value></param></params></methodCall>"),
+]
+
+
+def test_malformed_requests_each_get_an_answer_and_no_traceback(cook, capfd):
+    c = cook
+    before = [item.to_json() for item in c.engine.items.values()]
+    for request in MALFORMED:
+        answer = exchange((c.host, c.port), request)
+        code = status_of(answer)
+        assert 400 <= code < 500 or (code == 200 and b"<fault>" in answer), \
+            (request[:60], answer[:200])
+    assert [item.to_json() for item in c.engine.items.values()] == before
+    assert "Traceback" not in capfd.readouterr().err
+    assert c.finish().ok
+
+
+def big_log(tmp_path: Path, size: int) -> Path:
+    path = tmp_path / "big.log"
+    with open(path, "wb") as handle:  # a sparse file: the disk holds none of it
+        handle.truncate(size)
+        handle.seek(size - 12)
+        handle.write(b"end of log.\n")
+    return path
+
+
+def peak_rss_while(seconds: float) -> int:
+    process, peak = psutil.Process(), 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        peak = max(peak, process.memory_info().rss)
+        time.sleep(0.02)
+    return peak
+
+
+def test_four_unread_reads_of_a_200_mb_log_take_little_memory(cook, tmp_path):
+    c = cook
+    (item_id,) = c.ids
+    c.item(item_id).log_uri = big_log(tmp_path, 200 * 1024 * 1024).as_uri()
+    before = psutil.Process().memory_info().rss
+    readers = []
+    for _ in range(4):  # each asks for the log and never reads it
+        conn = socket.create_connection((c.host, c.port))
+        conn.sendall(get(f"/log/{item_id}"))
+        readers.append(conn)
+    peak = peak_rss_while(2.0)
+    for conn in readers:
+        conn.close()
+    assert peak - before < 64 * 1024 * 1024, f"{(peak - before) / 2**20:.0f} MB more"
+    assert c.finish().ok
+
+
+def test_a_log_reads_its_tail_or_a_range(cook, tmp_path):
+    c = cook
+    (item_id,) = c.ids
+    path = tmp_path / "item.log"
+    path.write_bytes(b"0123456789" * 10)
+    c.item(item_id).log_uri = path.as_uri()
+    address = (c.host, c.port)
+    answer = exchange(address, get(f"/log/{item_id}?tail=5"))
+    assert status_of(answer) == 200 and answer.endswith(b"\r\n\r\n56789")
+    answer = exchange(address, get(f"/log/{item_id}", "Range: bytes=10-13\r\n"))
+    assert status_of(answer) == 206 and b"Content-Range: bytes 10-13/100" in answer
+    assert answer.endswith(b"\r\n\r\n0123")
+    assert exchange(address, get(f"/log/{item_id}", "Range: bytes=-3\r\n")).endswith(b"789")
+    assert status_of(exchange(address, get(f"/log/{item_id}", "Range: bytes=100-\r\n"))) == 416
+    assert exchange(address, get(f"/log/{item_id}")).endswith(b"0123456789" * 10)
+    assert c.finish().ok
+
+
+def test_idle_and_trickling_connections_are_closed(server):
+    rs = server(idle_timeout=0.5)
+    for start in (b"", b"GET / HTTP/1.1\r\n", b"POST /reports HTTP/1.1\r\nContent-Length: 99"
+                                               b"\r\n\r\n{"):
+        with socket.create_connection(rs.address, timeout=10) as conn:
+            conn.sendall(start)
+            began = time.monotonic()
+            while conn.recv(4096):  # whatever it says, then the close
+                pass
+            assert time.monotonic() - began < 3
+    assert rs.http.connections() == 0
+
+
+def test_connections_beyond_the_cap_make_room_by_closing_the_idlest(server):
+    rs = server(max_connections=8)
+    held = hold_idle(rs.address, 40)
+    try:
+        assert len(held) == 40
+        # a request on a new connection is still answered
+        assert status_of(exchange(rs.address, get("/"))) == 200
+        assert rs.http.connections() <= 8 and rs.http.evicted >= 32
+    finally:
+        for conn in held:
+            conn.close()
+
+
+def test_a_result_server_on_an_impossible_port_or_address_says_so():
+    with pytest.raises(CookError, match=r"port 70000: a port is 0 .* to 65535"):
+        ResultServer(Sink(), "127.0.0.1", 70000)
+    with pytest.raises(CookError, match=r"'no-such-host\.invalid': no such address"):
+        ResultServer(Sink(), "no-such-host.invalid", 0)
+
+
+COOK = textwrap.dedent("""\
+    import resource, sys
+    limit = int(sys.argv[1])
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+    from schedcore.cli import main
+    sys.exit(main(sys.argv[2:]))
+""")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, proc, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("the result server did not come up")
+
+
+def cpu_seconds_over(pid: int, seconds: float) -> float:
+    process = psutil.Process(pid)
+    first = sum(process.cpu_times()[:2])
+    time.sleep(seconds)
+    return sum(process.cpu_times()[:2]) - first
+
+
+ITEMS = 20
+
+
+def farm_net(tmp_path: Path, port: int) -> Path:
+    gate = (f'"__PDG_PYTHON__" -c "import os, time\nwhile not os.path.exists('
+            f'{str(tmp_path / "go")!r}): time.sleep(0.05)"')
+    work = '"__PDG_PYTHON__" "__PDG_SCRIPTDIR__/pdgjob.py" --attr n Int 7'
+    path = tmp_path / "net.top.json"
+    path.write_text(json.dumps({"format": "schedcore-network", "version": 1, "schedulers": [
+        {"name": "local", "type": "localscheduler",
+         "parms": {"maxprocs": 2, "pdg_resultserverport": port}}], "nodes": [
+        {"name": "gate", "type": "genericgenerator", "inputs": [],
+         "parms": {"itemcount": 1, "command": gate}},
+        {"name": "work", "type": "genericgenerator", "inputs": ["gate"],
+         "parms": {"itemcount": ITEMS, "command": work}}]}))
+    return path
+
+
+def test_a_cook_finishes_under_1100_idle_connections_at_a_low_descriptor_limit(tmp_path):
+    """The cook at ``ulimit -n 256`` while 1,100 idle connections wait on its result server:
+    accept runs out of descriptors, backs off without spinning, makes room, and every item's
+    job reports."""
+    raise_fd_limit()
+    port = free_port()
+    net = farm_net(tmp_path, port)
+    proc = subprocess.Popen([sys.executable, "-c", COOK, "256", "cook", str(net), "--json"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    held = []
+    try:
+        wait_for_port(port, proc)
+        held = hold_idle(("127.0.0.1", port), 1100)
+        assert len(held) >= 1000
+        cpu = cpu_seconds_over(proc.pid, 2.0)  # the gate's job waits: the cook should idle
+        (tmp_path / "go").touch()
+        out, err = proc.communicate(timeout=180)
+    finally:
+        (tmp_path / "go").touch()
+        for conn in held:
+            conn.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err[-3000:]
+    items = json.loads(out)["items"]
+    work = [i for i in items if i["node"] == "work"]
+    assert len(work) == ITEMS and all(i["attributes"]["n"]["values"] == [7] for i in work)
+    assert cpu < 1.0, f"the cook used {cpu:.2f} s of CPU in 2 s while connections waited"
