@@ -1,5 +1,11 @@
-"""The cook journal: every state change, reported output and attribute, appended to SQLite (WAL)
+"""The cook journal: every state change, reported output and attribute, appended to SQLite
 as it happens, so a cook whose process was killed can be resumed.
+
+On a local disk it is a WAL database (appends cost no fsync; readers see it live). On a
+network filesystem (a farm's shared working dir: NFS, SMB, Lustre, FUSE...) SQLite's WAL
+needs shared memory the filesystem cannot give, so the journal uses a rollback journal
+there, which needs only file locks; the cook's own lock already makes it the only writer.
+``SCHEDCORE_JOURNAL_MODE=wal|rollback`` overrides the choice (a filesystem not recognized).
 
 It is an engine-event subscriber (on the engine thread). Items are named by a key that is the
 same in every cook of the network (node, index, and the key of the item they came from), not
@@ -13,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +50,49 @@ def journal_path(workdir: str, network_path: str) -> str:
 
 _STATE_ONLY = {state: json.dumps({"state": state.name}) for state in WorkItemState}
 
+MODE_VAR = "SCHEDCORE_JOURNAL_MODE"
+# filesystems that cannot share the memory WAL needs between processes (or machines)
+NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "ncpfs", "afs", "ceph",
+                       "glusterfs", "lustre", "gpfs", "beegfs", "9p", "davfs", "pvfs2",
+                       "orangefs", "ocfs2", "gfs2"}
+
+
+def filesystem_type(path: str | Path, mountinfo: str | None = None) -> str:
+    """The type of the filesystem ``path`` is on, from /proc/self/mountinfo ("" when it
+    cannot be told, as on macOS)."""
+    if mountinfo is None:
+        try:
+            mountinfo = Path("/proc/self/mountinfo").read_text(encoding="utf-8")
+        except OSError:
+            return ""
+    target = os.path.realpath(path)
+    best, kind = "", ""
+    for line in mountinfo.splitlines():
+        fields, _, after = line.partition(" - ")
+        parts = fields.split()
+        if len(parts) < 5 or not after:
+            continue
+        point = _unescape(parts[4])
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, kind = point, after.split()[0]
+    return kind
+
+
+def _unescape(text: str) -> str:
+    """mountinfo writes spaces, tabs, newlines and backslashes in octal (\\040)."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
+
+
+def journal_mode(folder: str | Path) -> str:
+    """``wal`` on a local disk, ``rollback`` on a network filesystem (or as configured)."""
+    configured = os.environ.get(MODE_VAR, "").strip().lower()
+    if configured in ("wal", "rollback"):
+        return configured
+    kind = filesystem_type(folder)
+    network = kind in NETWORK_FILESYSTEMS or kind.startswith("fuse")
+    return "rollback" if network else "wal"
+
 
 @dataclass
 class Record:
@@ -64,11 +114,13 @@ class Journal:
         self._pending: list[tuple] = []
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if fresh:
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
         self._key = key
         self._db = sqlite3.connect(self.path, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self.mode = journal_mode(self.path.parent)
+        # TRUNCATE: a rollback journal without a file made and deleted per commit
+        self._db.execute("PRAGMA journal_mode=" + ("WAL" if self.mode == "wal" else "TRUNCATE"))
         self._db.execute("PRAGMA synchronous=NORMAL")  # a killed process loses nothing
         self._db.executescript(_SCHEMA)
         if about is not None:
@@ -174,7 +226,10 @@ def _query(path: str | Path, sql: str) -> list[tuple]:
     URI built from the path, so any folder name (``#``, ``?``, ``%``) is safe."""
     if not os.path.exists(path):
         return []
-    db = sqlite3.connect(f"{Path(path).absolute().as_uri()}?mode=ro", uri=True)
+    # a cook killed within a commit leaves a hot rollback journal: only a writer undoes it
+    hot = os.path.exists(f"{path}-journal") and os.path.getsize(f"{path}-journal") > 0
+    db = sqlite3.connect(f"{Path(path).absolute().as_uri()}?mode={'rw' if hot else 'ro'}",
+                         uri=True)
     try:
         return db.execute(sql).fetchall()
     except sqlite3.DatabaseError:
