@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 python=${PYTHON:-python3}
-wheel=$(ls dist/schedstudio-*-py3-none-any.whl)
+wheel=$root/$(ls dist/schedstudio-*-py3-none-any.whl)
 sdist=$(ls dist/schedstudio-[0-9]*.tar.gz)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -47,7 +47,7 @@ fi
 echo "ok   schedstudio without [studio] says: $(head -1 "$work/studio.txt")"
 engine_mb=$(size "$work/engine")
 "$work/engine/bin/python" -m pip install --quiet "$wheel[farm]"
-"$work/engine/bin/python" -c "import distributed, schedcore.schedulers.dask" 
+"$work/engine/bin/python" -c "import distributed, schedcore.schedulers.dask"
 if "$work/engine/bin/python" -c "import PySide6" 2>/dev/null; then
     echo "FAIL: [farm] brought PySide6 in"; exit 1
 fi
