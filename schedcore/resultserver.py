@@ -243,6 +243,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format, *args) -> None:  # noqa: A002 -- the base class's name
         log.debug("result server: %s " + format, self.client_address[0], *args)
 
+    def send_error(self, code, message=None, explain=None) -> None:
+        """An unreadable request line leaves the version at HTTP/0.9, which has no status
+        line (Python 3.10 then sends the error page alone): answer as HTTP/1.0 instead."""
+        if self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"
+        super().send_error(code, message, explain)
+
     # -- plumbing ------------------------------------------------------------------------
     def _reply(self, code: int, body: bytes, content_type: str,
                headers: dict | None = None) -> None:
