@@ -4,12 +4,16 @@ that do not read, frames without a token; real sockets and real processes."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import resource
 import socket
+import struct
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -17,6 +21,7 @@ import psutil
 import pytest
 
 from schedcore.errors import CookError
+from schedcore.jobs import pdgserver
 from schedcore.resultserver import ResultServer
 
 from .conftest import ROOT
@@ -311,3 +316,140 @@ def test_a_cook_finishes_under_1100_idle_connections_at_a_low_descriptor_limit(t
     work = [i for i in items if i["node"] == "work"]
     assert len(work) == ITEMS and all(i["attributes"]["n"]["values"] == [7] for i in work)
     assert cpu < 1.0, f"the cook used {cpu:.2f} s of CPU in 2 s while connections waited"
+
+
+# == the shared server ======================================================================
+SERVER = textwrap.dedent("""\
+    import resource, socket, sys
+    limit = int(sys.argv[1])
+    if limit:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+    sys.path.insert(0, sys.argv[2])
+    import pdgserver
+    listener = socket.create_server(("127.0.0.1", 0))
+    print(listener.getsockname()[1], flush=True)
+    pdgserver.CommandServer(listener, "secret").serve()
+""")
+
+
+@pytest.fixture
+def server_process():
+    """A shared server in a process of its own (at a descriptor limit, 0: unchanged); its
+    client info."""
+    started = []
+
+    def start(limit: int = 0):
+        proc = subprocess.Popen([sys.executable, "-c", SERVER, str(limit), str(JOBS)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        started.append(proc)
+        port = int(proc.stdout.readline())
+        return proc, {"host": "127.0.0.1", "port": port, "token": "secret"}
+
+    yield start
+    for proc in started:
+        proc.kill()
+        proc.communicate()
+
+
+@pytest.fixture
+def command_server():
+    """A CommandServer on a thread: the server, its client info."""
+    servers = []
+
+    def start(**options):
+        listener = socket.create_server(("127.0.0.1", 0))
+        server = pdgserver.CommandServer(listener, "secret", **options)
+        thread = threading.Thread(target=server.serve)
+        thread.start()
+        servers.append((server, thread))
+        return server, {"host": "127.0.0.1", "port": listener.getsockname()[1],
+                        "token": "secret"}
+
+    yield start
+    for server, thread in servers:
+        server.stop()
+        thread.join()
+
+
+def frame(size: int, sent: bytes = b"") -> bytes:
+    return struct.pack(">I", size) + sent
+
+
+def test_a_frame_without_the_token_is_refused_before_it_is_read(server_process):
+    proc, info = server_process()
+    before = psutil.Process(proc.pid).memory_info().rss
+    junk = b"x" * (1024 * 1024)
+    for _ in range(6):  # each announces 64 MB: the server must not wait for it
+        with socket.create_connection((info["host"], info["port"]), timeout=10) as conn:
+            began = time.monotonic()
+            try:
+                conn.sendall(frame(64 * 1024 * 1024, junk))
+                while conn.recv(65536):
+                    pass
+            except ConnectionError:
+                pass  # closed while we still sent: as good
+            assert time.monotonic() - began < 3
+    grown = psutil.Process(proc.pid).memory_info().rss - before
+    assert grown < 16 * 1024 * 1024, f"{grown / 2**20:.0f} MB more"
+    assert pdgserver.request(info, {"op": "ping"})["ok"]
+
+
+def test_the_shared_server_holds_1100_idle_connections_at_a_low_descriptor_limit(
+        server_process):
+    raise_fd_limit()
+    proc, info = server_process(limit=256)
+    held = hold_idle((info["host"], info["port"]), 1100)
+    try:
+        assert len(held) >= 1000
+        cpu = cpu_seconds_over(proc.pid, 2.0)
+        assert pdgserver.request(info, {"op": "ping"}, timeout=10)["ok"]
+        assert proc.poll() is None
+    finally:
+        for conn in held:
+            conn.close()
+    assert cpu < 1.0, f"{cpu:.2f} s of CPU in 2 s while connections waited"
+    assert pdgserver.request(info, {"op": "ping"}, timeout=10)["ok"]
+
+
+def test_idle_connections_to_the_shared_server_are_closed(command_server):
+    server, info = command_server(auth_timeout=0.5)
+    with socket.create_connection((info["host"], info["port"]), timeout=10) as conn:
+        began = time.monotonic()
+        assert conn.recv(10) == b""
+        assert time.monotonic() - began < 3
+    held = hold_idle((info["host"], info["port"]), 40)
+    try:
+        server.max_connections = 8
+        more = hold_idle((info["host"], info["port"]), 40)
+        assert pdgserver.request(info, {"op": "ping"}, timeout=10)["ok"]
+        assert server.connections() <= 8
+    finally:
+        for conn in held + more:
+            conn.close()
+
+
+def test_the_servers_own_lines_stay_out_of_a_commands_output(command_server, monkeypatch):
+    monkeypatch.syspath_prepend(str(JOBS))  # the command's work_item reports through pdgjob
+    server, info = command_server()
+    answer = {}
+    command = threading.Thread(target=lambda: answer.update(pdgserver.request(info, {
+        "op": "exec", "item": {"id": 1, "name": "send_1", "index": 0, "node": "send"},
+        "script": "import time\ntime.sleep(1.5)\nprint('mine')\n"})))
+    command.start()
+    time.sleep(0.3)
+    for _ in range(3):  # requests that fail while the command runs: the server logs them
+        with socket.create_connection((info["host"], info["port"]), timeout=10) as conn:
+            conn.sendall(frame(1000, b"y" * 1000))
+            with contextlib.suppress(ConnectionError):
+                conn.recv(100)
+    command.join()
+    assert answer["output"] == "mine\n"
+
+
+def test_a_shared_server_on_an_impossible_port_says_so(tmp_path):
+    env = {**os.environ, "PDG_RESULT_SERVER": "127.0.0.1:9"}
+    done = subprocess.run([sys.executable, str(JOBS / "pdgserver.py"), "--name", "s",
+                           "--port", "70000"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "cannot listen on port 70000: a port is 0 (any free port) to 65535" in done.stderr

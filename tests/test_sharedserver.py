@@ -198,7 +198,8 @@ def test_the_server_refuses_requests_without_its_token(command_server):
 
 def test_a_malformed_request_leaves_the_server_serving(command_server):
     with socket.create_connection((command_server["host"], command_server["port"])) as conn:
-        conn.sendall(b"\x00\x00\x00\x05hello")  # five bytes that are not JSON
+        conn.sendall(b"\x00\x00\x00\x06secret")  # the token, then five bytes not JSON
+        conn.sendall(b"\x00\x00\x00\x05hello")
         assert conn.recv(10) == b""  # closed on us
     assert pdgserver.request(command_server, {"op": "ping"})["ok"]
 

@@ -12,10 +12,13 @@ that code reports what it sets to the result server for the item that sent it.
 that the cook's result server no longer answers for it and stops by itself.
 
 Protocol: one request per connection; each way a 4-byte big-endian length and a UTF-8 JSON
-object. Every request carries the server's token (random, known only through the cook).
+object. A request starts with the server's token (random, known only through the cook) as a
+frame of its own, checked before the server reads anything more: who lacks it gets a refusal
+and costs the server a few bytes.
 """
 
 import argparse
+import errno
 import hmac
 import io
 import json
@@ -29,9 +32,15 @@ import sys
 import threading
 import time
 import traceback
-from contextlib import redirect_stderr, redirect_stdout
+from collections import OrderedDict
 
 MAX_MESSAGE = 64 * 1024 * 1024
+MAX_TOKEN = 256          # bytes of the token frame, read before the token is known good
+AUTH_TIMEOUT = 5.0       # seconds a new connection has to send its token
+READ_TIMEOUT = 30.0      # seconds of silence while a request arrives
+MAX_CONNECTIONS = 256    # at most; lowered to a quarter of the descriptor limit
+MAX_ACCEPT_PAUSE = 0.5   # seconds, the longest pause after an accept error
+SCARCE = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 WATCH_PERIOD = float(os.environ.get("PDG_SERVER_WATCH_PERIOD", "10"))  # seconds
 WATCH_MISSES = 3  # the cook is taken for gone after this many unanswered checks
 
@@ -48,7 +57,8 @@ def request(info, message, timeout=None):
     try:
         with socket.create_connection((info["host"], int(info["port"])), timeout=10) as conn:
             conn.settimeout(timeout)
-            _write(conn, dict(message, token=info.get("token", "")))
+            _write_frame(conn, str(info.get("token", "")).encode("utf-8"))
+            _write(conn, message)
             answer = _read(conn)
     except (OSError, ValueError) as exc:
         raise ServerError("the shared server at %s did not answer: %s"
@@ -101,21 +111,32 @@ def _signal(pid, sig):
 
 
 def _write(conn, message):
-    body = json.dumps(message).encode("utf-8")
+    _write_frame(conn, json.dumps(message).encode("utf-8"))
+
+
+def _write_frame(conn, body):
     conn.sendall(struct.pack(">I", len(body)) + body)
 
 
-def _read(conn):
+def _read_frame(conn, limit):
+    """A frame's bytes; None when the connection closed; ValueError beyond ``limit``."""
     head = _read_exactly(conn, 4)
     if head is None:
         return None
     (size,) = struct.unpack(">I", head)
-    if size > MAX_MESSAGE:
-        raise ValueError("a message of %d bytes is too large" % size)
-    body = _read_exactly(conn, size)
+    if size > limit:
+        raise ValueError("a frame of %d bytes is too large (at most %d)" % (size, limit))
+    return _read_exactly(conn, size)
+
+
+def _read(conn):
+    body = _read_frame(conn, MAX_MESSAGE)
     if body is None:
         return None
-    message = json.loads(body.decode("utf-8"))
+    try:
+        message = json.loads(body.decode("utf-8"))
+    except RecursionError:
+        raise ValueError("a message nested too deeply") from None
     if not isinstance(message, dict):
         raise ValueError("a message must be a JSON object")
     return message
@@ -134,18 +155,38 @@ def _read_exactly(conn, size):
 
 # == the server ==============================================================================
 class CommandServer:
-    """Runs commands in one namespace; one at a time, each connection on a thread."""
+    """Runs commands in one namespace; one at a time, each connection on a thread.
 
-    def __init__(self, listener, token, watch=None):
+    Connections are capped (``max_connections``): when the cap is reached, the oldest one that
+    has not sent its token yet is closed to make room, and without such a one the newcomer is
+    closed. Accept errors (out of descriptors) pause and carry on: only ``stop`` ends it."""
+
+    def __init__(self, listener, token, watch=None, max_connections=None,
+                 auth_timeout=AUTH_TIMEOUT):
         self.listener = listener
         self.token = token
         self.watch = watch  # callable: is the cook that started us still there?
         self.scope = {"__name__": "__pdgserver__"}
         self.commands = 0
+        self.max_connections = max_connections or connection_cap()
+        self.auth_timeout = auth_timeout
+        self.evicted = self.turned_away = self.accept_errors = 0
         self._running = threading.Lock()
         self._stopping = threading.Event()
+        self._guard = threading.Lock()
+        self._unproven = OrderedDict()  # connections yet to send the token, oldest first
+        self._proven = set()
+        self._pause = 0.0
 
     def serve(self):
+        installed = _capture_output()
+        try:
+            self._accept_loop()
+        finally:
+            if installed:
+                sys.stdout, sys.stderr = _CONSOLE["out"], _CONSOLE["err"]
+
+    def _accept_loop(self):
         self.listener.settimeout(0.5)
         if self.watch is not None:
             threading.Thread(target=self._watch, daemon=True).start()
@@ -154,9 +195,14 @@ class CommandServer:
                 conn, _ = self.listener.accept()
             except socket.timeout:
                 continue
-            except OSError:  # shut down by stop()
-                break
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+            except OSError as exc:
+                if self._stopping.is_set():  # shut down by stop()
+                    break
+                self._accept_failed(exc)
+                continue
+            self._pause = 0.0
+            if self._admit(conn):
+                threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
         self.listener.close()
 
     def stop(self):
@@ -165,6 +211,57 @@ class CommandServer:
             self.listener.shutdown(socket.SHUT_RDWR)  # wakes accept() at once
         except OSError:
             pass
+
+    def connections(self):
+        with self._guard:
+            return len(self._unproven) + len(self._proven)
+
+    def _accept_failed(self, exc):
+        # the connection stays queued: without a pause, accept would fail again at once and
+        # spin a core for as long as the shortage lasts
+        self.accept_errors += 1
+        if exc.errno in SCARCE:
+            with self._guard:
+                self._evict_locked()  # gives a descriptor back for the next accept
+        self._pause = min(max(self._pause * 2, 0.01), MAX_ACCEPT_PAUSE)
+        if self._pause == MAX_ACCEPT_PAUSE or self.accept_errors == 1:
+            log("cannot accept connections (%s): pausing %.2f s"
+                % (exc.strerror or exc, self._pause))
+        self._stopping.wait(self._pause)
+
+    def _admit(self, conn):
+        with self._guard:
+            full = len(self._unproven) + len(self._proven) >= self.max_connections
+            if not full or self._evict_locked():
+                self._unproven[conn] = None
+                return True
+        self.turned_away += 1
+        conn.close()
+        return False
+
+    def _evict_locked(self):
+        if not self._unproven:
+            return False
+        conn, _ = self._unproven.popitem(last=False)
+        self.evicted += 1
+        try:  # its thread, waiting for the token, reads the end and closes it
+            conn.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        return True
+
+    def _proved(self, conn):
+        with self._guard:
+            if conn not in self._unproven:  # closed to make room meanwhile
+                return False
+            del self._unproven[conn]
+            self._proven.add(conn)
+            return True
+
+    def _forget(self, conn):
+        with self._guard:
+            self._unproven.pop(conn, None)
+            self._proven.discard(conn)
 
     def _watch(self):
         misses = 0
@@ -175,22 +272,36 @@ class CommandServer:
                 self.stop()
 
     def _handle(self, conn):
-        with conn:
-            try:
-                conn.settimeout(30)
-                message = _read(conn)
-                if message is None:
-                    return
-                conn.settimeout(None)
-                _write(conn, self._answer(message))
-            except (OSError, ValueError) as exc:
-                log("a request failed: %s" % exc)
+        try:
+            with conn:
+                self._serve_one(conn)
+        except (OSError, ValueError) as exc:
+            log("a request failed: %s" % exc)
+        except Exception as exc:  # never a traceback from what a client sent
+            log("a request failed: %s: %s" % (type(exc).__name__, exc))
+        finally:
+            self._forget(conn)
+
+    def _serve_one(self, conn):
+        """The token first, and only with it the request: a stranger's frame is never read."""
+        conn.settimeout(self.auth_timeout)
+        token = _read_frame(conn, MAX_TOKEN)
+        if token is None:
+            return
+        if not hmac.compare_digest(token, self.token.encode("utf-8")):
+            _write(conn, {"ok": False, "error": "wrong token: this request is not from the "
+                                                "cook that started the server"})
+            return
+        if not self._proved(conn):
+            return
+        conn.settimeout(READ_TIMEOUT)
+        message = _read(conn)
+        if message is None:
+            return
+        conn.settimeout(None)
+        _write(conn, self._answer(message))
 
     def _answer(self, message):
-        if not hmac.compare_digest(str(message.get("token", "")).encode(),
-                                   self.token.encode()):
-            return {"ok": False, "error": "wrong token: this request is not from the cook "
-                                          "that started the server"}
         op = message.get("op")
         if op == "ping":
             return {"ok": True, "pid": os.getpid(), "commands": self.commands}
@@ -201,7 +312,11 @@ class CommandServer:
         if op == "exec":
             with self._running:
                 self.commands += 1
-                return dict(self._run(message), ok=True)
+                try:
+                    return dict(self._run(message), ok=True)
+                except (KeyError, TypeError, AttributeError, ValueError) as exc:
+                    return {"ok": False, "error": "a malformed exec request (%s: %s)"
+                            % (type(exc).__name__, exc)}
         return {"ok": False, "error": "unknown op %r (ping, exec, quit)" % (op,)}
 
     def _run(self, message):
@@ -217,7 +332,7 @@ class CommandServer:
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         self.scope["work_item"] = pdgjob_python.JobWorkItem(item, reporter)
         output, status = io.StringIO(), 0
-        with redirect_stdout(output), redirect_stderr(output):
+        with _captured(output):  # this thread's output only: the server's own goes to its log
             try:
                 exec(compile(source, filename, "exec"), self.scope)
             except SystemExit as exc:
@@ -233,9 +348,68 @@ class CommandServer:
         return {"status": status, "output": output.getvalue()}
 
 
+def connection_cap(wanted=MAX_CONNECTIONS):
+    """A quarter of the descriptor limit at most: the commands need descriptors too."""
+    try:
+        import resource
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):
+        return wanted
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(8, min(wanted, soft // 4))
+
+
+# == output: a command's goes to its item, the server's own to the server's log =============
+_CONSOLE = {"out": sys.stdout, "err": sys.stderr}  # where the server's own lines go
+_capture = threading.local()
+
+
+class _ThreadOutput(io.TextIOBase):
+    """``sys.stdout``/``sys.stderr`` while serving: a thread running a command writes to that
+    command's output, every other thread to the server's own stream."""
+
+    def __init__(self, name):
+        self._name = name
+
+    def _target(self):
+        return getattr(_capture, "output", None) or _CONSOLE[self._name]
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        return self._target().write(text)
+
+    def flush(self):
+        self._target().flush()
+
+
+def _capture_output():
+    """Install the per-thread streams; True when this call did."""
+    if isinstance(sys.stdout, _ThreadOutput):
+        return False
+    _CONSOLE.update(out=sys.stdout, err=sys.stderr)
+    sys.stdout, sys.stderr = _ThreadOutput("out"), _ThreadOutput("err")
+    return True
+
+
+class _captured:
+    def __init__(self, output):
+        self._output = output
+
+    def __enter__(self):
+        _capture_output()
+        _capture.output = self._output
+
+    def __exit__(self, *exc):
+        _capture.output = None
+
+
 def log(text):
-    sys.stdout.write("pdgserver %d: %s\n" % (os.getpid(), text))
-    sys.stdout.flush()
+    console = _CONSOLE["out"]
+    console.write("pdgserver %d: %s\n" % (os.getpid(), text))
+    console.flush()
 
 
 def _result_server():
@@ -285,10 +459,7 @@ def main(argv=None):
     result_host, _ = _result_server()
     # listen where the cook's jobs are: this machine only when the cook is local
     loopback = result_host in ("127.0.0.1", "localhost", "::1")
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1" if loopback else "0.0.0.0", args.port))
-    listener.listen(64)
+    listener = _listen("127.0.0.1" if loopback else "0.0.0.0", args.port, args.name)
     host = "127.0.0.1" if loopback else _address_toward(result_host)
     port = listener.getsockname()[1]
     token = secrets.token_hex(16)
@@ -317,6 +488,24 @@ def main(argv=None):
         stop(info)
         return 3
     return 0
+
+
+def _listen(address, port, name):
+    """The bound listener, or SystemExit with what to change."""
+    if not 0 <= port <= 65535:
+        raise SystemExit("pdgserver: shared server %r cannot listen on port %d: a port is 0 "
+                         "(any free port) to 65535 (the Server Port parameter)" % (name, port))
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((address, port))
+        listener.listen(128)
+    except OSError as exc:
+        listener.close()
+        raise SystemExit("pdgserver: shared server %r cannot listen on %s:%d: %s (the Server "
+                         "Port parameter; 0 takes any free port)"
+                         % (name, address, port, exc.strerror or exc)) from None
+    return listener
 
 
 if __name__ == "__main__":
