@@ -442,7 +442,7 @@ class MainWindow(QMainWindow):
         if cls is None:
             return None
         try:
-            instance = cls.cls.create(name, dict(spec.parms), self.document.network.hip)
+            instance = cls.cls.create(name, spec.values(), self.document.network.hip)
         except SchedcoreError:
             return None
         instance.parms.values = spec.parms

@@ -378,6 +378,8 @@ def test_spare_parameters_are_added_edited_removed_undone_and_saved(qtbot, windo
     instance = registry.scheduler_types()["localscheduler"].create(
         spec.name, spec.values(), doc.network.hip)
     assert instance["rush_title"].evaluateString() == f"{doc.network.hip}/shot"
+    shell = window._scheduler_instance("localscheduler1")  # the Python Shell's `scheduler`
+    assert shell["rush_title"].evaluateString() == f"{doc.network.hip}/shot"
 
     qtbot.mouseClick(pane.widgets["remove:rush_queue"], Qt.MouseButton.LeftButton)
     assert doc.spare_names("localscheduler1") == ["rush_title"]
