@@ -20,7 +20,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from schedcore.engine import Engine
 from schedcore.errors import CookError
+from schedcore.events import ItemChanged
 from schedcore.jobs import pdgserver
 from schedcore.resultserver import ResultServer
 
@@ -453,3 +455,80 @@ def test_a_shared_server_on_an_impossible_port_says_so(tmp_path):
                           timeout=60)
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "cannot listen on port 70000: a port is 0 (any free port) to 65535" in done.stderr
+
+
+# == secrets in files =======================================================================
+def secret_files(root: Path, secrets: list[str]) -> list[Path]:
+    return [path for path in root.rglob("*") if path.is_file()
+            and any(secret in path.read_text(errors="replace") for secret in secrets)]
+
+
+def test_the_tokens_and_the_cooks_secret_are_only_in_private_files(tmp_path):
+    from .test_sharedserver import server_net
+    engine = Engine(server_net(tmp_path, wedges=2, end=False))
+    tokens = []
+    engine.events.subscribe(lambda e: tokens.append(
+        engine.schedulers[0].getSharedServerInfo("server")["token"])
+        if isinstance(e, ItemChanged) and e.what == "sharedserver" else None)
+    result = engine.run()
+    assert result.ok, result.errors
+    assert tokens
+    found = secret_files(tmp_path / "pdgtemp", tokens + [engine.job_id])
+    assert any(path.name.startswith("send_") for path in found)
+    for path in found:
+        assert path.stat().st_mode & 0o077 == 0, f"{path}: {oct(path.stat().st_mode)}"
+        assert path.parent.stat().st_mode & 0o077 == 0, f"{path.parent} is not private"
+
+
+
+# == files the engine writes and copies =====================================================
+def test_submit_copies_a_network_that_differs_though_size_and_time_say_same(tmp_path):
+    from schedcore.schedulers.local import LocalScheduler
+    ours, workdir = tmp_path / "b" / "shot.top.json", tmp_path / "work"
+    ours.parent.mkdir()
+    workdir.mkdir()
+    ours.write_text('{"network": "b"}')
+    theirs = workdir / "shot.top.json"  # another folder's network of the same name
+    theirs.write_text('{"network": "a"}')
+    later = ours.stat().st_mtime + 100
+    os.utime(theirs, (later, later))
+    scheduler = LocalScheduler("local", {"pdg_workingdir": str(workdir)})
+    assert scheduler.transferFile(str(ours))
+    assert theirs.read_text() == '{"network": "b"}'
+    stamp = theirs.stat().st_mtime_ns
+    assert scheduler.transferFile(str(ours))  # the same content: not copied again
+    assert theirs.stat().st_mtime_ns == stamp
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o600])
+def test_an_atomic_save_keeps_the_files_mode(tmp_path, mode):
+    from schedcore.network import write_atomic
+    path = tmp_path / "net.top.json"
+    path.write_text("old")
+    path.chmod(mode)
+    write_atomic(path, "new")
+    assert path.read_text() == "new" and path.stat().st_mode & 0o777 == mode
+
+
+def test_a_new_file_gets_the_umasks_mode(tmp_path):
+    from schedcore.network import write_atomic
+    old = os.umask(0o027)
+    try:
+        write_atomic(tmp_path / "new.py", "x = 1\n")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "new.py").stat().st_mode & 0o777 == 0o640
+
+
+def test_a_cook_with_an_impossible_result_server_port_or_address_says_why(tmp_path):
+    from .conftest import make_network
+    for parms, expected in (({"pdg_resultserverport": 70000}, "port 70000: a port is 0"),
+                            ({"pdg_resultserverbind": "no-such-host.invalid"},
+                             "'no-such-host.invalid': no such address")):
+        net = make_network(tmp_path, [{"name": "g", "type": "genericgenerator",
+                                       "parms": {"itemcount": 1, "command": "true"}}],
+                           [{"name": "local", "type": "localscheduler", "parms": parms}])
+        result = Engine(net).run()
+        assert not result.ok
+        assert any(expected in error for error in result.errors), result.errors
+        assert not any("Traceback" in error for error in result.errors)

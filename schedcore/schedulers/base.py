@@ -8,6 +8,7 @@ exception fails the item (or the cook) with its traceback and never the process.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -37,6 +38,32 @@ def local_ip() -> str:
             return probe.getsockname()[0]
         except OSError:
             return "127.0.0.1"
+
+def _digest(path: Path) -> bytes:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.digest()
+
+
+def write_private(path: str, text: str) -> None:
+    """Write a file only its owner may read: item data carries the result server's address
+    (the cook's secret) and a shared server's token, which let anyone who reads them report
+    for the cook or run code in the server."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(fd, "w", encoding="utf-8") as handle:
+        os.fchmod(fd, 0o600)  # a file that was there keeps no wider mode
+        handle.write(text)
+
+
+def private_folder(path: str) -> str:
+    """Make ``path`` (and its parents) and keep it to its owner: what is written there
+    cannot be read through it by others, whatever its own mode."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
+
 
 def python_for_jobs() -> str:
     """See ``Scheduler.applicationBin``."""
@@ -245,8 +272,10 @@ class Scheduler(HoudiniServices):
         target = Path(self.workingDir(True)) / source.name
         if source.resolve() == target.resolve():
             return True
-        if target.exists() and target.stat().st_size == source.stat().st_size \
-                and target.stat().st_mtime >= source.stat().st_mtime:
+        # by content: a file of the same size and a newer time may be another folder's
+        # network of the same name, and cooking it would report another cook's success
+        if target.is_file() and target.stat().st_size == source.stat().st_size \
+                and _digest(target) == _digest(source):
             return True
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)
@@ -302,12 +331,11 @@ class Scheduler(HoudiniServices):
     def createJobDirsAndSerializeWorkItems(self, work_item: WorkItem) -> str:
         """Make the job dirs, copy the job-side modules into the script dir and write
         ``<temp>/data/<item>.json``; returns that file's path."""
-        for folder in (self.scriptDir(True), self.logDir(True), self.dataDir(True)):
+        for folder in (self.scriptDir(True), self.logDir(True)):
             os.makedirs(folder, exist_ok=True)
         self._copy_job_modules()
         path = os.path.join(self.dataDir(True), f"{work_item.name}.json")
-        with open(path, "w", encoding="utf-8") as handle:
-            json.dump(self.serializeWorkItem(work_item), handle)
+        write_private(path, json.dumps(self.serializeWorkItem(work_item)))
         return path
 
     def serializeWorkItem(self, work_item: WorkItem) -> dict:
@@ -319,6 +347,9 @@ class Scheduler(HoudiniServices):
         return data
 
     def _copy_job_modules(self) -> None:
+        """The job-side modules into the script dir; and the data dir made private, as every
+        scheduler calls this before its first job."""
+        private_folder(self.dataDir(True))
         script_dir = self.scriptDir(True)
         os.makedirs(script_dir, exist_ok=True)
         for source in JOB_MODULES.glob("*.py"):

@@ -55,7 +55,10 @@ def run_job(key: str, cook: str, command: str, env: dict, cwd: str, log_path: st
         worker.log_event(TOPIC, [cook, item])
     if data:
         _make_folder(os.path.dirname(data_path))
-        with open(data_path, "w", encoding="utf-8") as handle:
+        # only the cook's user may read it: it carries the cook's secret
+        fd = os.open(data_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(fd, 0o600)
             handle.write(data)
     _make_folder(os.path.dirname(log_path))
     started = time.monotonic()

@@ -21,7 +21,7 @@ from .. import process
 from ..parms import ParmTemplate
 from ..results import ScheduleResult
 from ..workitem import WorkItem
-from .base import COMMON_PARMS, Scheduler
+from .base import COMMON_PARMS, Scheduler, write_private
 
 
 def default_slots() -> int:
@@ -174,8 +174,7 @@ class LocalScheduler(Scheduler):
         if self._canceling:
             return "cancel", None
         if job.data is not None:
-            with open(job.data_path, "w", encoding="utf-8") as handle:
-                handle.write(job.data)
+            write_private(job.data_path, job.data)  # it carries the cook's secret
         self.workItemStartCook(job.item_id)
         started = time.monotonic()
         code = -1
