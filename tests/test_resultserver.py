@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 import xmlrpc.client
 from pathlib import Path
@@ -240,6 +241,10 @@ def test_status_and_log_uris(cook):
     c.post_json({"jobid": c.job_id, "reports": [
         {"rid": "a", "item": item_id, "kind": "attrib", "name": "x", "type": "Float",
          "value": 2.5, "index": 0}]})
+    deadline = time.monotonic() + 10  # the engine applies the report on its own thread
+    while not item.hasAttrib("x"):
+        assert time.monotonic() < deadline, "the report was never applied"
+        time.sleep(0.01)
     status = json.load(urlopen(uri, timeout=10))
     assert status["state"] == "Scheduled" and status["name"] == item.name
     assert status["attributes"]["x"] == {"type": "Float", "values": [2.5]}
