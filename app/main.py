@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import subprocess
 import sys
+from pathlib import Path
 
 import schedcore
 
@@ -34,13 +36,94 @@ def missing_studio() -> str | None:
             f"Without it, `schedcore cook NETWORK` cooks headless.\n")
 
 
+# what Qt's xcb platform plugin loads that a minimal Linux often lacks:
+# library -> (Debian/Ubuntu package, Fedora/RHEL package)
+XCB_PACKAGES = {
+    "libxcb-icccm.so.4": ("libxcb-icccm4", "xcb-util-wm"),
+    "libxcb-keysyms.so.1": ("libxcb-keysyms1", "xcb-util-keysyms"),
+    "libxcb-image.so.0": ("libxcb-image0", "xcb-util-image"),
+    "libxcb-render-util.so.0": ("libxcb-render-util0", "xcb-util-renderutil"),
+    "libxcb-cursor.so.0": ("libxcb-cursor0", "xcb-util-cursor"),
+    "libxcb-util.so.1": ("libxcb-util1", "xcb-util"),
+    "libxkbcommon-x11.so.0": ("libxkbcommon-x11-0", "libxkbcommon-x11"),
+    "libxkbcommon.so.0": ("libxkbcommon0", "libxkbcommon"),
+    "libX11-xcb.so.1": ("libx11-xcb1", "libX11-xcb"),
+    "libX11.so.6": ("libx11-6", "libX11"),
+    "libxcb.so.1": ("libxcb1", "libxcb"),
+    "libSM.so.6": ("libsm6", "libSM"),
+    "libICE.so.6": ("libice6", "libICE"),
+    "libEGL.so.1": ("libegl1", "libglvnd-egl"),
+    "libGL.so.1": ("libgl1", "libglvnd-glx"),
+    "libOpenGL.so.0": ("libopengl0", "libglvnd-opengl"),
+    "libfontconfig.so.1": ("libfontconfig1", "fontconfig"),
+    "libfreetype.so.6": ("libfreetype6", "freetype"),
+    "libdbus-1.so.3": ("libdbus-1-3", "dbus-libs"),
+    "libglib-2.0.so.0": ("libglib2.0-0", "glib2"),
+}
+XCB_PACKAGES.update({  # the X extensions' libraries: one package each on Debian, one on Fedora
+    f"libxcb-{ext}.so.{major}": (f"libxcb-{ext}{major}", "libxcb")
+    for ext, major in (("randr", 0), ("shape", 0), ("xinerama", 0), ("xfixes", 0), ("sync", 1),
+                       ("shm", 0), ("render", 0), ("xkb", 1), ("glx", 0), ("xinput", 0))})
+
+
 def display_problem() -> str | None:
     """Why Qt could not open a window here, before Qt aborts with a cryptic message."""
-    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+    if not sys.platform.startswith("linux"):
         return None
-    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform and not platform.startswith("xcb"):
+        return None  # offscreen, wayland, vnc...: Qt's own business
+    x11, wayland = os.environ.get("DISPLAY"), os.environ.get("WAYLAND_DISPLAY")
+    if not x11 and (platform or not wayland):
+        return NO_DISPLAY
+    if x11 and (platform or not wayland):  # Qt will load its xcb plugin
+        return xcb_problem()
+    return None
+
+
+def xcb_plugin() -> Path | None:
+    """Qt's xcb platform plugin in this install of PySide6, when it is where wheels put it."""
+    spec = importlib.util.find_spec("PySide6")
+    if spec is None or not spec.origin:
         return None
-    return NO_DISPLAY
+    plugin = Path(spec.origin).parent / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+    return plugin if plugin.is_file() else None
+
+
+def _ldd(plugin: Path) -> str:
+    try:
+        return subprocess.run(["ldd", str(plugin)], capture_output=True, text=True,
+                              timeout=20).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""  # no ldd (or it failed): Qt says what it can
+
+
+def xcb_problem() -> str | None:
+    """The libraries the xcb plugin needs that this machine lacks, and where to get them:
+    Qt itself only aborts with "could not load the Qt platform plugin"."""
+    plugin = xcb_plugin()
+    if plugin is None:
+        return None
+    missing = [line.split("=>")[0].strip() for line in _ldd(plugin).splitlines()
+               if "=> not found" in line]
+    if not missing:
+        return None
+    known = [XCB_PACKAGES[name] for name in missing if name in XCB_PACKAGES]
+    unknown = [name for name in missing if name not in XCB_PACKAGES]
+    lines = [f"schedstudio: Qt cannot open a window on the X display {os.environ.get('DISPLAY')}"
+             f": its xcb platform plugin needs libraries this machine lacks:",
+             f"  {', '.join(missing)}"]
+    if known:
+        debian = " ".join(dict.fromkeys(p[0] for p in known))
+        fedora = " ".join(dict.fromkeys(p[1] for p in known))
+        lines += ["Install them:", f"  Debian, Ubuntu:  sudo apt install {debian}",
+                  f"  Fedora, RHEL:    sudo dnf install {fedora}"]
+    if unknown:
+        lines.append(f"  (find the package of {', '.join(unknown)} with `apt-file search NAME` "
+                     f"or `dnf provides '*/NAME'`)")
+    lines += ["Meanwhile:  schedstudio --screenshot window.png renders the window without a "
+              "display; schedcore cook NETWORK cooks headless.", ""]
+    return "\n".join(lines)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -93,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         sys.stderr.write(missing)
         return 2
+    if args.self_test or args.screenshot:
+        from .settings import use_throwaway_settings
+        use_throwaway_settings()
     if args.self_test:
         from .selftest import self_test
         return self_test()

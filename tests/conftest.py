@@ -71,6 +71,14 @@ def own_types_path(tmp_path_factory):
             os.environ[key] = value
 
 
+@pytest.fixture(autouse=True)
+def own_settings(tmp_path_factory, monkeypatch):
+    """Each test starts with no studio settings of its own (no Recent Files, no remembered
+    window layout from an earlier test) and never reaches the user's."""
+    monkeypatch.setenv("SCHEDSTUDIO_SETTINGS",
+                       str(tmp_path_factory.mktemp("settings") / "schedstudio.ini"))
+
+
 def _process_helper(process: psutil.Process) -> bool:
     """multiprocessing's resource tracker and forkserver: one each, for the whole test run
     (Dask's local clusters start them); they are not a test's leftovers."""
