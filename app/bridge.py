@@ -56,6 +56,15 @@ class CookBridge(QObject):
         engine.start()
         return engine
 
+    def reset(self) -> None:
+        """Forget the last cook (another network is open); its end is handled first."""
+        if self.cooking:
+            return
+        self.flush()
+        self._timer.stop()
+        self.engine = None
+        self.items, self.counts, self._seen = [], {}, {}
+
     def cancel(self) -> None:
         if self.cooking:
             self.engine.cancel()

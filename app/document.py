@@ -38,6 +38,7 @@ class Document(QObject):
     dirtyChanged = Signal(bool)
     pathChanged = Signal(str)
     undoAvailable = Signal(bool)
+    historyChanged = Signal()          # what undo and redo would do has changed
     sparesChanged = Signal(str)        # a scheduler node's spare parameters added or removed
 
     UNDO_STEPS = 200
@@ -46,7 +47,8 @@ class Document(QObject):
         super().__init__(parent)
         self.network = network or Network()
         self.dirty = False
-        self._history: list[tuple] = []  # the network before each change, latest last
+        self._history: list[tuple] = []  # (step, the network before it), latest last
+        self._future: list[tuple] = []   # (step, the network after it): what redo brings back
         self._last_edit: tuple | None = None  # (node, parm) of a run of edits undone at once
         self._remember_values()
         self.parmChanged.connect(lambda *_: self._remember_values())
@@ -93,14 +95,24 @@ class Document(QObject):
     # -- changing --------------------------------------------------------------------------
     def set_parm(self, name: str, parm: str, value) -> None:
         spec = self.spec(name)
-        if spec.parms.get(parm) == value:
-            return
+        if self._shown_value(name, parm) == value:
+            return  # no change (a default left as it was): no step to undo
         if self._last_edit != (name, parm):  # typing into one field is one step to undo
-            self._checkpoint()
+            self._checkpoint(f"Change {self._parm_label(name, parm)} of {name}")
             self._last_edit = (name, parm)
         spec.parms[parm] = value
         self._set_dirty(True)
         self.parmChanged.emit(name, parm)
+
+    def _shown_value(self, name: str, parm: str):
+        try:
+            return self.parms(name).raw(parm)
+        except KeyError:
+            return _UNSEEN
+
+    def _parm_label(self, name: str, parm: str) -> str:
+        template = next((t for t in self.templates(name) if t.name == parm), None)
+        return (template.label if template is not None and template.label else parm)
 
     def spare_names(self, name: str) -> list[str]:
         spec = self.spec(name)
@@ -120,7 +132,7 @@ class Document(QObject):
         if name in {t.name for t in self.templates(node)}:
             raise ValueError(f"{node} has a parameter named {name!r} already")
         template = spare_template(entry)
-        self._checkpoint()
+        self._checkpoint(f"Add Spare Parameter {name} to {node}")
         spec.spare_parms.append(template)
         spec.parms[name] = template.default
         self._set_dirty(True)
@@ -130,7 +142,7 @@ class Document(QObject):
         spec = self.network.scheduler(node)
         if name not in self.spare_names(node):
             raise KeyError(f"{node} has no spare parameter named {name!r}")
-        self._checkpoint()
+        self._checkpoint(f"Remove Spare Parameter {name} of {node}")
         spec.spare_parms = [t for t in spec.spare_parms if t.name != name]
         spec.parms.pop(name, None)
         self._set_dirty(True)
@@ -179,8 +191,10 @@ class Document(QObject):
                              for parm, value in spec.parms.items()}
 
     def set_scheduler_of(self, node: str, scheduler: str | None) -> None:
-        self._checkpoint()
         spec = self.network.node(node)
+        if (spec.scheduler or None) == (scheduler or None):
+            return
+        self._checkpoint(f"Change Scheduler of {node}")
         spec.scheduler = scheduler or None
         self._set_dirty(True)
         self.structureChanged.emit()
@@ -188,7 +202,7 @@ class Document(QObject):
     def add_node(self, type_name: str, inputs: list[str] | None = None) -> str:
         """A new TOP node or scheduler node of ``type_name``; returns its name."""
         name = self._unique_name(type_name)
-        self._checkpoint()
+        self._checkpoint(f"Add {name}")
         if type_name in NODE_TYPES:
             self.network.nodes.append(NodeSpec(name, type_name, {}, list(inputs or [])))
         elif type_name in scheduler_types():
@@ -197,6 +211,7 @@ class Document(QObject):
                 self.network.default_scheduler = name
         else:
             self._history.pop()
+            self._history_changed()
             raise KeyError(f"unknown node or scheduler type {type_name!r}")
         self._set_dirty(True)
         self.structureChanged.emit()
@@ -207,7 +222,7 @@ class Document(QObject):
         (the nodes it cooked go to the default scheduler; the first one left becomes the
         default when it was)."""
         net = self.network
-        self._checkpoint()
+        self._checkpoint(f"Delete {name}")
         if self.is_scheduler(name):
             net.schedulers = [s for s in net.schedulers if s.name != name]
             for spec in net.nodes:
@@ -230,7 +245,7 @@ class Document(QObject):
         spec = self.spec(name)
         if _xy(spec.position) == (x, y):
             return
-        self._checkpoint()
+        self._checkpoint(f"Move {name}")
         spec.position = [round(x, 1), round(y, 1)]
         self._set_dirty(True)
         self._remember_values()
@@ -246,7 +261,7 @@ class Document(QObject):
         if target in self._upstream_of(source):
             raise ValueError(f"{target} is upstream of {source}: connecting {source} into "
                              f"{target} would make a loop")
-        self._checkpoint()
+        self._checkpoint(f"Connect {source} to {target}")
         net.node(target).inputs.append(source)
         self._set_dirty(True)
         self.structureChanged.emit()
@@ -254,7 +269,7 @@ class Document(QObject):
     def disconnect(self, source: str, target: str) -> None:
         spec = self.network.node(target)
         if source in spec.inputs:
-            self._checkpoint()
+            self._checkpoint(f"Disconnect {source} from {target}")
             spec.inputs.remove(source)
             self._set_dirty(True)
             self.structureChanged.emit()
@@ -268,25 +283,55 @@ class Document(QObject):
                     queue.append(upstream)
         return found
 
-    # -- undo ------------------------------------------------------------------------------
-    def _checkpoint(self) -> None:
+    # -- undo and redo ---------------------------------------------------------------------
+    def _state(self) -> tuple:
         net = self.network
-        self._history.append(copy.deepcopy((net.nodes, net.schedulers, net.default_scheduler)))
+        return copy.deepcopy((net.nodes, net.schedulers, net.default_scheduler))
+
+    def _checkpoint(self, step: str) -> None:
+        """Remember the network before the change ``step`` names ("Delete render1")."""
+        self._history.append((step, self._state()))
         del self._history[:-self.UNDO_STEPS]
+        self._future.clear()  # a new change: what was undone cannot come back
         self._last_edit = None
-        self.undoAvailable.emit(True)
+        self._history_changed()
+
+    def undo_text(self) -> str:
+        """What undo takes back ("Delete render1"), or "" when nothing."""
+        return self._history[-1][0] if self._history else ""
+
+    def redo_text(self) -> str:
+        return self._future[-1][0] if self._future else ""
 
     def undo(self) -> bool:
         """Put the network back as it was before the last change; False when there is none."""
         if not self._history:
             return False
+        step, before = self._history.pop()
+        self._future.append((step, self._state()))
+        self._restore(before)
+        return True
+
+    def redo(self) -> bool:
+        """Make the last undone change again; False when there is none."""
+        if not self._future:
+            return False
+        step, after = self._future.pop()
+        self._history.append((step, self._state()))
+        self._restore(after)
+        return True
+
+    def _restore(self, state: tuple) -> None:
         net = self.network
-        net.nodes, net.schedulers, net.default_scheduler = self._history.pop()
+        net.nodes, net.schedulers, net.default_scheduler = state
         self._last_edit = None
         self._set_dirty(True)
         self.refresh()
+        self._history_changed()
+
+    def _history_changed(self) -> None:
         self.undoAvailable.emit(bool(self._history))
-        return True
+        self.historyChanged.emit()
 
     def _unique_name(self, type_name: str) -> str:
         base = re.sub(r"\W", "", type_name) or "node"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QTimer, QUrl
-from PySide6.QtGui import QColor, QDesktopServices
+from PySide6.QtCore import QSettings, QTimer, QUrl, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 from schedcore.errors import SchedcoreError
@@ -21,6 +21,8 @@ OVER = ("finished", "failed", "canceled", "died")
 
 
 class SubmittedPanel(QTableWidget):
+    openRequested = Signal(QUrl)  # a job's status URI to show
+
     def __init__(self, settings: QSettings, parent=None):
         super().__init__(0, len(COLUMNS), parent)
         self.settings = settings
@@ -82,7 +84,7 @@ class SubmittedPanel(QTableWidget):
         return state, counts, "\n".join(status.get("errors") or [])
 
     def _open(self, cell: QTableWidgetItem) -> None:
-        QDesktopServices.openUrl(QUrl(self.jobs[cell.row()]["uri"]))
+        self.openRequested.emit(QUrl(self.jobs[cell.row()]["uri"]))
 
     def sizeHint(self):
         hint = super().sizeHint()

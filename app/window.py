@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QAction, QCursor, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QSplitter
 
@@ -19,29 +19,34 @@ from .bridge import CookBridge
 from .console.shell import ShellDock
 from .cookview.panel import CookViewer
 from .document import EXAMPLE, Document
+from .logview import LogViewer, open_link
 from .network.panel import NetworkPanel, paint_dots
 from .network.tabmenu import TabMenu
 from .parms.pane import ParameterPane
 from .problems import ProblemsPanel, field_target
+from .settings import open_settings
 from .submitted import SubmittedPanel
 
 MAX_RECENT = 8
+NETWORK_EXTENSION = ".top.json"
 
 
 class MainWindow(QMainWindow):
     def __init__(self, document: Document):
         super().__init__()
         self.document = document
-        self.settings = QSettings("schedstudio", "schedstudio")
+        self.settings = open_settings()
         self.panel = NetworkPanel(document)
         self.pane = ParameterPane(document)
         self.tab_menu = TabMenu(self)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.panel)
-        splitter.addWidget(self.pane)
-        splitter.setSizes([475, 925])
-        self.setCentralWidget(splitter)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.panel)
+        self.splitter.addWidget(self.pane)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setSizes([475, 925])
+        self.setCentralWidget(self.splitter)
         self.resize(1400, 840)
+        self.log_viewer = LogViewer(self)
         self.setWindowIcon(about.icon())
         self.bridge = CookBridge(self)
         self.viewer = CookViewer(self.bridge)
@@ -59,9 +64,43 @@ class MainWindow(QMainWindow):
         self.panel.disconnectRequested.connect(lambda *args: self.document.disconnect(*args))
         self.tab_menu.chosen.connect(self.add_node)
         self.pane.saveToPython.connect(self.save_to_python)
+        self.viewer.openInside.connect(self.log_viewer.show_url)
+        self.submitted.openRequested.connect(self.open_link)
         self._watch(document)
         self._remember(document.path)
+        self._restore_layout()
         self.select_first()
+
+    def open_link(self, url: QUrl) -> None:
+        """A log or status URI: the desktop's viewer, else the studio's Log Viewer."""
+        open_link(url, self.log_viewer.show_url)
+
+    # -- the layout, as the user left it ----------------------------------------------------
+    LAYOUT = {"window/geometry": ("saveGeometry", "restoreGeometry"),
+              "window/state": ("saveState", "restoreState")}
+
+    def _layout_parts(self) -> dict:
+        parts = {"window/splitter": self.splitter}
+        for n, splitter in enumerate(self.viewer.splitters):
+            parts[f"cookviewer/splitter{n}"] = splitter
+        return parts
+
+    def _restore_layout(self) -> None:
+        for key, (_save, restore) in self.LAYOUT.items():
+            value = self.settings.value(key)
+            if value is not None:
+                getattr(self, restore)(value)
+        for key, widget in self._layout_parts().items():
+            value = self.settings.value(key)
+            if value is not None:
+                widget.restoreState(value)
+
+    def save_layout(self) -> None:
+        for key, (save, _restore) in self.LAYOUT.items():
+            self.settings.setValue(key, getattr(self, save)())
+        for key, widget in self._layout_parts().items():
+            self.settings.setValue(key, widget.saveState())
+        self.settings.sync()
 
     def select_first(self) -> None:
         """Start on the first Python Scheduler (the reason to be here), else the first node."""
@@ -100,16 +139,22 @@ class MainWindow(QMainWindow):
             file.addAction(action)
         self.recent_menu = file.addMenu("Open &Recent")
         file.addSeparator()
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file.addAction(quit_action)
+        self.quit_action = QAction("&Quit", self)
+        self.quit_action.setShortcuts(_keys(QKeySequence.StandardKey.Quit, "Ctrl+Q"))
+        self.quit_action.triggered.connect(self.close)
+        file.addAction(self.quit_action)
         edit = self.menuBar().addMenu("&Edit")
-        self.undo_action = QAction("&Undo", self, shortcut=QKeySequence.StandardKey.Undo,
-                                   enabled=False)
+        self.undo_action = QAction("&Undo", self, enabled=False)
+        self.undo_action.setShortcuts(_keys(QKeySequence.StandardKey.Undo, "Ctrl+Z"))
         self.undo_action.triggered.connect(lambda: self.document.undo())
+        self.redo_action = QAction("&Redo", self, enabled=False)
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.redo_action.triggered.connect(lambda: self.document.redo())
         delete = QAction("&Delete Node  (Del)", self)
         delete.triggered.connect(self.delete_selected)
-        edit.addActions([self.undo_action, delete])
+        edit.addActions([self.undo_action, self.redo_action])
+        edit.addSeparator()
+        edit.addAction(delete)
         types = self.menuBar().addMenu("&Types")
         add = QAction("&Add Node…  (Tab)", self)
         add.triggered.connect(self.open_tab_menu)
@@ -170,15 +215,26 @@ class MainWindow(QMainWindow):
     def _watch(self, document: Document) -> None:
         document.dirtyChanged.connect(self._title)
         document.pathChanged.connect(self._title)
-        document.undoAvailable.connect(self.undo_action.setEnabled)
-        self.undo_action.setEnabled(False)
+        document.historyChanged.connect(self._history)
+        self._history()
         self._title()
+
+    def _history(self) -> None:
+        """The Edit menu says what Undo and Redo would do ("Undo Delete render1")."""
+        for action, verb, step in ((self.undo_action, "&Undo", self.document.undo_text()),
+                                   (self.redo_action, "&Redo", self.document.redo_text())):
+            action.setText(f"{verb} {step}" if step else verb)
+            action.setEnabled(bool(step))
 
     def _title(self, *_args) -> None:
         name = Path(self.document.path).name if self.document.path else "untitled"
         self.setWindowTitle(f"{name}{' *' if self.document.dirty else ''} — schedstudio")
 
     def set_document(self, document: Document) -> None:
+        self.bridge.cancel()  # the old network's cook: its items are no longer shown
+        self.bridge.wait(30)
+        self.bridge.reset()
+        self.viewer.reset()
         self.document = document
         self.panel.set_document(document)
         self.pane.set_document(document)
@@ -218,7 +274,14 @@ class MainWindow(QMainWindow):
     def save_as(self) -> bool:
         path, _ = QFileDialog.getSaveFileName(self, "Save network as", self.document.path,
                                               "TOP networks (*.top.json)")
-        return bool(path) and self._save_to(path)
+        if not path:
+            return False
+        named = with_extension(path)
+        if named != path and Path(named).exists() and QMessageBox.question(
+                self, "Replace the file?", f"{named} exists already. Replace it?") \
+                != QMessageBox.StandardButton.Yes:
+            return False  # the dialog asked about the name typed, not this one
+        return self._save_to(named)
 
     def _save_to(self, path: str) -> bool:
         try:
@@ -246,9 +309,11 @@ class MainWindow(QMainWindow):
         if not self._may_discard():
             event.ignore()
             return
+        self.save_layout()
         self.bridge.cancel()
         self.bridge.wait(30)
         self.shell.stop()
+        self.log_viewer.close()
         event.accept()
 
     # -- nodes and types -------------------------------------------------------------------
@@ -451,6 +516,22 @@ class MainWindow(QMainWindow):
     def document_changed_elsewhere(self) -> None:
         """After a shell command: show what it changed in the network."""
         self.document.refresh()
+
+
+def _keys(standard: QKeySequence.StandardKey, fallback: str) -> list[QKeySequence]:
+    """The platform's keys for ``standard``; ``fallback`` where the platform has none (Quit
+    has no key on some Linux desktops and offscreen)."""
+    keys = QKeySequence.keyBindings(standard)
+    return keys if keys else [QKeySequence(fallback)]
+
+
+def with_extension(path: str) -> str:
+    """``shot`` -> ``shot.top.json``, ``shot.top`` -> ``shot.top.json``: the Open dialog lists
+    networks by that extension. A name with an extension of its own is the user's choice."""
+    name = Path(path).name
+    if name.endswith(".top"):
+        return f"{path}.json"
+    return path if "." in name.strip(".") else f"{path}{NETWORK_EXTENSION}"
 
 
 def open_window(path: str | None) -> MainWindow:

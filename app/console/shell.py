@@ -9,6 +9,7 @@ import os
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDockWidget, QLabel
 
+SYNTAX_STYLE = "native"  # pygments' dark style nearest the code fields' #1e1e1e
 BANNER = ("Live objects: network, document, scheduler (the selected scheduler node's "
           "instance), engine, items, selected (selected work items), window, pdg.\n")
 
@@ -41,6 +42,17 @@ def _restore_environment(before: dict) -> None:
             os.environ.pop(key, None)
 
 
+def dark(widget) -> None:
+    """The console in the studio's dark colours: qtconsole's style sheet made from the
+    syntax style, so prompts, text and highlighting agree."""
+    from qtconsole import styles
+
+    widget.syntax_style = SYNTAX_STYLE
+    widget.style_sheet = styles.sheet_from_template(SYNTAX_STYLE, "linux")
+    widget._syntax_style_changed()
+    widget._style_sheet_changed()
+
+
 class ShellDock(QDockWidget):
     executed = Signal()  # a command ran in the shell
 
@@ -69,6 +81,7 @@ class ShellDock(QDockWidget):
         client = manager.client()
         client.start_channels()
         widget = RichJupyterWidget()
+        dark(widget)
         widget.banner = BANNER
         widget.kernel_manager, widget.kernel_client = manager, client
         # IPython's own hook: the widget's `executed` signal is lost with in-process kernels

@@ -4,12 +4,10 @@ the tail of its log (live while it cooks), and a summary bar with counts and pro
 from __future__ import annotations
 
 import html
-import json
 from collections import Counter
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -28,6 +26,7 @@ from PySide6.QtWidgets import (
 from schedcore.workitem import WorkItem, WorkItemState
 
 from ..bridge import CookBridge
+from ..logview import open_link
 from .model import STATE_COLORS, ItemTableModel
 
 LOG_TAIL = 16_000  # characters of a log shown
@@ -45,8 +44,26 @@ def log_tail(item: WorkItem) -> str:
         return item.log or "(no log yet)"
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds:.2f} s" if seconds < 60 else f"{int(seconds // 60)} min {seconds % 60:.0f} s"
+
+
+def _detail_rows(item: WorkItem) -> list[tuple[str, str]]:
+    """The item as (label, text) rows: one per attribute, output and input."""
+    rows = [("node", item.node), ("reason", item.reason),
+            ("command", item.command),
+            ("duration", _duration(item.cook_duration) if item.cook_duration else "")]
+    for name in item.attribNames():
+        values = item.attribArray(name) or []
+        rows.append((name, str(values[0]) if len(values) == 1 else ", ".join(map(str, values))))
+    rows += [("output", o.path) for o in item.outputFiles]
+    rows += [("input", o.path) for o in item.inputFiles]
+    return [(label, text) for label, text in rows if text]
+
+
 class CookViewer(QWidget):
     itemSelected = Signal(object)  # the WorkItem, or None
+    openInside = Signal(QUrl)      # a link the desktop cannot open: the studio shows it
 
     def __init__(self, bridge: CookBridge, parent=None):
         super().__init__(parent)
@@ -97,10 +114,14 @@ class CookViewer(QWidget):
         right.setOrientation(Qt.Orientation.Vertical)
         right.addWidget(self.details)
         right.addWidget(self.log)
+        right.setSizes([300, 300])  # the details get half, not the two lines of a hint
         split = QSplitter()
         split.addWidget(left)
         split.addWidget(right)
-        split.setSizes([700, 400])
+        split.setSizes([600, 400])
+        for splitter in (split, right):
+            splitter.setChildrenCollapsible(False)
+        self.splitters = (split, right)
         bar = QHBoxLayout()
         bar.addWidget(self.summary, 1)
         bar.addWidget(self.progress)
@@ -116,9 +137,22 @@ class CookViewer(QWidget):
         self.node_filter.clear()
         self.node_filter.addItem("all nodes", "")
         self.node_filter.blockSignals(False)
+        self._filter()  # the model filters by what the combos say: all nodes
         self.details.clear()
         self.log.clear()
         self._summary()
+
+    def reset(self) -> None:
+        """Another network is open: no items, no filters, no cook yet."""
+        for widget in (self.state_filter, self.text_filter):
+            widget.blockSignals(True)
+        self.state_filter.setCurrentIndex(0)
+        self.text_filter.clear()
+        for widget in (self.state_filter, self.text_filter):
+            widget.blockSignals(False)
+        self._started()
+        self.progress.reset()
+        self.summary.setText("No cook yet: Cook (F5) runs the network.")
 
     def _changed(self, new: list, changed: list) -> None:
         self.model.update(new, changed)
@@ -136,7 +170,10 @@ class CookViewer(QWidget):
         total = sum(totals.values())
         done = self.bridge.finished_count(totals)
         self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
+        canceled = result is not None and result.canceled
+        # a cancel ends every item, but cooks none: the bar says how far it got
+        self.progress.setValue(done - totals.get("CookedCancel", 0) if canceled else done)
+        self.progress.setFormat("canceled at %p%" if canceled else "%p%")
         parts = [f"<span style='color:{STATE_COLORS[state]}'>{state} {n}</span>"
                  for state, n in sorted(totals.items(), key=lambda kv: WorkItemState[kv[0]])
                  if n]
@@ -188,19 +225,18 @@ class CookViewer(QWidget):
     @staticmethod
     def _details_html(item: WorkItem) -> str:
         try:
-            data = item.to_json()
-        except RuntimeError:
+            rows = _detail_rows(item)
+        except RuntimeError:  # the engine changed the item meanwhile: the next refresh
             return ""
-        links = "".join(f"<p>{label}: <a href='{html.escape(uri)}'>{html.escape(uri)}</a></p>"
-                        for label, uri in (("log", item.log_uri), ("status", item.status_uri))
-                        if uri)
-        rows = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>"
-                       f"{html.escape(json.dumps(data[k]))}</td></tr>"
-                       for k in ("state", "reason", "command", "attributes", "outputs",
-                                 "inputs", "cook_duration") if data.get(k))
+        cells = [f"<td style='color:#9a9a9a; padding-right:12px'>{html.escape(label)}</td>"
+                 f"<td>{html.escape(text)}</td>" for label, text in rows]
+        cells += [f"<td style='color:#9a9a9a'>{label}</td><td><a href='{html.escape(uri)}'>"
+                  f"{html.escape(uri)}</a></td>"
+                  for label, uri in (("log", item.log_uri), ("status", item.status_uri)) if uri]
         color = STATE_COLORS.get(item.state.name, "#ccc")
+        table = "".join(f"<tr>{row}</tr>" for row in cells)
         return (f"<h3>{html.escape(item.name)} <span style='color:{color}'>"
-                f"{item.state.name}</span></h3>{links}<table>{rows}</table>")
+                f"{item.state.name}</span></h3><table cellspacing='2'>{table}</table>")
 
     def open_url(self, url: QUrl) -> None:
-        QDesktopServices.openUrl(url)
+        open_link(url, self.openInside.emit)

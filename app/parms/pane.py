@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -34,6 +34,7 @@ from schedcore.schedulers.python import FIELDS, GROUPS, compile_field, signature
 
 from ..document import Document
 from ..editor.code import CallbackEditor, CodeEditor
+from .tabs import WrapTabs
 
 _FIELDS = {f.name: f for f in FIELDS}
 
@@ -112,7 +113,7 @@ class ParameterPane(QWidget):
         layout.addWidget(save, 0, Qt.AlignmentFlag.AlignLeft)
         self.widgets["savetopython"] = save
         layout.addLayout(self._working_dir())
-        tabs = QTabWidget()
+        tabs = WrapTabs()
         templates = {t.name: t for t in self.document.templates(self.node)}
         for group in GROUPS:
             page = QWidget()
@@ -121,7 +122,7 @@ class ParameterPane(QWidget):
                 if field.group == group:  # Schedule, the one that matters most, gets room
                     column.addWidget(self._field(templates[field.name]),
                                      3 if field.name == "onSchedule" else 1)
-            tabs.addTab(page, group)
+            tabs.addTab(self._scrolled(page), group)  # a short window scrolls a tall page
         settings = QWidget()
         form = QFormLayout(settings)
         spare = set(self.document.spare_names(self.node))
@@ -129,7 +130,7 @@ class ParameterPane(QWidget):
             if template.kind not in ("code", "action") and template.name != "pdg_workingdir" \
                     and template.name not in spare:
                 form.addRow(self._label(template), self._editor(template))
-        tabs.addTab(settings, "Settings")
+        tabs.addTab(self._scrolled(settings), "Settings")
         tabs.addTab(self._scrolled(self._spare_box()), f"Spare Parameters ({len(spare)})")
         layout.addWidget(tabs, 1)
         self.tabs = tabs
@@ -144,16 +145,19 @@ class ParameterPane(QWidget):
         browse.setFixedWidth(28)
         expanded = QLabel()
         expanded.setStyleSheet("color: #888;")
+        # a long path must not widen the window: it is cut, and whole in the tooltip
+        expanded.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        expanded.setMinimumWidth(60)
 
         def show_expanded() -> None:
             expanded.setText(expand_vars(edit.text(), self.document.network.hip))
+            expanded.setToolTip(expanded.text())
 
         def choose() -> None:
             folder = QFileDialog.getExistingDirectory(self, "Working Directory",
                                                       expanded.text())
             if folder:
-                edit.setText(folder)
-                edit.editingFinished.emit()
+                edit.setText(folder)  # a change like any other: the document has it
 
         edit.textChanged.connect(show_expanded)
         browse.clicked.connect(choose)
@@ -181,6 +185,7 @@ class ParameterPane(QWidget):
         editor.editor.run_check()
         column.addWidget(label)
         column.addWidget(editor, 1)
+        editor.editor.setMinimumHeight(7 * editor.editor.fontMetrics().height())
         self.editors[template.name] = editor
         self.widgets[template.name] = editor.editor
         return box
@@ -304,7 +309,9 @@ class ParameterPane(QWidget):
             widget.textChanged.connect(lambda: self._json_changed(widget, template))
         else:
             widget = QLineEdit(str(value if value is not None else ""))
-            widget.editingFinished.connect(lambda: set_parm(widget.text()))
+            # every keystroke: Cook, Save and Quit see what is on screen (the document makes
+            # one undo step of a field's run of edits)
+            widget.textChanged.connect(set_parm)
         widget.setToolTip(template.help)
         self.widgets[template.name] = widget
         return widget
@@ -347,9 +354,11 @@ class ParameterPane(QWidget):
                     widget.setPlainText(str(value or ""))
                     widget.run_check()
             elif isinstance(widget, QLineEdit):
-                widget.setText(str(value))
+                if widget.text() != str(value):  # the field's own edit: keep its cursor
+                    widget.setText(str(value))
             elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
-                widget.setValue(value)
+                if widget.value() != value:  # typing "12" passes 1: leave the text alone
+                    widget.setValue(value)
             elif isinstance(widget, QCheckBox):
                 widget.setChecked(bool(value))
             elif isinstance(widget, QComboBox) and parm != "scheduler":
