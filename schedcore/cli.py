@@ -132,6 +132,8 @@ def cmd_cook(args) -> int:
     console = Console(stderr=args.json, highlight=False, soft_wrap=True)  # paths stay whole
     try:
         net = network_file.load(args.network)
+        if args.hip:
+            _set_hip(net, args.hip, console)
         engine = Engine(net, upto=args.node, scheduler=args.scheduler, static=args.static,
                         workdir=args.workdir, resume=args.resume,
                         limits=ItemLimits.configured(args.max_node_items, args.max_items))
@@ -154,6 +156,17 @@ def cmd_cook(args) -> int:
     if result.canceled:
         return exit_status_of_signal(signum)
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _set_hip(net, folder: str, console: Console) -> None:
+    """``--hip``: a submitted copy cooks with its original's folder as ``$HIP``; a machine
+    that does not see that folder (a farm without the shared path) uses the copy's own."""
+    if os.path.isdir(folder):
+        net.hip = folder
+        return
+    console.print(f"[yellow]warning:[/] --hip {escape(folder)}: no such folder on this "
+                  f"machine; $HIP is the network file's own folder, {escape(net.hip)}",
+                  highlight=False)
 
 
 CANCEL_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # Ctrl-C, timeout, a closed tty
@@ -311,6 +324,10 @@ def parser() -> argparse.ArgumentParser:
     cook.add_argument("--max-node-items", metavar="N", type=int,
                       help=f"the most work items one node may make (default: "
                            f"${limits.NODE_VAR}, else {limits.DEFAULT_NODE:,})")
+    cook.add_argument("--hip", metavar="DIR",
+                      help="$HIP of the cook (default: the network file's folder); Submit As "
+                           "Job gives the folder of the network it copied into the working "
+                           "dir, so the copy's scripts and paths are found where they were")
     cook.add_argument("--status-file", metavar="FILE",
                       help="keep FILE up to date with the cook's counts by state and, at the "
                            "end, its outcome (JSON)")

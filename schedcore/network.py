@@ -98,13 +98,22 @@ class Network:
     schedulers: list[SchedulerSpec] = field(default_factory=list)
     default_scheduler: str = ""
     path: str = ""  # where it was loaded from or saved to; "" for a new network
+    # $HIP when it is not the file's folder: a submitted copy cooks as its original
+    _hip: str = field(default="", init=False, repr=False, compare=False)
     # name -> position in ``nodes``; checked at each use, as the studio edits ``nodes``
     _index: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def hip(self) -> str:
-        """``$HIP``: the folder of the network file (the current folder when unsaved)."""
+        """``$HIP``: the folder of the network file (the current folder when unsaved), or the
+        folder it was set to: a copy made by Submit As Job keeps its original's ``$HIP``."""
+        if self._hip:
+            return self._hip
         return str(Path(self.path).resolve().parent) if self.path else os.getcwd()
+
+    @hip.setter
+    def hip(self, folder: str) -> None:
+        self._hip = str(Path(folder).resolve()) if folder else ""
 
     def node(self, name: str) -> NodeSpec:
         spot = self._index.get(name)

@@ -170,6 +170,54 @@ def test_submit_as_job_goes_on_after_the_submitter_exits(tmp_path):
     assert shown.stdout.startswith("finished: every item cooked (14 CookedSuccess)")
 
 
+def wait_for_status(uri: str, timeout: float = 120) -> dict:
+    status_path, status = Path(uri[len("file://"):]), {}
+    deadline = time.monotonic() + timeout
+    while status.get("state") not in ("finished", "canceled"):
+        assert time.monotonic() < deadline, status
+        time.sleep(0.1)
+        if status_path.exists():
+            status = json.loads(status_path.read_text())
+    psutil.wait_procs([psutil.Process(status["pid"])] if psutil.pid_exists(status["pid"])
+                      else [], timeout=30)
+    return status
+
+
+def test_a_submitted_cook_keeps_the_networks_own_hip(tmp_path):
+    """The copy in the working dir cooks with $HIP the original's folder: its scripts are
+    found, its outputs land in the working dir once (not work/work)."""
+    shutil.copytree(EXAMPLES, tmp_path / "ex")
+    path = tmp_path / "ex" / "wedge_summary.top.json"
+    data = json.loads(path.read_text())
+    for scheduler in data["schedulers"]:
+        scheduler["parms"]["pdg_workingdir"] = "$HIP/work"
+    path.write_text(json.dumps(data))
+    done = run("submit", path)
+    assert done.returncode == 0, done.stderr
+    status = wait_for_status(done.stdout.split("follow the cook at ")[1].strip())
+    assert status["ok"] is True, status
+    assert (tmp_path / "ex" / "work" / "wedge_summary.top.json").is_file()  # the copy
+    assert len(list((tmp_path / "ex" / "work" / "output").glob("*.svg"))) == 6
+    assert not (tmp_path / "ex" / "work" / "work").exists()
+
+
+def test_cook_hip_option(tmp_path):
+    net = write_network(tmp_path / "net.top.json", [
+        {"name": "g", "type": "genericgenerator", "parms": {"command": "echo $HIP"}}])
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    def echoed(done) -> str:
+        assert done.returncode == 0, done.stderr
+        log = json.loads(done.stdout)["items"][0]["log_uri"][len("file://"):]
+        return Path(log).read_text().strip()
+
+    assert echoed(run("cook", net, "--hip", other, "--json")) == str(other)
+    # a farm machine that does not see the folder: the network file's own, with a warning
+    done = run("cook", net, "--hip", tmp_path / "missing", "--json")
+    assert echoed(done) == str(tmp_path)
+    assert "no such folder on this machine" in done.stderr
+
+
 def test_status_waits_for_a_submitted_cook_and_tells_a_dead_one(tmp_path):
     net = write_network(tmp_path / "net.top.json", [
         {"name": "slow", "type": "genericgenerator",

@@ -198,7 +198,8 @@ class Scheduler(HoudiniServices):
         name, folder, _ = self._submission(graph_file)
         status = os.path.join(folder, f"{name}.json")
         command = [python_for_jobs(), "-m", "schedcore.cli", "cook",
-                   os.path.join(workdir, graph_file), "--status-file", status]
+                   os.path.join(workdir, graph_file), "--status-file", status,
+                   *self.submitted_hip()]
         if node_path:
             command += ["--node", node_path]
         log = os.path.join(folder, f"{name}.log")
@@ -214,6 +215,12 @@ class Scheduler(HoudiniServices):
         self._queued(status, graph_file, log, host=socket.gethostname(),
                      pid=int(started.stdout.split()[-1]))
         return Path(status).as_uri()
+
+    def submitted_hip(self) -> list[str]:
+        """``--hip`` for the submitted ``schedcore cook``: the copy in the working dir cooks
+        with its original's ``$HIP`` (where its scripts are, what its paths are relative
+        to), not the working dir it was copied into."""
+        return ["--hip", self.parms.hip] if self.parms.hip else []
 
     def _submission(self, graph_file: str) -> tuple[str, str, str]:
         """A new submission's name, and its folder (``<working dir>/pdgtemp/submitted``, for

@@ -346,7 +346,8 @@ class DaskScheduler(Scheduler):
 
         name, local, remote = self._submission(graph_file)
         status = os.path.join(remote, f"{name}.json")
-        args = ["cook", os.path.join(self.workingDir(False), graph_file), "--status-file", status]
+        args = ["cook", os.path.join(self.workingDir(False), graph_file), "--status-file", status,
+                *self.submitted_hip()]  # a worker without that folder falls back, and says so
         if node_path:
             args += ["--node", node_path]
         key = f"schedcore-submit-{name}"
