@@ -324,3 +324,20 @@ def test_the_xcb_plugin_of_this_install_is_checked():
     plugin = studio_main.xcb_plugin()
     assert plugin is not None and plugin.name == "libqxcb.so"
     assert "not found" not in studio_main._ldd(plugin)
+
+
+# -- 6. each cook's logs are its own ---------------------------------------------------------
+def test_a_second_cook_shows_its_own_log(qtbot, windows, tmp_path):
+    path = tmp_path / "echo.top.json"
+    path.write_text(json.dumps({"format": "schedcore-network", "nodes": [
+        {"name": "gen", "type": "genericgenerator", "inputs": [],
+         "parms": {"command": "echo first cook"}}]}))
+    win = windows(path)
+    first = cook(qtbot, win).items[0]
+    win.document.set_parm("gen", "command", "echo second cook")
+    second = cook(qtbot, win).items[0]
+    assert second.log_uri != first.log_uri
+    assert Path(second.log_file).read_text() == "second cook\n"
+    assert Path(first.log_file).read_text() == "first cook\n"  # kept, as it was
+    win.viewer.select_item(second.id)
+    assert win.viewer.log.toPlainText() == "second cook\n"
