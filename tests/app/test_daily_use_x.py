@@ -1,0 +1,60 @@
+"""What is typed is what cooks, saves and is asked about on Quit, on a real X display with a
+window manager and real key and mouse events (skipped, saying why, where none can start)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .xdisplay import xdisplay  # noqa: F401  (the fixture)
+
+HOOK = '''
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+
+def state(window):
+    field = window.pane.widgets.get("command")
+    centre = field.mapToGlobal(field.rect().center()) if field is not None else None
+    boxes = [w.windowTitle() for w in QApplication.topLevelWidgets()
+             if isinstance(w, QMessageBox) and w.isVisible()]
+    spec = window.document.network.node("gen")
+    return {"command_field": [centre.x(), centre.y()] if centre else None,
+            "command_focus": bool(field is not None and field.hasFocus()),
+            "command": spec.parms.get("command"), "dirty": window.document.dirty,
+            "cooked": [i.command for i in window.bridge.items],
+            "cooking": window.bridge.cooking, "boxes": boxes}
+'''
+
+
+def test_typed_edits_cook_save_and_are_asked_about_on_quit(xdisplay, tmp_path):  # noqa: F811
+    network = tmp_path / "echo.top.json"
+    network.write_text(json.dumps({"format": "schedcore-network", "nodes": [
+        {"name": "gen", "type": "genericgenerator", "inputs": [],
+         "parms": {"command": "echo old"}}]}))
+    hook = tmp_path / "hook.py"
+    hook.write_text(HOOK)
+    studio = xdisplay.start_studio(network, tmp_path, hook=hook)
+    state = studio.wait_for(lambda s: s["window_active"] and s["node_points"].get("gen"),
+                            timeout=30)
+    xdisplay.click(*state["node_points"]["gen"])
+    state = studio.wait_for(lambda s: s["command_field"], what="the Command field")
+    xdisplay.click(*state["command_field"])
+    studio.wait_for(lambda s: s["command_focus"], what="the Command field's focus")
+    xdisplay.key("ctrl+a")
+    xdisplay.type("echo fixed")
+    studio.wait_for(lambda s: s["command"] == "echo fixed" and s["dirty"],
+                    what="the typed command in the network, no Enter pressed")
+    xdisplay.key("F5")
+    studio.wait_for(lambda s: s["cooked"] == ["echo fixed"] and not s["cooking"], timeout=60,
+                    what="a cook of the typed command")
+    xdisplay.key("ctrl+s")
+    studio.wait_for(lambda s: not s["dirty"], what="the save")
+    saved = json.loads(Path(network).read_text())["nodes"][0]["parms"]["command"]
+    assert saved == "echo fixed"
+    xdisplay.type(" again")
+    studio.wait_for(lambda s: s["dirty"], what="the second edit")
+    xdisplay.key("ctrl+q")
+    studio.wait_for(lambda s: s["boxes"] == ["Unsaved changes"], what="Quit asking first")
+    xdisplay.key("Escape")  # Cancel: the studio stays, with the edit
+    state = studio.wait_for(lambda s: not s["boxes"], what="the question gone")
+    assert state["command"] == "echo fixed again" and studio.process.poll() is None
