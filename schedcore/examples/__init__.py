@@ -9,10 +9,13 @@ data folder.
 from __future__ import annotations
 
 from importlib.resources import files
-from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
+
+if TYPE_CHECKING:  # importlib.resources.abc is 3.11+
+    from importlib.abc import Traversable
 
 DEFAULT = "wedge_summary.top.json"  # the one the studio opens with no argument
 _SUFFIXES = (".top.json", ".py")  # what a copy takes: no outputs, journals or caches
