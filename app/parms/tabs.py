@@ -16,11 +16,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+# the chosen tab is told by colour, not bold type: bold text would not fit the button sized
+# for the regular weight
 TAB_STYLE = """
 QPushButton { border: 1px solid #555; border-bottom: none; padding: 3px 10px;
               background: #404040; color: #cfcfcf; border-top-left-radius: 3px;
               border-top-right-radius: 3px; }
-QPushButton:checked { background: #555; color: #ffffff; font-weight: bold; }
+QPushButton:checked { background: #5a5a5a; color: #ffffff; border-color: #c28a1e; }
 QPushButton:hover:!checked { background: #4a4a4a; }
 """
 
