@@ -1,13 +1,17 @@
 """The TAB menu: a searchable list of node types with a Schedulers section holding every
 registered scheduler type, custom ones included. Reload Types refreshes it without a restart;
-scheduler files that failed to load are listed with their file and line."""
+scheduler files that failed to load are listed with their file and line.
+
+It is a real popup, like Houdini's and like a QMenu: it takes the keyboard on open (typing
+filters, the arrows move, Enter chooses, Esc closes), a click outside closes it, it never
+opens off-screen, and no key reaches the network behind it."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QPoint, QRect, Qt, Signal
+from PySide6.QtGui import QColor, QGuiApplication
 from PySide6.QtWidgets import (
-    QDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -21,33 +25,64 @@ from schedcore import registry
 from schedcore.nodes import NODE_TYPES
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole
+NAVIGATION = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown}
 
 
-class TabMenu(QDialog):
+def clamp_to(rect: QRect, area: QRect) -> QRect:
+    """``rect`` moved (not resized, unless larger than ``area``) to lie inside ``area``."""
+    width, height = min(rect.width(), area.width()), min(rect.height(), area.height())
+    x = max(area.left(), min(rect.left(), area.right() + 1 - width))
+    y = max(area.top(), min(rect.top(), area.bottom() + 1 - height))
+    return QRect(x, y, width, height)
+
+
+class SearchField(QLineEdit):
+    """The filter field: the arrows and Enter act on the list below while typing goes on."""
+
+    def __init__(self, menu: TabMenu):
+        super().__init__(placeholderText="Search node and scheduler types…")
+        self.menu = menu
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() in NAVIGATION:
+            self.menu.tree.keyPressEvent(event)
+        elif event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.menu.choose_current()
+        else:
+            super().keyPressEvent(event)
+
+
+class TabMenu(QFrame):
     chosen = Signal(str)  # a node or scheduler type name
 
     def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setWindowTitle("Add a node")
-        self.setWindowFlag(Qt.WindowType.Popup)
-        self.search = QLineEdit(placeholderText="Search node and scheduler types…")
+        # Qt.Popup alone: a QDialog with the Popup flag added became a Tool window (the two
+        # flags' bits make Qt.Tool), decorated and without the keyboard
+        super().__init__(parent, Qt.WindowType.Popup)
+        self.setObjectName("tabmenu")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.search = SearchField(self)
+        self.search.setObjectName("tabmenu-search")
         self.tree = QTreeWidget()
         self.tree.setHeaderHidden(True)
+        self.tree.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the keyboard stays in the search
         self.reload_button = QPushButton("Reload Types")
         self.reload_button.setToolTip("Import scheduler files that changed on the types path")
+        self.reload_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.status = QLabel()
         self.status.setStyleSheet("color: #888;")
         buttons = QHBoxLayout()
         buttons.addWidget(self.status, 1)
         buttons.addWidget(self.reload_button)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.search)
         layout.addWidget(self.tree, 1)
         layout.addLayout(buttons)
         self.resize(420, 460)
         self.search.textChanged.connect(self._filter)
-        self.search.returnPressed.connect(self._choose_first)
         self.tree.itemActivated.connect(self._activated)
+        self.tree.itemClicked.connect(self._activated)
         self.reload_button.clicked.connect(self.reload_types)
         self.refresh()
 
@@ -60,10 +95,13 @@ class TabMenu(QDialog):
         schedulers = QTreeWidgetItem(self.tree, ["Schedulers"])
         for entry in sorted(reg.types.values(), key=lambda t: t.label.lower()):
             self._entry(schedulers, entry.name, entry.label, f"from {entry.origin}")
+        for section in (nodes, schedulers):
+            section.setFlags(Qt.ItemFlag.ItemIsEnabled)  # a heading, not a choice
         failures = reg.failures
         if failures:
             broken = QTreeWidgetItem(self.tree, [f"Failed to load ({len(failures)})"])
             broken.setForeground(0, QColor("#e06c75"))
+            broken.setFlags(Qt.ItemFlag.ItemIsEnabled)
             for failure in failures:
                 item = QTreeWidgetItem(broken, [str(failure)])
                 item.setToolTip(0, str(failure))
@@ -84,29 +122,38 @@ class TabMenu(QDialog):
         item.setData(0, TYPE_ROLE, name)
         item.setToolTip(0, tip)
 
-    def entries(self) -> dict[str, str]:
-        """Visible type names -> their section ("TOP Nodes" or "Schedulers")."""
-        found = {}
+    def _choices(self) -> list[QTreeWidgetItem]:
+        """Every type entry, in the order shown."""
+        found = []
         for index in range(self.tree.topLevelItemCount()):
             section = self.tree.topLevelItem(index)
-            for child in range(section.childCount()):
-                item = section.child(child)
-                if item.data(0, TYPE_ROLE) and not item.isHidden():
-                    found[item.data(0, TYPE_ROLE)] = section.text(0)
+            found.extend(section.child(i) for i in range(section.childCount())
+                         if section.child(i).data(0, TYPE_ROLE))
         return found
+
+    def entries(self) -> dict[str, str]:
+        """Visible type names -> their section ("TOP Nodes" or "Schedulers")."""
+        return {item.data(0, TYPE_ROLE): item.parent().text(0)
+                for item in self._choices() if not item.isHidden()}
+
+    def current(self) -> str:
+        """The type Enter would choose."""
+        item = self.tree.currentItem()
+        if item is None or item.isHidden():
+            return ""
+        return item.data(0, TYPE_ROLE) or ""
 
     def _filter(self, text: str) -> None:
         words = text.lower().split()
-        for index in range(self.tree.topLevelItemCount()):
-            section = self.tree.topLevelItem(index)
-            for child in range(section.childCount()):
-                item = section.child(child)
-                item.setHidden(not all(w in item.text(0).lower() for w in words))
+        for item in self._choices():
+            item.setHidden(not all(w in item.text(0).lower() for w in words))
+        if not self.current():  # keep the highlight on a visible choice
+            visible = [item for item in self._choices() if not item.isHidden()]
+            self.tree.setCurrentItem(visible[0] if visible else None)
 
-    def _choose_first(self) -> None:
-        names = list(self.entries())
-        if names:
-            self.choose(names[0])
+    def choose_current(self) -> None:
+        if self.current():
+            self.choose(self.current())
 
     def _activated(self, item: QTreeWidgetItem) -> None:
         name = item.data(0, TYPE_ROLE)
@@ -114,10 +161,27 @@ class TabMenu(QDialog):
             self.choose(name)
 
     def choose(self, name: str) -> None:
+        self.close()  # first: the new node is made with the network focused again
         self.chosen.emit(name)
-        self.accept()
+
+    # -- showing -------------------------------------------------------------------------
+    def popup(self, at: QPoint) -> None:
+        """Open with its top-left corner at ``at`` (global), moved to stay on the screen."""
+        self.move(at)
+        self.show()
 
     def showEvent(self, event) -> None:
-        super().showEvent(event)
         self.search.clear()
-        self.search.setFocus()
+        self._filter("")
+        at = self.pos()
+        screen = QGuiApplication.screenAt(at) or QGuiApplication.primaryScreen()
+        self.setGeometry(clamp_to(QRect(at, self.size()), screen.availableGeometry()))
+        # the keyboard goes to a popup's focus widget; activateWindow() would hand it back
+        # to the main window on X
+        self.search.setFocus(Qt.FocusReason.PopupFocusReason)
+        super().showEvent(event)
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.close()
+        event.accept()  # the popup's keys are its own, whatever they are
