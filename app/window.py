@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QAction, QCursor, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QSplitter
 
 from schedcore import codegen, registry, submit
@@ -20,7 +20,7 @@ from .console.shell import ShellDock
 from .cookview.panel import CookViewer
 from .document import EXAMPLE, Document
 from .logview import LogViewer, open_link
-from .network.panel import NetworkPanel, paint_dots
+from .network.panel import NetworkPanel
 from .network.tabmenu import TabMenu
 from .parms.pane import ParameterPane
 from .problems import ProblemsPanel, field_target
@@ -62,6 +62,9 @@ class MainWindow(QMainWindow):
         self.panel.nodeMoved.connect(lambda *args: self.document.move_node(*args))
         self.panel.connectRequested.connect(self.connect_nodes)
         self.panel.disconnectRequested.connect(lambda *args: self.document.disconnect(*args))
+        self.panel.cookRequested.connect(lambda name: self.cook(name))
+        self.panel.showItemsRequested.connect(self.show_items_of)
+        self.panel.itemClicked.connect(lambda item_id: self.go_to(("item", item_id)))
         self.tab_menu.chosen.connect(self.add_node)
         self.pane.saveToPython.connect(self.save_to_python)
         self.viewer.openInside.connect(self.log_viewer.show_url)
@@ -161,6 +164,9 @@ class MainWindow(QMainWindow):
         reload_types = QAction("&Reload Types", self, shortcut="Ctrl+R")
         reload_types.triggered.connect(self.reload_types)
         types.addActions([add, reload_types])
+        view = self.menuBar().addMenu("&View")  # the keys work over the network alone
+        view.addAction("Frame &All\tA", self.panel.frame_all)
+        view.addAction("Frame &Selected\tF", self.panel.frame_selected)
         cook = self.menuBar().addMenu("&Cook")
         toolbar = self.addToolBar("Cook")
         toolbar.setObjectName("cooktoolbar")
@@ -319,9 +325,16 @@ class MainWindow(QMainWindow):
     # -- nodes and types -------------------------------------------------------------------
     def open_tab_menu(self) -> None:
         self.tab_menu.refresh()
-        self.tab_menu.move(QCursor.pos())
-        self.tab_menu.show()
-        self.tab_menu.raise_()
+        self.tab_menu.popup(self.panel.menu_point())
+
+    def show_items_of(self, node: str) -> None:
+        """The Cook Viewer, showing ``node``'s items only."""
+        self.viewer_dock.raise_()
+        index = self.viewer.node_filter.findData(node)
+        if index >= 0:
+            self.viewer.node_filter.setCurrentIndex(index)
+        else:
+            self.statusBar().showMessage(f"{node} has no work items yet: cook it first", 5000)
 
     def connect_nodes(self, source: str, target: str) -> None:
         try:
@@ -391,15 +404,13 @@ class MainWindow(QMainWindow):
     # -- cooking -----------------------------------------------------------------------------
     def _cooking(self) -> None:
         self.bridge.cookStarted.connect(self._cook_started)
-        self.bridge.itemsChanged.connect(lambda *_: self.panel.viewport().update())
         self.bridge.message.connect(self._cook_message)
         self.bridge.cookFinished.connect(self._cook_finished)
         self.problems.activated.connect(self.go_to)
-        self.panel.rebuilt.connect(self._show_dots)
         self.shell.executed.connect(self.document_changed_elsewhere)
         self.panel.nodeSelected.connect(lambda *_: self.shell.refresh())
         self.viewer.itemSelected.connect(lambda *_: self.shell.refresh())
-        self._show_dots()
+        self.panel.set_bridge(self.bridge)
 
     def cook(self, upto: str | None = None, resume: bool = False) -> bool:
         """Cook the network (or up to ``upto``) on a background thread; ``resume`` goes on
@@ -468,14 +479,6 @@ class MainWindow(QMainWindow):
             self.problems_dock.raise_()
         self.panel.viewport().update()
         self.shell.refresh()
-
-    def _show_dots(self) -> None:
-        def extra_for(name):
-            return lambda painter, rect: paint_dots(painter, rect, self.bridge, name)
-        for name, item in self.panel.items.items():
-            if not item.is_scheduler:
-                item.painter_extra = extra_for(name)
-                item.prepareGeometryChange()
 
     def go_to(self, target: tuple) -> None:
         """Where a problem points: a callback field's line, or a work item."""

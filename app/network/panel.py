@@ -1,159 +1,42 @@
-"""The network panel: scheduler nodes along the top, TOP nodes below in dependency order with
-their connections, each TOP node saying which scheduler cooks it. Tab opens the TAB menu.
+"""The network panel: a node editor like Houdini's TOP network. Scheduler nodes along the
+top, TOP nodes below in dependency order with their connections, each TOP node saying which
+scheduler cooks it and showing its work items beside it.
 
-Nodes are dragged where one wants them (the position is saved with the network); dragging from
-a TOP node's output port (the dot under it) onto another node connects them; a connection is
-selected with a click and deleted with Delete."""
+Wheel zooms around the cursor; the middle button (or Space + drag) pans; A or Home frames
+everything, F the selection. Tab opens the TAB menu; a new node goes where it was asked for
+(under the node it is connected to), on a free spot. Nodes are dragged where one wants them
+(the position is saved with the network); dragging from a TOP node's output port (the dot
+under it) onto another node connects them; a connection is selected with a click and deleted
+with Delete. Hover or middle-click a node for its info; right-click for its menu; click a
+work item's dot to select it in the Cook Viewer."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPainterPathStroker, QPen
-from PySide6.QtWidgets import (
-    QGraphicsItem,
-    QGraphicsObject,
-    QGraphicsPathItem,
-    QGraphicsScene,
-    QGraphicsView,
-)
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QCursor, QKeySequence, QPainter, QPen, QTransform
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsView, QMenu, QToolTip
 
 from ..document import Document
+from . import dots, layout
+from .items import (  # noqa: F401 (names others import from here)
+    EXTRA_W,
+    NODE_H,
+    NODE_W,
+    SELECTED_COLOR,
+    EdgeItem,
+    NodeItem,
+    extra_rect,
+    wire,
+)
 
-NODE_W, NODE_H = 200, 46
-GAP_X, GAP_Y = 24, 46
-EXTRA_W = 250  # room beside a node for what the cook viewer draws there
-TOP_COLOR, SCHEDULER_COLOR = QColor("#3d4c5e"), QColor("#4b3d5e")
-EDGE_COLOR, SELECTED_COLOR = QColor("#9aa5b1"), QColor("#f0c040")
-PORT_R = 5  # radius of a TOP node's output port
-
-
-def _wire(start: QPointF, end: QPointF) -> QPainterPath:
-    path = QPainterPath(start)
-    middle = (start.y() + end.y()) / 2
-    path.cubicTo(QPointF(start.x(), middle), QPointF(end.x(), middle), end)
-    return path
-
-
-class NodeItem(QGraphicsObject):
-    """One node box. ``extra`` is painted beside it (the cook viewer's item dots)."""
-
-    def __init__(self, name: str, type_name: str, subtitle: str, scheduler: bool):
-        super().__init__()
-        self.name, self.type_name, self.subtitle = name, type_name, subtitle
-        self.is_scheduler = scheduler
-        self.painter_extra = None  # callable(painter, rect) drawing beside the box
-        self.edges: list[EdgeItem] = []
-        flags = QGraphicsItem.GraphicsItemFlag
-        self.setFlags(flags.ItemIsSelectable | flags.ItemIsMovable
-                      | flags.ItemSendsGeometryChanges)
-        self.setToolTip(f"{name} ({type_name})" + (f"\n{subtitle}" if subtitle else ""))
-
-    def port(self) -> QPointF:
-        """The output port, in scene coordinates: connections leave from here."""
-        return self.pos() + QPointF(NODE_W / 2, NODE_H)
-
-    def on_port(self, scene_point: QPointF) -> bool:
-        if self.is_scheduler:
-            return False
-        offset = scene_point - self.port()
-        return offset.x() ** 2 + offset.y() ** 2 <= (PORT_R + 4) ** 2
-
-    def itemChange(self, change, value):
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
-            for edge in self.edges:
-                edge.update_path()
-        return super().itemChange(change, value)
-
-    def boundingRect(self) -> QRectF:
-        extra = EXTRA_W + 10 if self.painter_extra is not None else 0
-        return QRectF(-2, -2, NODE_W + 4 + extra, NODE_H + PORT_R + 4)
-
-    def box(self) -> QRectF:
-        return QRectF(0, 0, NODE_W, NODE_H)
-
-    def paint(self, painter: QPainter, option, widget=None) -> None:
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        color = SCHEDULER_COLOR if self.is_scheduler else TOP_COLOR
-        selected = self.isSelected()
-        painter.setPen(QPen(QColor("#f0c040") if selected else color.lighter(150),
-                            2.5 if selected else 1))
-        painter.setBrush(QBrush(color))
-        painter.drawRoundedRect(self.box(), 6, 6)
-        painter.setPen(QColor("#f0f0f0"))
-        bold = QFont(painter.font())
-        bold.setBold(True)
-        painter.setFont(bold)
-        painter.drawText(QRectF(8, 4, NODE_W - 16, 20), Qt.AlignmentFlag.AlignLeft,
-                         self.name)
-        painter.setFont(QFont(painter.font().family(), max(7, painter.font().pointSize() - 1)))
-        painter.setPen(QColor("#b8c4d0"))
-        subtitle = painter.fontMetrics().elidedText(self.subtitle or self.type_name,
-                                                    Qt.TextElideMode.ElideRight, NODE_W - 16)
-        painter.drawText(QRectF(8, 24, NODE_W - 16, 18), Qt.AlignmentFlag.AlignLeft, subtitle)
-        if not self.is_scheduler:
-            painter.setPen(QPen(color.lighter(170), 1))
-            painter.setBrush(QBrush(color.lighter(130)))
-            painter.drawEllipse(QPointF(NODE_W / 2, NODE_H), PORT_R, PORT_R)
-        if self.painter_extra is not None:
-            self.painter_extra(painter, QRectF(NODE_W + 10, 0, EXTRA_W, NODE_H))
+MIN_ZOOM, MAX_ZOOM = 0.1, 4.0
+WHEEL_STEP = 1.2          # zoom factor per wheel notch
+SCENE_REACH = 50_000      # the scene is this large each way, so the view pans freely
+FRAME_MARGIN = 30
 
 
-class EdgeItem(QGraphicsPathItem):
-    """A connection from ``source``'s port to the top of ``target``; selectable."""
-
-    def __init__(self, source: NodeItem, target: NodeItem):
-        super().__init__()
-        self.source, self.target = source, target
-        source.edges.append(self)
-        target.edges.append(self)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
-        self.setZValue(-1)
-        self.setToolTip(f"{source.name} → {target.name} (click, then Delete to disconnect)")
-        self.update_path()
-
-    def update_path(self) -> None:
-        self.setPath(_wire(self.source.port(), self.target.pos() + QPointF(NODE_W / 2, 0)))
-
-    def shape(self) -> QPainterPath:
-        stroker = QPainterPathStroker()
-        stroker.setWidth(10)  # easy to click
-        return stroker.createStroke(self.path())
-
-    def paint(self, painter: QPainter, option, widget=None) -> None:
-        selected = self.isSelected()
-        painter.setPen(QPen(SELECTED_COLOR if selected else EDGE_COLOR, 2.5 if selected else 1.5))
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawPath(self.path())
-
-
-MAX_DOTS = 48  # beside a node: a dot per work item up to this many, then counts
-
-
-def paint_dots(painter: QPainter, rect: QRectF, bridge, node: str) -> None:
-    """The node's work items as dots coloured by state, and the counts by state."""
-    from ..cookview.model import STATE_COLORS  # the viewer's colours
-
-    counts = bridge.counts.get(node)
-    if not counts:
-        return
-    order = {"CookedFail": 0, "Cooking": 1, "Scheduled": 2, "CookedSuccess": 3,
-             "CookedCache": 4, "CookedCancel": 5, "Waiting": 6, "Uncooked": 7}
-    ranked = sorted(((state, n) for state, n in counts.items() if n),
-                    key=lambda kv: order.get(kv[0], 9))
-    states: list[str] = []
-    for state, n in ranked:  # at most MAX_DOTS of them, however many items there are
-        states.extend([state] * min(n, MAX_DOTS - len(states)))
-    size, gap = 7, 3
-    painter.setPen(Qt.PenStyle.NoPen)
-    for index, state in enumerate(states):
-        row, column = divmod(index, 24)
-        painter.setBrush(QColor(STATE_COLORS.get(state, "#888")))
-        painter.drawEllipse(QRectF(rect.left() + column * (size + gap),
-                                   rect.top() + 4 + row * (size + gap), size, size))
-    text = "  ".join(f"{n} {state.replace('Cooked', '').lower()}" for state, n in ranked)
-    painter.setPen(QColor("#c8c8c8"))
-    painter.drawText(QRectF(rect.left(), rect.top() + 26, rect.width(), 18),
-                     Qt.AlignmentFlag.AlignLeft, text)
+def _xy(position) -> QPointF | None:
+    return QPointF(*position) if position else None
 
 
 class NetworkPanel(QGraphicsView):
@@ -164,17 +47,33 @@ class NetworkPanel(QGraphicsView):
     connectRequested = Signal(str, str)          # source, target
     disconnectRequested = Signal(str, str)       # source, target
     rebuilt = Signal()              # the node items were made anew
+    cookRequested = Signal(str)     # cook up to this node (its context menu)
+    showItemsRequested = Signal(str)  # show this node's items in the Cook Viewer
+    itemClicked = Signal(int)       # a work item's dot was clicked: select that item
 
     def __init__(self, document: Document, parent=None):
         super().__init__(parent)
         self.document = document
         self.items: dict[str, NodeItem] = {}
+        self.bridge = None
+        self.work = dots.NodeItems()
         self._wiring: tuple[NodeItem, QGraphicsPathItem] | None = None
         self._pressed_at: dict[str, QPointF] = {}
+        self._pan: tuple[QPointF, int, int] | None = None  # where the pan began, scroll values
+        self._space = False
+        self._fresh = True           # the next build is of a newly opened network
+        self._view_touched = False   # zoomed, panned or framed by the user
+        self._menu_at: QPointF | None = None  # where the context menu asked for a node
+        self._anchor: QPointF | None = None   # where the next new node goes
         self.setScene(QGraphicsScene(self))
+        self.scene().setSceneRect(-SCENE_REACH, -SCENE_REACH, 2 * SCENE_REACH, 2 * SCENE_REACH)
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setBackgroundBrush(QColor("#2b2b2b"))
-        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        for policy in (self.setHorizontalScrollBarPolicy, self.setVerticalScrollBarPolicy):
+            policy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # a node editor pans instead
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.scene().selectionChanged.connect(self._selection_changed)
         document.structureChanged.connect(self.rebuild)
@@ -184,34 +83,32 @@ class NetworkPanel(QGraphicsView):
         self.document.structureChanged.disconnect(self.rebuild)
         self.document = document
         document.structureChanged.connect(self.rebuild)
+        self._fresh, self._view_touched = True, False
         self.rebuild()
+        self._home()
+
+    def set_bridge(self, bridge) -> None:
+        """Show ``bridge``'s cook: each TOP node's work items beside it."""
+        self.bridge = bridge
+        bridge.cookStarted.connect(self.work.clear)
+        bridge.itemsChanged.connect(self._items_changed)
+        self._show_dots()
 
     # -- building the scene ------------------------------------------------------------------
     def rebuild(self) -> None:
         selected = self.selected()
+        before = None if self._fresh else set(self.items)
+        self._fresh = False
         scene = self.scene()
         scene.blockSignals(True)
         scene.clear()
         self.items = {}
-        net = self.document.network
-        for column, spec in enumerate(net.schedulers):
-            default = " (default)" if spec.name == net.default_scheduler else ""
-            self._add(spec.name, spec.type, spec.type + default, True,
-                      spec.position or QPointF(column * (NODE_W + GAP_X), 0))
-        depth: dict[str, int] = {}
-        rows: dict[int, int] = {}
-        for spec in net.topological():
-            level = 1 + max((depth[name] for name in spec.inputs), default=0)
-            depth[spec.name] = level
-            column = rows.get(level, 0)
-            rows[level] = column + 1
-            self._add(spec.name, spec.type, f"{spec.type} · {net.scheduler_for(spec)}", False,
-                      spec.position or QPointF(column * (NODE_W + GAP_X),
-                                               level * (NODE_H + GAP_Y) + 10))
-        for spec in net.nodes:
+        for spec, scheduler, position in self._positions(before).values():
+            self._add(spec, scheduler, position)
+        for spec in self.document.network.nodes:
             for upstream in spec.inputs:
                 scene.addItem(EdgeItem(self.items[upstream], self.items[spec.name]))
-        self._fit_scene()
+        self._show_dots()
         self.rebuilt.emit()
         scene.blockSignals(False)
         if selected in self.items:
@@ -219,15 +116,120 @@ class NetworkPanel(QGraphicsView):
         else:
             self.nodeSelected.emit("")
 
-    def _add(self, name, type_name, subtitle, scheduler, position) -> None:
-        item = NodeItem(name, type_name, subtitle, scheduler)
-        item.setPos(QPointF(*position) if isinstance(position, list) else position)
-        self.scene().addItem(item)
-        self.items[name] = item
+    def _positions(self, before: set | None) -> dict:
+        """Each node's spec, kind and place: saved places first, then free spots for the
+        others (a new node near where it was asked for, the rest in dependency order)."""
+        net = self.document.network
+        specs = [(s, True) for s in net.schedulers] + [(s, False) for s in net.topological()]
+        placed = {s.name: (s, sched, _xy(s.position)) for s, sched in specs if s.position}
+        taken = [layout.footprint(pos, sched) for _s, sched, pos in placed.values()]
+        depth: dict[str, int] = {}
+        columns: dict[int, int] = {}
+        for spec, scheduler in specs:
+            level = 0 if scheduler else 1 + max((depth[i] for i in spec.inputs), default=0)
+            depth[spec.name] = level
+            column = columns.get(level, 0)
+            columns[level] = column + 1
+            if spec.name in placed:
+                continue
+            if before is not None and spec.name not in before:
+                wanted = self._new_spot(spec, placed)
+            else:
+                wanted = layout.scheduler_spot(column) if scheduler \
+                    else layout.top_spot(level, column)
+            position = layout.free_spot(wanted, scheduler, taken)
+            if before is not None and spec.name not in before:
+                # saved at once, as part of the step that made the node
+                spec.position = [round(position.x(), 1), round(position.y(), 1)]
+            placed[spec.name] = (spec, scheduler, position)
+            taken.append(layout.footprint(position, scheduler))
+        return placed
 
-    def _fit_scene(self) -> None:
-        scene = self.scene()
-        scene.setSceneRect(QRectF(scene.itemsBoundingRect()).adjusted(-12, -16, 12, 16))
+    def _new_spot(self, spec, placed: dict) -> QPointF:
+        """Under the node it is connected to; else where the TAB menu was asked for; else
+        the middle of the view."""
+        inputs = [placed[name][2] for name in getattr(spec, "inputs", []) if name in placed]
+        if inputs:
+            return layout.below(inputs[0])
+        anchor, self._anchor = self._anchor, None
+        if anchor is not None:
+            return anchor - QPointF(NODE_W / 2, NODE_H / 2)
+        return self.mapToScene(self.viewport().rect().center()) - QPointF(NODE_W / 2, NODE_H)
+
+    def _add(self, spec, scheduler: bool, position: QPointF) -> None:
+        net = self.document.network
+        if scheduler:
+            default = " (default)" if spec.name == net.default_scheduler else ""
+            subtitle = spec.type + default
+        else:
+            subtitle = f"{spec.type} · {net.scheduler_for(spec)}"
+        item = NodeItem(spec.name, spec.type, subtitle, scheduler)
+        item.setPos(position)
+        self.scene().addItem(item)
+        self.items[spec.name] = item
+
+    # -- work items ----------------------------------------------------------------------------
+    def _show_dots(self) -> None:
+        if self.bridge is None:
+            return
+        for name, item in self.items.items():
+            if not item.is_scheduler:
+                item.painter_extra = self._dots_painter(name)
+                item.prepareGeometryChange()
+
+    def _dots_painter(self, name: str):
+        return lambda painter, rect: dots.paint(painter, rect, self.work.of(name),
+                                                self.bridge.counts.get(name))
+
+    def _items_changed(self, new: list, changed: list) -> None:
+        self.work.update(new, changed)
+        self.viewport().update()
+
+    def _item_at(self, point: QPointF) -> tuple[str, int] | None:
+        """The node and id of the work item whose dot is at ``point`` (scene)."""
+        if self.bridge is None:
+            return None
+        for name, item in self.items.items():
+            if item.is_scheduler or not item.footprint().contains(point):
+                continue
+            found = dots.hit(self.work.of(name), self.bridge.counts.get(name), extra_rect(),
+                             item.mapFromScene(point))
+            if found is not None:
+                return name, found
+        return None
+
+    def node_info(self, name: str) -> str:
+        """What hovering or middle-clicking ``name`` shows: counts, last cook, errors."""
+        item = self.items[name]
+        counts = self.bridge.counts.get(name) if self.bridge is not None else None
+        if item.is_scheduler:
+            return f"<b>{name}</b> · scheduler {item.subtitle}"
+        return dots.info(name, item.subtitle, self.work.of(name), counts,
+                         self.work.changed_at.get(name))
+
+    def _show_info(self, name: str, where: QPoint) -> None:
+        area = self.mapFromScene(self.items[name].sceneBoundingRect()).boundingRect()
+        QToolTip.showText(where, self.node_info(name), self.viewport(), area)
+
+    def viewportEvent(self, event) -> bool:
+        if event.type() == QEvent.Type.ToolTip:
+            point = self.mapToScene(event.pos())
+            dot = self._item_at(point)
+            node = self._node_at(point)
+            if dot is not None:
+                QToolTip.showText(event.globalPos(), self._dot_tip(dot[1]), self.viewport())
+                return True
+            if node is not None:
+                self._show_info(node.name, event.globalPos())
+                return True
+        return super().viewportEvent(event)
+
+    def _dot_tip(self, item_id: int) -> str:
+        item = next((i for i in self.bridge.items if i.id == item_id), None)
+        if item is None:
+            return ""
+        return f"{item.name}: {dots.STATE_WORDS.get(item.state.name, item.state.name)} " \
+               f"(click to select it in the Cook Viewer)"
 
     # -- selection -----------------------------------------------------------------------
     def selected(self) -> str:
@@ -243,60 +245,217 @@ class NetworkPanel(QGraphicsView):
         item = self.items.get(name)
         if item is not None:
             item.setSelected(True)
-            self.ensureVisible(item)
+            self.ensureVisible(item.mapRectToScene(item.box()), 20, 20)  # its dots may not fit
 
     def _selection_changed(self) -> None:
         self.nodeSelected.emit(self.selected())
 
-    def keyPressEvent(self, event) -> None:
-        if event.key() == Qt.Key.Key_Tab:
-            self.tabPressed.emit()
-            return
-        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
-            edge = self.selected_edge()
-            if edge is not None:
-                self.disconnectRequested.emit(edge.source.name, edge.target.name)
-            else:
-                self.deletePressed.emit()
-            return
-        super().keyPressEvent(event)
+    # -- the view: zoom, pan, frame --------------------------------------------------------
+    def zoom(self) -> float:
+        return self.transform().m11()
 
-    # -- dragging: moving nodes, and connecting them from a port ----------------------------
+    def zoom_at(self, factor: float, view_point: QPoint) -> None:
+        """Zoom by ``factor``, keeping the scene point under ``view_point`` where it is."""
+        anchor = self.mapToScene(view_point)
+        wanted = min(MAX_ZOOM, max(MIN_ZOOM, self.zoom() * factor))
+        self.setTransform(QTransform.fromScale(wanted, wanted))
+        self._scroll_by(self.mapFromScene(anchor) - view_point)
+        self._view_touched = True
+
+    def _scroll_by(self, delta: QPoint) -> None:
+        bars = self.horizontalScrollBar(), self.verticalScrollBar()
+        bars[0].setValue(bars[0].value() + delta.x())
+        bars[1].setValue(bars[1].value() + delta.y())
+
+    def frame(self, rect: QRectF, most: float = 1.0) -> None:
+        """Show ``rect`` whole, in the middle, zoomed in no further than ``most``."""
+        rect = rect.adjusted(-FRAME_MARGIN, -FRAME_MARGIN, FRAME_MARGIN, FRAME_MARGIN)
+        view = self.viewport().rect()
+        scale = min(view.width() / rect.width(), view.height() / rect.height(), most)
+        scale = max(MIN_ZOOM, scale)
+        self.setTransform(QTransform.fromScale(scale, scale))
+        self.centerOn(rect.center())
+        self._view_touched = True
+
+    def _bounds(self, items) -> QRectF:
+        rect = QRectF()
+        for item in items:
+            rect = rect.united(item.footprint())
+        return rect
+
+    def frame_all(self) -> None:
+        if self.items:
+            self.frame(self._bounds(self.items.values()))
+
+    def frame_selected(self) -> None:
+        chosen = [i for i in self.scene().selectedItems() if isinstance(i, NodeItem)]
+        if chosen:
+            self.frame(self._bounds(chosen))
+        else:
+            self.frame_all()
+
+    def _home(self) -> None:
+        """At 100 %, the network's top-left corner at the view's, until the user moves it."""
+        self.resetTransform()
+        rect = self._bounds(self.items.values())
+        if rect.isNull():
+            rect = QRectF(0, 0, 1, 1)
+        view = self.viewport().rect()
+        self.centerOn(rect.left() - 16 + view.width() / 2, rect.top() - 16 + view.height() / 2)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if not self._view_touched:
+            self._home()
+
+    # -- keys --------------------------------------------------------------------------------
+    def keyPressEvent(self, event) -> None:
+        key, plain = event.key(), not (event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier)
+        if key == Qt.Key.Key_Tab:
+            self.tabPressed.emit()
+        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self._delete()
+        elif plain and key in (Qt.Key.Key_A, Qt.Key.Key_Home):
+            self.frame_all()
+        elif plain and key == Qt.Key.Key_F:
+            self.frame_selected()
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal, Qt.Key.Key_Minus):
+            factor = 1 / WHEEL_STEP if key == Qt.Key.Key_Minus else WHEEL_STEP
+            self.zoom_at(factor, self.viewport().rect().center())
+        elif key == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+        else:
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.viewport().unsetCursor()
+        super().keyReleaseEvent(event)
+
+    def _delete(self) -> None:
+        edge = self.selected_edge()
+        if edge is not None:
+            self.disconnectRequested.emit(edge.source.name, edge.target.name)
+        else:
+            self.deletePressed.emit()
+
+    def focusNextPrevChild(self, forward: bool) -> bool:
+        return False  # Tab is ours: it opens the TAB menu
+
+    # -- the TAB menu and the context menu ----------------------------------------------------
+    def menu_point(self) -> QPoint:
+        """Where the TAB menu opens (global), kept as the place for the node it makes: the
+        context menu's point, else the cursor over the network, else the view's middle."""
+        if self._menu_at is None:
+            cursor = self.viewport().mapFromGlobal(QCursor.pos())
+            inside = self.viewport().rect().contains(cursor)
+            self._menu_at = self.mapToScene(cursor if inside else self.viewport().rect().center())
+        self._anchor, self._menu_at = self._menu_at, None
+        return self.viewport().mapToGlobal(self.mapFromScene(self._anchor))
+
+    def context_menu(self, point: QPointF) -> QMenu:
+        """The right-click menu at ``point`` (scene): the node's actions, then the view's."""
+        menu = QMenu(self)
+        node = self._node_at(point)
+        if node is not None:
+            self.select(node.name)
+            if not node.is_scheduler:
+                menu.addAction(f"Cook {node.name}", lambda: self.cookRequested.emit(node.name))
+                menu.addAction("Show Its Items in the Cook Viewer",
+                               lambda: self.showItemsRequested.emit(node.name))
+            menu.addAction(f"Delete {node.name}", self.deletePressed.emit,
+                           QKeySequence(Qt.Key.Key_Delete))
+            menu.addSeparator()
+        menu.addAction("Add Node…", lambda: self._add_at(point), QKeySequence(Qt.Key.Key_Tab))
+        menu.addSeparator()
+        menu.addAction("Frame All", self.frame_all, QKeySequence(Qt.Key.Key_A))
+        menu.addAction("Frame Selected", self.frame_selected, QKeySequence(Qt.Key.Key_F))
+        return menu
+
+    def _add_at(self, point: QPointF) -> None:
+        self._menu_at = point
+        self.tabPressed.emit()
+
+    def contextMenuEvent(self, event) -> None:
+        self.context_menu(self.mapToScene(event.pos())).exec(event.globalPos())
+
+    # -- the mouse: pan, info, dots, moving nodes and connecting them ----------------------
     def _node_at(self, scene_point: QPointF) -> NodeItem | None:
         for item in self.scene().items(scene_point):
-            if isinstance(item, NodeItem) and item.box().contains(item.mapFromScene(scene_point)):
-                return item
-            if isinstance(item, NodeItem) and item.on_port(scene_point):
+            if isinstance(item, NodeItem):
                 return item
         return None
+
+    def wheelEvent(self, event) -> None:
+        notches = event.angleDelta().y() / 120
+        if notches:
+            self.zoom_at(WHEEL_STEP ** notches, event.position().toPoint())
+        event.accept()
+
+    def _pans(self, event, node: NodeItem | None) -> bool:
+        button = event.button()
+        if button == Qt.MouseButton.MiddleButton:
+            return node is None
+        alt = event.modifiers() & Qt.KeyboardModifier.AltModifier
+        return button == Qt.MouseButton.LeftButton and bool(self._space or alt)
 
     def mousePressEvent(self, event) -> None:
         point = self.mapToScene(event.position().toPoint())
         node = self._node_at(point)
-        if event.button() == Qt.MouseButton.LeftButton and node is not None \
-                and node.on_port(point):
-            wire = self.scene().addPath(_wire(node.port(), point),
-                                        QPen(SELECTED_COLOR, 1.5, Qt.PenStyle.DashLine))
-            self._wiring = (node, wire)
+        if self._pans(event, node):
+            self._pan = (event.position(), self.horizontalScrollBar().value(),
+                         self.verticalScrollBar().value())
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            return
+        if event.button() == Qt.MouseButton.MiddleButton:
+            self._show_info(node.name, event.globalPosition().toPoint())
+            return
+        if event.button() == Qt.MouseButton.LeftButton and self._press_left(node, point):
             return
         super().mousePressEvent(event)
         self._pressed_at = {name: item.pos() for name, item in self.items.items()}
 
+    def _press_left(self, node: NodeItem | None, point: QPointF) -> bool:
+        """A click on a dot, or the start of a connection from a port; True when handled."""
+        if node is None:
+            dot = self._item_at(point)
+            if dot is not None:
+                self.select(dot[0])
+                self.itemClicked.emit(dot[1])
+                return True
+        if node is not None and node.on_port(point):
+            path = self.scene().addPath(wire(node.port(), point),
+                                        QPen(SELECTED_COLOR, 1.5, Qt.PenStyle.DashLine))
+            self._wiring = (node, path)
+            return True
+        return False
+
     def mouseMoveEvent(self, event) -> None:
+        if self._pan is not None:
+            start, x, y = self._pan
+            moved = event.position() - start
+            self.horizontalScrollBar().setValue(x - round(moved.x()))
+            self.verticalScrollBar().setValue(y - round(moved.y()))
+            self._view_touched = True
+            return
         if self._wiring is not None:
-            source, wire = self._wiring
-            wire.setPath(_wire(source.port(), self.mapToScene(event.position().toPoint())))
+            source, path = self._wiring
+            path.setPath(wire(source.port(), self.mapToScene(event.position().toPoint())))
             return
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event) -> None:
+        if self._pan is not None:
+            self._pan = None
+            if self._space:
+                self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            else:
+                self.viewport().unsetCursor()
+            return
         if self._wiring is not None:
-            source, wire = self._wiring
-            self._wiring = None
-            self.scene().removeItem(wire)
-            target = self._node_at(self.mapToScene(event.position().toPoint()))
-            if target is not None and target is not source:
-                self.connectRequested.emit(source.name, target.name)
+            self._finish_wire(event)
             return
         super().mouseReleaseEvent(event)
         moved = [(name, item.pos()) for name, item in self.items.items()
@@ -304,8 +463,12 @@ class NetworkPanel(QGraphicsView):
         self._pressed_at = {}
         for name, pos in moved:
             self.nodeMoved.emit(name, pos.x(), pos.y())
-        if moved:
-            self._fit_scene()
 
-    def focusNextPrevChild(self, forward: bool) -> bool:
-        return False  # Tab is ours: it opens the TAB menu
+    def _finish_wire(self, event) -> None:
+        source, path = self._wiring
+        self._wiring = None
+        self.scene().removeItem(path)
+        target = self._node_at(self.mapToScene(event.position().toPoint()))
+        if target is not None and target is not source:
+            self.connectRequested.emit(source.name, target.name)
+

@@ -1,0 +1,157 @@
+"""What a TOP node shows of its work items beside it: a dot per item, coloured by its state,
+while there are a few dozen; past that a bar whose segments are in proportion to the counts
+by state. Each dot (or segment) can be hit-tested, so a click selects that item."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPainter
+
+MAX_DOTS = 48          # a dot per item up to this many, then the proportional bar
+PER_ROW = 24
+DOT, DOT_GAP = 7, 3
+BAR_H = 12
+# the order of the bar's segments and of the counts: done first, then what is still to do
+ORDER = ["CookedSuccess", "CookedCache", "CookedFail", "CookedCancel", "Cooking",
+         "Scheduled", "Waiting", "Uncooked"]
+STATE_WORDS = {"CookedSuccess": "cooked", "CookedCache": "cached", "CookedFail": "failed",
+               "CookedCancel": "canceled", "Cooking": "cooking", "Scheduled": "scheduled",
+               "Waiting": "waiting", "Uncooked": "uncooked"}
+
+
+def state_colors() -> dict[str, str]:
+    from ..cookview.model import STATE_COLORS  # the viewer's colours, one meaning everywhere
+    return STATE_COLORS
+
+
+@dataclass
+class Mark:
+    """A dot (one item: ``item_id``) or a bar segment (every item in ``state``)."""
+    rect: QRectF
+    state: str
+    item_id: int | None = None
+
+
+def ranked(counts: Counter) -> list[tuple[str, int]]:
+    rank = {state: i for i, state in enumerate(ORDER)}
+    return sorted(((s, n) for s, n in counts.items() if n), key=lambda kv: rank.get(kv[0], 99))
+
+
+def counts_text(counts: Counter) -> str:
+    return "  ".join(f"{n} {STATE_WORDS.get(state, state.lower())}"
+                     for state, n in ranked(counts))
+
+
+def marks(items: list, counts: Counter, area: QRectF) -> list[Mark]:
+    """The dots, or the bar's segments, of one node's items inside ``area``."""
+    total = sum(counts.values())
+    if not total:
+        return []
+    if total <= MAX_DOTS and len(items) == total:
+        return [_dot(index, item, area) for index, item in enumerate(items)]
+    return _bar(counts, total, area)
+
+
+def _dot(index: int, item, area: QRectF) -> Mark:
+    row, column = divmod(index, PER_ROW)
+    rect = QRectF(area.left() + column * (DOT + DOT_GAP), area.top() + 4 + row * (DOT + DOT_GAP),
+                  DOT, DOT)
+    return Mark(rect, item.state.name, item.id)
+
+
+def _bar(counts: Counter, total: int, area: QRectF) -> list[Mark]:
+    segments, left = [], area.left()
+    for state, n in ranked(counts):
+        width = area.width() * n / total
+        segments.append(Mark(QRectF(left, area.top() + 5, width, BAR_H), state))
+        left += width
+    return segments
+
+
+def paint(painter: QPainter, area: QRectF, items: list, counts: Counter | None) -> None:
+    """The dots or the bar, and the counts by state under them."""
+    if not counts:
+        return
+    colors = state_colors()
+    painter.setPen(Qt.PenStyle.NoPen)
+    found = marks(items, counts, area)
+    for mark in found:
+        painter.setBrush(QColor(colors.get(mark.state, "#888")))
+        if mark.item_id is None:
+            painter.drawRect(mark.rect)
+        else:
+            painter.drawEllipse(mark.rect)
+    painter.setPen(QColor("#c8c8c8"))
+    text = painter.fontMetrics().elidedText(counts_text(counts), Qt.TextElideMode.ElideRight,
+                                            int(area.width()))
+    painter.drawText(QRectF(area.left(), area.top() + 26, area.width(), 18),
+                     Qt.AlignmentFlag.AlignLeft, text)
+
+
+def hit(items: list, counts: Counter | None, area: QRectF, point) -> int | None:
+    """The id of the item under ``point`` (node coordinates): the dot's item, or the first
+    item in the segment's state."""
+    for mark in marks(items, counts or Counter(), area):
+        if mark.rect.adjusted(-1.5, -1.5, 1.5, 1.5).contains(point):
+            if mark.item_id is not None:
+                return mark.item_id
+            return next((item.id for item in items if item.state.name == mark.state), None)
+    return None
+
+
+class NodeItems:
+    """Each node's work items in the order they came, kept from the bridge's batches (so
+    nothing walks every item of a cook to paint one node), and when each node last changed."""
+
+    def __init__(self):
+        self.clear()
+
+    def clear(self) -> None:
+        self.by_node: dict[str, list] = {}
+        self.node_of: dict[int, str] = {}
+        self.changed_at: dict[str, float] = {}
+
+    def update(self, new: list, changed_ids: list) -> None:
+        now = time.time()
+        for item in new:
+            self.by_node.setdefault(str(item.node), []).append(item)
+            self.node_of[item.id] = str(item.node)
+        for node in {self.node_of.get(i) for i in changed_ids} | {str(i.node) for i in new}:
+            self.changed_at[node] = now
+
+    def of(self, node: str) -> list:
+        return self.by_node.get(node, [])
+
+
+def info(name: str, kind: str, items: list, counts: Counter | None,
+         changed_at: float | None) -> str:
+    """A node's info (hover and middle-click): its counts by state, the last cook, errors."""
+    lines = [f"<b>{name}</b> · {kind}"]
+    if not counts:
+        return "<br>".join(lines + ["Not cooked yet"])
+    lines.append(f"{sum(counts.values())} items: {counts_text(counts)}")
+    durations = [item.cook_duration for item in items if item.cook_duration]
+    when = time.strftime("%H:%M:%S", time.localtime(changed_at)) if changed_at else "?"
+    took = (f"; items took {sum(durations):.2f} s in all, longest {max(durations):.2f} s"
+            if durations else "")
+    lines.append(f"Last cook: {when}{took}")
+    failed = [item for item in items if item.state.name == "CookedFail"]
+    if failed:
+        lines.append(f"<span style='color:#e5534b'>Errors ({len(failed)}):</span>")
+        lines += [f"{item.name}: {_escape(_first_line(item.reason))}" for item in failed[:3]]
+        if len(failed) > 3:
+            lines.append(f"… and {len(failed) - 3} more (Cook Viewer)")
+    return "<br>".join(lines)
+
+
+def _first_line(text: str) -> str:
+    text = (text or "failed").strip().splitlines()
+    return (text[-1] if text else "failed")[:160]  # a traceback's last line says what
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,275 @@
+"""The network view as a node editor and the TAB menu as a popup, driven offscreen (the
+same behaviours on a real X server with real input: test_real_display.py)."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+
+import pytest
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QMouseEvent, QWheelEvent
+from PySide6.QtWidgets import QApplication
+
+from schedstudio.document import Document
+from schedstudio.network import dots
+from schedstudio.network.items import extra_rect
+from schedstudio.network.tabmenu import clamp_to
+from schedstudio.window import MainWindow
+
+from ..conftest import EXAMPLES, make_network
+
+
+def _show(qtbot, document: Document) -> MainWindow:
+    win = MainWindow(document)
+    win.resize(1024, 700)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    shutil.copytree(EXAMPLES, tmp_path / "ex")
+    win = _show(qtbot, Document.open(tmp_path / "ex" / "wedge_summary.top.json"))
+    yield win
+    win.document.dirty = False
+    win.tab_menu.hide()
+    win.close()
+    win.deleteLater()
+
+
+def _visible(panel) -> QRectF:
+    return panel.mapToScene(panel.viewport().rect()).boundingRect()
+
+
+def _send(widget, kind, pos: QPointF, button, buttons, modifiers=Qt.KeyboardModifier.NoModifier):
+    QApplication.sendEvent(widget, QMouseEvent(kind, pos, QPointF(widget.mapToGlobal(pos)),
+                                               button, buttons, modifiers))
+
+
+def _overlaps(panel) -> list:
+    nodes = list(panel.items.values())
+    return [(a.name, b.name) for i, a in enumerate(nodes) for b in nodes[i + 1:]
+            if a.footprint().intersects(b.footprint())]
+
+
+# -- the TAB menu ---------------------------------------------------------------------------
+def test_tab_menu_is_a_popup_with_the_keyboard(qtbot, window):
+    menu, panel = window.tab_menu, window.panel
+    panel.select("wedge1")
+    panel.setFocus()
+    qtbot.keyClick(panel, Qt.Key.Key_Tab)
+    assert menu.isVisible() and menu.windowType() == Qt.WindowType.Popup
+    assert QApplication.activePopupWidget() is menu
+    assert menu.search.hasFocus()
+    qtbot.keyClicks(menu.search, "scheduler")
+    assert set(menu.entries()) == {"localscheduler", "pythonscheduler", "daskscheduler"}
+    first = menu.current()
+    qtbot.keyClick(menu.search, Qt.Key.Key_Down)
+    second = menu.current()
+    assert second != first and second in menu.entries()
+    qtbot.keyClick(menu.search, Qt.Key.Key_Backspace)  # edits the search, never the network
+    assert menu.search.text() == "schedule" and "wedge1" in panel.items
+    qtbot.keyClick(menu.search, Qt.Key.Key_Return)
+    assert not menu.isVisible()
+    made = panel.selected()
+    assert window.document.spec(made).type == second
+
+
+def test_tab_menu_closes_on_escape_and_on_a_click_outside(qtbot, window):
+    menu = window.tab_menu
+    window.open_tab_menu()
+    assert menu.isVisible()
+    qtbot.keyClick(menu.search, Qt.Key.Key_Escape)
+    assert not menu.isVisible()
+    window.open_tab_menu()
+    qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=QPoint(-20, -20))
+    assert not menu.isVisible()
+    assert window.document.dirty is False
+
+
+def test_tab_menu_never_opens_off_screen(qtbot, window):
+    menu = window.tab_menu
+    area = QGuiApplication.primaryScreen().availableGeometry()
+    for corner in (area.bottomRight() + QPoint(300, 300), area.topLeft() - QPoint(500, 50)):
+        menu.popup(corner)
+        assert area.contains(menu.geometry()), (corner, menu.geometry(), area)
+        menu.close()
+    assert clamp_to(QRect(90, 90, 50, 50), QRect(0, 0, 100, 100)) == QRect(50, 50, 50, 50)
+    assert clamp_to(QRect(0, 0, 500, 50), QRect(0, 0, 100, 100)) == QRect(0, 0, 100, 50)
+
+
+# -- zoom, pan, frame -----------------------------------------------------------------------
+def test_wheel_zooms_around_the_cursor(qtbot, window):
+    panel = window.panel
+    viewport = panel.viewport()
+    at = QPoint(120, 90)
+    under = panel.mapToScene(at)
+    for delta in (120, 120, -120 * 3):
+        QApplication.sendEvent(viewport, QWheelEvent(
+            QPointF(at), QPointF(viewport.mapToGlobal(at)), QPoint(), QPoint(0, delta),
+            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase,
+            False))
+        moved = panel.mapToScene(at) - under
+        assert abs(moved.x()) < 2 / panel.zoom() and abs(moved.y()) < 2 / panel.zoom()
+    assert panel.zoom() == pytest.approx(1 / 1.2)
+
+
+def test_middle_drag_and_space_drag_pan(qtbot, window):
+    panel = window.panel
+    viewport = panel.viewport()
+    empty = QPointF(viewport.width() - 10, viewport.height() - 10)
+    assert panel._node_at(panel.mapToScene(empty.toPoint())) is None
+    before = panel.mapToScene(viewport.rect().center())
+    middle, none = Qt.MouseButton.MiddleButton, Qt.MouseButton.NoButton
+    _send(viewport, QEvent.Type.MouseButtonPress, empty, middle, middle)
+    _send(viewport, QEvent.Type.MouseMove, empty - QPointF(60, 40), none, middle)
+    _send(viewport, QEvent.Type.MouseButtonRelease, empty - QPointF(60, 40), middle, none)
+    assert panel.mapToScene(viewport.rect().center()) - before == QPointF(60, 40)
+
+    panel.setFocus()
+    qtbot.keyPress(panel, Qt.Key.Key_Space)
+    left = Qt.MouseButton.LeftButton
+    start = QPointF(panel.mapFromScene(panel.items["wedge1"].pos() + QPointF(30, 20)))
+    _send(viewport, QEvent.Type.MouseButtonPress, start, left, left)
+    _send(viewport, QEvent.Type.MouseMove, start + QPointF(25, 0), none, left)
+    _send(viewport, QEvent.Type.MouseButtonRelease, start + QPointF(25, 0), left, none)
+    qtbot.keyRelease(panel, Qt.Key.Key_Space)
+    assert panel.mapToScene(viewport.rect().center()) - before == QPointF(35, 40)
+    assert window.document.network.node("wedge1").position is None  # panned, not moved
+
+
+def test_frame_all_and_frame_selected(qtbot, window):
+    panel = window.panel
+    panel.setFocus()
+    panel.zoom_at(3.0, QPoint(0, 0))
+    qtbot.keyClick(panel, Qt.Key.Key_A)
+    visible = _visible(panel)
+    assert all(visible.contains(item.footprint()) for item in panel.items.values())
+    assert panel.zoom() <= 1.0
+    panel.zoom_at(0.2, QPoint(0, 0))
+    panel.select("summary1")
+    qtbot.keyClick(panel, Qt.Key.Key_F)
+    box = panel.items["summary1"].footprint()
+    assert _visible(panel).contains(box)
+    assert (_visible(panel).center() - box.center()).manhattanLength() < 3
+    panel.zoom_at(0.5, QPoint(0, 0))
+    qtbot.keyClick(panel, Qt.Key.Key_Home)
+    assert all(_visible(panel).contains(i.footprint()) for i in panel.items.values())
+
+
+# -- where nodes go -----------------------------------------------------------------------
+def test_new_nodes_appear_in_view_on_a_free_spot(qtbot, window):
+    panel = window.panel
+    panel.scene().clearSelection()
+    for _ in range(3):  # no input: where the menu was asked for, the view's middle here
+        panel.menu_point()
+        window.add_node("genericgenerator")
+        made = panel.items[panel.selected()]
+        assert _visible(panel).contains(made.mapRectToScene(made.box()))
+        assert not _overlaps(panel)
+    panel.select("wedge1")
+    window.add_node("genericgenerator")  # under the selected node, connected to it
+    made = panel.selected()
+    assert window.document.network.node(made).inputs == ["wedge1"]
+    assert panel.items[made].pos().y() > panel.items["wedge1"].pos().y()
+    assert _visible(panel).contains(panel.items[made].mapRectToScene(panel.items[made].box()))
+    assert not _overlaps(panel)
+    assert window.document.network.node(made).position is not None  # saved where it was put
+    window.document.undo()  # the node and its place are one step
+    assert made not in panel.items
+
+
+def test_auto_layout_leaves_room_for_the_dots(qtbot, tmp_path):
+    fan = [{"name": "wedge", "type": "wedge"}] + [
+        {"name": f"gen{i}", "type": "genericgenerator", "inputs": ["wedge"]} for i in range(3)]
+    fan.append({"name": "moved", "type": "genericgenerator", "position": [250, 102]})
+    win = _show(qtbot, Document(make_network(tmp_path, fan)))
+    try:
+        assert not _overlaps(win.panel)
+        assert win.panel.items["moved"].pos() == QPointF(250, 102)  # a saved place is kept
+    finally:
+        win.close()
+
+
+# -- work-item dots, info, the context menu ------------------------------------------------
+def test_dots_are_in_proportion_past_a_few_dozen_items(qtbot, window, tmp_path):
+    window.bridge.counts["wedge1"] = Counter(Waiting=72, CookedSuccess=20)
+    area = extra_rect()
+    segments = dots.marks([], window.bridge.counts["wedge1"], area)
+    widths = {mark.state: mark.rect.width() for mark in segments}
+    assert widths["Waiting"] == pytest.approx(area.width() * 72 / 92)
+    assert widths["CookedSuccess"] == pytest.approx(area.width() * 20 / 92)
+    assert dots.counts_text(window.bridge.counts["wedge1"]) == "20 cooked  72 waiting"
+
+    panel = window.panel
+    panel.select("wedge1")
+    panel.frame_selected()  # the whole bar in view
+    image = panel.viewport().grab().toImage()
+    image.save(str(tmp_path / "dots.png"))
+    item = panel.items["wedge1"]
+    y = panel.mapFromScene(item.mapToScene(QPointF(area.left(), area.top() + 11))).y()
+    colors = dots.state_colors()
+    row = [image.pixelColor(x, y).name() for x in range(image.width())]
+    waiting = row.count(QColor(colors["Waiting"]).name())
+    cooked = row.count(QColor(colors["CookedSuccess"]).name())
+    assert cooked > 10 and waiting / cooked == pytest.approx(72 / 20, rel=0.15)
+
+
+@pytest.fixture
+def cooked(qtbot, tmp_path):
+    net = make_network(tmp_path, [
+        {"name": "gen", "type": "genericgenerator", "parms": {"itemcount": 5, "command": "true"}},
+        {"name": "bad", "type": "genericgenerator", "parms": {"itemcount": 2,
+                                                               "command": "exit 3"}}])
+    win = _show(qtbot, Document(net))
+    with qtbot.waitSignal(win.bridge.cookFinished, timeout=60_000):
+        assert win.cook()
+    yield win
+    win.document.dirty = False
+    win.close()
+
+
+def test_a_click_on_a_dot_selects_that_item_in_the_cook_viewer(qtbot, cooked):
+    panel = cooked.panel
+    items = panel.work.of("gen")
+    assert len(items) == 5
+    third = dots.marks(items, cooked.bridge.counts["gen"], extra_rect())[2]
+    at = panel.mapFromScene(panel.items["gen"].mapToScene(third.rect.center()))
+    with qtbot.waitSignal(panel.itemClicked) as clicked:
+        qtbot.mouseClick(panel.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    assert clicked.args == [items[2].id]
+    assert [item.id for item in cooked.viewer.selected_items()] == [items[2].id]
+
+
+def test_node_info_on_hover_and_middle_click(qtbot, cooked):
+    panel = cooked.panel
+    info = panel.node_info("gen")
+    assert "5 items: 5 cooked" in info and "Last cook:" in info and "Errors" not in info
+    bad = panel.node_info("bad")
+    assert "2 items: 2 failed" in bad and "Errors (2)" in bad
+    box = panel.items["bad"]
+    at = QPointF(panel.mapFromScene(box.mapToScene(QPointF(30, 20))))
+    middle = Qt.MouseButton.MiddleButton
+    _send(panel.viewport(), QEvent.Type.MouseButtonPress, at, middle, middle)
+    from PySide6.QtWidgets import QToolTip
+    assert "Errors (2)" in QToolTip.text()
+    _send(panel.viewport(), QEvent.Type.MouseButtonRelease, at, middle, Qt.MouseButton.NoButton)
+
+
+def test_context_menu_of_a_node_and_of_the_view(qtbot, window):
+    panel = window.panel
+    menu = panel.context_menu(panel.items["render1"].pos() + QPointF(30, 20))
+    texts = [a.text() for a in menu.actions() if a.text()]
+    assert texts == ["Cook render1", "Show Its Items in the Cook Viewer", "Delete render1",
+                     "Add Node…", "Frame All", "Frame Selected"]
+    assert panel.selected() == "render1"
+    with qtbot.waitSignal(panel.cookRequested) as asked:
+        menu.actions()[0].trigger()
+    assert asked.args == ["render1"]
+    window.bridge.cancel()
+    window.bridge.wait(30)
+    empty = panel.mapToScene(panel.viewport().rect().bottomRight() - QPoint(5, 5))
+    texts = [a.text() for a in panel.context_menu(empty).actions() if a.text()]
+    assert texts == ["Add Node…", "Frame All", "Frame Selected"]
