@@ -25,6 +25,7 @@ from schedcore import registry
 from schedcore.nodes import NODE_TYPES
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole
+MAX_ROWS = 18  # the list grows with its entries up to this many rows, then scrolls
 NAVIGATION = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown}
 
 
@@ -61,6 +62,7 @@ class TabMenu(QFrame):
         super().__init__(parent, Qt.WindowType.Popup)
         self.setObjectName("tabmenu")
         self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet("#tabmenu { border: 1px solid #6a7c90; }")
         self.search = SearchField(self)
         self.search.setObjectName("tabmenu-search")
         self.tree = QTreeWidget()
@@ -79,7 +81,7 @@ class TabMenu(QFrame):
         layout.addWidget(self.search)
         layout.addWidget(self.tree, 1)
         layout.addLayout(buttons)
-        self.resize(420, 460)
+        self.setFixedWidth(420)
         self.search.textChanged.connect(self._filter)
         self.tree.itemActivated.connect(self._activated)
         self.tree.itemClicked.connect(self._activated)
@@ -147,9 +149,33 @@ class TabMenu(QFrame):
         words = text.lower().split()
         for item in self._choices():
             item.setHidden(not all(w in item.text(0).lower() for w in words))
+        for section in self._sections():
+            if section.childCount() and section.child(0).data(0, TYPE_ROLE):
+                section.setHidden(all(section.child(i).isHidden()
+                                      for i in range(section.childCount())))
         if not self.current():  # keep the highlight on a visible choice
             visible = [item for item in self._choices() if not item.isHidden()]
             self.tree.setCurrentItem(visible[0] if visible else None)
+        self._fit()
+
+    def _sections(self) -> list[QTreeWidgetItem]:
+        return [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
+
+    def _fit(self) -> None:
+        """As tall as its entries (a few rows when filtered), and still on the screen."""
+        rows = sum(1 + sum(not s.child(i).isHidden() for i in range(s.childCount()))
+                   for s in self._sections() if not s.isHidden())
+        row = self.tree.sizeHintForRow(0) if self.tree.topLevelItemCount() else 0
+        row = max(row, self.fontMetrics().height() + 2)
+        frame = 2 * self.tree.frameWidth()
+        self.tree.setFixedHeight(max(1, min(rows, MAX_ROWS)) * row + frame + 2)
+        self.adjustSize()
+        if self.isVisible():
+            self._keep_on_screen(self.pos())
+
+    def _keep_on_screen(self, at: QPoint) -> None:
+        screen = QGuiApplication.screenAt(at) or QGuiApplication.primaryScreen()
+        self.setGeometry(clamp_to(QRect(at, self.size()), screen.availableGeometry()))
 
     def choose_current(self) -> None:
         if self.current():
@@ -173,9 +199,7 @@ class TabMenu(QFrame):
     def showEvent(self, event) -> None:
         self.search.clear()
         self._filter("")
-        at = self.pos()
-        screen = QGuiApplication.screenAt(at) or QGuiApplication.primaryScreen()
-        self.setGeometry(clamp_to(QRect(at, self.size()), screen.availableGeometry()))
+        self._keep_on_screen(self.pos())
         # the keyboard goes to a popup's focus widget; activateWindow() would hand it back
         # to the main window on X
         self.search.setFocus(Qt.FocusReason.PopupFocusReason)

@@ -258,6 +258,7 @@ def window_state(window) -> dict:
                      "search": menu.search.text(), "entries": list(menu.entries()),
                      "current": menu.current()},
         "screen": [screen.x(), screen.y(), screen.width(), screen.height()],
+        "window": global_rect(window),
         "panel": global_rect(viewport),
         "pane": global_rect(window.pane),
         "nodes": {spec.name: {"type": spec.type, "inputs": list(getattr(spec, "inputs", []))}
