@@ -288,6 +288,59 @@ def cmd_examples(args) -> int:
     return EXIT_OK
 
 
+CHECK_STYLES = {"passed": "green", "failed": "red", "not supported": "grey62"}
+
+
+def cmd_check(args) -> int:
+    from . import check
+    console = Console(stderr=args.json, highlight=False, soft_wrap=True)
+    parms = dict(check.parse_parm(text) for text in args.parm or ())
+    target = check.resolve(args.scheduler, parms)
+    check.chosen(args.only)  # an unknown scenario name is refused before anything cooks
+    console.print(f"checking {escape(target.label)}", highlight=False)
+
+    def show(result):
+        style = CHECK_STYLES.get(result.status, "")
+        console.print(f"[{style}]{escape(result.line())}[/]", highlight=False)
+    report = check.run(target, args.only, args.timeout, args.keep, on_result=show)
+    console.print(("[green]" if report.ok else "[red]") + escape(report.summary()) + "[/]",
+                  highlight=False)
+    if args.json:
+        print_json(report.to_json())
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def add_check_parser(sub) -> None:
+    from .check import DEFAULT_TIMEOUT, NAMES
+    check = sub.add_parser(
+        "check", help="check that a scheduler keeps the PDG contract (the conformance kit)",
+        description="Cook small canonical networks with SCHEDULER, running real jobs on this "
+                    "machine, and say what it gets wrong of the PDG contract, with the "
+                    "callback and the line. One line per scenario, then a summary. Exit "
+                    "status 0 only when every required scenario passed (optional ones a "
+                    "scheduler does not claim say \"not supported\"); 1 when one failed; 2 "
+                    "for a bad option or a scheduler that cannot be found.")
+    check.add_argument("scheduler", metavar="SCHEDULER",
+                       help="a registered scheduler type name, a scheduler module file "
+                            "(*.py), or NETWORK.top.json:NODE (a scheduler node with its "
+                            "parameter values)")
+    check.add_argument("--parm", action="append", metavar="NAME=VALUE",
+                       help="set a parameter of the scheduler (VALUE read as JSON when it "
+                            "is: 2, 0.1, true, \"text\"); may be repeated")
+    check.add_argument("--only", nargs="+", metavar="SCENARIO",
+                       help=f"run only these scenarios: {', '.join(NAMES)}")
+    check.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                       help="how long an item may go without news (and at least 3 ticks) "
+                            "before the scenario fails saying so (default "
+                            f"{DEFAULT_TIMEOUT:g})")
+    check.add_argument("--keep", action="store_true",
+                       help="keep each scenario's network, job logs and outputs (the JSON "
+                            "says where)")
+    check.add_argument("--json", action="store_true",
+                       help="print the report as one JSON object on stdout")
+    check.set_defaults(run=cmd_check)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="schedcore",
@@ -390,6 +443,7 @@ def parser() -> argparse.ArgumentParser:
     copy.add_argument("folder", metavar="FOLDER", help="where to copy them (made if needed)")
     copy.add_argument("--force", action="store_true", help="replace files already there")
     copy.set_defaults(run=cmd_examples)
+    add_check_parser(sub)
     return top
 
 
