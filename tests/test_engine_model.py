@@ -66,7 +66,6 @@ def networks(draw) -> dict:
     """A DAG of up to 12 nodes (inputs among earlier nodes) listed in any order, with one or
     two scheduler nodes, files for the file patterns, static or not, maybe cooked up to a
     node. Keys starting with ``_`` are the model's, not the file's."""
-    count = draw(st.integers(1, 12))
     scheds = ["s0", "s1"] if draw(st.booleans()) else ["s0"]
     nodes: list[dict] = []
     total = 0
@@ -87,7 +86,9 @@ def networks(draw) -> dict:
         total += node["_items"]
         return node
 
-    while len(nodes) < count:
+    # one more node while a drawn flag says so: the shrinker can drop any node, not only
+    # the last ones
+    while not nodes or (len(nodes) < 12 and draw(st.integers(0, 7)) > 0):
         kind = draw(st.sampled_from(KINDS))
         name = f"n{len(nodes)}"
         sched = draw(st.sampled_from(scheds))
@@ -125,7 +126,7 @@ def networks(draw) -> dict:
                 up = sessions
             node.update(type="pythonserver", _items=1 + up)
             add(node)
-            parts = min(draw(st.integers(1, 3)), count - len(nodes) + 1)
+            parts = min(draw(st.integers(1, 3)), 13 - len(nodes))
             if parts >= 2:
                 send = {"name": f"n{len(nodes)}", "type": "commandsend", "inputs": [name],
                         "scheduler": sched, "_many": 1, "_items": up,
@@ -691,11 +692,9 @@ def check(net: dict, engine: Engine, model: Model, recorder: Recorder, result) -
         after_stop = set(kinds[kinds.index("onStopCook") + 1:-1])
         assert after_stop <= {"endSharedServer"}, f"{name}: after onStopCook: {after_stop}"
         stop_flag = sched.calls[kinds.index("onStopCook")][1]
-        if model.error_posted is None:
+        if model.error_posted is None:  # (a cookError stops the cook without a cancel)
             assert stop_flag == result.canceled or "late-cancel" in ALLOW, \
                 f"{name}: onStopCook({stop_flag}) but result.canceled is {result.canceled}"
-        else:
-            assert not result.canceled, "a cookError is no cancel"
         assert sched.calls[1][1] == net["static"], f"{name}: onStartCook static flag"
         check_static(net, sched, items)
         check_pace(sched)
