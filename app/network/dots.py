@@ -132,7 +132,7 @@ def info(name: str, kind: str, items: list, counts: Counter | None,
     """A node's info (hover and middle-click): its counts by state, the last cook, errors."""
     lines = [f"<b>{name}</b> · {kind}"]
     if not counts:
-        return "<br>".join(lines + ["Not cooked yet"])
+        return _block(lines + ["Not cooked yet"])
     lines.append(f"{sum(counts.values())} items: {counts_text(counts)}")
     durations = [item.cook_duration for item in items if item.cook_duration]
     when = time.strftime("%H:%M:%S", time.localtime(changed_at)) if changed_at else "?"
@@ -145,7 +145,11 @@ def info(name: str, kind: str, items: list, counts: Counter | None,
         lines += [f"{item.name}: {_escape(_first_line(item.reason))}" for item in failed[:3]]
         if len(failed) > 3:
             lines.append(f"… and {len(failed) - 3} more (Cook Viewer)")
-    return "<br>".join(lines)
+    return _block(lines)
+
+
+def _block(lines: list[str]) -> str:
+    return f"<div style='white-space:nowrap'>{'<br>'.join(lines)}</div>"  # a line stays one
 
 
 def _first_line(text: str) -> str:

@@ -14,7 +14,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QKeySequence, QPainter, QPen, QTransform
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsView, QMenu, QToolTip
+from PySide6.QtWidgets import (
+    QGraphicsPathItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QLabel,
+    QMenu,
+    QToolTip,
+)
 
 from ..document import Document
 from . import dots, layout
@@ -33,6 +40,26 @@ MIN_ZOOM, MAX_ZOOM = 0.1, 4.0
 WHEEL_STEP = 1.2          # zoom factor per wheel notch
 SCENE_REACH = 50_000      # the scene is this large each way, so the view pans freely
 FRAME_MARGIN = 30
+
+
+class InfoPopup(QLabel):
+    """A node's info from a middle-click: it stays (a tooltip would go as the button is
+    released) until the next click or the mouse leaves the node."""
+
+    def __init__(self, parent):
+        super().__init__(parent, Qt.WindowType.ToolTip)
+        self.setObjectName("nodeinfo")
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setStyleSheet("#nodeinfo { background: #2f3338; color: #e6e6e6; padding: 6px;"
+                           " border: 1px solid #6a7c90; }")
+        self.node = ""
+
+    def show_for(self, node: str, text: str, at: QPoint) -> None:
+        self.node = node
+        self.setText(text)
+        self.adjustSize()
+        self.move(at + QPoint(12, 12))
+        self.show()
 
 
 def _xy(position) -> QPointF | None:
@@ -65,6 +92,7 @@ class NetworkPanel(QGraphicsView):
         self._view_touched = False   # zoomed, panned or framed by the user
         self._menu_at: QPointF | None = None  # where the context menu asked for a node
         self._anchor: QPointF | None = None   # where the next new node goes
+        self.info_popup = InfoPopup(self)
         self.setScene(QGraphicsScene(self))
         self.scene().setSceneRect(-SCENE_REACH, -SCENE_REACH, 2 * SCENE_REACH, 2 * SCENE_REACH)
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -212,7 +240,9 @@ class NetworkPanel(QGraphicsView):
         QToolTip.showText(where, self.node_info(name), self.viewport(), area)
 
     def viewportEvent(self, event) -> bool:
-        if event.type() == QEvent.Type.ToolTip:
+        if event.type() == QEvent.Type.Leave:
+            self.info_popup.hide()
+        if event.type() == QEvent.Type.ToolTip and not self.info_popup.isVisible():
             point = self.mapToScene(event.pos())
             dot = self._item_at(point)
             node = self._node_at(point)
@@ -409,8 +439,11 @@ class NetworkPanel(QGraphicsView):
                          self.verticalScrollBar().value())
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             return
+        self.info_popup.hide()
         if event.button() == Qt.MouseButton.MiddleButton:
-            self._show_info(node.name, event.globalPosition().toPoint())
+            QToolTip.hideText()
+            self.info_popup.show_for(node.name, self.node_info(node.name),
+                                     event.globalPosition().toPoint())
             return
         if event.button() == Qt.MouseButton.LeftButton and self._press_left(node, point):
             return
@@ -433,6 +466,10 @@ class NetworkPanel(QGraphicsView):
         return False
 
     def mouseMoveEvent(self, event) -> None:
+        if self.info_popup.isVisible():
+            under = self._node_at(self.mapToScene(event.position().toPoint()))
+            if under is None or under.name != self.info_popup.node:
+                self.info_popup.hide()
         if self._pan is not None:
             start, x, y = self._pan
             moved = event.position() - start
