@@ -20,9 +20,9 @@ def cancel(ctx: Context) -> None:
                       "parms": {"itemcount": 3,
                                 "command": jobs.command("--sleep", "600", "--child")}}],
                     during=cancel_once_running)
-    if cook.canceled_at is None and cook.result is not None:
-        raise Fail("the cook ended before any job started; jobs that sleep 600 s ended")
     healthy(cook, errors_allowed=True)
+    if cook.canceled_at is None:
+        raise Fail("the cook ended before any job started; its jobs sleep 600 s")
     if not [c for c in cook.probe.called("onStopCook") if c[1] and c[1][0] is True]:
         raise Fail("onStopCook(cancel=True) was not called after the cancel")
     for item in cook.items():

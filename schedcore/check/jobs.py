@@ -132,11 +132,14 @@ def _is_job(proc) -> bool:
 
 
 def describe(proc) -> str:
+    """``pid 123 (python checkjob.py long_1 --sleep 600)``: paths by their names."""
     try:
-        cmdline = " ".join(proc.cmdline())
+        words = [w.strip("'\"") for w in " ".join(proc.cmdline()).split()]
+        words = [os.path.basename(w) if os.sep in w else w for w in words]
     except Exception:  # gone meanwhile
-        cmdline = "?"
-    return f"{proc.pid} ({cmdline[:60]})"
+        words = ["?"]
+    text = " ".join(words)
+    return f"pid {proc.pid} ({text[:50] + '...' if len(text) > 50 else text})"
 
 
 def kill(processes) -> None:

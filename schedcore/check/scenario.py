@@ -68,18 +68,21 @@ def healthy(cook: Cook, errors_allowed: bool = False) -> None:
     """What no cook may do: callbacks that raise or answer outside their enums (named with
     their line), items nothing reports, a cook that does not end, processes left running,
     cook errors."""
-    if cook.hung:
-        raise Fail(cook.hung, cook.probe.where("onStopCook"))
-    if cook.probe.problems:
+    if cook.probe.problems:  # the cause of what follows, most often
         problem = cook.probe.problems[0]
         raise Fail(f"{problem.where.callback} {problem.text}", problem.where)
+    if cook.hung:
+        raise Fail(cook.hung, cook.probe.where("onStopCook"))
     if cook.stuck:
         raise Fail(cook.stuck, cook.probe.where("onTick"))
     if cook.leftovers:
+        stops = cook.probe.called("onStopCook")
+        how = f"onStopCook(cancel={stops[-1][1][0]!r})" if stops and stops[-1][1] \
+            else "the cook's end"
+        shown = ", ".join(cook.leftovers[:3]) + (", ..." if len(cook.leftovers) > 3 else "")
         raise Fail(f"{len(cook.leftovers)} processes of its jobs still ran {GRACE:g} s after "
-                   f"the cook ended: {', '.join(cook.leftovers[:4])}; onStopCook must stop "
-                   f"every job with its children and return once they are gone",
-                   cook.probe.where("onStopCook"))
+                   f"{how} returned: {shown}; onStopCook must stop every job with its "
+                   f"children and return once they are gone", cook.probe.where("onStopCook"))
     if cook.result.errors and not errors_allowed:
         raise Fail(f"the cook failed: {short(cook.result.errors[0])}")
 
