@@ -25,8 +25,7 @@ def chosen(only: list[str] | None) -> list[Scenario]:
     """The scenarios named by ``only`` (all when empty), in the kit's order."""
     unknown = [name for name in only or () if name not in NAMES]
     if unknown:
-        raise SchedcoreError(f"no scenario {unknown[0]!r}" + did_you_mean(unknown[0], NAMES)
-                             + f"; the scenarios: {', '.join(NAMES)}")
+        raise SchedcoreError(f"no scenario {unknown[0]!r}" + did_you_mean(unknown[0], NAMES))
     return [s for s in SCENARIOS if not only or s.name in only]
 
 
