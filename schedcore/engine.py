@@ -13,6 +13,7 @@ It wakes on a queued message or on the next tick, never on a sleep.
 from __future__ import annotations
 
 import heapq
+import itertools
 import os
 import queue
 import secrets
@@ -55,6 +56,7 @@ from .workitem import WorkItem, WorkItemState
 
 S = WorkItemState
 _IN_FLIGHT = (S.Scheduled, S.Cooking)
+_COOK_NUMBERS = itertools.count(1)
 
 
 class Engine(ReportsMixin):
@@ -80,6 +82,7 @@ class Engine(ReportsMixin):
         self.limits = limits or ItemLimits.configured()
         self.job_id = secrets.token_hex(16)  # only this cook's jobs know it
         self.cook_id = secrets.token_hex(8)  # names this cook's processes; not a secret
+        self.number = next(_COOK_NUMBERS)  # 1 for this process's first cook: its temp dir
         self.items: dict[int, WorkItem] = {}
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._scheduler_choice = scheduler

@@ -324,7 +324,12 @@ class Scheduler(HoudiniServices):
         return self._local_dir if local else self._remote_dir
 
     def tempDir(self, local: bool = True) -> str:
-        return os.path.join(self.workingDir(local), "pdgtemp", str(os.getpid()))
+        """``<working dir>/pdgtemp/<pid>`` for a process's first cook (a ``schedcore cook``),
+        ``<pid>-2``, ``<pid>-3``... for its later ones (the studio cooks many times): each
+        cook's logs, data and scripts are its own."""
+        number = self._engine.number if self._engine is not None else 1
+        name = str(os.getpid()) if number == 1 else f"{os.getpid()}-{number}"
+        return os.path.join(self.workingDir(local), "pdgtemp", name)
 
     def scriptDir(self, local: bool = True) -> str:
         return os.path.join(self.tempDir(local), "scripts")

@@ -139,7 +139,9 @@ class DaskScheduler(Scheduler):
         else:
             self._cluster = distributed.LocalCluster(
                 n_workers=self["dask_workers"].evaluateInt(), threads_per_worker=1,
-                processes=True, host="127.0.0.1", dashboard_address=None)
+                processes=True, host="127.0.0.1",
+                # a free port of its own: 8787 may be another cluster's (a warning, then)
+                dashboard_address="127.0.0.1:0")
             self._client = distributed.Client(self._cluster)
         # the coroutine behind Future.add_done_callback, without its thread hop; should it
         # move in a later distributed, the public way

@@ -2,22 +2,20 @@
 
 Each job runs on one of ``maxprocs`` worker threads (start, wait, report), so ``onSchedule``
 never blocks and the engine thread only decides. A job's stdout and stderr go to
-``<temp>/logs/<item>.log`` (a process's later cooks, as in the studio, to
-``<temp>-<N>/logs/<item>.log``: each cook's logs its own); its exit code decides
+``<temp>/logs/<item>.log`` (``<temp>`` is the cook's own: see ``Scheduler.tempDir``); its exit
+code decides
 success, unless the job reported its outcome to the result server first (the first final
 report counts). Outputs and attributes come through the result server (``pdgjob``).
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import queue
 import subprocess
 import threading
 import time
-import weakref
 from pathlib import Path
 
 from .. import process
@@ -25,19 +23,6 @@ from ..parms import ParmTemplate
 from ..results import ScheduleResult
 from ..workitem import WorkItem
 from .base import COMMON_PARMS, Scheduler, write_private
-
-_cook_numbers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine -> number
-_next_cook = itertools.count(1)
-_numbers_lock = threading.Lock()
-
-
-def cook_number(cook) -> int:
-    """1 for this process's first cook, 2 for the next...; every scheduler of one cook gets
-    the same number."""
-    with _numbers_lock:
-        if cook not in _cook_numbers:
-            _cook_numbers[cook] = next(_next_cook)
-        return _cook_numbers[cook]
 
 
 def default_slots() -> int:
@@ -94,7 +79,7 @@ class LocalScheduler(Scheduler):
         self._max_runtime = self["maxruntime"].evaluateFloat() or None
         self._write_data = self["writeitemdata"].evaluateBool()
         self._cwd = self.workingDir(True)
-        self._log_dir, self._data_dir = self._cook_log_dir(), self.dataDir(True)
+        self._log_dir, self._data_dir = self.logDir(True), self.dataDir(True)
         self._log_uri = Path(self._log_dir).as_uri() + "/"
         self._env = dict(os.environ)
         for folder in (self._log_dir, self._data_dir, self.scriptDir(True)):
@@ -108,15 +93,6 @@ class LocalScheduler(Scheduler):
         for worker in self._workers:
             worker.start()
         return True
-
-    def _cook_log_dir(self) -> str:
-        """``pdgtemp/<pid>/logs`` for a process's first cook (a ``schedcore cook``), then
-        ``pdgtemp/<pid>-2/logs``...: a cook's logs, tail and log URIs hold its output alone
-        (the studio cooks many times in one process)."""
-        number = cook_number(self._engine if self._engine is not None else self)
-        if number == 1:
-            return self.logDir(True)
-        return os.path.join(f"{self.tempDir(True)}-{number}", "logs")
 
     def onSchedule(self, work_item: WorkItem) -> ScheduleResult:
         if not work_item.command.strip():
