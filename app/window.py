@@ -9,13 +9,14 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QSplitter
 
-from schedcore import codegen, registry, submit
+from schedcore import check, codegen, registry, submit
 from schedcore import network as network_file
 from schedcore.compat import pdg
 from schedcore.errors import SchedcoreError
 
 from . import about
 from .bridge import CookBridge
+from .check.panel import CheckPanel
 from .console.shell import ShellDock
 from .cookview.panel import CookViewer
 from .document import EXAMPLE, Document
@@ -53,6 +54,7 @@ class MainWindow(QMainWindow):
         self.problems = ProblemsPanel()
         self.shell = ShellDock(self.console_namespace, self)
         self.submitted = SubmittedPanel(self.settings)
+        self.check_panel = CheckPanel()
         self._docks()
         self._menus()
         self._cooking()
@@ -120,8 +122,11 @@ class MainWindow(QMainWindow):
         problems.setWidget(self.problems)
         submitted = QDockWidget("Submitted Jobs", self, objectName="submitted")
         submitted.setWidget(self.submitted)
-        for dock in (viewer, problems, self.shell, submitted):
+        self.check_dock = QDockWidget("Scheduler Check", self, objectName="schedulercheck")
+        self.check_dock.setWidget(self.check_panel)
+        for dock in (viewer, problems, self.shell, submitted, self.check_dock):
             self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        self.tabifyDockWidget(viewer, self.check_dock)
         self.tabifyDockWidget(viewer, problems)
         self.tabifyDockWidget(viewer, self.shell)
         self.tabifyDockWidget(viewer, submitted)
@@ -163,7 +168,10 @@ class MainWindow(QMainWindow):
         add.triggered.connect(self.open_tab_menu)
         reload_types = QAction("&Reload Types", self, shortcut="Ctrl+R")
         reload_types.triggered.connect(self.reload_types)
-        types.addActions([add, reload_types])
+        check_action = QAction("&Check Scheduler", self, toolTip="Run the selected scheduler "
+                               "node through the conformance kit's scenarios, in the background")
+        check_action.triggered.connect(self.check_scheduler)
+        types.addActions([add, reload_types, check_action])
         view = self.menuBar().addMenu("&View")  # the keys work over the network alone
         view.addAction("Frame &All\tA", self.panel.frame_all)
         view.addAction("Frame &Selected\tF", self.panel.frame_selected)
@@ -318,6 +326,7 @@ class MainWindow(QMainWindow):
         self.save_layout()
         self.bridge.cancel()
         self.bridge.wait(30)
+        self.check_panel.stop(wait=60)  # each scenario is bounded: it ends its cook first
         self.shell.stop()
         self.log_viewer.close()
         event.accept()
@@ -368,6 +377,20 @@ class MainWindow(QMainWindow):
             + (f"; {len(failures)} files failed to load (see the TAB menu)" if failures
                else ""), 8000)
 
+    def check_scheduler(self) -> bool:
+        """Types > Check Scheduler: the selected scheduler node, as it is on screen."""
+        name = self.panel.selected()
+        if not name or not self.document.is_scheduler(name):
+            self.statusBar().showMessage("Select a scheduler node to check", 8000)
+            return False
+        try:
+            target = check.from_spec(self.document.spec(name), self.document.path)
+        except check.TargetError as exc:
+            self.statusBar().showMessage(str(exc), 15000)
+            return False
+        self.check_dock.raise_()
+        return self.check_panel.start(target)
+
     def save_to_python(self, node: str) -> None:
         folder = registry.user_types_folder()
         folder.mkdir(parents=True, exist_ok=True)
@@ -407,6 +430,7 @@ class MainWindow(QMainWindow):
         self.bridge.message.connect(self._cook_message)
         self.bridge.cookFinished.connect(self._cook_finished)
         self.problems.activated.connect(self.go_to)
+        self.check_panel.activated.connect(self.go_to)
         self.shell.executed.connect(self.document_changed_elsewhere)
         self.panel.nodeSelected.connect(lambda *_: self.shell.refresh())
         self.viewer.itemSelected.connect(lambda *_: self.shell.refresh())

@@ -88,6 +88,9 @@ def from_network(path: str, node: str) -> Target:
 
 def from_spec(spec: SchedulerSpec, source: str = "") -> Target:
     """A scheduler node as the studio holds it (its values as they are on screen)."""
+    if spec.type not in registry.scheduler_types():
+        raise TargetError(f"scheduler node {spec.name!r}: "
+                          + registry.unknown_type_message(spec.type))
     copy = SchedulerSpec(spec.name, spec.type, dict(spec.parms),
                          spare_parms=list(spec.spare_parms))
     return _target(copy, f"{spec.name} ({spec.type})", source)

@@ -1,0 +1,1 @@
+"""Types > Check Scheduler: the conformance kit on the selected scheduler node, in a panel."""
