@@ -67,6 +67,7 @@ class GuardedHTTPServer(http.server.ThreadingHTTPServer):
         self._busy: set[socket.socket] = set()
         self._body_free = self._body_budget = body_budget
         self._pause = 0.0
+        self._closing = False
         self.evicted = self.turned_away = self.accept_errors = 0
         super().__init__(address, handler)
 
@@ -129,11 +130,15 @@ class GuardedHTTPServer(http.server.ThreadingHTTPServer):
             return True
 
     def idle(self, conn) -> None:
-        """The connection waits for its client again: it may be closed to make room."""
+        """The connection waits for its client again: it may be closed to make room (at
+        once, when the server is stopping)."""
         with self._guard:
             if conn in self._busy:
                 self._busy.discard(conn)
                 self._idle[conn] = None
+            closing = self._closing
+        if closing:
+            _wake(conn)
 
     def connections(self) -> int:
         with self._guard:
@@ -148,21 +153,17 @@ class GuardedHTTPServer(http.server.ThreadingHTTPServer):
             return False
         conn, _ = self._idle.popitem(last=False)
         self.evicted += 1
-        try:  # wakes its thread, blocked in a read or a write, which then closes it
-            conn.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+        _wake(conn)
         return True
 
     def close_connections(self) -> None:
-        """At stop: every connection's thread ends now, not at its idle timeout."""
+        """At stop: idle connections end now, not at their idle timeout; one inside a request
+        finishes its answer first (the last report of a cook is answered as it ends it)."""
         with self._guard:
-            conns = list(self._idle) + list(self._busy)
+            self._closing = True
+            conns = list(self._idle)
         for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            _wake(conn)
 
     # -- request bodies ----------------------------------------------------------------
     def reserve(self, size: int) -> bool:
@@ -175,6 +176,14 @@ class GuardedHTTPServer(http.server.ThreadingHTTPServer):
     def release(self, size: int) -> None:
         with self._guard:
             self._body_free = min(self._body_budget, self._body_free + size)
+
+
+def _wake(conn) -> None:
+    """Shut a connection down: its thread, blocked in a read or a write, ends and closes it."""
+    try:
+        conn.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def _say_busy(conn) -> None:
