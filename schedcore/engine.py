@@ -99,6 +99,7 @@ class Engine(ReportsMixin):
         self._warnings: list[str] = []
         self._stop: str | None = None  # why the cook stops early
         self._canceled = False
+        self._over = False  # the loop ended: a cancel asked now changes nothing
         self._generating = self._regenerate = False
         self._thread: threading.Thread | None = None
         self.result: CookResult | None = None
@@ -439,6 +440,7 @@ class Engine(ReportsMixin):
             self._call(state.scheduler, "onScheduleStatic", deps, dependents, ready)
 
     def _finish(self, started: list[SchedulerState]) -> None:
+        self._over = True
         cancel = self._stop is not None
         for state in started:
             self._call(state.scheduler, "onStopCook", cancel)
@@ -485,8 +487,8 @@ class Engine(ReportsMixin):
             if all(n.unfinished == 0 for n in node.inputs):
                 self._complete(node)
             return
-        if node.type.partition:
-            upstream = self._upstream_items(node)
+        if node.type.partition:  # None: the node has no inputs (not: they made no items)
+            upstream = self._upstream_items(node) if node.inputs else None
             self._make_items(node, lambda make: node.type.generate_partition(
                 node.parms, upstream, make))
         elif not node.inputs:
@@ -580,7 +582,7 @@ class Engine(ReportsMixin):
         for dep in item.dependencies:
             if dep.id in self._blocked or dep.state in (S.CookedFail, S.CookedCancel):
                 self._block(item, f"upstream item {dep.name} "
-                                  f"{'did not run' if dep.id in self._blocked else 'failed'}")
+                                  f"{'failed' if dep.state == S.CookedFail else 'did not run'}")
                 return
             if dep.state not in _SUCCESS:
                 pending += 1

@@ -15,7 +15,8 @@ class ReportsMixin:
     def _apply(self, message: tuple) -> None:
         kind, scheduler, args = message
         if kind == "cancel_cook":
-            self._stop, self._canceled = "the cook was canceled", True
+            if not self._over:  # asked as the cook ended: it completed, and says so
+                self._stop, self._canceled = "the cook was canceled", True
             return
         if kind == "call":
             args[0]()

@@ -45,8 +45,10 @@ class NodeType:
         """Make items for one upstream item (``None`` for a node without inputs)."""
         raise NotImplementedError
 
-    def generate_partition(self, parms: ParmSet, upstream: list[WorkItem],
+    def generate_partition(self, parms: ParmSet, upstream: list[WorkItem] | None,
                            make: MakeItem) -> None:
+        """Make items for all upstream items at once (``None`` for a node without inputs,
+        ``[]`` when its inputs made no items)."""
         raise NotImplementedError
 
     def prepare(self, parms: ParmSet, item: WorkItem) -> None:

@@ -165,6 +165,7 @@ class WaitForAll(NodeType):
     parm_templates = []
 
     def generate_partition(self, parms, upstream, make):
+        upstream = upstream or ()
         item = make(0, tuple(upstream))
         item.setIntAttrib("partitionsize", len(upstream))
 

@@ -62,10 +62,12 @@ class PythonServerBegin(NodeType):
     ]
 
     def generate_partition(self, parms, upstream, make):
+        if upstream == []:  # inputs that made no items: no sessions, no server for nothing
+            return
         name = expand_vars(str(parms.raw("servername")), parms.hip)
         server = make(-1, ())  # the item whose job starts the server
         server.setStringAttrib("sharedserver", name or server.node)
-        sessions = [(u.index, (server, u)) for u in upstream] if upstream else \
+        sessions = [(u.index, (server, u)) for u in upstream] if upstream is not None else \
             [(i, (server,)) for i in range(parms.int("sessions"))]
         for index, dependencies in sessions:
             make(index, dependencies).setStringAttrib("sharedserver", name or server.node)
@@ -122,7 +124,7 @@ class ServerEnd(NodeType):
     def generate_partition(self, parms, upstream, make):
         # one item per server, waiting for every upstream item that used it
         servers: dict[str, list] = {}
-        for item in upstream:
+        for item in upstream or ():
             servers.setdefault(_named_server(item), []).append(item)
         unnamed = servers.pop("", [])
         if unnamed and not servers:
