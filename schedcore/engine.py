@@ -312,6 +312,8 @@ class Engine(ReportsMixin):
         while True:
             self._drain()
             now = time.monotonic()
+            if self._journal is not None:  # a busy engine commits on time too
+                self._journal.due(now)
             for state in scheds:
                 early = state.budget == 0 and state.ready and not state.busy
                 if self._stop is None and (now >= state.next_tick or early):
@@ -326,9 +328,7 @@ class Engine(ReportsMixin):
                 continue
             if self._stalled(scheds):
                 return
-            if self._journal is not None:
-                self._journal.flush()  # what happened so far is on disk before we wait
-            timeout = min(state.next_tick for state in scheds) - time.monotonic()
+            timeout = self._wait_time(scheds)
             try:
                 message = self._inbox.get(timeout=max(0.0, timeout))
             except queue.Empty:
@@ -336,6 +336,17 @@ class Engine(ReportsMixin):
             self._apply(message)
             for state in scheds:
                 state.wake()
+
+    def _wait_time(self, scheds: list[SchedulerState]) -> float:
+        """Seconds the engine may wait for a message: until the next tick, or until the
+        journal's pending events are due for their commit."""
+        now = time.monotonic()
+        wake = min(state.next_tick for state in scheds)
+        if self._journal is not None:
+            due = self._journal.due(now)
+            if due is not None:
+                wake = min(wake, due)
+        return max(0.0, wake - now)
 
     def _stalled(self, scheds: list[SchedulerState]) -> bool:
         """Whether nothing can change any more although the cook is not over: no item is with

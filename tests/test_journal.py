@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import time
 
+from schedcore import network as network_file
+from schedcore.engine import Engine
 from schedcore.events import ItemStateChanged
 from schedcore.journal import Journal, read
 from schedcore.workitem import WorkItem
@@ -33,3 +37,41 @@ def test_a_run_that_began_again_voids_the_earlier_success(tmp_path):
         assert db.execute("SELECT COUNT(*) FROM events").fetchone() == (2,)
     finally:
         db.close()
+
+
+def test_pending_events_are_committed_once_their_window_is_over(tmp_path):
+    path = tmp_path / "net.sqlite"
+    item = WorkItem(1, "n", 0)
+    journal = Journal(path, lambda i: "n/0")
+    assert journal.due(time.monotonic()) is None  # nothing pending
+    journal(ItemStateChanged(item, S.Waiting, S.Scheduled))
+    due = journal.due(time.monotonic())
+    assert due is not None and due <= time.monotonic() + Journal.WINDOW
+    assert read(path) == {}  # not yet: commits cost per window, not per event
+    assert journal.due(due) is None
+    assert read(path)["n/0"].state == S.Scheduled
+    journal.close()
+
+
+def test_a_waiting_cook_has_its_events_committed_within_the_window(tmp_path):
+    """A cook that waits for a long job has what happened so far on disk, though nothing
+    happened since: the engine wakes to commit when the window ends."""
+    path = tmp_path / "long.top.json"
+    path.write_text(json.dumps({"format": "schedcore-network", "version": 1, "schedulers": [
+        {"name": "local", "type": "localscheduler", "parms": {"maxprocs": 1}}], "nodes": [
+        {"name": "gen", "type": "genericgenerator", "inputs": [],
+         "parms": {"itemcount": 1, "command": "sleep 30"}}]}))
+    engine = Engine(network_file.load(path), workdir=str(tmp_path))
+    engine.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not read(engine.journal_path):
+            assert time.monotonic() < deadline, "the journal was never committed"
+            time.sleep(0.01)
+        [record] = read(engine.journal_path).values()
+        assert record.state == S.Scheduled
+        assert engine.items[1].state in (S.Scheduled, S.Cooking)  # the job still runs
+    finally:
+        engine.cancel()
+        engine.wait(30)
+    assert engine.result.canceled
