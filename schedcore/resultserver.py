@@ -26,6 +26,8 @@ import http.server
 import ipaddress
 import json
 import logging
+import os
+import selectors
 import socket
 import threading
 import time
@@ -86,9 +88,10 @@ class ResultServer:
         self._http.owner = self
         # on loopback only this machine's users can connect: pages need no secret there
         self.loopback = _is_loopback(self.address[0])
-        self._thread = threading.Thread(target=self._http.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
-                                        name="schedcore-resultserver", daemon=True)
+        self._stopping = False
+        self._wake_read, self._wake_write = os.pipe()
+        self._thread = threading.Thread(target=self._serve, name="schedcore-resultserver",
+                                        daemon=True)
         self._thread.start()
 
     @property
@@ -96,10 +99,28 @@ class ResultServer:
         return self._http.server_address[:2]
 
     def stop(self) -> None:
-        self._http.shutdown()
+        """Stop at once: the loop is woken, not polled (``serve_forever`` looks for a stop
+        every poll interval, which every cook paid at its end)."""
+        if self._stopping:
+            return
+        self._stopping = True
+        os.write(self._wake_write, b"x")
+        self._thread.join()
         self._http.server_close()
         self._http.close_connections()
-        self._thread.join()
+        os.close(self._wake_read)
+        os.close(self._wake_write)
+
+    def _serve(self) -> None:
+        """``serve_forever`` that sleeps until a connection comes or ``stop`` wakes it."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._http, selectors.EVENT_READ)
+            selector.register(self._wake_read, selectors.EVENT_READ)
+            while not self._stopping:
+                for key, _events in selector.select():
+                    if key.fileobj is self._http and not self._stopping:
+                        self._http._handle_request_noblock()
+                self._http.service_actions()
 
     @property
     def http(self) -> GuardedHTTPServer:
