@@ -26,6 +26,8 @@ import threading
 import time
 from collections import OrderedDict
 
+from .jobs.pdgserver import connection_cap  # one rule for both servers
+
 log = logging.getLogger(__name__)
 
 IDLE_TIMEOUT = 30.0              # seconds a connection may stay silent (read or write)
@@ -35,19 +37,6 @@ MAX_ACCEPT_PAUSE = 0.5           # seconds, the longest pause after an accept er
 # errors of accept() that a pause may cure; the others (a connection reset before it was
 # accepted) need none
 SCARCE = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
-
-
-def connection_cap(wanted: int = MAX_CONNECTIONS) -> int:
-    """Connections to keep at most: a quarter of the descriptor limit leaves the rest to the
-    cook's jobs, logs and journal."""
-    try:
-        import resource
-        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    except (ImportError, OSError, ValueError):
-        return wanted
-    if soft == resource.RLIM_INFINITY:
-        return wanted
-    return max(8, min(wanted, soft // 4))
 
 
 class GuardedHTTPServer(http.server.ThreadingHTTPServer):
@@ -60,7 +49,7 @@ class GuardedHTTPServer(http.server.ThreadingHTTPServer):
 
     def __init__(self, address, handler, max_connections: int | None = None,
                  idle_timeout: float = IDLE_TIMEOUT, body_budget: int = BODY_BUDGET):
-        self.max_connections = max_connections or connection_cap()
+        self.max_connections = max_connections or connection_cap(MAX_CONNECTIONS)
         self.idle_timeout = idle_timeout
         self._guard = threading.Lock()
         self._idle: OrderedDict[socket.socket, None] = OrderedDict()  # oldest first

@@ -20,7 +20,10 @@ from schedcore.events import ItemChanged
 from schedcore.workitem import AttribType
 from schedcore.workitem import WorkItemState as S
 
+from . import test_resultserver
 from .test_resultserver import Cook
+
+cook = test_resultserver.cook  # the same fixture: a cook waiting for reports
 
 # The job: sends the calls given as JSON (argv[1]) the way pdgcmd does and prints, as JSON,
 # each answer or fault. "$ID", "$JOB", "$NAME" and "$DIR" are the job's own values;
@@ -136,21 +139,6 @@ def run_job(c: Cook, item_id: int, calls: list, **env) -> list:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
-
-
-@pytest.fixture
-def cook(tmp_path):
-    started = []
-
-    def make(count=2):
-        started.append(Cook(tmp_path, count))
-        return started[-1]
-
-    yield make
-    for running in started:
-        if running.engine.result is None:
-            running.engine.cancel()
-            running.engine.wait(20)
 
 
 def test_a_realistic_20x_job_succeeds(cook):
