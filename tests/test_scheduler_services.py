@@ -41,12 +41,15 @@ def test_services_inside_a_cook(tmp_path):
         {"name": "b", "type": "genericgenerator", "inputs": ["a"],
          "parms": {"command": "echo @wedgeindex"}}])
     probe = Probe(str(tmp_path))
-    result = Engine(net, scheduler=probe).run()
+    engine = Engine(net, scheduler=probe)
+    result = engine.run()
     assert result.ok and result.warnings == ["just so you know"]
     work = str(tmp_path / "work")
     assert probe.workingDir(True) == work
-    assert probe.tempDir(True) == f"{work}/pdgtemp/{os.getpid()}"
-    assert probe.scriptDir(False) == f"{work}/pdgtemp/{os.getpid()}/scripts"
+    # the process's first cook has pdgtemp/<pid>, its later ones <pid>-<number>
+    cook = str(os.getpid()) if engine.number == 1 else f"{os.getpid()}-{engine.number}"
+    assert probe.tempDir(True) == f"{work}/pdgtemp/{cook}"
+    assert probe.scriptDir(False) == f"{work}/pdgtemp/{cook}/scripts"
     dependencies, dependents, ready = probe.seen["graph"]
     assert {i.name: [d.name for d in deps] for i, deps in dependencies.items()} == {
         "a_1": [], "a_2": [], "b_3": ["a_1"], "b_4": ["a_2"]}
