@@ -153,6 +153,8 @@ class Engine(ReportsMixin):
         """Cook on this thread and return the result."""
         order = list(self._nodes)
         self.events.emit(CookStarted(order, self.static))
+        for text in self._warnings:  # said before anyone listened (the journal, resume)
+            self.events.emit(CookMessage("warning", text, ""))
         started: list[SchedulerState] = []  # those whose onStartCook ran: onStopCook too
         self._stop_jobs_of_a_dead_cook()
         if all(self._start_scheduler(s, order, started) for s in self._scheds.values()):

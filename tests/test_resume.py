@@ -20,6 +20,7 @@ from schedcore import network as network_file
 from schedcore.cooklock import CookBusy
 from schedcore.engine import Engine
 from schedcore.errors import CookError
+from schedcore.events import CookMessage
 from schedcore.limits import ItemLimits
 from schedcore.submit import submit
 from schedcore.workitem import WorkItemState as S
@@ -106,7 +107,11 @@ def test_resume_with_a_changed_node_says_what_changed_and_runs_it_again(tmp_path
               "parms": {"command": "sh -c 'echo run >> after_@pdg_index.txt'"}}]
     assert Engine(write(path, extra=below)).run().ok
     changed = write(path, "sh -c 'echo run2 >> runs_@pdg_index.txt'", extra=below)
-    result = Engine(changed, resume=True).run()
+    engine = Engine(changed, resume=True)
+    said = []  # what the CLI prints and the studio lists: it was found before the cook began
+    engine.events.subscribe(lambda e: said.append(e.text) if isinstance(e, CookMessage) else 0)
+    result = engine.run()
+    assert any("gen changed (parameter command)" in text for text in said)
     assert result.ok
     assert {i.state for i in result.items} == {S.CookedSuccess}  # gen changed: after too
     assert (tmp_path / "runs_0.txt").read_text() == "run\nrun2\n"
