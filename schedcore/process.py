@@ -22,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -54,12 +55,17 @@ def command_argv(command: str) -> list[str]:
     return ["/bin/sh", "-c", command]
 
 
-def start(command: str, stdin, log, env: dict, cwd: str) -> subprocess.Popen:
+def start(command: str, stdin, log, env: dict, cwd: str, *, marker: dict | None = None,
+          programs: Programs | None = None) -> subprocess.Popen:
     """Start ``command`` in a new session (so its tree can be killed), output to ``log``.
-    A job started here whose environment has its marker is known to the orphan reaper."""
-    key = _orphans.starting(env)
+    A job started here whose environment (or ``marker``, the job's variables when ``env`` is
+    encoded: :func:`encode_environment`) has its marker is known to the orphan reaper.
+    ``programs`` finds the program once per cook instead of once per job."""
+    argv = command_argv(command)
+    executable = programs(argv[0]) if programs is not None else None
+    key = _orphans.starting(env if marker is None else marker)
     try:
-        proc = subprocess.Popen(command_argv(command), stdin=stdin, stdout=log,
+        proc = subprocess.Popen(argv, executable=executable, stdin=stdin, stdout=log,
                                 stderr=subprocess.STDOUT, env=env, cwd=cwd,
                                 start_new_session=True)
     except BaseException:
@@ -67,6 +73,32 @@ def start(command: str, stdin, log, env: dict, cwd: str) -> subprocess.Popen:
         raise
     _orphans.started(key, proc.pid)
     return proc
+
+
+def encode_environment(env: dict[str, str]) -> dict[bytes, bytes]:
+    """``env`` encoded as the new process gets it. ``Popen`` encodes a ``str`` environment
+    for every process it starts; a cook's jobs share all of theirs but a few variables, so
+    the shared part is encoded once per cook."""
+    return {os.fsencode(name): os.fsencode(value) for name, value in env.items()}
+
+
+class Programs:
+    """Where each program a cook's jobs run lives, found once along the jobs' ``PATH``:
+    ``Popen`` tries every folder of it, one failed ``execve`` after another, for each job.
+    A name with a slash, a ``PATH`` with a relative folder (the job's working dir decides)
+    or a program not found is left to ``Popen``, which then says what is wrong."""
+
+    def __init__(self, path: str | None):
+        folders = (os.defpath if path is None else path).split(os.pathsep)
+        self._path = os.pathsep.join(folders) if all(map(os.path.isabs, folders)) else None
+        self._found: dict[str, str | None] = {}
+
+    def __call__(self, name: str) -> str | None:
+        if self._path is None or "/" in name:
+            return None
+        if name not in self._found:
+            self._found[name] = shutil.which(name, path=self._path)
+        return self._found[name]
 
 
 # == killing ===========================================================================

@@ -228,3 +228,37 @@ def test_the_subreaper_reaps_a_zombie_of_a_running_jobs_session(tmp_path, subrea
     assert process.reap_orphans() == [zombie]
     go.touch()
     assert job.wait(30) == 3
+
+
+def test_programs_are_found_once_along_an_absolute_path(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    tool = bin_dir / "tool"
+    tool.write_text("#!/bin/sh\necho tool $0\n")
+    tool.chmod(0o755)
+    programs = process.Programs(f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin")
+    assert programs("tool") == str(tool)
+    tool.unlink()
+    assert programs("tool") == str(tool)  # once per cook: not looked up again
+    assert programs("./tool") is None and programs("/bin/sh") is None  # a path: as given
+    assert programs("no-such-program-here") is None  # Popen says what is wrong
+    # a relative folder: what runs depends on the job's working dir, so Popen looks
+    assert process.Programs(f"bin{os.pathsep}/usr/bin")("sh") is None
+
+
+def test_a_job_started_with_an_encoded_environment_and_programs(tmp_path, subreaper):
+    """What the Local Scheduler does once per cook changes nothing the job sees: its own
+    variables, its argv[0], the shell for shell syntax; its marker names it to the reaper."""
+    env = job_env("lean", 7)
+    encoded = process.encode_environment(env)
+    programs = process.Programs(env.get("PATH"))
+    out = tmp_path / "job.log"
+    with open(out, "ab") as log, open(os.devnull, "rb") as stdin:
+        job = process.start(f"sh -c 'echo $0 ${process.MARKER} ${process.ITEM_VAR}'", stdin,
+                            log, encoded, str(tmp_path), marker=env, programs=programs)
+        assert job.wait(30) == 0
+        piped = process.start("echo piped | cat", stdin, log, encoded, str(tmp_path),
+                              marker=env, programs=programs)
+        assert piped.wait(30) == 0
+    assert out.read_text().splitlines() == ["sh lean 7", "piped"]
+    assert process._orphans._jobs["lean"]["7"] in (job.pid, piped.pid)

@@ -6,6 +6,12 @@ never blocks and the engine thread only decides. A job's stdout and stderr go to
 code decides
 success, unless the job reported its outcome to the result server first (the first final
 report counts). Outputs and attributes come through the result server (``pdgjob``).
+
+What a job start costs the cook is what its throughput follows once the processes are paid
+for (the jobs' processes and the cook share the machine's cores), so what is the same for
+every job is done once per cook: the environment is encoded once (only the item's own
+variables per job) and each program is found along ``PATH`` once (``process.Programs``).
+Orphans of ended jobs are looked for at most every ``SWEEP_PERIOD``, not after every job.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from ..parms import ParmTemplate
 from ..results import ScheduleResult
 from ..workitem import WorkItem
 from .base import COMMON_PARMS, Scheduler, write_private
+
+SWEEP_PERIOD = 0.05  # seconds between looks for orphans of ended jobs to reap
 
 
 def default_slots() -> int:
@@ -55,8 +63,9 @@ class LocalScheduler(Scheduler):
         self._queue: queue.SimpleQueue = queue.SimpleQueue()  # accepted jobs, None: stop
         self._workers: list[threading.Thread] = []
         self._slots = self._free = self._accepted = 0
-        self._running: dict[int, tuple] = {}  # item id -> (Popen, its environment)
+        self._running: dict[int, tuple] = {}  # item id -> (Popen, the job's marker)
         self._canceling = False
+        self._swept = 0.0  # when orphans were last looked for
         self._subreaper = False  # this cook made the process a subreaper
 
     def total_slots(self) -> int:
@@ -82,6 +91,10 @@ class LocalScheduler(Scheduler):
         self._log_dir, self._data_dir = self.logDir(True), self.dataDir(True)
         self._log_uri = Path(self._log_dir).as_uri() + "/"
         self._env = dict(os.environ)
+        self._encoded_env = process.encode_environment(self._env)
+        self._encoded_pairs: dict[str, tuple[str, bytes, bytes]] = {}  # name -> last value
+        self._programs = process.Programs(self._env.get("PATH"))
+        self._own_environment = type(self).jobEnvironment is not LocalScheduler.jobEnvironment
         for folder in (self._log_dir, self._data_dir, self.scriptDir(True)):
             os.makedirs(folder, exist_ok=True)
         self._copy_job_modules()
@@ -110,11 +123,28 @@ class LocalScheduler(Scheduler):
         data = None
         if self._write_data or self._engine.payload(work_item) is not None:
             data = json.dumps(self.serializeWorkItem(work_item))
+        env, marker = self._job_environment(work_item)
         name = work_item.name
         self._queue.put(_Job(work_item.id, self.expandCommandTokens(work_item.command, work_item),
-                             self.jobEnvironment(work_item), f"{self._log_dir}/{name}.log",
+                             env, marker, f"{self._log_dir}/{name}.log",
                              f"{self._data_dir}/{name}.json", data, self._need))
         return ScheduleResult.Succeeded
+
+    def _job_environment(self, work_item: WorkItem) -> tuple[dict, dict]:
+        """The job's environment as its process gets it (encoded), and the variables that
+        name the job (its marker). Only the item's own variables are encoded per job."""
+        if self._own_environment:  # a subclass says what the whole environment is
+            env = self.jobEnvironment(work_item)
+            return process.encode_environment(env), env
+        own = self.pdgEnvironment(work_item)
+        env = self._encoded_env.copy()
+        encoded = self._encoded_pairs
+        for name, value in own.items():
+            pair = encoded.get(name)
+            if pair is None or pair[0] != value:  # most are the cook's: encoded once
+                pair = encoded[name] = (value, os.fsencode(name), os.fsencode(value))
+            env[pair[1]] = pair[2]
+        return env, own
 
     def getLogURI(self, work_item: WorkItem) -> str:
         return f"{self._log_uri}{work_item.name}.log"  # item names need no quoting
@@ -129,8 +159,8 @@ class LocalScheduler(Scheduler):
             self._canceling = cancel
             self._lock.notify_all()
             running = list(self._running.values()) if cancel else []
-        for proc, env in running:
-            process.kill_tree(proc, env=env)
+        for proc, marker in running:
+            process.kill_tree(proc, env=marker)
         for _ in self._workers:
             self._queue.put(None)
         for worker in self._workers:
@@ -185,22 +215,23 @@ class LocalScheduler(Scheduler):
                     log.write(f"\n--- retry {attempt} of {retries} ---\n".encode())
                 if self._canceling:
                     return "cancel", None
-                proc = process.start(job.command, self._stdin, log, job.env, self._cwd)
+                proc = process.start(job.command, self._stdin, log, job.env, self._cwd,
+                                     marker=job.marker, programs=self._programs)
                 with self._lock:
-                    self._running[job.item_id] = (proc, job.env)
+                    self._running[job.item_id] = (proc, job.marker)
                     late = self._canceling  # onStopCook may have looked before we were in
                 if late:
-                    process.kill_tree(proc, env=job.env)
+                    process.kill_tree(proc, env=job.marker)
                 try:
                     code = proc.wait(self._max_runtime)
                 except subprocess.TimeoutExpired:
-                    process.kill_tree(proc, env=job.env)
+                    process.kill_tree(proc, env=job.marker)
                     return "fail", (f"ran longer than {self._max_runtime:g} s (maxruntime): "
                                     f"it was killed with its process tree")
                 finally:
                     with self._lock:
                         self._running.pop(job.item_id, None)
-                    process.reap_orphans()  # what it left behind and has exited since
+                    self._sweep()
                 if code == 0:
                     break
         if self._canceling:
@@ -210,9 +241,19 @@ class LocalScheduler(Scheduler):
         why = f"signal {-code}" if code < 0 else f"exit code {code}"
         return "fail", f"the command ended with {why}"
 
-class _Job:
-    __slots__ = ("item_id", "command", "env", "log_path", "data_path", "data", "slots")
+    def _sweep(self) -> None:
+        """Reap what ended jobs left behind and has exited since (at most every
+        ``SWEEP_PERIOD``: a look reads /proc; onStopCook looks once more)."""
+        now = time.monotonic()
+        if now - self._swept >= SWEEP_PERIOD:
+            self._swept = now
+            process.reap_orphans()
 
-    def __init__(self, item_id, command, env, log_path, data_path, data, slots):
-        self.item_id, self.command, self.env = item_id, command, env
+
+class _Job:
+    __slots__ = ("item_id", "command", "env", "marker", "log_path", "data_path", "data",
+                 "slots")
+
+    def __init__(self, item_id, command, env, marker, log_path, data_path, data, slots):
+        self.item_id, self.command, self.env, self.marker = item_id, command, env, marker
         self.log_path, self.data_path, self.data, self.slots = log_path, data_path, data, slots
