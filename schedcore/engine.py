@@ -408,6 +408,15 @@ class Engine(ReportsMixin):
 
     def _schedule(self, state: SchedulerState) -> None:
         scheduler = state.scheduler
+        if state.can_schedule:
+            self._schedule_ready(state, scheduler)
+            batch = getattr(scheduler, "_after_schedule_pass", None)
+            if batch is not None:  # a scheduler that submits the pass's jobs at once
+                ok, _value = self._call(scheduler, "_after_schedule_pass")
+                if not ok:  # its items would wait for ever
+                    self._stop = f"{scheduler.name} could not submit the scheduled jobs"
+
+    def _schedule_ready(self, state: SchedulerState, scheduler: Scheduler) -> None:
         while state.can_schedule:
             item = heapq.heappop(state.ready)[2]
             if item.state is not S.Waiting:

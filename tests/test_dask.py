@@ -366,3 +366,35 @@ def test_a_submitted_cook_that_cannot_start_says_so_in_its_status(tmp_path, clus
     (error,) = status["errors"]
     assert error.startswith("cannot cook up to 'nosuch'"), error
     assert "cannot cook up to 'nosuch'" in Path(status["log"]).read_text()
+
+
+def test_the_items_of_an_engine_pass_go_to_the_cluster_in_one_submission(tmp_path,
+                                                                         monkeypatch):
+    """One ``client.map`` per priority per pass of the engine, not a submit per item; each
+    item still gets its own task, log, outcome and priority."""
+    import distributed
+
+    maps: list[tuple[int, int]] = []  # (tasks, priority) of each submission
+    real_map = distributed.Client.map
+
+    def counting_map(self, func, *iterables, **kwargs):
+        maps.append((len(iterables[0]), kwargs["priority"]))
+        return real_map(self, func, *iterables, **kwargs)
+
+    monkeypatch.setattr(distributed.Client, "map", counting_map)
+    net = dask_net(tmp_path, [
+        {"name": "low", "type": "genericgenerator",
+         "parms": {"itemcount": 5, "command": "sh -c 'echo @pdg_index'"}},
+        {"name": "bad", "type": "genericgenerator",
+         "parms": {"itemcount": 2, "command": "sh -c 'exit 3'"}}], pdg_maxitems=-1)
+    result = Engine(net).run()
+    by_node: dict[str, list] = {}
+    for item in result.items:
+        by_node.setdefault(item.node, []).append(item)
+    assert {i.state for i in by_node["low"]} == {S.CookedSuccess}
+    for item in by_node["low"]:
+        assert Path(urlparse(item.log_uri).path).read_text() == f"{item.index}\n"
+        assert item.attribValue("dask_worker")
+    assert {i.reason for i in by_node["bad"]} == {"the command ended with exit code 3"}
+    assert sum(tasks for tasks, _ in maps) == 7
+    assert len(maps) == len({priority for _, priority in maps})  # one per priority
