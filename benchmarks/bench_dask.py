@@ -11,11 +11,18 @@ process start). The cook is timed twice: until its last item finished, and until
 every side once, in turns of order, so that noise on a shared machine hits every side alike;
 the ratios are the medians of the rounds' ratios. The cluster is warmed up first (worker
 imports, the watchdog processes).
+
+Two clusters: the default one, whose scheduler runs in the cook's own process (as the
+LocalCluster a cook without ``dask_address`` makes: the laptop case), and with ``--separate``
+a ``dask scheduler`` and ``dask worker`` processes of their own (a farm's case), where the
+baselines are ``client.map`` of the same commands too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -72,6 +79,16 @@ def baseline_run(client: Client, count: int) -> float:
     return elapsed
 
 
+def map_run(client: Client, count: int) -> float:
+    """The same commands submitted at once (one message for all)."""
+    started = time.perf_counter()
+    futures = client.map(subprocess.call, [["true"]] * count, pure=False)
+    codes = client.gather(futures)
+    elapsed = time.perf_counter() - started
+    assert codes == [0] * count
+    return elapsed
+
+
 def call_with_log(log_path: str) -> int:
     """The baseline's command with its output in a log file of its own."""
     with open(log_path, "ab", buffering=0) as log:
@@ -89,25 +106,59 @@ def baseline_with_logs_run(client: Client, count: int, folder: Path) -> float:
     return elapsed
 
 
-SIDES = ["baseline", "baseline with log files", "daskscheduler"]
+SIDES = ["baseline", "baseline with log files", "daskscheduler", "map"]
 
 
-def main(count: int = 400, rounds: int = 5) -> dict:
-    done, ours, base, logged = [], [], [], []
+@contextlib.contextmanager
+def in_process_cluster():
+    """The default cluster: its scheduler in this (the cook's) process."""
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
+
+
+@contextlib.contextmanager
+def separate_cluster(folder: Path):
+    """``dask scheduler`` and two ``dask worker`` processes of 1 thread each."""
+    dask = Path(sys.executable).with_name("dask")
+    info = folder / "scheduler.json"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
+                               "--no-dashboard", "--scheduler-file", info], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        while not info.exists():
+            time.sleep(0.05)
+        address = json.loads(info.read_text())["address"]
+        procs += [subprocess.Popen([dask, "worker", address, "--nthreads", "1",
+                                    "--no-dashboard"], env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL) for _ in range(2)]
+        with Client(address) as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            proc.wait(30)
+
+
+def main(count: int = 400, rounds: int = 5, separate: bool = False) -> dict:
+    done, ours, base, logged, mapped = [], [], [], [], []
     with tempfile.TemporaryDirectory() as folder, \
-            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                         dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        address = cluster.scheduler_address
+            (separate_cluster(Path(folder)) if separate else in_process_cluster()) as address, \
+            Client(address) as client:
         scheduler_run(network(Path(folder, "warm").resolve(), 20, address), 20)
         baseline_run(client, 20)
+        map_run(client, 20)
         baseline_with_logs_run(client, 20, Path(folder, "warm-logs"))
         for n in range(rounds):
             # a fresh folder each round: every log file is a new file, as in a cook
             net = network(Path(folder, f"cook{n}").resolve(), count, address)
-            for side in SIDES[n % 3:] + SIDES[:n % 3]:  # each side in each place in turn
+            for side in SIDES[n % 4:] + SIDES[:n % 4]:  # each side in each place in turn
                 if side == "baseline":
                     base.append(baseline_run(client, count))
+                elif side == "map":
+                    mapped.append(map_run(client, count))
                 elif side == "baseline with log files":
                     logged.append(baseline_with_logs_run(client, count,
                                                          Path(folder, f"logs{n}")))
@@ -123,6 +174,8 @@ def main(count: int = 400, rounds: int = 5) -> dict:
 
     done_s, base_s = statistics.median(done), statistics.median(base)
     return {"benchmark": "dask scheduler overhead", "items": count, "workers": 2,
+            "cluster": "separate processes" if separate else "scheduler in the cook's process",
+            "load_average": round(os.getloadavg()[0], 2),
             "rounds": rounds, "items_done_s": round(done_s, 2),
             "cook_returned_s": round(statistics.median(ours), 2),
             "baseline_s": round(base_s, 2),
@@ -131,10 +184,14 @@ def main(count: int = 400, rounds: int = 5) -> dict:
             "baseline_items_per_s": round(count / base_s),
             "overhead_ms_per_item": round((done_s - base_s) / count * 1000, 2),
             "ratio": median_ratio(done, base),
+            "ratio_range": [round(min(t / b for t, b in zip(done, base, strict=True)), 2),
+                            round(max(t / b for t, b in zip(done, base, strict=True)), 2)],
+            "ratio_to_client_map": median_ratio(done, mapped),
             "ratio_to_baseline_with_log_files": median_ratio(done, logged),
             "ratio_cook_returned": median_ratio(ours, base), "target": "<= 1.2"}
 
 
 if __name__ == "__main__":
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 400
-    print(json.dumps(main(count), indent=1))
+    args = [arg for arg in sys.argv[1:] if arg != "--separate"]
+    count = int(args[0]) if args else 400
+    print(json.dumps(main(count, separate="--separate" in sys.argv), indent=1))
