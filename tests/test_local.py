@@ -280,3 +280,16 @@ def test_a_failing_job_whose_orphans_are_reaped_keeps_its_exit_code(tmp_path):
         reasons[item.node].add(item.reason)
     assert reasons == {"leaves": {"the command ended with exit code 3"},
                        "waits": {"the command ended with exit code 4"}}
+
+
+def test_status_uris_made_once_per_server_are_the_base_classes(tmp_path):
+    from schedcore.schedulers.base import Scheduler
+
+    net = make_network(tmp_path, [generic("gen", "true", count=3)], local())
+    engine = Engine(net)
+    seen = []
+    engine.events.subscribe(lambda event: seen.append(
+        (event.item.status_uri, Scheduler.getStatusURI(engine.schedulers[0], event.item)))
+        if isinstance(event, ItemStateChanged) and event.new == S.Scheduled else None)
+    assert engine.run().ok
+    assert len(seen) == 3 and all(mine == base and "/status/" in mine for mine, base in seen)

@@ -66,6 +66,7 @@ class LocalScheduler(Scheduler):
         self._running: dict[int, tuple] = {}  # item id -> (Popen, the job's marker)
         self._canceling = False
         self._swept = 0.0  # when orphans were last looked for
+        self._status_server = self._status_uri = None  # getStatusURI's, for that server
         self._subreaper = False  # this cook made the process a subreaper
 
     def total_slots(self) -> int:
@@ -148,6 +149,18 @@ class LocalScheduler(Scheduler):
 
     def getLogURI(self, work_item: WorkItem) -> str:
         return f"{self._log_uri}{work_item.name}.log"  # item names need no quoting
+
+    def getStatusURI(self, work_item: WorkItem) -> str:
+        # the base class's URI; what is the same for every item (the server's address, its
+        # read key: an HMAC) made once per result server
+        if self._status_server is not self._server:
+            self._status_server = self._server
+            uri = super().getStatusURI(work_item)
+            self._status_uri = uri.split(f"/status/{work_item.id}?", 1) if uri else None
+        if self._status_uri is None:
+            return ""
+        before, after = self._status_uri
+        return f"{before}/status/{work_item.id}?{after}"
 
     def jobEnvironment(self, work_item: WorkItem) -> dict[str, str]:
         env = dict(self._env)  # this process's environment as the cook started
