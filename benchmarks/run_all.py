@@ -17,3 +17,4 @@ if __name__ == "__main__":  # Dask's worker processes import this module again
     for bench in (bench_engine, bench_local, bench_dask, bench_resultserver, bench_viewer,
                   bench_network):
         print(json.dumps(bench.main()), flush=True)
+    print(json.dumps(bench_dask.main(separate=True)), flush=True)  # a farm's own cluster
