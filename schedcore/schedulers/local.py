@@ -11,7 +11,6 @@ What a job start costs the cook is what its throughput follows once the processe
 for (the jobs' processes and the cook share the machine's cores), so what is the same for
 every job is done once per cook: the environment is encoded once (only the item's own
 variables per job) and each program is found along ``PATH`` once (``process.Programs``).
-Orphans of ended jobs are looked for at most every ``SWEEP_PERIOD``, not after every job.
 """
 
 from __future__ import annotations
@@ -29,8 +28,6 @@ from ..parms import ParmTemplate
 from ..results import ScheduleResult
 from ..workitem import WorkItem
 from .base import COMMON_PARMS, Scheduler, write_private
-
-SWEEP_PERIOD = 0.05  # seconds between looks for orphans of ended jobs to reap
 
 
 def default_slots() -> int:
@@ -65,7 +62,6 @@ class LocalScheduler(Scheduler):
         self._slots = self._free = self._accepted = 0
         self._running: dict[int, tuple] = {}  # item id -> (Popen, the job's marker)
         self._canceling = False
-        self._swept = 0.0  # when orphans were last looked for
         self._status_server = self._status_uri = None  # getStatusURI's, for that server
         self._subreaper = False  # this cook made the process a subreaper
 
@@ -244,7 +240,10 @@ class LocalScheduler(Scheduler):
                 finally:
                     with self._lock:
                         self._running.pop(job.item_id, None)
-                    self._sweep()
+                    # after every job, before its report: what it left running is seen
+                    # alive (an orphan first seen as a zombie in a session of its own
+                    # cannot be told as the job's), what exited is reaped
+                    process.reap_orphans()
                 if code == 0:
                     break
         if self._canceling:
@@ -253,14 +252,6 @@ class LocalScheduler(Scheduler):
             return "success", time.monotonic() - started
         why = f"signal {-code}" if code < 0 else f"exit code {code}"
         return "fail", f"the command ended with {why}"
-
-    def _sweep(self) -> None:
-        """Reap what ended jobs left behind and has exited since (at most every
-        ``SWEEP_PERIOD``: a look reads /proc; onStopCook looks once more)."""
-        now = time.monotonic()
-        if now - self._swept >= SWEEP_PERIOD:
-            self._swept = now
-            process.reap_orphans()
 
 
 class _Job:
