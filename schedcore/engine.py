@@ -17,19 +17,15 @@ import itertools
 import os
 import queue
 import secrets
-import socket
-import sqlite3
 import sys
 import threading
 import time
 import traceback
 
 from . import journal as journal_file
-from . import process, registry
-from . import resume as resume_file
+from . import registry
 from .cooklock import CookLock
 from .cookstate import (
-    _SUCCESS,
     CookResult,
     NodeState,
     SchedulerState,
@@ -42,16 +38,16 @@ from .events import (
     CookMessage,
     CookStarted,
     EventBus,
-    ItemAdded,
     ItemStateChanged,
 )
-from .limits import ItemLimits, TooManyItems
+from .generation import GenerationMixin
+from .limits import ItemLimits
 from .network import Network, NodeSpec
 from .registry import scheduler_types
 from .reports import ReportsMixin
 from .results import ScheduleResult, TickResult, schedule_result, tick_result
+from .resume import ResumeMixin
 from .schedulers import Scheduler
-from .tokens import TokenError
 from .workitem import WorkItem, WorkItemState
 
 S = WorkItemState
@@ -59,7 +55,7 @@ _IN_FLIGHT = (S.Scheduled, S.Cooking)
 _COOK_NUMBERS = itertools.count(1)
 
 
-class Engine(ReportsMixin):
+class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
     """Cooks a network, or the part of it up to ``upto``.
 
     ``scheduler`` overrides every node's scheduler: a scheduler node of the network, a
@@ -172,23 +168,6 @@ class Engine(ReportsMixin):
         self._finish(started)
         return self.result
 
-    def _stop_jobs_of_a_dead_cook(self) -> None:
-        """The last cook of this network here died holding the lock (SIGKILL, a crash): its
-        jobs may still run and would write what this cook's run again. Stop them first."""
-        earlier = self._earlier
-        if not earlier.get("cook_id"):
-            return
-        who = f"the earlier cook (process {earlier.get('pid', '?')} on {earlier.get('host')})"
-        if earlier.get("host") != socket.gethostname():
-            self._warning(f"{who} ended without releasing {self._lock.path}; jobs it started "
-                          f"on other machines may still run: this cook cannot stop them")
-            return
-        killed = process.kill_owned(process.MARKER, str(earlier["cook_id"]))
-        if killed:
-            self._warning(f"{who} ended without finishing; {len(killed)} processes of its jobs "
-                          f"were still running and were stopped (pids "
-                          f"{', '.join(map(str, killed[:10]))}) so that no item runs twice")
-
     def _setup(self) -> None:
         try:
             specs = self.network.topological(self.upto)
@@ -208,45 +187,6 @@ class Engine(ReportsMixin):
         workdir = states[0].scheduler["pdg_workingdir"].evaluateString() if states \
             else self.network.hip
         return journal_file.journal_path(workdir, self.network.path)
-
-    def _open_journal(self, resume: bool) -> None:
-        """Lock the network's working dir (or raise CookBusy), then read the journal when
-        resuming, then start writing it."""
-        shapes = resume_file.node_shapes(self._nodes)
-        self.item_key = resume_file.ItemKeys(self._nodes, resume_file.fingerprints(shapes))
-        about = resume_file.about(self.network.path, shapes)
-        lock = CookLock(self.journal_path)
-        try:
-            self._earlier = lock.acquire(self.network.path, self.cook_id)
-            self._lock = lock
-            if resume:
-                self._resume = self._resumable(about)
-            self._journal = journal_file.Journal(
-                self.journal_path, self.item_key, fresh=not resume, on_error=self._warning,
-                about=about)
-            self.events.subscribe(self._journal)
-        except (OSError, sqlite3.Error) as exc:  # the cook says why, later, and goes on
-            self._warnings.append(f"no cook journal at {self.journal_path} "
-                                  f"({exc.strerror if isinstance(exc, OSError) else exc});"
-                                  f" this cook cannot be resumed")
-        if "unlocked" in self._earlier:
-            self._warnings.append(f"{lock.path} cannot be locked ({self._earlier['unlocked']})"
-                                  f": nothing stops a second cook of this network into this "
-                                  f"working dir")
-
-    def _resumable(self, about: dict) -> dict:
-        """The journal's records this cook may take results from, saying what it may not."""
-        bad: list[int] = []
-        records = journal_file.read(self.journal_path, bad)
-        if bad:
-            self._warnings.append(f"{len(bad)} rows of the journal {self.journal_path} cannot "
-                                  f"be read (first: row {bad[0]}); their items run again")
-        if not records:
-            return {}
-        usable, changed = resume_file.changes(journal_file.about(self.journal_path), about)
-        if changed:
-            self._warnings.append(f"resume: {changed}")
-        return records if usable else {}
 
     def _scheduler_state(self, spec: NodeSpec) -> SchedulerState:
         choice = self._scheduler_choice
@@ -486,171 +426,6 @@ class Engine(ReportsMixin):
             self._lock.release()
         self._done.set()
         self.events.emit(CookFinished(self.result))
-
-    # == generating items ===============================================================
-    def _generate(self) -> None:
-        """Make the items of every node that can make them now (not re-entrant)."""
-        if self._generating:
-            self._regenerate = True
-            return
-        self._generating = True
-        try:
-            self._regenerate = True
-            while self._regenerate:
-                self._regenerate = False
-                for node in self._nodes.values():
-                    if not node.complete and all(n.complete for n in node.inputs):
-                        self._generate_node(node)
-        finally:
-            self._generating = False
-
-    def _generate_node(self, node: NodeState) -> None:
-        if node.dynamic:  # items come from _succeed as upstream items cook
-            if all(n.unfinished == 0 for n in node.inputs):
-                self._complete(node)
-            return
-        if node.type.partition:  # None: the node has no inputs (not: they made no items)
-            upstream = self._upstream_items(node) if node.inputs else None
-            self._make_items(node, lambda make: node.type.generate_partition(
-                node.parms, upstream, make))
-        elif not node.inputs:
-            self._make_items(node, lambda make: node.type.generate(node.parms, None, make))
-        else:
-            for upstream in self._upstream_items(node):
-                self._make_items(node, lambda make, u=upstream: node.type.generate(
-                    node.parms, u, make))
-        self._complete(node)
-
-    def _make_items(self, node: NodeState, generate) -> None:
-        """Run a node type's generation, then link what it made (once the type has set
-        each item's priority and attributes)."""
-        if self._stop is not None:  # the cook is over: nothing new to make
-            return
-        made: list[WorkItem] = []
-        try:
-            self._check_count(node)
-            generate(self._maker(node, made))
-        except TooManyItems as exc:  # nothing of it cooks: the cook stops, saying why
-            self._unmake(node, made)
-            self._error(str(exc), node.name)
-            self._stop = f"node {node.name} made too many work items"
-            return
-        except Exception as exc:
-            self._generation_failed(node, exc)
-        emit = self.events.emit if self.events.subscribers else None
-        for item in made:
-            if emit:
-                emit(ItemAdded(item))
-            self._link(item)
-
-    @staticmethod
-    def _upstream_items(node: NodeState) -> list[WorkItem]:
-        return [i for n in node.inputs for i in n.items if n.type.visible_downstream(i)]
-
-    def _downstream_of(self, item: WorkItem) -> list[NodeState]:
-        """The dynamic nodes that make items from ``item`` once it cooked."""
-        node = self._nodes[item.node]
-        return node.dynamic_children if node.type.visible_downstream(item) else []
-
-    def _generation_failed(self, node: NodeState, exc: Exception) -> None:
-        detail = str(exc) if isinstance(exc, TokenError | ValueError | OSError) \
-            else traceback.format_exc()
-        self._error(f"node {node.name}: could not make its work items: {detail}", node.name)
-
-    def _complete(self, node: NodeState) -> None:
-        node.complete = True
-        self._regenerate = True
-
-    def _check_count(self, node: NodeState) -> None:
-        """Refuse at once a count parameter that alone is over a limit (before making a
-        quarter of a million items only to refuse the next)."""
-        parm = node.type.count_parm
-        count = node.parms.raw(parm) if parm else None
-        if isinstance(count, int) and count > 0:
-            cause = f"{parm} is {count}" + (" for each upstream item" if node.inputs else "")
-            why = self.limits.exceeded(node.name, len(node.items) + count - 1,
-                                       self._next_id + count - 2, cause)
-            if why:
-                raise TooManyItems(why)
-
-    def _unmake(self, node: NodeState, made: list[WorkItem]) -> None:
-        for item in made:
-            del self.items[item.id]
-        del node.items[len(node.items) - len(made):]
-        node.unfinished -= len(made)
-        self._live -= len(made)
-
-    def _maker(self, node: NodeState, made: list[WorkItem]):
-        limits = self.limits
-
-        def make(index: int, dependencies: tuple = ()) -> WorkItem:
-            if len(node.items) >= limits.node or self._next_id > limits.cook:
-                raise TooManyItems(limits.exceeded(node.name, len(node.items),
-                                                   self._next_id - 1))
-            item = WorkItem(self._next_id, node.name, index, dependencies=tuple(dependencies))
-            self._next_id += 1
-            item.state = S.Waiting
-            self.items[item.id] = item
-            node.items.append(item)
-            node.unfinished += 1
-            self._live += 1
-            made.append(item)
-            return item
-        return make
-
-    def _link(self, item: WorkItem) -> None:
-        """Count what the item waits for; make it ready now when nothing."""
-        pending = 0
-        for dep in item.dependencies:
-            if dep.id in self._blocked or dep.state in (S.CookedFail, S.CookedCancel):
-                self._block(item, f"upstream item {dep.name} "
-                                  f"{'failed' if dep.state == S.CookedFail else 'did not run'}")
-                return
-            if dep.state not in _SUCCESS:
-                pending += 1
-                self._dependents.setdefault(dep.id, []).append(item)
-        if pending:
-            self._pending[item.id] = pending
-        else:
-            self._make_ready(item)
-
-    def _make_ready(self, item: WorkItem) -> None:
-        node = self._nodes[item.node]
-        if not node.type.partition:
-            for dep in item.dependencies:
-                item.copy_attributes_from(dep)
-        here = node.type.cooks_here(item)
-        try:
-            node.type.prepare(node.parms, item)
-            if here:
-                node.type.cook(node.parms, item, node.sched.scheduler)
-        except (TokenError, CookError) as exc:
-            self._fail(item, str(exc))
-            return
-        except Exception:
-            self._fail(item, f"node {node.name} could not prepare {item.name}:\n"
-                             + traceback.format_exc())
-            return
-        if here:
-            self._succeed(item, None)
-        elif not (self._resume and node.type.resumable and self._cached(item)):
-            heapq.heappush(node.sched.ready, (-item.priority, item.id, item))
-
-    def _cached(self, item: WorkItem) -> bool:
-        """Resuming: an item an earlier cook cooked, whose outputs are all still on disk, is
-        CookedCache with what it reported then."""
-        record = self._resume.get(self.item_key(item))
-        if record is None or not record.state.is_success \
-                or not all(os.path.exists(o.path) for o in record.outputs):
-            return False
-        for name, attrib in record.attributes.items():
-            item.setAttribArray(name, attrib.type, attrib.values)
-        for output in record.outputs:
-            item.addOutputFile(output.path, output.tag, output.checksum)
-        item.cook_duration = record.duration
-        item.reason = "cooked by an earlier cook; its outputs are on disk"
-        self._succeed(item, None, S.CookedCache)
-        return True
 
     # == state changes ==================================================================
     def _set_state(self, item: WorkItem, new: WorkItemState) -> None:

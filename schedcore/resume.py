@@ -7,9 +7,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
+import sqlite3
 
+from . import journal as journal_file
+from . import process
+from .cooklock import CookLock
 from .cookstate import NodeState
-from .workitem import WorkItem
+from .workitem import WorkItem, WorkItemState
 
 
 def node_shapes(nodes: dict[str, NodeState]) -> dict[str, dict]:
@@ -101,3 +106,80 @@ def _differences(old: dict, new: dict) -> list[str]:
     what += [f"parameter {p}" for p in sorted(set(old_parms) | set(new["parms"]))
              if old_parms.get(p) != new["parms"].get(p)]
     return what or ["its shape"]
+
+
+class ResumeMixin:
+    """The ``Engine``'s journal, its lock of the working dir, and what a resumed cook takes
+    from an earlier one (engine thread); see ``schedcore.engine``."""
+
+    def _stop_jobs_of_a_dead_cook(self) -> None:
+        """The last cook of this network here died holding the lock (SIGKILL, a crash): its
+        jobs may still run and would write what this cook's run again. Stop them first."""
+        earlier = self._earlier
+        if not earlier.get("cook_id"):
+            return
+        who = f"the earlier cook (process {earlier.get('pid', '?')} on {earlier.get('host')})"
+        if earlier.get("host") != socket.gethostname():
+            self._warning(f"{who} ended without releasing {self._lock.path}; jobs it started "
+                          f"on other machines may still run: this cook cannot stop them")
+            return
+        killed = process.kill_owned(process.MARKER, str(earlier["cook_id"]))
+        if killed:
+            self._warning(f"{who} ended without finishing; {len(killed)} processes of its jobs "
+                          f"were still running and were stopped (pids "
+                          f"{', '.join(map(str, killed[:10]))}) so that no item runs twice")
+
+    def _open_journal(self, resume: bool) -> None:
+        """Lock the network's working dir (or raise CookBusy), then read the journal when
+        resuming, then start writing it."""
+        shapes = node_shapes(self._nodes)
+        self.item_key = ItemKeys(self._nodes, fingerprints(shapes))
+        made_of = about(self.network.path, shapes)
+        lock = CookLock(self.journal_path)
+        try:
+            self._earlier = lock.acquire(self.network.path, self.cook_id)
+            self._lock = lock
+            if resume:
+                self._resume = self._resumable(made_of)
+            self._journal = journal_file.Journal(
+                self.journal_path, self.item_key, fresh=not resume, on_error=self._warning,
+                about=made_of)
+            self.events.subscribe(self._journal)
+        except (OSError, sqlite3.Error) as exc:  # the cook says why, later, and goes on
+            self._warnings.append(f"no cook journal at {self.journal_path} "
+                                  f"({exc.strerror if isinstance(exc, OSError) else exc});"
+                                  f" this cook cannot be resumed")
+        if "unlocked" in self._earlier:
+            self._warnings.append(f"{lock.path} cannot be locked ({self._earlier['unlocked']})"
+                                  f": nothing stops a second cook of this network into this "
+                                  f"working dir")
+
+    def _resumable(self, made_of: dict) -> dict:
+        """The journal's records this cook may take results from, saying what it may not."""
+        bad: list[int] = []
+        records = journal_file.read(self.journal_path, bad)
+        if bad:
+            self._warnings.append(f"{len(bad)} rows of the journal {self.journal_path} cannot "
+                                  f"be read (first: row {bad[0]}); their items run again")
+        if not records:
+            return {}
+        usable, changed = changes(journal_file.about(self.journal_path), made_of)
+        if changed:
+            self._warnings.append(f"resume: {changed}")
+        return records if usable else {}
+
+    def _cached(self, item: WorkItem) -> bool:
+        """Resuming: an item an earlier cook cooked, whose outputs are all still on disk, is
+        CookedCache with what it reported then."""
+        record = self._resume.get(self.item_key(item))
+        if record is None or not record.state.is_success \
+                or not all(os.path.exists(o.path) for o in record.outputs):
+            return False
+        for name, attrib in record.attributes.items():
+            item.setAttribArray(name, attrib.type, attrib.values)
+        for output in record.outputs:
+            item.addOutputFile(output.path, output.tag, output.checksum)
+        item.cook_duration = record.duration
+        item.reason = "cooked by an earlier cook; its outputs are on disk"
+        self._succeed(item, None, WorkItemState.CookedCache)
+        return True
