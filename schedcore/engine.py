@@ -196,6 +196,8 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
             key = choice or self.network.scheduler_for(spec)
         if key not in self._scheds:
             scheduler = choice if isinstance(choice, Scheduler) else self._make_scheduler(key)
+            if not getattr(scheduler, "_hip_given", True):  # made in code: $HIP is ours
+                scheduler.parms.hip = self.network.hip
             if self._workdir:
                 scheduler.parms.set("pdg_workingdir", os.path.abspath(self._workdir))
             scheduler._engine = self

@@ -130,6 +130,13 @@ class Journal:
                 self._db.execute("INSERT OR REPLACE INTO about VALUES ('network', ?)",
                                  (json.dumps(about),))
 
+    def __del__(self) -> None:
+        # a journal whose cook never ran (an Engine made and dropped) closes its database
+        # itself rather than leave it to the garbage collector's warning
+        db, self._db = getattr(self, "_db", None), None
+        if db is not None:
+            db.close()
+
     BATCH = 500  # events written in one transaction at most
     # Seconds an event may wait for its commit: a commit costs ~60 us of the engine's
     # thread, so one per item (before each wait) took a fifth of a fast cook's CPU; one per

@@ -16,6 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from schedcore import cooklock
 from schedcore import network as network_file
 from schedcore.cooklock import CookBusy
 from schedcore.engine import Engine
@@ -61,7 +62,8 @@ def test_a_second_cook_of_the_network_into_its_working_dir_is_refused(tmp_path):
     finally:
         first.cancel()
         first.wait()
-    assert Engine(net, resume=True) is not None  # released when the cook ended
+    journal = tmp_path / "pdgtemp" / "journal" / "shot.top.json.sqlite"
+    assert cooklock.holder(journal) is None  # released when the cook ended
 
 
 def test_the_cli_refuses_a_second_cook_and_says_who_runs(tmp_path):

@@ -113,6 +113,7 @@ class Scheduler(HoudiniServices):
     def __init__(self, name: str = "", parms: dict | None = None, hip: str = ""):
         self.name = name or self.type_name
         self.parms = ParmSet(self.parm_templates, parms or {}, hip or os.getcwd())
+        self._hip_given = bool(hip)  # made in code without one: a cook gives its network's
         self._engine = None  # the cook this scheduler serves, set by the engine
         self._local_dir = self._remote_dir = ""
         self._cook_env: dict | None = None

@@ -39,6 +39,7 @@ class PyScheduler(Scheduler):
         instance.name = name
         # the class's parameters, its templateBody's, and the node's spare ones
         instance.parms = ParmSet(templates_of(cls) + spare_of(parms), parms or {}, hip)
+        instance._hip_given = bool(hip)
         return instance
 
     # Houdini 18+ spells the notifications onWorkItem*
