@@ -57,6 +57,9 @@ class CookLock:
                     "network": network, "started": time.time()})
         return earlier
 
+    def __del__(self) -> None:
+        self.release()  # a cook made and never run must not hold its network's lock
+
     def release(self) -> None:
         """Say the cook ended (an empty file) and unlock; safe to call twice."""
         fd, self._fd = self._fd, None
