@@ -78,22 +78,22 @@ def from_network(path: str, node: str) -> Target:
     if node not in names:
         raise TargetError(f"{path} has no scheduler node {node!r}" + did_you_mean(node, names))
     spec = net.scheduler(node)
-    if spec.type not in registry.scheduler_types():
-        raise TargetError(f"scheduler node {node!r}: "
-                          + registry.unknown_type_message(spec.type))
-    copy = SchedulerSpec(spec.name, spec.type, dict(spec.parms),
-                         spare_parms=list(spec.spare_parms))
-    return _target(copy, f"{node} ({spec.type}) of {path}", path)
+    return _target(_checked_copy(spec), f"{node} ({spec.type}) of {path}", path)
 
 
 def from_spec(spec: SchedulerSpec, source: str = "") -> Target:
     """A scheduler node as the studio holds it (its values as they are on screen)."""
+    return _target(_checked_copy(spec), f"{spec.name} ({spec.type})", source)
+
+
+def _checked_copy(spec: SchedulerSpec) -> SchedulerSpec:
+    """A copy of a scheduler node whose type is registered (the check may change its
+    values), or TargetError saying why the type is missing."""
     if spec.type not in registry.scheduler_types():
         raise TargetError(f"scheduler node {spec.name!r}: "
                           + registry.unknown_type_message(spec.type))
-    copy = SchedulerSpec(spec.name, spec.type, dict(spec.parms),
+    return SchedulerSpec(spec.name, spec.type, dict(spec.parms),
                          spare_parms=list(spec.spare_parms))
-    return _target(copy, f"{spec.name} ({spec.type})", source)
 
 
 def _target(spec: SchedulerSpec, label: str, source: str) -> Target:
