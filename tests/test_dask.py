@@ -37,14 +37,23 @@ def test_items_run_as_dask_tasks_and_report_back(tmp_path):
         {"name": "w", "type": "wedge", "parms": {"wedgecount": 3}},
         {"name": "cmd", "type": "genericgenerator", "inputs": ["w"],
          "parms": {"command": "sh -c 'echo on a dask worker @wedgeindex > "
-                              "__PDG_DIR__/out_@wedgeindex.txt; echo logged'",
+                              "__PDG_DIR__/out_@wedgeindex.txt; echo logged $SHOT'",
                    "outputfile": "__PDG_DIR__/out_@wedgeindex.txt"}},
         {"name": "py", "type": "pythonscript", "inputs": ["w"], "parms": {"script": script}},
         {"name": "bad", "type": "genericgenerator", "parms": {"command": "sh -c 'exit 4'"}},
         {"name": "missing", "type": "genericgenerator",
          "parms": {"command": "no-such-command --flag"}},
     ])
-    result = Engine(net).run()
+    engine = Engine(net)
+    (scheduler,) = engine.schedulers
+    plain = scheduler.onSchedule
+
+    def on_schedule(work_item):  # scheduler code giving an item variables of its own
+        work_item.environment["SHOT"] = f"sh{work_item.index}"
+        return plain(work_item)
+
+    scheduler.onSchedule = on_schedule
+    result = engine.run()
     by_node: dict[str, list] = {}
     for item in result.items:
         by_node.setdefault(item.node, []).append(item)
@@ -52,7 +61,7 @@ def test_items_run_as_dask_tasks_and_report_back(tmp_path):
     for item in by_node["cmd"]:
         assert Path(item.outputFiles[0].path).read_text() == \
             f"on a dask worker {item.attribValue('wedgeindex')}\n"
-        assert Path(urlparse(item.log_uri).path).read_text() == "logged\n"
+        assert Path(urlparse(item.log_uri).path).read_text() == f"logged sh{item.index}\n"
     assert sorted(i.attribValue("double") for i in by_node["py"]) == [0, 2, 4]
     (bad,) = by_node["bad"]
     assert bad.state == S.CookedFail and bad.reason == "the command ended with exit code 4"

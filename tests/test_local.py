@@ -293,3 +293,23 @@ def test_status_uris_made_once_per_server_are_the_base_classes(tmp_path):
         if isinstance(event, ItemStateChanged) and event.new == S.Scheduled else None)
     assert engine.run().ok
     assert len(seen) == 3 and all(mine == base and "/status/" in mine for mine, base in seen)
+
+
+def test_an_items_own_environment_reaches_its_job_under_the_pdg_variables(tmp_path):
+    """Scheduler code may give an item variables of its own (``work_item.environment``,
+    as Houdini's schedulers read it); the job gets them, and the PDG_* ones win."""
+    command = "sh -c 'echo shot=$SHOT name=$PDG_ITEM_NAME'"
+    net = make_network(tmp_path, [generic("env", command, count=2)], local())
+    engine = Engine(net)
+    (scheduler,) = engine.schedulers
+    plain = scheduler.onSchedule
+
+    def on_schedule(work_item):
+        work_item.environment.update(SHOT=f"sh{work_item.index}", PDG_ITEM_NAME="mine")
+        return plain(work_item)
+
+    scheduler.onSchedule = on_schedule
+    result = engine.run()
+    assert result.ok
+    for item in result.items:
+        assert f"shot=sh{item.index} name={item.name}" in log_of(item)

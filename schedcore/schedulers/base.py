@@ -418,12 +418,17 @@ class Scheduler(HoudiniServices):
                 "PDG_ITEM_ID": str(work_item.id), "PDG_INDEX": str(work_item.index)}
 
     def jobEnvironment(self, work_item: WorkItem) -> dict[str, str]:
-        """A job's whole environment: this process's, the item's own
-        (``work_item.environment``), then the ``PDG_*`` variables."""
+        """A job's whole environment: this process's, then :meth:`jobVariables`."""
         env = dict(os.environ)
-        env.update(work_item.environment)
-        env.update(self.pdgEnvironment(work_item))
+        env.update(self.jobVariables(work_item))
         return env
+
+    def jobVariables(self, work_item: WorkItem) -> dict[str, str]:
+        """What a job's environment has beyond the cook's: the item's own variables
+        (``work_item.environment``), then the ``PDG_*`` variables, which win."""
+        own = work_item._environment
+        pdg = self.pdgEnvironment(work_item)
+        return {**own, **pdg} if own else pdg
 
     # == services: the result (callback) server ========================================
     def startCallbackServer(self) -> None:

@@ -167,7 +167,7 @@ class DaskScheduler(Scheduler):
         name, key = work_item.name, self._key(work_item)
         self._batch.append((work_item.id, work_item.priority, (
             key, self._cook, self.expandCommandTokens(work_item.command, work_item),
-            self.pdgEnvironment(work_item), self._cwd, f"{self._log_dir}/{name}.log",
+            self.jobVariables(work_item), self._cwd, f"{self._log_dir}/{name}.log",
             f"{self._data_dir}/{name}.json", data)))
         return ScheduleResult.Succeeded
 

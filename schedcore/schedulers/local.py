@@ -129,14 +129,15 @@ class LocalScheduler(Scheduler):
 
     def _job_environment(self, work_item: WorkItem) -> tuple[dict, dict]:
         """The job's environment as its process gets it (encoded), and the variables that
-        name the job (its marker). Only the item's own variables are encoded per job."""
+        name the job (its marker). Only the job's own variables are encoded per job."""
         if self._own_environment:  # a subclass says what the whole environment is
             env = self.jobEnvironment(work_item)
             return process.encode_environment(env), env
         own = self.pdgEnvironment(work_item)
         env = self._encoded_env.copy()
         encoded = self._encoded_pairs
-        for name, value in own.items():
+        variables = {**work_item._environment, **own} if work_item._environment else own
+        for name, value in variables.items():
             pair = encoded.get(name)
             if pair is None or pair[0] != value:  # most are the cook's: encoded once
                 pair = encoded[name] = (value, os.fsencode(name), os.fsencode(value))
@@ -160,7 +161,7 @@ class LocalScheduler(Scheduler):
 
     def jobEnvironment(self, work_item: WorkItem) -> dict[str, str]:
         env = dict(self._env)  # this process's environment as the cook started
-        env.update(self.pdgEnvironment(work_item))
+        env.update(self.jobVariables(work_item))
         return env
 
     def onStopCook(self, cancel: bool) -> bool:
