@@ -348,20 +348,29 @@ def test_the_job_helper_parses_the_address_as_pdgcmd_does():
     assert out.strip() == f"('10.0.0.5:4711', [('Authorization', 'Basic {token}')], {{}})"
 
 
-@pytest.mark.parametrize("pid", [0, -1, 1, "own"])
+@pytest.mark.parametrize("pid", [0, -1, 1, "own", "stranger"])
 def test_a_reported_shared_server_pid_never_signals_the_cook_or_everyone(cook, pid):
     """At the cook's end the scheduler stops the shared servers its jobs reported, by signal
-    when they run here: pid 0 would be the cook's process group, -1 every process."""
+    when they run here: pid 0 would be the cook's process group, -1 every process, and any
+    other pid a process of the user that no job of the cook started."""
     c = cook(1)
-    pid = os.getpid() if pid == "own" else pid
-    message = {"name": "s", "pid": pid, "host": "127.0.0.1", "port": 9, "proto_type": "raw"}
-    assert run_job(c, c.ids[0], [["multicall", [
-        ["sharedserver_started", [message, "$JOB"]],
-        ["result", ["$ID", {"bin": "127.0.0.1"}, "socket/ip", 0, "$JOB"]]]]]) == \
-        [{"ok": [[True], [True]]}]
-    status, body = c.post_json({"jobid": c.job_id, "reports": [  # pdgjob's form, here
-        {"rid": "r", "item": c.ids[0], "kind": "sharedserver", "name": "t",
-         "info": {"host": "127.0.0.1", "port": 9, "pid": pid,
-                  "hostname": socket.gethostname()}}]})
-    assert status == 200 and json.loads(body)["results"][0]["status"] == "applied"
-    assert c.finish().ok  # ends every shared server, and this process is still here
+    stranger = subprocess.Popen(["sleep", "60"]) if pid == "stranger" else None
+    pid = {"own": os.getpid(), "stranger": stranger and stranger.pid}.get(pid, pid)
+    try:
+        message = {"name": "s", "pid": pid, "host": "127.0.0.1", "port": 9,
+                   "proto_type": "raw"}
+        assert run_job(c, c.ids[0], [["multicall", [
+            ["sharedserver_started", [message, "$JOB"]],
+            ["result", ["$ID", {"bin": "127.0.0.1"}, "socket/ip", 0, "$JOB"]]]]]) == \
+            [{"ok": [[True], [True]]}]
+        status, body = c.post_json({"jobid": c.job_id, "reports": [  # pdgjob's form, here
+            {"rid": "r", "item": c.ids[0], "kind": "sharedserver", "name": "t",
+             "info": {"host": "127.0.0.1", "port": 9, "pid": pid,
+                      "hostname": socket.gethostname()}}]})
+        assert status == 200 and json.loads(body)["results"][0]["status"] == "applied"
+        assert c.finish().ok  # ends every shared server, and this process is still here
+        assert stranger is None or stranger.poll() is None  # and the stranger runs on
+    finally:
+        if stranger is not None:
+            stranger.kill()
+            stranger.wait()

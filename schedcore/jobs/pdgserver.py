@@ -71,42 +71,56 @@ def request(info, message, timeout=None):
     return answer
 
 
-def stop(info, grace=5.0):
+def stop(info, grace=5.0, cook=""):
     """Stop the server: ``quit``, or, when it does not answer and runs on this machine, a
     signal (one that Houdini's helper reported speaks no ``quit``: a signal when it runs
-    here, else nothing). True once it is gone (or was already)."""
+    here, else nothing). The pid is what a job reported: a signal goes only to a process
+    that carries the marker of ``cook`` (every process of its jobs does), never to another
+    process of the user. True once it is gone (or was already)."""
     local = info.get("hostname") == socket.gethostname()
+    pid = info.get("pid")
     if info.get("kind") == "pdgcmd":  # Houdini's helper reported it: not our protocol
         local = str(info.get("host")) in ("127.0.0.1", "localhost", "::1")
         if not local:
             return False
-        _signal(info.get("pid"), signal.SIGTERM)
+        _signal(pid, signal.SIGTERM, cook)
     else:
         try:
             request(info, {"op": "quit"}, timeout=grace)
         except ServerError:
             if not local:
                 return False
-            _signal(info.get("pid"), signal.SIGTERM)
+            _signal(pid, signal.SIGTERM, cook)
     if local:  # return once the process is gone
         deadline = time.monotonic() + grace
-        while _signal(info.get("pid"), 0) and time.monotonic() < deadline:
+        while _signal(pid, 0, cook) and time.monotonic() < deadline:
             time.sleep(0.02)
-        if _signal(info.get("pid"), 0):
-            _signal(info.get("pid"), signal.SIGKILL)
+        _signal(pid, signal.SIGKILL, cook)
     return True
 
 
-def _signal(pid, sig):
-    """Send ``sig``; whether the process was there. A pid a job reported is checked first:
-    0 or below would signal a whole process group (the cook's), 1 is init."""
+def _signal(pid, sig, cook):
+    """Send ``sig`` to a process of ``cook``'s jobs; whether it was there. A pid 0 or below
+    would signal a whole process group (the cook's), 1 is init, and any other names a
+    process of the cook's only when it carries the cook's marker."""
     try:
         pid = int(pid)
-        if pid <= 1 or pid == os.getpid():
+        if pid <= 1 or pid == os.getpid() or not _of_cook(pid, cook):
             return False
         os.kill(pid, sig)
         return True
     except (ProcessLookupError, PermissionError, TypeError, ValueError, OverflowError):
+        return False
+
+
+def _of_cook(pid, cook):
+    """Whether process ``pid`` carries ``SCHEDCORE_COOK=cook`` (the cook's side only: psutil
+    is not needed where this module serves)."""
+    import psutil
+
+    try:
+        return bool(cook) and psutil.Process(pid).environ().get("SCHEDCORE_COOK") == cook
+    except psutil.Error:
         return False
 
 

@@ -253,7 +253,7 @@ class Scheduler(HoudiniServices):
         if info is None:
             return False
         self.clearSharedServerInfo(sharedserver_name)
-        return pdgserver.stop(info)
+        return pdgserver.stop(info, cook=self._engine.cook_id if self._engine else "")
 
     def workItemResultServerAddr(self) -> str:
         """``<secret>@host:port`` where jobs report (the result server), "" when it is not
