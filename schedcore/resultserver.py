@@ -82,6 +82,7 @@ class ResultServer:
         self._rids: OrderedDict[str, None] = OrderedDict()
         self._rids_lock = threading.Lock()
         self.refused = 0  # reports refused since start (wrong job id, unknown item, bad)
+        self._refusals = _Refusals()
         self._warned: set[tuple] = set()
         self._warned_lock = threading.Lock()
         self._http = _listen(host, port, max_connections, idle_timeout)
@@ -108,6 +109,7 @@ class ResultServer:
         self._thread.join()
         self._http.server_close()
         self._http.close_connections()
+        self._refusals.say_unshown()
         os.close(self._wake_read)
         os.close(self._wake_write)
 
@@ -221,9 +223,47 @@ class ResultServer:
 
     def refuse(self, why: str, peer) -> None:
         self.refused += 1
-        log.warning("result server: refused a report from %s: %s", peer, why)
+        self._refusals.say(why, peer)
 
 
+
+
+class _Refusals:
+    """The log of refused reports: each one said, up to ``SHOWN`` per ``WINDOW`` seconds,
+    the rest counted and said as one line (a job stuck in a loop of bad reports, or an
+    outsider knocking, would otherwise bury the cook's log)."""
+
+    SHOWN, WINDOW = 10, 10.0
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._window = -self.WINDOW  # when the current window began
+        self._shown = self._unshown = 0
+        self._last = ("", "")
+
+    def say(self, why: str, peer) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._window >= self.WINDOW:
+                self._say_unshown()
+                self._window, self._shown = now, 0
+            if self._shown < self.SHOWN:
+                self._shown += 1
+                log.warning("result server: refused a report from %s: %s", peer, why)
+            else:
+                self._unshown += 1
+                self._last = (peer, why)
+
+    def say_unshown(self) -> None:
+        with self._lock:
+            self._say_unshown()
+
+    def _say_unshown(self) -> None:
+        if self._unshown:
+            log.warning("result server: refused %d more reports, not shown one by one "
+                        "(at most %d a %g s); the last from %s: %s", self._unshown,
+                        self.SHOWN, self.WINDOW, *self._last)
+            self._unshown = 0
 
 
 class _HTTPServer(GuardedHTTPServer):

@@ -495,3 +495,22 @@ def test_attribute_indexes_out_of_range_are_refused_and_warned(cook):
         f"{name}: attribute report refused: attribute 'f': index 1.5 is not a whole number",
         f"{name}: attribute report refused: attribute 's': index 100,000,000 is out of range: "
         "an index goes from 0 to 100,000"]
+
+
+def test_a_flood_of_refused_reports_is_counted_not_logged_line_by_line(cook, caplog):
+    c = cook(1)
+    (item_id,) = c.ids
+    server = c.scheduler._server
+    with caplog.at_level("WARNING", logger="schedcore.resultserver"):
+        for n in range(300):  # one connection, as a job in a loop of bad reports would
+            status, _ = c.post_json({"jobid": "stale", "reports": [
+                {"rid": f"r{n}", "item": item_id, "kind": "success"}]})
+            assert status == 403
+        assert c.finish().ok  # the server stops with the cook and says what it did not show
+    refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert server.refused == 300
+    assert 2 <= len(refused) <= 12, refused  # not 300 lines
+    shown = sum(m.startswith("result server: refused a report from") for m in refused)
+    (summary,) = [m for m in refused if "more reports, not shown one by one" in m]
+    assert f"refused {300 - shown} more reports" in summary
+    assert "job id refused" in summary  # the last one's reason
