@@ -39,28 +39,61 @@ def test_a_run_that_began_again_voids_the_earlier_success(tmp_path):
         db.close()
 
 
+def test_a_fresh_cook_writes_one_row_per_item_as_it_ends(tmp_path):
+    """Scheduled and Cooking need no row in a fresh journal (an unfinished item runs again
+    anyway); a plain success is the same JSON as every other row."""
+    path = tmp_path / "net.sqlite"
+    journal = Journal(path, lambda i: f"n/{i.index}")
+    items = [WorkItem(n + 1, "n", n) for n in range(3)]
+    items[0].cook_duration = 0.1 + 0.2  # a float whose text has every digit
+    items[1].reason = "the command ended with exit code 3"
+    items[2].addOutputFile(str(tmp_path / "o.txt"), "file")
+    for item, final in zip(items, (S.CookedSuccess, S.CookedFail, S.CookedSuccess),
+                           strict=True):
+        for old, new in ((S.Waiting, S.Scheduled), (S.Scheduled, S.Cooking),
+                         (S.Cooking, final)):
+            item.state = new
+            journal(ItemStateChanged(item, old, new))
+    journal.close()
+    db = sqlite3.connect(path)
+    try:
+        rows = db.execute("SELECT item, data FROM events ORDER BY seq").fetchall()
+    finally:
+        db.close()
+    assert [key for key, _ in rows] == ["n/0", "n/1", "n/2"]
+    assert rows[0][1] == json.dumps({"state": "CookedSuccess", "duration": 0.1 + 0.2,
+                                     "reason": "", "outputs": []})
+    records = read(path)
+    assert records["n/0"].duration == 0.1 + 0.2
+    assert records["n/1"].state == S.CookedFail
+    assert [o.path for o in records["n/2"].outputs] == [str(tmp_path / "o.txt")]
+
+
 def test_pending_events_are_committed_once_their_window_is_over(tmp_path):
     path = tmp_path / "net.sqlite"
     item = WorkItem(1, "n", 0)
     journal = Journal(path, lambda i: "n/0")
     assert journal.due(time.monotonic()) is None  # nothing pending
     journal(ItemStateChanged(item, S.Waiting, S.Scheduled))
+    assert journal.due(time.monotonic()) is None  # a fresh journal: nothing to void
+    journal(ItemStateChanged(item, S.Cooking, S.CookedSuccess))
     due = journal.due(time.monotonic())
     assert due is not None and due <= time.monotonic() + Journal.WINDOW
     assert read(path) == {}  # not yet: commits cost per window, not per event
     assert journal.due(due) is None
-    assert read(path)["n/0"].state == S.Scheduled
+    assert read(path)["n/0"].state == S.CookedSuccess
     journal.close()
 
 
 def test_a_waiting_cook_has_its_events_committed_within_the_window(tmp_path):
-    """A cook that waits for a long job has what happened so far on disk, though nothing
-    happened since: the engine wakes to commit when the window ends."""
+    """A cook that waits for a long job has what happened so far on disk (the short job's
+    success), though nothing happened since: the engine wakes to commit when the window
+    ends."""
     path = tmp_path / "long.top.json"
     path.write_text(json.dumps({"format": "schedcore-network", "version": 1, "schedulers": [
-        {"name": "local", "type": "localscheduler", "parms": {"maxprocs": 1}}], "nodes": [
+        {"name": "local", "type": "localscheduler", "parms": {"maxprocs": 2}}], "nodes": [
         {"name": "gen", "type": "genericgenerator", "inputs": [],
-         "parms": {"itemcount": 1, "command": "sleep 30"}}]}))
+         "parms": {"itemcount": 2, "command": "sh -c 'sleep $((@pdg_index * 30))'"}}]}))
     engine = Engine(network_file.load(path), workdir=str(tmp_path))
     engine.start()
     try:
@@ -68,9 +101,9 @@ def test_a_waiting_cook_has_its_events_committed_within_the_window(tmp_path):
         while not read(engine.journal_path):
             assert time.monotonic() < deadline, "the journal was never committed"
             time.sleep(0.01)
-        [record] = read(engine.journal_path).values()
-        assert record.state == S.Scheduled
-        assert engine.items[1].state in (S.Scheduled, S.Cooking)  # the job still runs
+        [record] = read(engine.journal_path).values()  # sleep 0 ended, sleep 30 runs
+        assert record.state == S.CookedSuccess
+        assert engine.items[2].state in (S.Scheduled, S.Cooking)  # the job still runs
     finally:
         engine.cancel()
         engine.wait(30)
