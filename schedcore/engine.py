@@ -3,7 +3,8 @@
 One thread (the engine thread: ``run`` in the caller, or ``start`` for a background thread)
 generates items, calls the scheduler callbacks by the PDG contract and applies what jobs report.
 Everything else talks to it through ``post`` (a queue) and listens through its ``EventBus``.
-It wakes on a queued message or on the next tick, never on a sleep.
+It wakes on a queued message (one posted with ``wake=False`` within ``QUIET`` seconds) or on
+the next tick, never on a sleep.
 
     onStart -> onStartCook(static, cook_set) -> [onScheduleStatic] ->
         loop: reports in, onTick every pdg_tickperiod, onSchedule for ready items
@@ -12,6 +13,7 @@ It wakes on a queued message or on the next tick, never on a sleep.
 
 from __future__ import annotations
 
+import collections
 import heapq
 import itertools
 import os
@@ -80,7 +82,11 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
         self.cook_id = secrets.token_hex(8)  # names this cook's processes; not a secret
         self.number = next(_COOK_NUMBERS)  # 1 for this process's first cook: its temp dir
         self.items: dict[int, WorkItem] = {}
-        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        # reports and requests for the engine thread, in the order they came; a token in
+        # _wakeups wakes the engine for them (see post)
+        self._inbox: collections.deque = collections.deque()
+        self._wakeups: queue.SimpleQueue = queue.SimpleQueue()
+        self._waking_at = 0.0  # while the engine waits: when it wakes by itself
         self._scheduler_choice = scheduler
         self._workdir = workdir
         self._scheds: dict[str, SchedulerState] = {}
@@ -122,9 +128,19 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
         """The scheduler instances of this cook."""
         return [state.scheduler for state in self._scheds.values()]
 
-    def post(self, kind: str, scheduler: Scheduler | None, *args) -> None:
-        """Queue a report or request for the engine thread."""
-        self._inbox.put((kind, scheduler, args))
+    # seconds a report posted without waking the engine may wait for it
+    QUIET = 0.05
+
+    def post(self, kind: str, scheduler: Scheduler | None, *args, wake: bool = True) -> None:
+        """Queue a report or request for the engine thread. ``wake=False``: it need not be
+        read at once, only within ``QUIET`` seconds (a scheduler with more jobs queued than
+        slots lets the engine read many reports in one go; waking the engine for each costs
+        a busy cook a good part of its CPU)."""
+        self._inbox.append((kind, scheduler, args))
+        # the engine sets _waking_at before it looks at the inbox a last time and waits:
+        # read after the append, it is either that time or the engine will see the report
+        if wake or self._waking_at > time.monotonic() + self.QUIET:
+            self._wakeups.put(None)
 
     def cancel(self) -> None:
         """Cancel the cook: running jobs are killed, unfinished items become CookedCancel."""
@@ -273,13 +289,13 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
             if self._stalled(scheds):
                 return
             timeout = self._wait_time(scheds)
-            try:
-                message = self._inbox.get(timeout=max(0.0, timeout))
-            except queue.Empty:
-                continue
-            self._apply(message)
-            for state in scheds:
-                state.wake()
+            self._waking_at = time.monotonic() + timeout
+            if not self._inbox:
+                try:
+                    self._wakeups.get(timeout=timeout)
+                except queue.Empty:
+                    pass
+            self._waking_at = 0.0
 
     def _wait_time(self, scheds: list[SchedulerState]) -> float:
         """Seconds the engine may wait for a message: until the next tick, or until the
@@ -298,7 +314,7 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
         (of the engine or a node type); the cook ends saying which items could not run, it
         never waits for ever."""
         if self._in_flight or any(s.ready or s.deferred for s in scheds) \
-                or not self._inbox.empty():
+                or self._inbox:
             return False
         self._generate()
         incomplete = [n.name for n in self._nodes.values() if not n.complete]
@@ -317,17 +333,17 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
         return True
 
     def _drain(self) -> None:
-        woke = False
-        while True:
+        while True:  # the wake-ups of what is read now (a later one only wakes it early)
             try:
-                message = self._inbox.get_nowait()
+                self._wakeups.get_nowait()
             except queue.Empty:
                 break
-            self._apply(message)
-            woke = True
-        if woke:
-            for state in self._scheds.values():
-                state.wake()
+        if not self._inbox:
+            return
+        while self._inbox:
+            self._apply(self._inbox.popleft())
+        for state in self._scheds.values():
+            state.wake()
 
     def _tick(self, state: SchedulerState, now: float) -> None:
         ok, value = self._call(state.scheduler, "onTick")

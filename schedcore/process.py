@@ -399,9 +399,15 @@ def _children() -> list[int]:
     """The children of this process's main thread: the kernel gives orphans to the first
     live thread of their subreaper, the main one (Popen children of other threads are
     listed under those, and are none of ours to reap). Through psutil where /proc lacks it."""
-    try:
-        with open(f"/proc/self/task/{os.getpid()}/children", encoding="ascii") as handle:
-            return [int(pid) for pid in handle.read().split()]
+    try:  # os.open, not open(): a quarter of the cost, paid after every job
+        fd = os.open(f"/proc/self/task/{os.getpid()}/children", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            text = chunk = os.read(fd, 65536)
+            while chunk:
+                text += (chunk := os.read(fd, 65536))
+        finally:
+            os.close(fd)
+        return [int(pid) for pid in text.split()]
     except (OSError, ValueError):
         return [child.pid for child in psutil.Process().children()]
 

@@ -109,6 +109,32 @@ def test_succeeded_items_report_later_from_another_thread(tmp_path):
     assert added == sorted(added) and len(added) == 6
 
 
+@pytest.mark.parametrize("journal", [True, False])
+def test_reports_posted_without_waking_are_read_in_order_and_soon(tmp_path, journal):
+    """A scheduler may post reports that need not wake the engine at once (its queue of jobs
+    is full); they are read in the order posted, and never wait for the next tick: with
+    a tick every 60 s the cook still ends with no tick at all."""
+    def schedule(sched, item):
+        def job():
+            sched._notify("start", item.id, wake=False)
+            sched._notify("success", item.id, 0.5, wake=False)
+        threading.Timer(0.01, job).start()  # once the engine waits
+        return R.Succeeded
+
+    sched = Scripted(schedule, pdg_tickperiod=60)
+    engine = Engine(chain(tmp_path), scheduler=sched, journal=journal)
+    seen = []
+    engine.events.subscribe(seen.append)
+    result = engine.run()
+    assert result.ok and result.counts == {"CookedSuccess": 6}
+    assert sched.names("onTick") == []
+    for item in result.items:
+        changes = [(e.old, e.new) for e in seen
+                   if isinstance(e, ItemStateChanged) and e.item is item]
+        assert changes == [(S.Waiting, S.Scheduled), (S.Scheduled, S.Cooking),
+                           (S.Cooking, S.CookedSuccess)]
+
+
 def test_cook_failed_blocks_downstream_items_and_says_why(tmp_path):
     sched = Scripted(lambda s, item: R.CookFailed if item.name == "gen_2" else R.CookSucceeded)
     result = cook(chain(tmp_path), sched)

@@ -612,7 +612,7 @@ class Scheduler(HoudiniServices):
     def workItemAppendLog(self, item, text: str) -> None:
         self._notify("log", item, text)
 
-    def _notify(self, kind: str, *args) -> None:
+    def _notify(self, kind: str, *args, wake: bool = True) -> None:
         if self._engine is None:
             raise RuntimeError(f"{self.name}: {kind} outside a cook")
-        self._engine.post(kind, self, *args)
+        self._engine.post(kind, self, *args, wake=wake)

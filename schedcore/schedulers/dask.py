@@ -213,7 +213,7 @@ class DaskScheduler(Scheduler):
         if cook != self._cook:  # the topic is shared by every cook on the cluster
             return
         if not outcome:
-            self.workItemStartCook(item_id)
+            self._notify("start", item_id, wake=False)  # the engine reads it within QUIET
             return
         with self._lock:
             self._ended.add(item_id)

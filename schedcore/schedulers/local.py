@@ -59,7 +59,7 @@ class LocalScheduler(Scheduler):
         self._lock = threading.Condition()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()  # accepted jobs, None: stop
         self._workers: list[threading.Thread] = []
-        self._slots = self._free = self._accepted = 0
+        self._slots = self._free = self._waiting = 0  # _waiting: accepted, not started
         self._running: dict[int, tuple] = {}  # item id -> (Popen, the job's marker)
         self._canceling = False
         self._status_server = self._status_uri = None  # getStatusURI's, for that server
@@ -77,10 +77,12 @@ class LocalScheduler(Scheduler):
         super().onStartCook(static, cook_set)
         self.startCallbackServer()  # jobs may report outputs and attributes
         self._slots = self._free = self.total_slots()
-        self._accepted = 0
+        self._waiting = 0
         self._canceling = False
         # what stays the same for the whole cook, evaluated once
         self._need = self["slotsperworkitem"].evaluateInt()
+        self._at_once = max(1, self._slots // max(1, self._need))  # jobs running at once
+        self._room, self._mean = self._at_once, None  # the queue's size; a job's mean time
         self._retries = self["maxretries"].evaluateInt()
         self._max_runtime = self["maxruntime"].evaluateFloat() or None
         self._write_data = self["writeitemdata"].evaluateBool()
@@ -111,12 +113,12 @@ class LocalScheduler(Scheduler):
             work_item.reason = (f"needs {self._need} slots but {self.name} has {self._slots} "
                                 f"(raise maxprocs or lower slotsperworkitem)")
             return ScheduleResult.Failed
-        # Accept up to twice the slots: a job waits in the queue (Scheduled) and starts the
-        # moment a slot frees up, without a round trip through the engine.
-        if self._accepted >= 2 * self._slots:
+        # Accepted jobs wait in a queue (Scheduled) and start the moment a slot frees up,
+        # without a round trip through the engine (see _make_room for its size).
+        if self._waiting >= self._room:
             return ScheduleResult.FullDeferred
         with self._lock:
-            self._accepted += 1
+            self._waiting += 1
         data = None
         if self._write_data or self._engine.payload(work_item) is not None:
             data = json.dumps(self.serializeWorkItem(work_item))
@@ -188,6 +190,8 @@ class LocalScheduler(Scheduler):
     def _work(self) -> None:
         while (job := self._queue.get()) is not None:
             if self._canceling:
+                with self._lock:
+                    self._waiting -= 1
                 continue  # never started: the engine marks it canceled
             self._run(job)
 
@@ -196,27 +200,45 @@ class LocalScheduler(Scheduler):
             while self._free < job.slots and not self._canceling:
                 self._lock.wait()
             self._free -= job.slots
+            self._waiting -= 1
+        started = time.monotonic()
         try:
             kind, detail = self._run_attempts(job, self._retries)
         except Exception as exc:  # a job that cannot even start: say why, keep the cook
             kind, detail = "fail", f"could not run the job: {exc}"
         with self._lock:  # free the slot before the report wakes the engine to use it
             self._free += job.slots
-            self._accepted -= 1
             self._lock.notify_all()
+            self._make_room(time.monotonic() - started)
+            # the engine reads a success when the queue runs low (or within Engine.QUIET)
+            wake = self._waiting < self._at_once
         if kind == "success":
-            self.workItemSucceeded(job.item_id, -1, detail)
+            self._notify("success", job.item_id, detail, wake=wake)
         elif kind == "cancel":
             self.workItemCancelled(job.item_id)
         else:
             self.workItemFailed(job.item_id, -1, detail)
+
+    # Seconds of work the queue holds at most. A deeper queue lets the engine read many
+    # reports and refill it in one go (a wake of the engine per job took a cook of short jobs
+    # a good part of its CPU), but an item that becomes ready later waits behind it: deep
+    # only while jobs are short.
+    QUEUE_TIME = 0.05
+    MAX_DEPTH = 16  # jobs queued per job running at most
+
+    def _make_room(self, duration: float) -> None:
+        """Size the queue from the jobs' mean time (under the lock)."""
+        self._mean = duration if self._mean is None else self._mean + 0.2 * (duration -
+                                                                             self._mean)
+        depth = min(self.MAX_DEPTH, max(1, int(self.QUEUE_TIME / max(self._mean, 1e-4))))
+        self._room = self._at_once * depth
 
     def _run_attempts(self, job: _Job, retries: int) -> tuple[str, object]:
         if self._canceling:
             return "cancel", None
         if job.data is not None:
             write_private(job.data_path, job.data)  # it carries the cook's secret
-        self.workItemStartCook(job.item_id)
+        self._notify("start", job.item_id, wake=False)  # read within Engine.QUIET
         started = time.monotonic()
         code = -1
         with open(job.log_path, "ab", buffering=0) as log:  # stdout and stderr of every try
