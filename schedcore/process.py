@@ -399,17 +399,25 @@ def _children() -> list[int]:
     """The children of this process's main thread: the kernel gives orphans to the first
     live thread of their subreaper, the main one (Popen children of other threads are
     listed under those, and are none of ours to reap). Through psutil where /proc lacks it."""
-    try:  # os.open, not open(): a quarter of the cost, paid after every job
-        fd = os.open(f"/proc/self/task/{os.getpid()}/children", os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            text = chunk = os.read(fd, 65536)
-            while chunk:
-                text += (chunk := os.read(fd, 65536))
-        finally:
-            os.close(fd)
+    try:  # one pread of a file kept open: every syscall here costs a busy cook twice
+        fd, text = _children_file(), b""
+        while chunk := os.pread(fd, 65536, len(text)):
+            text += chunk
         return [int(pid) for pid in text.split()]
     except (OSError, ValueError):
         return [child.pid for child in psutil.Process().children()]
+
+
+_children_fd: tuple[int, int] | None = None  # (pid, descriptor) of the children list
+
+
+def _children_file() -> int:
+    global _children_fd
+    pid = os.getpid()
+    if _children_fd is None or _children_fd[0] != pid:  # none yet, or a fork's parent's
+        _children_fd = (pid, os.open(f"/proc/self/task/{pid}/children",
+                                     os.O_RDONLY | os.O_CLOEXEC))
+    return _children_fd[1]
 
 
 _orphans = _Orphans()
