@@ -400,9 +400,10 @@ def _children() -> list[int]:
     live thread of their subreaper, the main one (Popen children of other threads are
     listed under those, and are none of ours to reap). Through psutil where /proc lacks it."""
     try:  # one pread of a file kept open: every syscall here costs a busy cook twice
-        fd, text = _children_file(), b""
-        while chunk := os.pread(fd, 65536, len(text)):
-            text += chunk
+        fd = _children_file()
+        text = chunk = os.pread(fd, 65536, 0)
+        while len(chunk) == 65536:  # a short read is the end
+            text += (chunk := os.pread(fd, 65536, len(text)))
         return [int(pid) for pid in text.split()]
     except (OSError, ValueError):
         return [child.pid for child in psutil.Process().children()]
