@@ -2,7 +2,7 @@
 ``ThreadPoolExecutor(2)`` running ``subprocess.run(["true"])`` in the same run.
 
 Process start is the physical limit; the ratio (scheduler throughput / baseline throughput)
-says how much of it the scheduler keeps. Target: >= 0.9. A second baseline does the same work
+says how much of it the scheduler keeps. Target: >= 0.95. A second baseline does the same work
 the scheduler must do for each item beyond the process: create its own log file for stdout and
 stderr (on some disks creating a file costs a good part of a process start). Runs alternate so
 that noise on a shared machine hits every side alike; medians are compared. Each side's CPU
