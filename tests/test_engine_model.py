@@ -331,7 +331,10 @@ class Model:
                 name = str(item.attribValue("sharedserver"))
                 self.servers[name] += 1  # what pdgserver.py reports before its success
                 sched._notify("shared_server", item.id, name, {"name": name, "model": True})
-        if kind == "start":
+        if self.draw(st.booleans(), "posted without waking the engine"):
+            extra = {"success": (0.5,), "fail": ("the model's job failed",)}.get(kind, ())
+            sched._notify(kind, ref, *extra, wake=False)
+        elif kind == "start":
             sched.workItemStartCook(ref)
         elif kind == "success":
             sched.workItemSucceeded(ref, -1, 0.5)
