@@ -415,7 +415,9 @@ _children_fd: tuple[int, int] | None = None  # (pid, descriptor) of the children
 def _children_file() -> int:
     global _children_fd
     pid = os.getpid()
-    if _children_fd is None or _children_fd[0] != pid:  # none yet, or a fork's parent's
+    if _children_fd is None or _children_fd[0] != pid:
+        if _children_fd is not None:  # a fork's child: that one lists its parent's children
+            os.close(_children_fd[1])
         _children_fd = (pid, os.open(f"/proc/self/task/{pid}/children",
                                      os.O_RDONLY | os.O_CLOEXEC))
     return _children_fd[1]

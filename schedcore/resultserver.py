@@ -226,8 +226,6 @@ class ResultServer:
         self._refusals.say(why, peer)
 
 
-
-
 class _Refusals:
     """The log of refused reports: each one said, up to ``SHOWN`` per ``WINDOW`` seconds,
     the rest counted and said as one line (a job stuck in a loop of bad reports, or an

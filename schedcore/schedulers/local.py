@@ -228,8 +228,10 @@ class LocalScheduler(Scheduler):
 
     def _make_room(self, duration: float) -> None:
         """Size the queue from the jobs' mean time (under the lock)."""
-        self._mean = duration if self._mean is None else self._mean + 0.2 * (duration -
-                                                                             self._mean)
+        if self._mean is None:
+            self._mean = duration
+        else:  # a moving mean: the queue follows what the jobs take now
+            self._mean += 0.2 * (duration - self._mean)
         depth = min(self.MAX_DEPTH, max(1, int(self.QUEUE_TIME / max(self._mean, 1e-4))))
         self._room = self._at_once * depth
 
