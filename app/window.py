@@ -3,6 +3,7 @@ network and its parameters."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self._remember(document.path)
         self._restore_layout()
         self.select_first()
+        self._restore_view()
 
     def open_link(self, url: QUrl) -> None:
         """A log or status URI: the desktop's viewer, else the studio's Log Viewer."""
@@ -100,7 +102,33 @@ class MainWindow(QMainWindow):
             if value is not None:
                 widget.restoreState(value)
 
+    # -- each network's view (zoom and pan), as the user left it --------------------------
+    VIEWS_KEY, VIEWS_KEPT = "network/views", 50
+
+    def _views(self) -> dict:
+        try:
+            views = json.loads(str(self.settings.value(self.VIEWS_KEY, "{}")))
+        except ValueError:
+            return {}
+        return views if isinstance(views, dict) else {}
+
+    def _keep_view(self) -> None:
+        state = self.panel.view_state()
+        if not self.document.path or state is None:
+            return
+        views = self._views()
+        views.pop(self.document.path, None)  # the last one kept last: the oldest go first
+        views[self.document.path] = state
+        self.settings.setValue(self.VIEWS_KEY, json.dumps(
+            dict(list(views.items())[-self.VIEWS_KEPT:])))
+
+    def _restore_view(self) -> None:
+        state = self._views().get(self.document.path) if self.document.path else None
+        if state is not None:
+            self.panel.restore_view(state)
+
     def save_layout(self) -> None:
+        self._keep_view()
         for key, (save, _restore) in self.LAYOUT.items():
             self.settings.setValue(key, getattr(self, save)())
         for key, widget in self._layout_parts().items():
@@ -249,12 +277,14 @@ class MainWindow(QMainWindow):
         self.bridge.wait(30)
         self.bridge.reset()
         self.viewer.reset()
+        self._keep_view()
         self.document = document
         self.panel.set_document(document)
         self.pane.set_document(document)
         self._watch(document)
         self._remember(document.path)
         self.select_first()
+        self._restore_view()  # after the selection, which would scroll to its node
 
     def new_network(self) -> None:
         """An empty network, cooked by a Local Scheduler until told otherwise."""

@@ -12,6 +12,8 @@ work item's dot to select it in the Cook Viewer."""
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QKeySequence, QPainter, QPen, QTransform
 from PySide6.QtWidgets import (
@@ -90,6 +92,7 @@ class NetworkPanel(QGraphicsView):
         self._space = False
         self._fresh = True           # the next build is of a newly opened network
         self._view_touched = False   # zoomed, panned or framed by the user
+        self._pending_view: tuple[float, float, float] | None = None  # for its first size
         self._menu_at: QPointF | None = None  # where the context menu asked for a node
         self._anchor: QPointF | None = None   # where the next new node goes
         self.info_popup = InfoPopup(self)
@@ -111,7 +114,7 @@ class NetworkPanel(QGraphicsView):
         self.document.structureChanged.disconnect(self.rebuild)
         self.document = document
         document.structureChanged.connect(self.rebuild)
-        self._fresh, self._view_touched = True, False
+        self._fresh, self._view_touched, self._pending_view = True, False, None
         self.rebuild()
         self._home()
 
@@ -324,6 +327,35 @@ class NetworkPanel(QGraphicsView):
         else:
             self.frame_all()
 
+    def view_state(self) -> list[float] | None:
+        """Zoom and the scene point in the middle of the view, once the user moved the view
+        (None before: the network opens at its top-left corner)."""
+        if not self._view_touched:
+            return None
+        if self._pending_view is not None:  # not shown since
+            return list(self._pending_view)
+        middle = self.mapToScene(self.viewport().rect().center())
+        return [self.zoom(), middle.x(), middle.y()]
+
+    def restore_view(self, state) -> None:
+        """The view as ``view_state`` gave it; anything else is ignored."""
+        try:
+            zoom, x, y = (float(value) for value in state)
+        except (TypeError, ValueError):
+            return
+        if not all(map(math.isfinite, (zoom, x, y))):
+            return
+        self._view_touched = True
+        self._pending_view = (min(MAX_ZOOM, max(MIN_ZOOM, zoom)), x, y)
+        if self.isVisible():  # else once it has its size: the middle depends on it
+            self._apply_view()
+
+    def _apply_view(self) -> None:
+        zoom, x, y = self._pending_view
+        self._pending_view = None
+        self.setTransform(QTransform.fromScale(zoom, zoom))
+        self.centerOn(x, y)
+
     def _home(self) -> None:
         """At 100 %, the network's top-left corner at the view's, until the user moves it."""
         self.resetTransform()
@@ -335,7 +367,9 @@ class NetworkPanel(QGraphicsView):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        if not self._view_touched:
+        if self._pending_view is not None:
+            self._apply_view()
+        elif not self._view_touched:
             self._home()
 
     # -- keys --------------------------------------------------------------------------------

@@ -159,6 +159,27 @@ def test_frame_all_and_frame_selected(qtbot, window):
     assert all(_visible(panel).contains(i.footprint()) for i in panel.items.values())
 
 
+def test_each_network_opens_again_zoomed_and_panned_as_it_was_left(qtbot, window, tmp_path):
+    panel, first = window.panel, window.document.path
+    panel.zoom_at(2.0, QPoint(100, 80))
+    panel._scroll_by(QPoint(-40, 25))
+    zoom, middle = panel.zoom(), _visible(panel).center()
+    window.open_path(str(tmp_path / "ex" / "shared_server.top.json"))
+    assert panel.zoom() == 1.0  # a network never moved opens at its top-left corner
+    window.open_path(first)
+    assert panel.zoom() == pytest.approx(zoom)
+    assert (_visible(panel).center() - middle).manhattanLength() < 2
+    window.close()  # the settings keep it for the next session, in a window of another size
+    again = MainWindow(Document.open(first))
+    again.resize(1300, 800)
+    again.show()
+    qtbot.waitExposed(again)
+    assert again.panel.zoom() == pytest.approx(zoom)
+    assert (_visible(again.panel).center() - middle).manhattanLength() < 3  # whole pixels
+    again.close()
+    again.deleteLater()
+
+
 # -- where nodes go -----------------------------------------------------------------------
 def test_new_nodes_appear_in_view_on_a_free_spot(qtbot, window):
     panel = window.panel
