@@ -217,12 +217,22 @@ class Document(QObject):
         self.structureChanged.emit()
         return name
 
-    def remove_node(self, name: str) -> None:
-        """Delete a TOP node (the nodes below take its inputs instead) or a scheduler node
-        (the nodes it cooked go to the default scheduler; the first one left becomes the
-        default when it was)."""
+    def remove_nodes(self, names: list[str]) -> None:
+        """Delete nodes, one undo step for all: a TOP node (the nodes below take its inputs
+        instead) or a scheduler node (the nodes it cooked go to the default scheduler; the
+        first one left becomes the default when it was)."""
+        known = {spec.name for spec in (*self.network.nodes, *self.network.schedulers)}
+        names = [name for name in names if name in known]
+        if not names:
+            return
+        self._checkpoint(f"Delete {', '.join(names)}")
+        for name in names:
+            self._remove(name)
+        self._set_dirty(True)
+        self.structureChanged.emit()
+
+    def _remove(self, name: str) -> None:
         net = self.network
-        self._checkpoint(f"Delete {name}")
         if self.is_scheduler(name):
             net.schedulers = [s for s in net.schedulers if s.name != name]
             for spec in net.nodes:
@@ -237,8 +247,6 @@ class Document(QObject):
                 if name in spec.inputs:
                     at = spec.inputs.index(name)
                     spec.inputs[at:at + 1] = [i for i in removed.inputs if i not in spec.inputs]
-        self._set_dirty(True)
-        self.structureChanged.emit()
 
     def move_node(self, name: str, x: float, y: float) -> None:
         """Where the node is shown (the panel has moved it already)."""

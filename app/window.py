@@ -382,10 +382,12 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Not connected: {exc}", 8000)
 
     def delete_selected(self) -> None:
-        name = self.panel.selected()
-        if name:
-            self.document.remove_node(name)
-            self.statusBar().showMessage(f"Deleted {name} (Ctrl+Z brings it back)", 5000)
+        names = self.panel.selected_names()
+        if names:
+            self.document.remove_nodes(names)
+            self.statusBar().showMessage(
+                f"Deleted {', '.join(names)} (Ctrl+Z brings "
+                f"{'them' if len(names) > 1 else 'it'} back)", 5000)
 
     def add_node(self, type_name: str) -> None:
         selected = self.panel.selected()

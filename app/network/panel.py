@@ -71,7 +71,7 @@ def _xy(position) -> QPointF | None:
 class NetworkPanel(QGraphicsView):
     nodeSelected = Signal(str)      # a node's name, "" when nothing is selected
     tabPressed = Signal()           # open the TAB menu
-    deletePressed = Signal()        # delete the selected node
+    deletePressed = Signal()        # delete the selected nodes
     nodeMoved = Signal(str, float, float)        # name, new x, y
     connectRequested = Signal(str, str)          # source, target
     disconnectRequested = Signal(str, str)       # source, target
@@ -266,8 +266,14 @@ class NetworkPanel(QGraphicsView):
 
     # -- selection -----------------------------------------------------------------------
     def selected(self) -> str:
-        nodes = [i for i in self.scene().selectedItems() if isinstance(i, NodeItem)]
-        return nodes[0].name if nodes else ""
+        """The selected node (the first of several), "" for none."""
+        names = self.selected_names()
+        return names[0] if names else ""
+
+    def selected_names(self) -> list[str]:
+        """Every selected node, in the order the network lists them."""
+        chosen = {i.name for i in self.scene().selectedItems() if isinstance(i, NodeItem)}
+        return [name for name in self.items if name in chosen]
 
     def selected_edge(self) -> EdgeItem | None:
         edges = [i for i in self.scene().selectedItems() if isinstance(i, EdgeItem)]
@@ -424,12 +430,15 @@ class NetworkPanel(QGraphicsView):
         menu = QMenu(self)
         node = self._node_at(point)
         if node is not None:
-            self.select(node.name)
+            if node.name not in self.selected_names():  # a click in a selection keeps it
+                self.select(node.name)
             if not node.is_scheduler:
                 menu.addAction(f"Cook {node.name}", lambda: self.cookRequested.emit(node.name))
                 menu.addAction("Show Its Items in the Cook Viewer",
                                lambda: self.showItemsRequested.emit(node.name))
-            menu.addAction(f"Delete {node.name}", self.deletePressed.emit,
+            chosen = self.selected_names()
+            menu.addAction(f"Delete {node.name}" if len(chosen) == 1 else
+                           f"Delete {len(chosen)} Nodes", self.deletePressed.emit,
                            QKeySequence(Qt.Key.Key_Delete))
             menu.addSeparator()
         menu.addAction("Add Node…", lambda: self._add_at(point), QKeySequence(Qt.Key.Key_Tab))

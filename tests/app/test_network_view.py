@@ -297,3 +297,24 @@ def test_context_menu_of_a_node_and_of_the_view(qtbot, window):
     empty = panel.mapToScene(panel.viewport().rect().bottomRight() - QPoint(5, 5))
     texts = [a.text() for a in panel.context_menu(empty).actions() if a.text()]
     assert texts == ["Add Node…", "Frame All", "Frame Selected"]
+
+
+def test_several_selected_nodes_are_deleted_together_and_come_back_in_one_undo(qtbot, window):
+    panel, doc = window.panel, window.document
+    before = [spec.name for spec in doc.network.nodes]
+    panel.scene().clearSelection()  # the window selected its first node
+    for name in ("render1", "summary1"):
+        panel.items[name].setSelected(True)
+    assert panel.selected_names() == ["render1", "summary1"]
+    menu = panel.context_menu(panel.items["summary1"].pos() + QPointF(30, 20))
+    assert "Delete 2 Nodes" in [a.text() for a in menu.actions()]
+    assert panel.selected_names() == ["render1", "summary1"]  # a click in it keeps it
+    panel.setFocus()
+    qtbot.keyClick(panel, Qt.Key.Key_Delete)
+    assert [spec.name for spec in doc.network.nodes] == \
+        [name for name in before if name not in ("render1", "summary1")]
+    assert "render1, summary1" in window.statusBar().currentMessage()
+    assert doc.undo_text() == "Delete render1, summary1"
+    doc.undo()
+    assert [spec.name for spec in doc.network.nodes] == before
+
