@@ -45,7 +45,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.panel)
         self.splitter.addWidget(self.pane)
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.setSizes([475, 925])
+        self.splitter.setSizes([640, 760])  # the node editor nearly half, at any width
         self.setCentralWidget(self.splitter)
         self.resize(1400, 840)
         self.log_viewer = LogViewer(self)
