@@ -21,6 +21,7 @@ from .check.panel import CheckPanel
 from .console.shell import ShellDock
 from .cookview.panel import CookViewer
 from .document import EXAMPLE, Document
+from .editor.source import SourceView
 from .logview import LogViewer, open_link
 from .network.panel import NetworkPanel
 from .network.tabmenu import TabMenu
@@ -49,6 +50,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
         self.resize(1400, 840)
         self.log_viewer = LogViewer(self)
+        self.source_view: SourceView | None = None  # made when first needed
         self.setWindowIcon(about.icon())
         self.bridge = CookBridge(self)
         self.viewer = CookViewer(self.bridge)
@@ -359,6 +361,8 @@ class MainWindow(QMainWindow):
         self.check_panel.stop(wait=60)  # each scenario is bounded: it ends its cook first
         self.shell.stop()
         self.log_viewer.close()
+        if self.source_view is not None:
+            self.source_view.close()
         event.accept()
 
     # -- nodes and types -------------------------------------------------------------------
@@ -537,12 +541,16 @@ class MainWindow(QMainWindow):
         self.shell.refresh()
 
     def go_to(self, target: tuple) -> None:
-        """Where a problem points: a callback field's line, or a work item."""
+        """Where a problem points: a callback field's line, a module file's, or a work item."""
         if target[0] == "field":
             _kind, node, field, line = target
             if node in self.panel.items:
                 self.panel.select(node)
                 self.pane.goto(field, line)
+        elif target[0] == "file":
+            if self.source_view is None:
+                self.source_view = SourceView()
+            self.source_view.show_line(target[1], target[2])
         elif target[0] == "item":
             self.viewer_dock.raise_()
             self.viewer.model.set_filter()

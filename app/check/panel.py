@@ -1,6 +1,7 @@
 """The Scheduler Check panel: one row per scenario (waiting, running, passed, failed, not
 supported), the reason of a failure beside it, and the summary above. Activating a failure
-goes to the callback field at the line, as the Problems panel does."""
+goes to the callback field at the line, as the Problems panel does, or shows the module
+file at the line."""
 
 from __future__ import annotations
 
@@ -35,16 +36,19 @@ _FIELD = re.compile(r"^<(\w+):(\w+)>$")
 
 
 def target_of(result) -> tuple | None:
-    """("field", node, callback, line) of a failure in a Python Scheduler field."""
+    """Where a failure leads: ("field", node, callback, line) in a Python Scheduler field,
+    ("file", path, line) in a module file."""
     where = result.where
-    match = _FIELD.match(where.file) if where is not None and where.file else None
-    if match is None or where.line is None:
+    if where is None or not where.file or where.line is None:
         return None
-    return "field", match.group(1), match.group(2), where.line
+    match = _FIELD.match(where.file)
+    if match is not None:
+        return "field", match.group(1), match.group(2), where.line
+    return "file", where.file, where.line
 
 
 class CheckPanel(QWidget):
-    activated = Signal(tuple)  # ("field", node, callback, line)
+    activated = Signal(tuple)  # ("field", node, callback, line) or ("file", path, line)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -128,11 +132,11 @@ class CheckPanel(QWidget):
         row.setToolTip(WHY, result.reason or result.title)
         target = target_of(result)
         row.setData(0, TARGET, target)
-        if target:  # looks like a link: it leads to the field
+        if target:  # looks like a link: it leads to the line
             row.setForeground(WHERE, QColor(LINK))
-            row.setToolTip(WHERE, "Double-click to go to this line of the field")
-        elif result.where and result.where.file:
-            row.setToolTip(WHERE, f"{result.where.file}:{result.where.line}")
+            row.setToolTip(WHERE, "Double-click to go to this line of the field"
+                           if target[0] == "field" else
+                           f"Double-click to show {result.where.file} at this line")
         self._color(row, result.status)
         done = sum(r.text(0) in COLORS and r.text(0) not in ("waiting", "running")
                    for r in self.rows.values())

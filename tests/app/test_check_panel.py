@@ -68,3 +68,25 @@ def test_check_scheduler_asks_for_a_scheduler_node(qtbot, window):
     assert not window.check_scheduler()
     assert window.statusBar().currentMessage() == "Select a scheduler node to check"
     assert not window.check_panel.worker.running
+
+
+def test_a_failure_in_a_module_file_shows_the_file_at_its_line(qtbot, window, tmp_path):
+    from schedcore.check.probe import Where
+    from schedcore.check.report import FAILED, ScenarioResult
+    from schedstudio.check.panel import target_of
+
+    module = tmp_path / "my_farm.py"
+    module.write_text("import os\n\n\ndef onTick(self):\n    return 1 / 0\n")
+    result = ScenarioResult("commands", "jobs end once", FAILED,
+                            "onTick raised ZeroDivisionError: division by zero",
+                            Where("onTick", str(module), 5))
+    assert target_of(result) == ("file", str(module), 5)
+    window.go_to(target_of(result))
+    view = window.source_view
+    assert view.isVisible() and view.editor.isReadOnly()
+    assert view.editor.textCursor().blockNumber() == 4  # line 5
+    assert view.editor.toPlainText() == module.read_text()
+    assert view.windowTitle() == "my_farm.py:5"
+    assert not view.show_line(str(tmp_path / "gone.py"), 3)  # a file since removed: said so
+    assert "gone.py: No such file or directory" in view.where.text()
+    view.close()
