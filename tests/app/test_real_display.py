@@ -100,3 +100,21 @@ def test_keys_reach_the_network_once_the_menu_is_gone(xdisplay, tmp_path):  # no
     xdisplay.key("Delete")  # the network has the keyboard again
     state = studio.wait_for(lambda s: "render1" not in s["nodes"], 10, "render1 deleted")
     assert time.monotonic() - started < 10
+
+
+def test_ctrl_click_selects_several_and_delete_takes_them_in_one_undo(xdisplay,  # noqa: F811
+                                                                       tmp_path):
+    studio, state = _open(xdisplay, tmp_path)
+    xdisplay.click(*state["node_points"]["wedge1"])
+    studio.wait_for(lambda s: s["selected_all"] == ["wedge1"], 10, "wedge1 selected")
+    xdisplay.move(*state["node_points"]["render1"])
+    xdisplay.run("xdotool", "keydown", "ctrl", "click", "1", "keyup", "ctrl")
+    studio.wait_for(lambda s: s["selected_all"] == ["wedge1", "render1"], 10,
+                    "render1 added to the selection")
+    xdisplay.key("Delete")
+    state = studio.wait_for(lambda s: not {"wedge1", "render1"} & set(s["nodes"]), 10,
+                            "both deleted")
+    assert state["undo"] == "Delete wedge1, render1"
+    xdisplay.key("ctrl+z")
+    studio.wait_for(lambda s: {"wedge1", "render1"} <= set(s["nodes"]), 10, "both back")
+

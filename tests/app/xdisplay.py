@@ -268,6 +268,8 @@ def window_state(window) -> dict:
                           if panel.mapToScene(viewport.rect()).boundingRect()
                           .contains(item.sceneBoundingRect().topLeft())],
         "selected": panel.selected(),
+        "selected_all": panel.selected_names(),
+        "undo": window.document.undo_text(),
         "zoom": panel.zoom(),
     }
 
