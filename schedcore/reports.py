@@ -97,11 +97,13 @@ class ReportsMixin:
         self._changed(item, "log", text)
 
     def _on_percent(self, item, scheduler, percent: float) -> None:
+        item.cook_percent = min(100.0, max(0.0, percent))
         self._changed(item, "percent", percent)
 
     def _on_custom_state(self, item, scheduler, state: str) -> None:
         """A job's own word for where it is (pdgcmd's ``workItemSetCustomState``): for the
         cook's views, as the cook percent is."""
+        item.custom_state = state
         self._changed(item, "custom_state", state)
 
     def _on_invalidate_cache(self, item, scheduler) -> None:

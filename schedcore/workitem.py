@@ -142,7 +142,7 @@ class WorkItem:
     __slots__ = (
         "id", "name", "index", "priority", "frame", "command", "state", "node",
         "dependencies", "cook_duration", "log_uri", "status_uri", "_environment",
-        "reason", "_attribs", "_expected", "_outputs", "_log",
+        "reason", "_attribs", "_expected", "_outputs", "_log", "cook_percent", "custom_state",
     )
 
     def __init__(self, id: int, node: str, index: int = 0, *, priority: int = 0,
@@ -161,6 +161,8 @@ class WorkItem:
         self.status_uri = ""
         self._environment = None
         self.reason = ""  # why it failed or did not run, in words
+        self.cook_percent: float | None = None  # what its job last reported of its progress
+        self.custom_state = ""  # the job's own word for where it is ("rendering")
         self._attribs = None
         self._expected = None
         self._outputs = None

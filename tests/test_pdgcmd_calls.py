@@ -200,6 +200,7 @@ def test_every_call_of_the_family_lands(cook, family):
         assert outputs[-3:] == [("/o/r1", "file/a", 0), ("/o/r2", "file", 0),
                                 ("/o/r3", "file/b", 3)]
         assert ("percent", 50.0) in seen and ("custom_state", "rendering") in seen
+        assert item.cook_percent == 50.0 and item.custom_state == "rendering"  # kept on it
         assert f"{item.name}: the job asked to add a sub item to its batch " \
                f"(add_sub_item_batch); this cook has no batch items, so none was added" \
                in result.warnings

@@ -19,6 +19,18 @@ STATE_COLORS = {  # Houdini-like
 }
 
 
+def state_text(item: WorkItem) -> str:
+    """The state, and while it cooks what its job reported: "Cooking 40 %: rendering"."""
+    text = item.state.name
+    if item.state.is_final:
+        return text
+    if item.cook_percent is not None:
+        text += f" {item.cook_percent:.0f} %"
+    if item.custom_state:
+        text += f": {item.custom_state}"
+    return text
+
+
 def attributes_text(item: WorkItem) -> str:
     parts = []
     for name in item.attribNames():
@@ -108,7 +120,7 @@ class ItemTableModel(QAbstractTableModel):
             if column == "outputs":
                 return json.dumps([o.path for o in item.outputFiles])[1:-1]
             if column == "state":
-                return item.state.name
+                return state_text(item)
             return str(getattr(item, {"log URI": "log_uri", "status URI": "status_uri"}
                                .get(column, column)))
         except RuntimeError:  # the engine changed the item meanwhile: next repaint

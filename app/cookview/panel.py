@@ -27,7 +27,7 @@ from schedcore.workitem import WorkItem, WorkItemState
 
 from ..bridge import CookBridge
 from ..logview import open_link
-from .model import STATE_COLORS, ItemTableModel
+from .model import STATE_COLORS, ItemTableModel, state_text
 
 LOG_TAIL = 16_000  # characters of a log shown
 
@@ -235,8 +235,9 @@ class CookViewer(QWidget):
                   for label, uri in (("log", item.log_uri), ("status", item.status_uri)) if uri]
         color = STATE_COLORS.get(item.state.name, "#ccc")
         table = "".join(f"<tr>{row}</tr>" for row in cells)
-        return (f"<h3>{html.escape(item.name)} <span style='color:{color}'>"
-                f"{item.state.name}</span></h3><table cellspacing='2'>{table}</table>")
+        state = html.escape(state_text(item))
+        return (f"<h3>{html.escape(item.name)} <span style='color:{color}'>{state}</span></h3>"
+                f"<table cellspacing='2'>{table}</table>")
 
     def open_url(self, url: QUrl) -> None:
         open_link(url, self.openInside.emit)

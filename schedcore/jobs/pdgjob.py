@@ -272,6 +272,11 @@ def setCookPercent(percent, item=None):
     reporter().report("percent", item=item, percent=float(percent))
 
 
+def setCustomState(state, item=None):
+    """The job's own word for where it is ("rendering"), shown beside the item's state."""
+    reporter().report("custom_state", item=item, state=str(state))
+
+
 def flush():
     reporter().flush()
 

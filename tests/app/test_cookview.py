@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from schedcore.engine import Engine
+from schedstudio.cookview.model import COLUMNS
 from schedstudio.document import Document
 from schedstudio.window import MainWindow
 
@@ -127,6 +128,30 @@ def test_cancel_from_the_studio(qtbot, windows, tmp_path):
     assert finished.args[0].canceled
     assert {i.state.name for i in win.viewer.model.rows} == {"CookedCancel"}
     assert "canceled" in win.viewer.summary.text()
+
+
+def test_a_jobs_progress_and_own_state_show_while_it_cooks(qtbot, windows, tmp_path):
+    job = tmp_path / "job.py"
+    job.write_text("import os, sys, time\n"
+                   "sys.path.insert(0, os.environ['PDG_SCRIPTDIR'])\n"
+                   "import pdgjob\n"
+                   "pdgjob.setCookPercent(40)\n"
+                   "pdgjob.setCustomState('rendering')\n"
+                   "pdgjob.flush()\n"
+                   "time.sleep(60)\n")
+    path = tmp_path / "progress.top.json"
+    path.write_text(json.dumps({"format": "schedcore-network", "nodes": [
+        {"name": "long", "type": "genericgenerator", "inputs": [],
+         "parms": {"command": f"{sys.executable} {job}"}}]}))
+    win = windows(path)
+    with qtbot.waitSignal(win.bridge.cookFinished, timeout=60_000):
+        assert win.cook()
+        model = win.viewer.model
+        qtbot.waitUntil(lambda: model.rowCount() == 1 and model.data(
+            model.index(0, COLUMNS.index("state"))) == "Cooking 40 %: rendering",
+            timeout=30_000)
+        win.cancel_action.trigger()
+    assert model.data(model.index(0, COLUMNS.index("state"))) == "CookedCancel"
 
 
 def test_the_python_shell_on_the_live_objects(qtbot, windows, tmp_path):
