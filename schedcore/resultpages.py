@@ -69,6 +69,10 @@ def status(item: WorkItem) -> dict:
     else:
         data = {"id": item.id, "name": item.name, "state": item.state.name}
     data.pop("command", None)
+    if item.cook_percent is not None:  # what its job said of its progress
+        data["cook_percent"] = item.cook_percent
+    if item.custom_state:
+        data["custom_state"] = item.custom_state
     return data
 
 

@@ -239,6 +239,8 @@ def test_status_and_log_uris(cook):
     uri = c.scheduler.getStatusURI(item)  # a read key, never the secret: anyone may see it
     assert uri.startswith(f"http://{c.bare}/status/{item_id}?key=") and c.secret not in uri
     c.post_json({"jobid": c.job_id, "reports": [
+        {"rid": "p", "item": item_id, "kind": "percent", "percent": 40},
+        {"rid": "c", "item": item_id, "kind": "custom_state", "state": "rendering"},
         {"rid": "a", "item": item_id, "kind": "attrib", "name": "x", "type": "Float",
          "value": 2.5, "index": 0}]})
     deadline = time.monotonic() + 10  # the engine applies the report on its own thread
@@ -248,6 +250,7 @@ def test_status_and_log_uris(cook):
     status = json.load(urlopen(uri, timeout=10))
     assert status["state"] == "Scheduled" and status["name"] == item.name
     assert status["attributes"]["x"] == {"type": "Float", "values": [2.5]}
+    assert status["cook_percent"] == 40 and status["custom_state"] == "rendering"
     page = urlopen(Request(uri, headers={"Accept": "text/html"}), timeout=10).read().decode()
     assert page.startswith("<!doctype html>") and item.name in page
     listing = json.load(urlopen(f"http://{c.bare}/", timeout=10))
