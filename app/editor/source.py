@@ -28,13 +28,17 @@ class SourceView(QWidget):
         self.open_button = QPushButton("Open in Editor",
                                        toolTip="The desktop's editor for Python files")
         self.open_button.clicked.connect(
-            lambda: open_link(QUrl.fromLocalFile(self.path), lambda _url: None))
+            lambda: open_link(QUrl.fromLocalFile(self.path), self._no_launcher))
         top = QHBoxLayout()
         top.addWidget(self.where, 1)
         top.addWidget(self.open_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.editor, 1)
+
+    def _no_launcher(self, _url) -> None:
+        self.where.setText(f"{self.path}: this desktop has no program to open files with; "
+                           f"open it in your editor")
 
     def show_line(self, path: str, line: int) -> bool:
         """Show ``path`` at ``line``; False (and a message instead) when it cannot be read."""
