@@ -248,13 +248,15 @@ class Document(QObject):
                     at = spec.inputs.index(name)
                     spec.inputs[at:at + 1] = [i for i in removed.inputs if i not in spec.inputs]
 
-    def move_node(self, name: str, x: float, y: float) -> None:
-        """Where the node is shown (the panel has moved it already)."""
-        spec = self.spec(name)
-        if _xy(spec.position) == (x, y):
+    def move_nodes(self, moves: list[tuple[str, float, float]]) -> None:
+        """Where nodes are shown (the panel has moved them already): one undo step for all
+        the nodes of one drag."""
+        moves = [(name, x, y) for name, x, y in moves if _xy(self.spec(name).position) != (x, y)]
+        if not moves:
             return
-        self._checkpoint(f"Move {name}")
-        spec.position = [round(x, 1), round(y, 1)]
+        self._checkpoint(f"Move {', '.join(name for name, _x, _y in moves)}")
+        for name, x, y in moves:
+            self.spec(name).position = [round(x, 1), round(y, 1)]
         self._set_dirty(True)
         self._remember_values()
 

@@ -64,7 +64,7 @@ class MainWindow(QMainWindow):
         self.panel.nodeSelected.connect(self.pane.show_node)
         self.panel.tabPressed.connect(self.open_tab_menu)
         self.panel.deletePressed.connect(self.delete_selected)
-        self.panel.nodeMoved.connect(lambda *args: self.document.move_node(*args))
+        self.panel.nodesMoved.connect(self.document.move_nodes)
         self.panel.connectRequested.connect(self.connect_nodes)
         self.panel.disconnectRequested.connect(lambda *args: self.document.disconnect(*args))
         self.panel.cookRequested.connect(lambda name: self.cook(name))

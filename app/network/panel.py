@@ -72,7 +72,7 @@ class NetworkPanel(QGraphicsView):
     nodeSelected = Signal(str)      # a node's name, "" when nothing is selected
     tabPressed = Signal()           # open the TAB menu
     deletePressed = Signal()        # delete the selected nodes
-    nodeMoved = Signal(str, float, float)        # name, new x, y
+    nodesMoved = Signal(list)       # [(name, new x, new y)] of one drag
     connectRequested = Signal(str, str)          # source, target
     disconnectRequested = Signal(str, str)       # source, target
     rebuilt = Signal()              # the node items were made anew
@@ -538,11 +538,11 @@ class NetworkPanel(QGraphicsView):
             self._finish_wire(event)
             return
         super().mouseReleaseEvent(event)
-        moved = [(name, item.pos()) for name, item in self.items.items()
+        moved = [(name, item.pos().x(), item.pos().y()) for name, item in self.items.items()
                  if name in self._pressed_at and item.pos() != self._pressed_at[name]]
         self._pressed_at = {}
-        for name, pos in moved:
-            self.nodeMoved.emit(name, pos.x(), pos.y())
+        if moved:
+            self.nodesMoved.emit(moved)
 
     def _finish_wire(self, event) -> None:
         source, path = self._wiring

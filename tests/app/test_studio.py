@@ -209,6 +209,22 @@ def drag(panel, start: QPointF, end: QPointF) -> None:
             Qt.KeyboardModifier.NoModifier))
 
 
+def test_dragging_several_selected_nodes_moves_them_all_in_one_undo(qtbot, window):
+    panel, net, doc = window.panel, window.document.network, window.document
+    panel.scene().clearSelection()
+    starts = {}
+    for name in ("wedge1", "render1"):
+        panel.items[name].setSelected(True)
+        starts[name] = panel.items[name].pos()
+    grab = starts["wedge1"] + QPointF(60, 20)
+    drag(panel, grab, grab + QPointF(300, 40))
+    for name, start in starts.items():
+        assert net.node(name).position == [start.x() + 300, start.y() + 40]
+    assert doc.undo_text() == "Move wedge1, render1"
+    window.undo_action.trigger()
+    assert net.node("wedge1").position is None and net.node("render1").position is None
+
+
 def test_move_connect_and_disconnect_nodes_by_dragging(qtbot, window):
     panel, net = window.panel, window.document.network
     wedge = panel.items["wedge1"]
