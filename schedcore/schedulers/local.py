@@ -135,16 +135,15 @@ class LocalScheduler(Scheduler):
         if self._own_environment:  # a subclass says what the whole environment is
             env = self.jobEnvironment(work_item)
             return process.encode_environment(env), env
-        own = self.pdgEnvironment(work_item)
+        variables = self.jobVariables(work_item)  # with the marker's PDG_* variables
         env = self._encoded_env.copy()
         encoded = self._encoded_pairs
-        variables = {**work_item._environment, **own} if work_item._environment else own
         for name, value in variables.items():
             pair = encoded.get(name)
             if pair is None or pair[0] != value:  # most are the cook's: encoded once
                 pair = encoded[name] = (value, os.fsencode(name), os.fsencode(value))
             env[pair[1]] = pair[2]
-        return env, own
+        return env, variables
 
     def getLogURI(self, work_item: WorkItem) -> str:
         return f"{self._log_uri}{work_item.name}.log"  # item names need no quoting
