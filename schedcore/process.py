@@ -20,6 +20,7 @@ child, reaped when it ends, but nothing names it as the job's.
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import os
 import shlex
 import shutil
@@ -56,23 +57,152 @@ def command_argv(command: str) -> list[str]:
 
 
 def start(command: str, stdin, log, env: dict, cwd: str, *, marker: dict | None = None,
-          programs: Programs | None = None) -> subprocess.Popen:
-    """Start ``command`` in a new session (so its tree can be killed), output to ``log``.
-    A job started here whose environment (or ``marker``, the job's variables when ``env`` is
-    encoded: :func:`encode_environment`) has its marker is known to the orphan reaper.
-    ``programs`` finds the program once per cook instead of once per job."""
+          programs: Programs | None = None) -> JobProcess | subprocess.Popen:
+    """Start ``command`` in a new session (so its tree can be killed), output to ``log``
+    (stdin and log: descriptors or files). A job started here whose environment (or
+    ``marker``, the job's variables when ``env`` is encoded: :func:`encode_environment`) has
+    its marker is known to the orphan reaper. ``programs`` finds the program once per cook
+    instead of once per job. Where it can, the process is started as ``Popen`` starts it but
+    without ``Popen`` (:class:`JobProcess`), which costs a busy cook more than the start."""
     argv = command_argv(command)
     executable = programs(argv[0]) if programs is not None else None
     key = _orphans.starting(env if marker is None else marker)
     try:
-        proc = subprocess.Popen(argv, executable=executable, stdin=stdin, stdout=log,
-                                stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                                start_new_session=True)
+        if _fork_exec is None:
+            proc = subprocess.Popen(argv, executable=executable, stdin=stdin, stdout=log,
+                                    stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                    start_new_session=True)
+        else:
+            proc = JobProcess(_spawn(argv, executable or argv[0], _fileno(stdin),
+                                     _fileno(log), env, cwd), argv)
     except BaseException:
         _orphans.started(key, None)
         raise
     _orphans.started(key, proc.pid)
     return proc
+
+
+class JobProcess:
+    """A job's process as :func:`start` makes it: what a cook needs of a ``Popen`` (``pid``,
+    ``returncode``, ``poll``, ``wait``), waited for the way ``Popen`` waits."""
+
+    def __init__(self, pid: int, args: list[str]):
+        self.pid, self.args, self.returncode = pid, args, None
+        self._lock = threading.Lock()  # one waitpid at a time: a pid is reaped once
+
+    def poll(self) -> int | None:
+        if self.returncode is None and self._lock.acquire(False):
+            try:
+                self._wait(os.WNOHANG)
+            finally:
+                self._lock.release()
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if timeout is None:
+            with self._lock:
+                self._wait(0)
+            return self.returncode
+        deadline, delay = time.monotonic() + timeout, 0.0005
+        while self.poll() is None:  # as Popen does: a timed waitpid does not exist
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise subprocess.TimeoutExpired(self.args, timeout)
+            time.sleep(min(delay, remaining))
+            delay = min(2 * delay, 0.05)
+        return self.returncode
+
+    def _wait(self, flags: int) -> None:  # under the lock
+        if self.returncode is not None:
+            return
+        try:
+            pid, status = os.waitpid(self.pid, flags)
+        except ChildProcessError:  # reaped elsewhere: Popen says 0 too
+            pid, status = self.pid, 0
+        if pid == self.pid:
+            self.returncode = os.waitstatus_to_exitcode(status)
+
+
+def _fileno(file) -> int:
+    return file if isinstance(file, int) else file.fileno()
+
+
+def _spawn(argv: list[str], executable: str, stdin: int, log: int, env: dict,
+           cwd: str) -> int:
+    """Start ``argv`` as ``Popen(argv, executable=executable, stdin=stdin, stdout=log,
+    stderr=STDOUT, env=env, cwd=cwd, start_new_session=True)`` does (the same call into
+    ``_posixsubprocess``, vfork included); raise what it would raise; return the pid."""
+    if env and not isinstance(next(iter(env)), bytes):
+        env = encode_environment(env)
+    if any(b"=" in name for name in env):
+        raise ValueError("illegal environment variable name")  # as Popen says
+    env_list = [name + b"=" + value for name, value in env.items()]
+    if "/" in executable:
+        executables = [os.fsencode(executable)]
+    else:  # along the job's PATH, as Popen tries it
+        executables = [os.path.join(os.fsencode(folder), os.fsencode(executable))
+                       for folder in os.get_exec_path(env)]
+    report, report_end = os.pipe()  # the child says here why it could not exec
+    try:
+        if report_end < 3:  # the child's stdin, stdout and stderr take 0-2
+            low, report_end = report_end, fcntl.fcntl(report_end, fcntl.F_DUPFD_CLOEXEC, 3)
+            os.close(low)
+        pid = _fork_exec(argv, executables, (report_end,), cwd, env_list, stdin, log, report,
+                         report_end)
+    except BaseException:
+        os.close(report)
+        raise
+    finally:
+        os.close(report_end)
+    try:
+        failure = os.read(report, 50000)  # nothing: the exec closed it
+    finally:
+        os.close(report)
+    if not failure:
+        return pid
+    os.waitpid(pid, 0)  # it exits once it has said why
+    raise _exec_error(failure, executable, cwd)
+
+
+def _exec_error(failure: bytes, executable: str, cwd: str) -> Exception:
+    """The exception ``Popen`` raises for what its child reported."""
+    try:
+        name, number, message = failure.split(b":", 2)
+        number = int(number, 16)
+    except ValueError:
+        return subprocess.SubprocessError(f"bad exception data from the child: {failure!r}")
+    if name != b"OSError":
+        return subprocess.SubprocessError(message.decode(errors="replace"))
+    if message == b"noexec" and sys.version_info >= (3, 13):  # before exec, not in chdir
+        return OSError(number, os.strerror(number))
+    # "noexec:chdir" (and "noexec" before 3.13): the working dir could not be entered
+    where = cwd if message.startswith(b"noexec") else executable
+    return OSError(number, os.strerror(number), where)  # FileNotFoundError for ENOENT...
+
+
+def _fork_exec_for(version: tuple[int, int]):
+    """``_posixsubprocess.fork_exec`` called as ``Popen`` of this Python calls it, for the
+    versions whose call is known; None elsewhere (``Popen`` then starts every job)."""
+    try:
+        from _posixsubprocess import fork_exec
+    except ImportError:  # not POSIX, or not CPython
+        return None
+    if version == (3, 10):
+        def call(argv, executables, keep, cwd, env_list, stdin, log, report, report_end):
+            return fork_exec(argv, executables, True, keep, cwd, env_list, stdin, -1, -1, log,
+                             -1, log, report, report_end, True, True, None, None, None, -1,
+                             None)
+    elif (3, 11) <= version <= (3, 13):
+        def call(argv, executables, keep, cwd, env_list, stdin, log, report, report_end):
+            return fork_exec(argv, executables, True, keep, cwd, env_list, stdin, -1, -1, log,
+                             -1, log, report, report_end, True, True, -1, None, None, None, -1,
+                             None, True)
+    else:
+        return None
+    return call
+
+
+_fork_exec = _fork_exec_for(sys.version_info[:2])
 
 
 def encode_environment(env: dict[str, str]) -> dict[bytes, bytes]:

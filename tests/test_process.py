@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -262,3 +263,70 @@ def test_a_job_started_with_an_encoded_environment_and_programs(tmp_path, subrea
         assert piped.wait(30) == 0
     assert out.read_text().splitlines() == ["sh lean 7", "piped"]
     assert process._orphans._jobs["lean"]["7"] in (job.pid, piped.pid)
+
+
+LEAN_START = sys.implementation.name == "cpython" and (3, 10) <= sys.version_info[:2] <= (3, 13)
+
+STARTS = [  # command, working dir (in tmp_path; None: a missing one), extra variables
+    ("sh -c 'echo out $X; echo err >&2; exit 3'", "work", {"X": "set"}),
+    ("pwd", "work", {}),
+    (f"{sys.executable} -c 'import os; print(os.getsid(0) == os.getpid(), os.getpgrp())'",
+     "work", {}),
+    ("cat", "work", {}),  # stdin is the one given
+    ("sh -c 'kill -TERM $$'", "work", {}),
+    ("no-such-program-here --flag", "work", {}),
+    ("./not-executable", "work", {}),
+    ("./no-such-file", "work", {}),
+    ("true", None, {}),
+    ("true", "work", {"BAD=NAME": "1"}),
+]
+
+
+@pytest.mark.parametrize("command, folder, extra", STARTS)
+@pytest.mark.parametrize("encoded", [False, True])
+def test_a_job_starts_as_popen_would_start_it(tmp_path, monkeypatch, command, folder, extra,
+                                              encoded):
+    """A job's process started without Popen (where the Python is one whose Popen call is
+    known) gets what Popen would give it, and fails as Popen would say: compared in turn."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "not-executable").write_text("echo never\n")
+    (tmp_path / "in").write_text("given\n")
+    cwd = str(work) if folder else str(tmp_path / "gone")
+    env = {**os.environ, **extra}
+
+    def run(lean: bool):
+        if not lean:
+            monkeypatch.setattr(process, "_fork_exec", None)
+        out = tmp_path / f"{lean}.log"
+        with open(out, "ab") as log, open(tmp_path / "in", "rb") as stdin:
+            try:
+                job = process.start(command, stdin, log, process.encode_environment(env)
+                                    if encoded else env, cwd)
+            except Exception as exc:
+                return type(exc), str(exc)
+        monkeypatch.undo()
+        assert isinstance(job, process.JobProcess) == (lean and LEAN_START)
+        code = job.wait(30)
+        assert job.poll() == code == job.returncode
+        return code, out.read_text().replace(str(job.pid), "<pid>")
+
+    lean, popen = run(True), run(False)
+    assert lean == popen
+    assert lean != (0, "")  # each case shows something
+
+
+def test_a_job_process_waits_as_popen_does(tmp_path):
+    """Timed waits and a wait from a second thread (a cancel while the job's thread waits):
+    each gets the exit code, the process is reaped once."""
+    with open(os.devnull, "rb") as stdin, open(tmp_path / "log", "ab") as log:
+        job = process.start("sh -c 'sleep 0.5; exit 5'", stdin, log, dict(os.environ),
+                            str(tmp_path))
+    with pytest.raises(subprocess.TimeoutExpired):
+        job.wait(0.05)
+    assert job.poll() is None
+    with ThreadPoolExecutor(2) as pool:
+        codes = list(pool.map(lambda timeout: job.wait(timeout), [None, 30]))
+    assert codes == [5, 5] and job.returncode == 5
+    with pytest.raises(ChildProcessError):
+        os.waitpid(job.pid, os.WNOHANG)  # reaped: no zombie left
