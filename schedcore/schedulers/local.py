@@ -10,7 +10,8 @@ report counts). Outputs and attributes come through the result server (``pdgjob`
 What a job start costs the cook is what its throughput follows once the processes are paid
 for (the jobs' processes and the cook share the machine's cores), so what is the same for
 every job is done once per cook: the environment is encoded once (only the item's own
-variables per job) and each program is found along ``PATH`` once (``process.Programs``).
+variables per job), each program is found along ``PATH`` once (``process.Programs``) and a
+job starts without ``Popen``'s own cost (``process.start``).
 """
 
 from __future__ import annotations
