@@ -147,8 +147,7 @@ def _spawn(argv: list[str], executable: str, stdin: int, log: int, env: dict,
         if report_end < 3:  # the child's stdin, stdout and stderr take 0-2
             low, report_end = report_end, fcntl.fcntl(report_end, fcntl.F_DUPFD_CLOEXEC, 3)
             os.close(low)
-        pid = _fork_exec(argv, executables, (report_end,), cwd, env_list, stdin, log, report,
-                         report_end)
+        pid = _fork_exec(argv, executables, cwd, env_list, stdin, log, report, report_end)
     except BaseException:
         os.close(report)
         raise
@@ -188,15 +187,15 @@ def _fork_exec_for(version: tuple[int, int]):
     except ImportError:  # not POSIX, or not CPython
         return None
     if version == (3, 10):
-        def call(argv, executables, keep, cwd, env_list, stdin, log, report, report_end):
-            return fork_exec(argv, executables, True, keep, cwd, env_list, stdin, -1, -1, log,
-                             -1, log, report, report_end, True, True, None, None, None, -1,
-                             None)
+        def call(argv, executables, cwd, env_list, stdin, log, report, report_end):
+            return fork_exec(argv, executables, True, (report_end,), cwd, env_list, stdin, -1,
+                             -1, log, -1, log, report, report_end, True, True, None, None,
+                             None, -1, None)
     elif (3, 11) <= version <= (3, 13):
-        def call(argv, executables, keep, cwd, env_list, stdin, log, report, report_end):
-            return fork_exec(argv, executables, True, keep, cwd, env_list, stdin, -1, -1, log,
-                             -1, log, report, report_end, True, True, -1, None, None, None, -1,
-                             None, True)
+        def call(argv, executables, cwd, env_list, stdin, log, report, report_end):
+            return fork_exec(argv, executables, True, (report_end,), cwd, env_list, stdin, -1,
+                             -1, log, -1, log, report, report_end, True, True, -1, None, None,
+                             None, -1, None, True)
     else:
         return None
     return call
