@@ -529,9 +529,7 @@ class MainWindow(QMainWindow):
         for action in (self.cook_action, self.cook_selected_action, self.resume_action):
             action.setEnabled(True)
         self.cancel_action.setEnabled(False)
-        for item in result.failed:  # a callback's traceback leads to its line, else the item
-            self.problems.add("failed item", f"{item.name}: {item.reason}",
-                              field_target(item.reason) or ("item", item.id))
+        self._add_failures(result.failed)
         verdict = ("canceled" if result.canceled else "every item cooked" if result.ok
                    else "the cook failed")
         self.statusBar().showMessage(f"Cook over: {verdict} ({len(result.items)} items)")
@@ -539,6 +537,23 @@ class MainWindow(QMainWindow):
             self.problems_dock.raise_()
         self.panel.viewport().update()
         self.shell.refresh()
+
+    def _add_failures(self, failed: list) -> None:
+        """One problem per node and reason: a thousand items that failed alike are one line
+        (activated, it shows them all in the Cook Viewer), not a thousand."""
+        alike: dict[tuple, list] = {}
+        for item in failed:
+            alike.setdefault((item.node, item.reason), []).append(item)
+        for (node, reason), items in alike.items():
+            first = items[0]
+            if len(items) == 1:
+                kind, what, item_target = "failed item", first.name, ("item", first.id)
+            else:
+                kind = "failed items"
+                what = f"{first.name} and {len(items) - 1:,} more of {node}"
+                item_target = ("item", first.id, first.state.name, node)
+            # a callback's traceback leads to its line, else to the items
+            self.problems.add(kind, f"{what}: {reason}", field_target(reason) or item_target)
 
     def go_to(self, target: tuple) -> None:
         """Where a problem points: a callback field's line, a module file's, or a work item."""
@@ -551,10 +566,9 @@ class MainWindow(QMainWindow):
             if self.source_view is None:
                 self.source_view = SourceView()
             self.source_view.show_line(target[1], target[2])
-        elif target[0] == "item":
+        elif target[0] == "item":  # ("item", id) or ("item", id, state, node): those shown
             self.viewer_dock.raise_()
-            self.viewer.model.set_filter()
-            self.viewer.select_item(target[1])
+            self.viewer.show_item(*target[1:])
 
     # -- the Python Shell ----------------------------------------------------------------------
     def console_namespace(self) -> dict:

@@ -192,6 +192,19 @@ class CookViewer(QWidget):
         rows = {index.row() for index in self.table.selectionModel().selectedRows()}
         return [self.model.rows[row] for row in sorted(rows) if row < len(self.model.rows)]
 
+    def show_item(self, item_id: int, state: str = "", node: str = "") -> bool:
+        """Show the items of ``state`` and ``node`` (every item where empty), the filters
+        saying so, and select the item."""
+        for combo, value in ((self.state_filter, state), (self.node_filter, node)):
+            combo.blockSignals(True)
+            combo.setCurrentIndex(max(0, combo.findData(value)))
+            combo.blockSignals(False)
+        self.text_filter.blockSignals(True)
+        self.text_filter.clear()
+        self.text_filter.blockSignals(False)
+        self._filter()
+        return self.select_item(item_id)
+
     def select_item(self, item_id: int) -> bool:
         for row, item in enumerate(self.model.rows):
             if item.id == item_id:

@@ -113,6 +113,44 @@ def test_failures_show_with_their_logs_and_problems_lead_to_them(qtbot, windows,
     assert any("failed item: other_" in t for t in texts)
 
 
+def test_items_that_failed_alike_are_one_problem_that_shows_them_all(qtbot, windows, tmp_path):
+    path = tmp_path / "alike.top.json"
+    path.write_text(json.dumps({
+        "format": "schedcore-network", "version": 1,
+        "schedulers": [{"name": "local", "type": "localscheduler", "parms": {"maxprocs": 2}}],
+        "nodes": [{"name": "bad", "type": "genericgenerator", "inputs": [],
+                   "parms": {"itemcount": 40, "command": "sh -c 'exit 2'"}},
+                  {"name": "odd", "type": "genericgenerator", "inputs": [],
+                   "parms": {"itemcount": 1, "command": "sh -c 'exit 3'"}},
+                  {"name": "fine", "type": "genericgenerator", "inputs": [],
+                   "parms": {"itemcount": 2, "command": "true"}}]}))
+    win = windows(path)
+    result = cook(qtbot, win)
+    bad = sorted((i for i in result.failed if i.node == "bad"), key=lambda i: i.id)
+    (odd,) = [i for i in result.failed if i.node == "odd"]
+    assert len(bad) == 40
+    problems = {win.problems.item(n).text(): win.problems.item(n)
+                for n in range(win.problems.count())}
+    assert sorted(problems) == sorted([
+        f"failed items: {bad[0].name} and 39 more of bad: the command ended with exit code 2",
+        f"failed item: {odd.name}: the command ended with exit code 3"])
+
+    win.viewer.text_filter.setText("no such item")  # what the user had typed goes
+    win.problems.itemActivated.emit(next(v for k, v in problems.items() if "more of" in k))
+    assert [i.id for i in win.viewer.model.rows] == [i.id for i in bad]
+    assert win.viewer.state_filter.currentText() == "CookedFail"
+    assert win.viewer.node_filter.currentText() == "bad"
+    assert win.viewer.text_filter.text() == ""
+    assert [i.id for i in win.viewer.selected_items()] == [bad[0].id]
+
+    win.problems.itemActivated.emit(problems[f"failed item: {odd.name}: the command ended "
+                                             f"with exit code 3"])
+    assert len(win.viewer.model.rows) == 43  # every item again, the filters say so
+    assert win.viewer.state_filter.currentText() == "all states"
+    assert win.viewer.node_filter.currentText() == "all nodes"
+    assert [i.id for i in win.viewer.selected_items()] == [odd.id]
+
+
 def test_cancel_from_the_studio(qtbot, windows, tmp_path):
     path = tmp_path / "long.top.json"
     path.write_text(json.dumps({"format": "schedcore-network", "nodes": [
