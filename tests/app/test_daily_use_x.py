@@ -58,3 +58,46 @@ def test_typed_edits_cook_save_and_are_asked_about_on_quit(xdisplay, tmp_path): 
     xdisplay.key("Escape")  # Cancel: the studio stays, with the edit
     state = studio.wait_for(lambda s: not s["boxes"], what="the question gone")
     assert state["command"] == "echo fixed again" and studio.process.poll() is None
+
+
+FAILURES_HOOK = '''
+def state(window):
+    problems, viewer = window.problems, window.viewer
+    first = problems.item(0) if problems.count() else None
+    point = None
+    if first is not None and problems.isVisible():
+        centre = problems.visualItemRect(first).center()
+        point = problems.viewport().mapToGlobal(centre)
+    return {"problems": [problems.item(n).text() for n in range(problems.count())],
+            "problem_point": [point.x(), point.y()] if point else None,
+            "viewer_visible": viewer.isVisible(),
+            "viewer_rows": [i.name for i in viewer.model.rows],
+            "viewer_filters": [viewer.state_filter.currentText(),
+                               viewer.node_filter.currentText()],
+            "viewer_selected": [i.name for i in viewer.selected_items()],
+            "cooking": window.bridge.cooking}
+'''
+
+
+def test_a_double_click_on_failures_alike_shows_them_in_the_viewer(xdisplay, tmp_path):  # noqa: F811
+    network = tmp_path / "fails.top.json"
+    network.write_text(json.dumps({"format": "schedcore-network", "nodes": [
+        {"name": "bad", "type": "genericgenerator", "inputs": [],
+         "parms": {"itemcount": 25, "command": "sh -c 'exit 2'"}},
+        {"name": "fine", "type": "genericgenerator", "inputs": [],
+         "parms": {"itemcount": 3, "command": "true"}}]}))
+    hook = tmp_path / "hook.py"
+    hook.write_text(FAILURES_HOOK)
+    studio = xdisplay.start_studio(network, tmp_path, hook=hook)
+    studio.wait_for(lambda s: s["window_active"], timeout=30, what="the window, active")
+    xdisplay.key("F5")
+    state = studio.wait_for(lambda s: not s["cooking"] and s["problem_point"], timeout=60,
+                            what="the cook over, its problems shown")
+    (line,) = state["problems"]
+    assert line.startswith("failed items: bad_") and "and 24 more of bad: the command " \
+        "ended with exit code 2" in line
+    xdisplay.click(*state["problem_point"], times=2)
+    state = studio.wait_for(lambda s: s["viewer_visible"] and len(s["viewer_rows"]) == 25,
+                            what="the failed items in the Cook Viewer")
+    assert state["viewer_filters"] == ["CookedFail", "bad"]
+    assert state["viewer_selected"] == [line.split()[2]]  # the first named

@@ -133,9 +133,9 @@ class XDisplay:
     def move(self, x: int, y: int) -> None:
         self.run("xdotool", "mousemove", "--sync", str(int(x)), str(int(y)))
 
-    def click(self, x: int, y: int, button: int = 1) -> None:
+    def click(self, x: int, y: int, button: int = 1, times: int = 1) -> None:
         self.move(x, y)
-        self.run("xdotool", "click", str(button))
+        self.run("xdotool", "click", "--repeat", str(times), "--delay", "80", str(button))
 
     def screenshot(self, path: Path) -> Path:
         """The whole screen, as the person at it sees it."""
