@@ -279,6 +279,8 @@ STARTS = [  # command, working dir (in tmp_path; None: a missing one), extra var
     ("./no-such-file", "work", {}),
     ("true", None, {}),
     ("true", "work", {"BAD=NAME": "1"}),
+    ("echo a\x00b", "work", {}),  # a NUL byte in an argument
+    ("true", "work", {"X": "a\x00b"}),  # and in a variable
 ]
 
 
@@ -299,17 +301,22 @@ def test_a_job_starts_as_popen_would_start_it(tmp_path, monkeypatch, command, fo
         if not lean:
             monkeypatch.setattr(process, "_fork_exec", None)
         out = tmp_path / f"{lean}.log"
+        open_before = len(os.listdir("/dev/fd"))
         with open(out, "ab") as log, open(tmp_path / "in", "rb") as stdin:
             try:
                 job = process.start(command, stdin, log, process.encode_environment(env)
                                     if encoded else env, cwd)
             except Exception as exc:
-                return type(exc), str(exc)
-        monkeypatch.undo()
-        assert isinstance(job, process.JobProcess) == (lean and LEAN_START)
-        code = job.wait(30)
-        assert job.poll() == code == job.returncode
-        return code, out.read_text().replace(str(job.pid), "<pid>")
+                job, outcome = None, (type(exc), str(exc))
+            finally:
+                monkeypatch.undo()
+        if job is not None:
+            assert isinstance(job, process.JobProcess) == (lean and LEAN_START)
+            code = job.wait(30)
+            assert job.poll() == code == job.returncode
+            outcome = code, out.read_text().replace(str(job.pid), "<pid>")
+        assert len(os.listdir("/dev/fd")) == open_before  # no descriptor left open
+        return outcome
 
     lean, popen = run(True), run(False)
     assert lean == popen
