@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         self.panel.showItemsRequested.connect(self.show_items_of)
         self.panel.itemClicked.connect(lambda item_id: self.go_to(("item", item_id)))
         self.tab_menu.chosen.connect(self.add_node)
+        self.tab_menu.failureChosen.connect(lambda *failed: self.go_to(("file", *failed)))
         self.pane.saveToPython.connect(self.save_to_python)
         self.viewer.openInside.connect(self.log_viewer.show_url)
         self.submitted.openRequested.connect(self.open_link)
@@ -352,7 +353,9 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Discard
 
     def closeEvent(self, event) -> None:
-        if not self._may_discard():
+        # the module file's edits first: it closes (asking) before the network is asked about
+        if not self._may_discard() or self.source_view is not None and \
+                not self.source_view.close():
             event.ignore()
             return
         self.save_layout()
@@ -361,8 +364,6 @@ class MainWindow(QMainWindow):
         self.check_panel.stop(wait=60)  # each scenario is bounded: it ends its cook first
         self.shell.stop()
         self.log_viewer.close()
-        if self.source_view is not None:
-            self.source_view.close()
         event.accept()
 
     # -- nodes and types -------------------------------------------------------------------
@@ -404,14 +405,25 @@ class MainWindow(QMainWindow):
             return
         self.panel.select(name)
 
-    def reload_types(self) -> None:
+    def reload_types(self, said: str = "") -> None:
         changed = registry.default().reload()
         self.tab_menu.refresh()
         failures = registry.default().failures
         self.statusBar().showMessage(
-            ("Types reloaded" if changed else "No type file changed")
+            said + ("Types reloaded" if changed else "No type file changed")
             + (f"; {len(failures)} files failed to load (see the TAB menu)" if failures
                else ""), 8000)
+
+    def _module_saved(self, path: str) -> None:
+        """A module file saved in the source view: its types are reloaded at once."""
+        name = Path(path).name
+        if any(Path(path).resolve().parent == folder.resolve()
+               for folder in registry.default().folders()):
+            self.reload_types(f"Saved {name}. ")
+        else:  # a module that scheduler files import: Python keeps the one it imported
+            self.statusBar().showMessage(
+                f"Saved {name}. It is not a file of the types folders: the scheduler files "
+                f"that import it load it again when the studio starts again", 15000)
 
     def check_scheduler(self) -> bool:
         """Types > Check Scheduler: the selected scheduler node, as it is on screen."""
@@ -481,7 +493,8 @@ class MainWindow(QMainWindow):
             upto = None  # a scheduler node is not a place to cook up to
         self.problems.clear()
         for failure in registry.default().failures:
-            self.problems.add("load error", str(failure))
+            self.problems.add("load error", str(failure), ("file", failure.file,
+                              failure.line or 0, f"{failure.kind}: {failure.message}"))
         try:
             self.bridge.start(self.document.network, upto, resume=resume)
         except SchedcoreError as exc:
@@ -565,7 +578,8 @@ class MainWindow(QMainWindow):
         elif target[0] == "file":
             if self.source_view is None:
                 self.source_view = SourceView()
-            self.source_view.show_line(target[1], target[2])
+                self.source_view.saved.connect(self._module_saved)
+            self.source_view.show_line(*target[1:])
         elif target[0] == "item":  # ("item", id) or ("item", id, state, node): those shown
             self.viewer_dock.raise_()
             self.viewer.show_item(*target[1:])

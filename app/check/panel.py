@@ -37,18 +37,18 @@ _FIELD = re.compile(r"^<(\w+):(\w+)>$")
 
 def target_of(result) -> tuple | None:
     """Where a failure leads: ("field", node, callback, line) in a Python Scheduler field,
-    ("file", path, line) in a module file."""
+    ("file", path, line, why) in a module file."""
     where = result.where
     if where is None or not where.file or where.line is None:
         return None
     match = _FIELD.match(where.file)
     if match is not None:
         return "field", match.group(1), match.group(2), where.line
-    return "file", where.file, where.line
+    return "file", where.file, where.line, result.reason
 
 
 class CheckPanel(QWidget):
-    activated = Signal(tuple)  # ("field", node, callback, line) or ("file", path, line)
+    activated = Signal(tuple)  # ("field", node, callback, line) or ("file", path, line, why)
 
     def __init__(self, parent=None):
         super().__init__(parent)

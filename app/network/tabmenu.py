@@ -25,6 +25,7 @@ from schedcore import registry
 from schedcore.nodes import NODE_TYPES
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole
+FILE_ROLE = Qt.ItemDataRole.UserRole + 1  # (file, line, why) of a file that failed to load
 MAX_ROWS = 18  # the list grows with its entries up to this many rows, then scrolls
 NAVIGATION = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown}
 
@@ -55,6 +56,7 @@ class SearchField(QLineEdit):
 
 class TabMenu(QFrame):
     chosen = Signal(str)  # a node or scheduler type name
+    failureChosen = Signal(str, int, str)  # a file that failed to load, its line (0: none), why
 
     def __init__(self, parent=None):
         # Qt.Popup alone: a QDialog with the Popup flag added became a Tool window (the two
@@ -106,7 +108,9 @@ class TabMenu(QFrame):
             broken.setFlags(Qt.ItemFlag.ItemIsEnabled)
             for failure in failures:
                 item = QTreeWidgetItem(broken, [str(failure)])
-                item.setToolTip(0, str(failure))
+                item.setToolTip(0, f"{failure}\n\nClick to open the file at the line")
+                item.setData(0, FILE_ROLE, (failure.file, failure.line or 0,
+                                            f"{failure.kind}: {failure.message}"))
                 item.setForeground(0, QColor("#e06c75"))
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled)
         self.tree.expandAll()
@@ -182,9 +186,12 @@ class TabMenu(QFrame):
             self.choose(self.current())
 
     def _activated(self, item: QTreeWidgetItem) -> None:
-        name = item.data(0, TYPE_ROLE)
+        name, failed = item.data(0, TYPE_ROLE), item.data(0, FILE_ROLE)
         if name:
             self.choose(name)
+        elif failed:
+            self.close()
+            self.failureChosen.emit(*failed)
 
     def choose(self, name: str) -> None:
         self.close()  # first: the new node is made with the network focused again

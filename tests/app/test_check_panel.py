@@ -80,13 +80,16 @@ def test_a_failure_in_a_module_file_shows_the_file_at_its_line(qtbot, window, tm
     result = ScenarioResult("commands", "jobs end once", FAILED,
                             "onTick raised ZeroDivisionError: division by zero",
                             Where("onTick", str(module), 5))
-    assert target_of(result) == ("file", str(module), 5)
+    assert target_of(result) == ("file", str(module), 5,
+                                 "onTick raised ZeroDivisionError: division by zero")
     window.go_to(target_of(result))
     view = window.source_view
-    assert view.isVisible() and view.editor.isReadOnly()
+    assert view.isVisible() and not view.editor.isReadOnly()  # to be fixed there
     assert view.editor.textCursor().blockNumber() == 4  # line 5
     assert view.editor.toPlainText() == module.read_text()
     assert view.windowTitle() == "my_farm.py:5"
+    assert view.where.text() == (f"{module}, line 5: onTick raised ZeroDivisionError: "
+                                 f"division by zero")
     assert not view.show_line(str(tmp_path / "gone.py"), 3)  # a file since removed: said so
     assert "gone.py: No such file or directory" in view.where.text()
     view.close()

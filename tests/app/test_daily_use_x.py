@@ -101,3 +101,68 @@ def test_a_double_click_on_failures_alike_shows_them_in_the_viewer(xdisplay, tmp
                             what="the failed items in the Cook Viewer")
     assert state["viewer_filters"] == ["CookedFail", "bad"]
     assert state["viewer_selected"] == [line.split()[2]]  # the first named
+
+
+FIX_HOOK = '''
+from PySide6.QtWidgets import QTabBar
+
+from schedcore import registry
+
+
+def state(window):
+    problems, view = window.problems, window.source_view
+    point = tab = None
+    for n in range(problems.count()):
+        rect = problems.visualItemRect(problems.item(n))
+        if problems.item(n).text().startswith("load error") and problems.isVisible() \\
+                and problems.viewport().rect().contains(rect.center()):
+            point = problems.viewport().mapToGlobal(rect.center())
+    for bar in window.findChildren(QTabBar):
+        for n in range(bar.count()):
+            if bar.tabText(n) == "Problems" and bar.isVisible():
+                tab = bar.mapToGlobal(bar.tabRect(n).center())
+    return {"load_error_point": [point.x(), point.y()] if point else None,
+            "problems_tab": [tab.x(), tab.y()] if tab else None,
+            "cooking": window.bridge.cooking, "dirty": window.document.dirty,
+            "source": None if view is None else {
+                "visible": view.isVisible(), "active": view.isActiveWindow(),
+                "focus": view.editor.hasFocus(), "title": view.windowTitle()},
+            "types": sorted(registry.scheduler_types()),
+            "status": window.statusBar().currentMessage()}
+'''
+
+
+def test_a_broken_scheduler_file_is_fixed_in_its_own_window(xdisplay, tmp_path):  # noqa: F811
+    """Double-clicked in Problems, the file opens in a window of its own that has the keys:
+    typed there and saved with Ctrl+S, the file is fixed and its type in use, the network
+    untouched."""
+    types = tmp_path / "data" / "schedstudio" / "pdg" / "types"
+    types.mkdir(parents=True)
+    module = types / "fixedhere.py"
+    module.write_text("from schedcore.schedulers import Scheduler\n\n\n"
+                      "class Fixed(Scheduler)\n    type_name = 'fixedhere'\n\n\n"
+                      "def registerTypes(type_registry):\n"
+                      "    type_registry.registerScheduler(Fixed)\n")
+    network = tmp_path / "net.top.json"
+    network.write_text(json.dumps({"format": "schedcore-network", "nodes": [
+        {"name": "gen", "type": "genericgenerator", "inputs": [], "parms": {"command": "true"}}]}))
+    hook = tmp_path / "hook.py"
+    hook.write_text(FIX_HOOK)
+    studio = xdisplay.start_studio(network, tmp_path, hook=hook)
+    studio.wait_for(lambda s: s["window_active"], timeout=30, what="the window, active")
+    xdisplay.key("F5")
+    state = studio.wait_for(lambda s: not s["cooking"] and s["problems_tab"], timeout=60,
+                            what="the cook over")
+    xdisplay.click(*state["problems_tab"])  # the cook went well: the Cook Viewer is in front
+    state = studio.wait_for(lambda s: s["load_error_point"], what="the load error in Problems")
+    xdisplay.click(*state["load_error_point"], times=2)
+    studio.wait_for(lambda s: s["source"] and s["source"]["active"] and s["source"]["focus"],
+                    what="the file's window, active, its text focused")
+    xdisplay.key("End")
+    xdisplay.type(":")
+    studio.wait_for(lambda s: s["source"]["title"] == "fixedhere.py:4 *", what="the edit")
+    xdisplay.key("ctrl+s")
+    state = studio.wait_for(lambda s: "fixedhere" in s["types"], what="the fixed type loaded")
+    assert "class Fixed(Scheduler):\n" in module.read_text()
+    assert state["source"]["title"] == "fixedhere.py:4" and not state["dirty"]
+    assert state["status"].startswith("Saved fixedhere.py. Types reloaded")
