@@ -93,7 +93,9 @@ class SourceView(QWidget):
                 return False
         self._line = line
         self.where.setText((f"{path}, line {line}" if line else path)
-                           + (f": {why}" if why else ""))
+                           + (f": {why}" if why else "")
+                           + (" (not UTF-8 text: shown read-only)" if self._on_disk is None
+                              else ""))
         self._show_modified(self.modified)
         self.editor.run_check()
         self.editor.goto_line(max(1, line))
@@ -119,8 +121,6 @@ class SourceView(QWidget):
             return False
         self.editor.setPlainText(text)  # not modified
         self.editor.setReadOnly(self._on_disk is None)
-        if self._on_disk is None:
-            self.where.setText(f"{path}: not UTF-8 text, shown read-only")
         return True
 
     def save(self) -> bool:

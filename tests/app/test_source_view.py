@@ -149,3 +149,12 @@ def test_a_file_changed_on_disk_is_not_overwritten_without_asking(qtbot, window,
     answer(monkeypatch, Button.Save)
     assert view.save() and module.read_text() == view.editor.toPlainText()
     assert "# mine" in module.read_text() and "# theirs" not in module.read_text()
+
+
+def test_a_file_that_is_not_utf8_is_shown_read_only(qtbot, window, module):
+    module.write_bytes(b"# caf\xe9\n" + GOOD.encode())
+    window.go_to(("file", str(module), 1, "why"))
+    view = window.source_view
+    assert view.editor.isReadOnly() and view.where.text().endswith(
+        "line 1: why (not UTF-8 text: shown read-only)")
+    assert not view.save() and module.read_bytes().startswith(b"# caf\xe9\n")
