@@ -79,18 +79,23 @@ def state(window):
 '''
 
 
+def cook_on_display(xdisplay, tmp_path, nodes: list, hook: str):  # noqa: F811
+    """The studio on the display with a network of ``nodes`` and ``hook``, cooking (F5)."""
+    network = tmp_path / "net.top.json"
+    network.write_text(json.dumps({"format": "schedcore-network", "nodes": nodes}))
+    (tmp_path / "hook.py").write_text(hook)
+    studio = xdisplay.start_studio(network, tmp_path, hook=tmp_path / "hook.py")
+    studio.wait_for(lambda s: s["window_active"], timeout=30, what="the window, active")
+    xdisplay.key("F5")
+    return studio
+
+
 def test_a_double_click_on_failures_alike_shows_them_in_the_viewer(xdisplay, tmp_path):  # noqa: F811
-    network = tmp_path / "fails.top.json"
-    network.write_text(json.dumps({"format": "schedcore-network", "nodes": [
+    studio = cook_on_display(xdisplay, tmp_path, [
         {"name": "bad", "type": "genericgenerator", "inputs": [],
          "parms": {"itemcount": 25, "command": "sh -c 'exit 2'"}},
         {"name": "fine", "type": "genericgenerator", "inputs": [],
-         "parms": {"itemcount": 3, "command": "true"}}]}))
-    hook = tmp_path / "hook.py"
-    hook.write_text(FAILURES_HOOK)
-    studio = xdisplay.start_studio(network, tmp_path, hook=hook)
-    studio.wait_for(lambda s: s["window_active"], timeout=30, what="the window, active")
-    xdisplay.key("F5")
+         "parms": {"itemcount": 3, "command": "true"}}], FAILURES_HOOK)
     state = studio.wait_for(lambda s: not s["cooking"] and s["problem_point"], timeout=60,
                             what="the cook over, its problems shown")
     (line,) = state["problems"]
@@ -143,14 +148,9 @@ def test_a_broken_scheduler_file_is_fixed_in_its_own_window(xdisplay, tmp_path):
                       "class Fixed(Scheduler)\n    type_name = 'fixedhere'\n\n\n"
                       "def registerTypes(type_registry):\n"
                       "    type_registry.registerScheduler(Fixed)\n")
-    network = tmp_path / "net.top.json"
-    network.write_text(json.dumps({"format": "schedcore-network", "nodes": [
-        {"name": "gen", "type": "genericgenerator", "inputs": [], "parms": {"command": "true"}}]}))
-    hook = tmp_path / "hook.py"
-    hook.write_text(FIX_HOOK)
-    studio = xdisplay.start_studio(network, tmp_path, hook=hook)
-    studio.wait_for(lambda s: s["window_active"], timeout=30, what="the window, active")
-    xdisplay.key("F5")
+    studio = cook_on_display(xdisplay, tmp_path, [
+        {"name": "gen", "type": "genericgenerator", "inputs": [], "parms": {"command": "true"}}],
+        FIX_HOOK)
     state = studio.wait_for(lambda s: not s["cooking"] and s["problems_tab"], timeout=60,
                             what="the cook over")
     xdisplay.click(*state["problems_tab"])  # the cook went well: the Cook Viewer is in front
