@@ -66,8 +66,9 @@ class ReportsMixin:
             item.cook_duration = duration
             self._succeed(item, scheduler)
 
-    def _on_fail(self, item, scheduler, reason: str = "") -> None:
+    def _on_fail(self, item, scheduler, reason: str = "", duration: float = 0.0) -> None:
         if not item.state.is_final and item.id not in self._blocked:
+            item.cook_duration = duration  # how long it ran before it failed, when known
             self._fail(item, reason or f"{scheduler.name} reported the job failed")
 
     def _on_cancel(self, item, scheduler) -> None:

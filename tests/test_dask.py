@@ -40,7 +40,8 @@ def test_items_run_as_dask_tasks_and_report_back(tmp_path):
                               "__PDG_DIR__/out_@wedgeindex.txt; echo logged $SHOT'",
                    "outputfile": "__PDG_DIR__/out_@wedgeindex.txt"}},
         {"name": "py", "type": "pythonscript", "inputs": ["w"], "parms": {"script": script}},
-        {"name": "bad", "type": "genericgenerator", "parms": {"command": "sh -c 'exit 4'"}},
+        {"name": "bad", "type": "genericgenerator",
+         "parms": {"command": "sh -c 'sleep 0.3; exit 4'"}},
         {"name": "missing", "type": "genericgenerator",
          "parms": {"command": "no-such-command --flag"}},
     ])
@@ -65,6 +66,7 @@ def test_items_run_as_dask_tasks_and_report_back(tmp_path):
     assert sorted(i.attribValue("double") for i in by_node["py"]) == [0, 2, 4]
     (bad,) = by_node["bad"]
     assert bad.state == S.CookedFail and bad.reason == "the command ended with exit code 4"
+    assert bad.cook_duration >= 0.3  # how long it ran before it failed
     (missing,) = by_node["missing"]
     assert missing.state == S.CookedFail
     assert missing.reason == ("could not run the command on its Dask worker: [Errno 2] No such "

@@ -84,7 +84,7 @@ def test_job_environment_tokens_and_logs(tmp_path):
 
 def test_exit_code_decides_and_downstream_does_not_run(tmp_path):
     net = make_network(tmp_path, [
-        generic("gen", "sh -c 'echo about to fail; exit 3'"),
+        generic("gen", "sh -c 'echo about to fail; sleep 0.3; exit 3'"),
         generic("after", "echo never", inputs=["gen"]),
     ], local())
     result = Engine(net).run()
@@ -92,6 +92,7 @@ def test_exit_code_decides_and_downstream_does_not_run(tmp_path):
     assert failed.state == S.CookedFail
     assert failed.reason == "the command ended with exit code 3"
     assert "about to fail" in log_of(failed)
+    assert failed.cook_duration >= 0.3  # how long it ran before it failed
     assert after.state == S.Uncooked and after.reason == "upstream item gen_1 failed"
 
 

@@ -589,8 +589,9 @@ class Scheduler(HoudiniServices):
     def workItemSucceeded(self, item, index: int = -1, cook_duration: float = 0.0) -> None:
         self._notify("success", item, float(cook_duration))
 
-    def workItemFailed(self, item, index: int = -1, reason: str = "") -> None:
-        self._notify("fail", item, reason)
+    def workItemFailed(self, item, index: int = -1, reason: str = "",
+                       cook_duration: float = 0.0) -> None:
+        self._notify("fail", item, reason, float(cook_duration))
 
     def workItemCancelled(self, item, index: int = -1) -> None:
         self._notify("cancel", item)

@@ -338,7 +338,7 @@ class DaskScheduler(Scheduler):
             self.workItemSucceeded(item_id, -1, seconds)
         else:
             why = f"signal {-code}" if code < 0 else f"exit code {code}"
-            self.workItemFailed(item_id, -1, f"the command ended with {why}")
+            self.workItemFailed(item_id, -1, f"the command ended with {why}", seconds)
 
     def _set_worker(self, item_id: int, worker: str) -> None:
         """``dask_worker``: where the item ran (the worker's name, else its address)."""

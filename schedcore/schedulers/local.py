@@ -216,8 +216,8 @@ class LocalScheduler(Scheduler):
             self._notify("success", job.item_id, detail, wake=wake)
         elif kind == "cancel":
             self.workItemCancelled(job.item_id)
-        else:
-            self.workItemFailed(job.item_id, -1, detail)
+        else:  # every try's time: what a failed item cost
+            self.workItemFailed(job.item_id, -1, detail, time.monotonic() - started)
 
     # Seconds of work the queue holds at most. A deeper queue lets the engine read many
     # reports and refill it in one go (a wake of the engine per job took a cook of short jobs
