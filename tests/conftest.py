@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
 import threading
 from pathlib import Path
@@ -21,6 +22,12 @@ os.environ["QT_API"] = "pyside6"
 os.environ["IPYTHONDIR"] = os.path.join(_RUN_DIR, "ipython")
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_RUN_DIR, "config")
 os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+
+# Started in the background by a non-interactive shell, the run ignores Ctrl-C, and so would
+# every cook it starts (a cook keeps a signal ignored, as nohup asks): the tests that send
+# SIGINT to a cook need it as a terminal gives it. Python's handler is reset at exec.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "schedcore" / "examples"
