@@ -493,8 +493,8 @@ class MainWindow(QMainWindow):
             upto = None  # a scheduler node is not a place to cook up to
         self.problems.clear()
         for failure in registry.default().failures:
-            self.problems.add("load error", str(failure), ("file", failure.file,
-                              failure.line or 0, f"{failure.kind}: {failure.message}"))
+            where = ("file", failure.file, failure.line or 0, failure.why)
+            self.problems.add("load error", str(failure), where)
         try:
             self.bridge.start(self.document.network, upto, resume=resume)
         except SchedcoreError as exc:

@@ -65,9 +65,13 @@ class LoadFailure:
     #             registerTypes raised, not a scheduler class, registered twice
     message: str
 
+    @property
+    def why(self) -> str:
+        return f"{self.kind}: {self.message}"
+
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.kind}: {self.message}"
+        return f"{where}: {self.why}"
 
 
 @dataclass

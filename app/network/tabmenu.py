@@ -109,8 +109,7 @@ class TabMenu(QFrame):
             for failure in failures:
                 item = QTreeWidgetItem(broken, [str(failure)])
                 item.setToolTip(0, f"{failure}\n\nClick to open the file at the line")
-                item.setData(0, FILE_ROLE, (failure.file, failure.line or 0,
-                                            f"{failure.kind}: {failure.message}"))
+                item.setData(0, FILE_ROLE, (failure.file, failure.line or 0, failure.why))
                 item.setForeground(0, QColor("#e06c75"))
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled)
         self.tree.expandAll()
