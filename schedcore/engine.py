@@ -164,24 +164,29 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
     def run(self) -> CookResult:
         """Cook on this thread and return the result."""
         order = list(self._nodes)
-        self.events.emit(CookStarted(order, self.static))
-        for text in self._warnings:  # said before anyone listened (the journal, resume)
-            self.events.emit(CookMessage("warning", text, ""))
         started: list[SchedulerState] = []  # those whose onStartCook ran: onStopCook too
-        self._stop_jobs_of_a_dead_cook()
-        if all(self._start_scheduler(s, order, started) for s in self._scheds.values()):
-            try:
-                self._generate()
-                if self.static:
-                    self._schedule_static()
-                self._loop()
-            except Exception:  # a bug of ours: keep what was cooked, stop the jobs, say it
-                self._error("internal error of the engine; please report it:\n"
-                            + traceback.format_exc())
-                self._stop = "an internal error of the engine"
-        else:
-            self._stop = "a scheduler could not start the cook"
-        self._finish(started)
+        try:
+            self.events.emit(CookStarted(order, self.static))
+            for text in self._warnings:  # said before anyone listened (the journal, resume)
+                self.events.emit(CookMessage("warning", text, ""))
+            self._stop_jobs_of_a_dead_cook()
+            if all(self._start_scheduler(s, order, started) for s in self._scheds.values()):
+                try:
+                    self._generate()
+                    if self.static:
+                        self._schedule_static()
+                    self._loop()
+                except Exception:  # a bug of ours: keep what was cooked, stop the jobs, say it
+                    self._stop = "an internal error of the engine"
+                    self._error("internal error of the engine; please report it:\n"
+                                + traceback.format_exc())
+            else:
+                self._stop = "a scheduler could not start the cook"
+        except BaseException as exc:  # Ctrl-C when cooking on the main thread, SystemExit
+            self._stop = self._stop or f"it was interrupted ({type(exc).__name__})"
+            raise  # once the cook ended below: its jobs stopped, its waiters told
+        finally:
+            self._finish(started)
         return self.result
 
     def _setup(self) -> None:
@@ -420,29 +425,32 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
             self._call(state.scheduler, "onScheduleStatic", deps, dependents, ready)
 
     def _finish(self, started: list[SchedulerState]) -> None:
-        self._over = True
-        cancel = self._stop is not None
-        for state in started:
-            self._call(state.scheduler, "onStopCook", cancel)
-        self._drain()  # what jobs reported while they were stopped
-        for state in started:  # shared servers live as long as the cook
-            for name in list(state.scheduler.getSharedServers()):
-                self._call(state.scheduler, "endSharedServer", name)
-        why = "the cook was canceled" if self._canceled else f"the cook stopped: {self._stop}"
-        for item in self.items.values():
-            if not item.state.is_final and item.id not in self._blocked:
-                self._finalize(item, S.CookedCancel, item.reason or why)
-        for state in self._scheds.values():
-            self._call(state.scheduler, "onStop")
-        if self._stop and not self._canceled and not self._errors:
-            self._errors.append(self._stop)
-        self.result = CookResult(list(self.items.values()), self._errors, self._warnings,
-                                 self._canceled)
-        if self._journal is not None:
-            self._journal.close()
-        if self._lock is not None:  # before anyone waiting learns it ended: they may cook
-            self._lock.release()
-        self._done.set()
+        try:
+            self._over = True
+            cancel = self._stop is not None
+            for state in started:
+                self._call(state.scheduler, "onStopCook", cancel)
+            self._drain()  # what jobs reported while they were stopped
+            for state in started:  # shared servers live as long as the cook
+                for name in list(state.scheduler.getSharedServers()):
+                    self._call(state.scheduler, "endSharedServer", name)
+            why = ("the cook was canceled" if self._canceled
+                   else f"the cook stopped: {self._stop}")
+            for item in self.items.values():
+                if not item.state.is_final and item.id not in self._blocked:
+                    self._finalize(item, S.CookedCancel, item.reason or why)
+            for state in self._scheds.values():
+                self._call(state.scheduler, "onStop")
+            if self._stop and not self._canceled and not self._errors:
+                self._errors.append(self._stop)
+            if self._journal is not None:
+                self._journal.close()
+        finally:  # whatever failed above, the cook ends and whoever waits for it learns so
+            self.result = CookResult(list(self.items.values()), self._errors, self._warnings,
+                                     self._canceled)
+            if self._lock is not None:  # before anyone waiting learns it ended: they may cook
+                self._lock.release()
+            self._done.set()
         self.events.emit(CookFinished(self.result))
 
     # == state changes ==================================================================

@@ -8,6 +8,7 @@ reported once and unsubscribed; the cook goes on.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -82,6 +83,7 @@ class EventBus:
         for callback in self.subscribers:
             try:
                 callback(event)
-            except Exception:
-                log.exception("event subscriber %r raised; it is unsubscribed", callback)
-                self.unsubscribe(callback)
+            except (Exception, SystemExit):  # SystemExit: sys.exit, or rich on a broken pipe
+                self.unsubscribe(callback)  # first: saying so may fail the same way
+                with contextlib.suppress(Exception):
+                    log.exception("event subscriber %r raised; it is unsubscribed", callback)

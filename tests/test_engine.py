@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
+import psutil
 import pytest
 
 from schedcore.engine import Engine
@@ -428,6 +430,44 @@ def test_a_raising_subscriber_does_not_stop_the_cook(tmp_path):
     engine.events.subscribe(broken)
     assert engine.run().ok
     assert broken not in engine.events.subscribers
+
+
+def test_a_subscriber_that_exits_does_not_leave_a_cook_without_end(tmp_path):
+    """rich raises SystemExit when its reader went away (`| head`): the engine's thread went
+    with it, and the cook never ended (SIGTERM neither)."""
+    engine = Engine(chain(tmp_path), scheduler=Scripted())
+
+    def exits(event):
+        raise SystemExit(1)
+
+    engine.events.subscribe(exits)
+    engine.start()
+    result = engine.wait(60)
+    assert result is not None and result.ok and exits not in engine.events.subscribers
+
+
+def test_an_interrupt_on_the_cooks_thread_still_ends_the_cook_and_its_jobs(tmp_path):
+    """Ctrl-C in a cook run on the main thread: the cook ends (its jobs killed, its items
+    canceled, whoever waits told) before the KeyboardInterrupt goes on."""
+    net = make_network(tmp_path, [{"name": "long", "type": "genericgenerator",
+                                   "parms": {"itemcount": 2, "command": "sleep 60"}}])
+    engine = Engine(net)
+    started: list[int] = []
+
+    def interrupt(event):
+        if isinstance(event, ItemStateChanged) and event.new == S.Cooking:
+            started.append(event.item.id)
+            if len(started) == 2:
+                raise KeyboardInterrupt
+
+    engine.events.subscribe(interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        engine.run()
+    assert engine.wait(0) is engine.result
+    assert {i.state for i in engine.result.items} == {S.CookedCancel}
+    assert not [p for p in psutil.process_iter(["name", "ppid"])
+                if p.info["name"] == "sleep" and p.info["ppid"] == os.getpid()]
+    assert "it was interrupted (KeyboardInterrupt)" in engine.result.errors[0]
 
 
 def test_a_tick_period_set_in_onstartcook_is_used(tmp_path):
