@@ -27,6 +27,7 @@ from .nodes import NODE_TYPES
 from .workitem import WorkItemState
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELED = 0, 1, 2, 130
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE  # as a process that SIGPIPE ended
 EXIT_BUSY = 75  # EX_TEMPFAIL: another cook of the network runs in its working dir
 
 SHORT_NAMES = {
@@ -39,6 +40,23 @@ STATE_STYLES = {
     "CookedCache": "dark_green", "CookedFail": "red", "CookedCancel": "magenta",
     "Uncooked": "grey42",
 }
+
+
+class OutputConsole(Console):
+    """rich's console, but when the reader of the output goes away (``schedcore cook ... |
+    head``) only the output ends: a cook runs to its end and exits with its status. rich
+    would raise SystemExit, which on the engine's thread left a cook that never ended."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        _to_devnull(self.file)
+
+
+def _to_devnull(stream) -> None:
+    """What is left to write to ``stream`` goes nowhere: its reader went away."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, stream.fileno())
+    os.close(devnull)
 
 
 def short_reason(item) -> str:
@@ -129,7 +147,7 @@ def summary(result: CookResult, console: Console) -> None:
 
 
 def cmd_cook(args) -> int:
-    console = Console(stderr=args.json, highlight=False, soft_wrap=True)  # paths stay whole
+    console = OutputConsole(stderr=args.json, highlight=False, soft_wrap=True)  # paths stay whole
     try:
         net = network_file.load(args.network)
         if args.hip:
@@ -225,7 +243,7 @@ def cmd_types(args) -> int:
             {"file": f.file, "line": f.line, "kind": f.kind, "message": f.message}
             for f in failures], "folders": [str(p) for p in reg.folders()]})
     else:
-        console = Console(highlight=False, soft_wrap=True)
+        console = OutputConsole(highlight=False, soft_wrap=True)
         table = Table(show_edge=False)
         for column in ("name", "kind", "label", "from"):
             table.add_column(column)
@@ -293,7 +311,7 @@ CHECK_STYLES = {"passed": "green", "failed": "red", "not supported": "grey62"}
 
 def cmd_check(args) -> int:
     from . import check
-    console = Console(stderr=args.json, highlight=False, soft_wrap=True)
+    console = OutputConsole(stderr=args.json, highlight=False, soft_wrap=True)
     parms = dict(check.parse_parm(text) for text in args.parm or ())
     target = check.resolve(args.scheduler, parms)
     check.chosen(args.only)  # an unknown scenario name is refused before anything cooks
@@ -453,9 +471,12 @@ _json_out = None  # where --json prints; sys.stdout then goes to stderr
 def print_json(data) -> None:
     """The one JSON object of a --json command, on the real stdout."""
     out = _json_out or sys.stdout
-    json.dump(data, out, indent=1)
-    out.write("\n")
-    out.flush()
+    try:
+        json.dump(data, out, indent=1)
+        out.write("\n")
+        out.flush()
+    except BrokenPipeError:  # the reader went away: the command still exits with its status
+        _to_devnull(out)
 
 
 def _failure(exc: Exception) -> tuple[int, str]:
@@ -477,6 +498,9 @@ def main(argv: list[str] | None = None) -> int:
         _json_out, sys.stdout = sys.stdout, sys.stderr
     try:
         return args.run(args)
+    except BrokenPipeError:  # the reader of the output went away (`| head`)
+        _to_devnull(sys.stdout)
+        return EXIT_BROKEN_PIPE
     except (SchedcoreError, KeyError, OSError) as exc:
         code, message = _failure(exc)
         print(f"schedcore: {message}", file=sys.stderr)

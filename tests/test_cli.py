@@ -72,6 +72,30 @@ def test_failures_exit_non_zero_with_their_log_paths(tmp_path):
     assert "the cook failed" in out
 
 
+@pytest.mark.parametrize("json_output", [False, True])
+def test_a_reader_that_goes_away_ends_the_output_not_the_cook(tmp_path, json_output):
+    """`schedcore cook net | head -1`: the cook runs to its end and exits with its status,
+    saying nothing more (it used to hang for ever: the engine's thread was gone)."""
+    net = write_network(tmp_path / "fail.top.json", [
+        {"name": "bad", "type": "genericgenerator",
+         "parms": {"itemcount": 60, "command": "sh -c 'exit 2'"}}])
+    proc = subprocess.Popen([*SCHEDCORE, "cook", *(["--json"] if json_output else []), net],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    try:
+        if not json_output:
+            assert proc.stdout.readline().startswith(b"FAILED bad_")
+        proc.stdout.close()  # the reader goes
+        err = proc.stderr.read().decode()
+        assert proc.wait(60) == 1  # the cook's own status: its items failed
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+    assert "Traceback" not in err and "Broken pipe" not in err
+    assert "the cook failed: 60 items" in run("cook", net).stdout  # no cook left holding its lock
+
+
 def test_malformed_network_names_the_json_path_without_a_traceback(tmp_path):
     net = write_network(tmp_path / "bad.top.json", [
         {"name": "generic1", "type": "genericgenerator", "inputs": ["wedge2"]}])
