@@ -90,7 +90,7 @@ def cook_on_display(xdisplay, tmp_path, nodes: list, hook: str):  # noqa: F811
     return studio
 
 
-def test_a_double_click_on_failures_alike_shows_them_in_the_viewer(xdisplay, tmp_path):  # noqa: F811
+def test_a_double_click_on_failures_alike_shows_them_all(xdisplay, tmp_path):  # noqa: F811
     studio = cook_on_display(xdisplay, tmp_path, [
         {"name": "bad", "type": "genericgenerator", "inputs": [],
          "parms": {"itemcount": 25, "command": "sh -c 'exit 2'"}},
