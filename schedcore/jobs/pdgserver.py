@@ -83,6 +83,10 @@ def stop(info, grace=5.0, cook=""):
         local = str(info.get("host")) in ("127.0.0.1", "localhost", "::1")
         if not local:
             return False
+    # known as the cook's before it is asked to quit: an exiting process's environment
+    # reads empty, and it would pass for gone while it still exits
+    ours = _process_of_cook(pid, cook) if local else None
+    if info.get("kind") == "pdgcmd":
         _signal(pid, signal.SIGTERM, cook)
     else:
         try:
@@ -91,11 +95,12 @@ def stop(info, grace=5.0, cook=""):
             if not local:
                 return False
             _signal(pid, signal.SIGTERM, cook)
-    if local:  # return once the process is gone
+    if ours is not None:  # return once the process is gone
         deadline = time.monotonic() + grace
-        while _signal(pid, 0, cook) and time.monotonic() < deadline:
+        while _running(ours) and time.monotonic() < deadline:
             time.sleep(0.02)
-        _signal(pid, signal.SIGKILL, cook)
+        if _running(ours):
+            ours.kill()
     return True
 
 
@@ -114,12 +119,32 @@ def _signal(pid, sig, cook):
 
 
 def _of_cook(pid, cook):
-    """Whether process ``pid`` carries ``SCHEDCORE_COOK=cook`` (the cook's side only: psutil
-    is not needed where this module serves)."""
+    """Whether process ``pid`` carries ``SCHEDCORE_COOK=cook``."""
+    return _process_of_cook(pid, cook) is not None
+
+
+def _process_of_cook(pid, cook):
+    """Process ``pid`` (psutil's, which knows it from a later one of the same pid) when it
+    carries ``SCHEDCORE_COOK=cook``, else None (the cook's side only: psutil is not needed
+    where this module serves)."""
     import psutil
 
     try:
-        return bool(cook) and psutil.Process(pid).environ().get("SCHEDCORE_COOK") == cook
+        pid = int(pid)
+        if pid <= 1 or pid == os.getpid() or not cook:  # 1 is init; never the cook itself
+            return None
+        proc = psutil.Process(pid)
+        return proc if proc.environ().get("SCHEDCORE_COOK") == cook else None
+    except (psutil.Error, TypeError, ValueError, OverflowError):
+        return None
+
+
+def _running(proc):
+    """Whether a psutil process is still there and not yet a zombie."""
+    import psutil
+
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
 
