@@ -208,7 +208,7 @@ def x_display(folder: Path, size: tuple[int, int] = SCREEN):
         number = _read_display(read, folder)
         env["DISPLAY"] = f":{number}"
         processes.append(_start(["openbox", "--sm-disable"], env, folder / "openbox.log"))
-        _wait(lambda: _window_manager_running(env), 10, "openbox")
+        _wait(lambda: _window_manager_running(env), 30, "openbox")  # slow on a busy machine
         display = XDisplay(number, env)
         yield display
     finally:
