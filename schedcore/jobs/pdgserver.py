@@ -105,22 +105,16 @@ def stop(info, grace=5.0, cook=""):
 
 
 def _signal(pid, sig, cook):
-    """Send ``sig`` to a process of ``cook``'s jobs; whether it was there. A pid 0 or below
-    would signal a whole process group (the cook's), 1 is init, and any other names a
-    process of the cook's only when it carries the cook's marker."""
+    """Send ``sig`` to a process of ``cook``'s jobs (see :func:`_process_of_cook`); whether
+    it was there. A pid 0 or below would signal a whole process group (the cook's)."""
+    proc = _process_of_cook(pid, cook)
     try:
-        pid = int(pid)
-        if pid <= 1 or pid == os.getpid() or not _of_cook(pid, cook):
+        if proc is None:
             return False
-        os.kill(pid, sig)
+        os.kill(proc.pid, sig)
         return True
-    except (ProcessLookupError, PermissionError, TypeError, ValueError, OverflowError):
+    except (ProcessLookupError, PermissionError):
         return False
-
-
-def _of_cook(pid, cook):
-    """Whether process ``pid`` carries ``SCHEDCORE_COOK=cook``."""
-    return _process_of_cook(pid, cook) is not None
 
 
 def _process_of_cook(pid, cook):
