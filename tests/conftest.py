@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -22,6 +23,30 @@ os.environ["QT_API"] = "pyside6"
 os.environ["IPYTHONDIR"] = os.path.join(_RUN_DIR, "ipython")
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_RUN_DIR, "config")
 os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+os.environ.setdefault("PYTEST_QT_API", "pyside6")  # pytest-qt's choice, where it is installed
+
+# The engine's tests run where only the engine is installed (a render node: `[farm]` and the
+# test tools); the studio's need PySide6 and pytest-qt, and are left out, saying so.
+_STUDIO_MISSING = [module for module in ("PySide6", "pytestqt", "qtconsole")
+                   if importlib.util.find_spec(module) is None]
+
+
+def pytest_ignore_collect(collection_path: Path) -> bool | None:
+    if _STUDIO_MISSING and collection_path == Path(__file__).parent / "app":
+        return True
+    return None
+
+
+def pytest_report_header() -> str | None:
+    if _STUDIO_MISSING:
+        return (f"studio tests (tests/app) left out: {', '.join(_STUDIO_MISSING)} not "
+                f"installed; pip install -e '.[test]' runs them")
+    return None
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if header := pytest_report_header():
+        terminalreporter.write_line(header, yellow=True)
 
 # Started in the background by a non-interactive shell, the run ignores Ctrl-C, and so would
 # every cook it starts (a cook keeps a signal ignored, as nohup asks): the tests that send
