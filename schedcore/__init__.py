@@ -1,23 +1,17 @@
-"""schedcore: the engine of schedstudio, a pure Python library (it never imports Qt)."""
+"""schedcore: the engine of schedstudio, a pure Python library (it never imports Qt).
+
+Importing the package imports nothing else: ``schedcore --version`` and ``--help`` answer
+without loading the engine (a test keeps ``__version__`` equal to pyproject's version)."""
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-from . import network as _network
-
-try:
-    __version__ = version("schedstudio")  # one version: the distribution's
-except PackageNotFoundError:  # a source tree on sys.path, never installed
-    __version__ = "0+unknown"
+__version__ = "0.1.0"
 
 
 def _registry_types():
-    """The scheduler types a network may name, from the plugin system. Wired here, where
-    both are known, so the network document does not import the registry; the registry
-    loads on the first network checked, not on import."""
+    """The scheduler types a network may name, from the plugin system: what
+    ``schedcore.network`` checks a document against unless told otherwise. It lives here,
+    where both are known, so the network document does not import the registry; the
+    registry loads on the first network checked, not on import."""
     from . import registry
     return registry.scheduler_types(), registry.unknown_type_message
-
-
-_network.use_scheduler_types(_registry_types)

@@ -1,152 +1,31 @@
-"""The ``schedcore`` command: cook networks headless and list the scheduler types."""
+"""The ``schedcore`` command: cook networks headless and list the scheduler types.
+
+Each command imports what it uses when it runs: ``schedcore --version`` and ``--help`` load
+neither the engine nor rich (a test keeps it so), and each subcommand's options are added
+when that subcommand is parsed or its help is shown."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
-import threading
-import time
 
-from rich.console import Console
-from rich.live import Live
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
-
-from . import __version__, codegen, examples, limits, registry, submit
-from . import network as network_file
-from .cooklock import CookBusy
-from .engine import CookResult, Engine
-from .errors import SchedcoreError
-from .events import CookMessage, ItemAdded, ItemStateChanged
-from .limits import ItemLimits
-from .nodes import NODE_TYPES
-from .workitem import WorkItemState
+from . import __version__
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELED = 0, 1, 2, 130
 EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE  # as a process that SIGPIPE ended
 EXIT_BUSY = 75  # EX_TEMPFAIL: another cook of the network runs in its working dir
 
-SHORT_NAMES = {
-    "Waiting": "waiting", "Scheduled": "scheduled", "Cooking": "cooking",
-    "CookedSuccess": "cooked", "CookedCache": "cached", "CookedFail": "failed",
-    "CookedCancel": "canceled", "Uncooked": "not run",
-}
-STATE_STYLES = {
-    "Waiting": "grey62", "Scheduled": "yellow", "Cooking": "cyan", "CookedSuccess": "green",
-    "CookedCache": "dark_green", "CookedFail": "red", "CookedCancel": "magenta",
-    "Uncooked": "grey42",
-}
-
-
-class OutputConsole(Console):
-    """rich's console, but when the reader of the output goes away (``schedcore cook ... |
-    head``) only the output ends: a cook runs to its end and exits with its status. rich
-    would raise SystemExit, which on the engine's thread left a cook that never ended."""
-
-    def on_broken_pipe(self) -> None:
-        self.quiet = True
-        _to_devnull(self.file)
-
-
-def _to_devnull(stream) -> None:
-    """What is left to write to ``stream`` goes nowhere: its reader went away."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, stream.fileno())
-    os.close(devnull)
-
-
-def short_reason(item) -> str:
-    """One line of why: a traceback's first and last lines."""
-    lines = [line for line in item.reason.splitlines() if line.strip()] or ["failed"]
-    return lines[0] if len(lines) == 1 else f"{lines[0]} {lines[-1].strip()}"
-
-
-class CookProgress:
-    """Counts by state and a bar, redrawn by ``rich.live`` ten times a second; failures are
-    printed as they happen. Fed by engine events (engine thread); only counters change there."""
-
-    def __init__(self, console: Console):
-        self.console = console
-        self.counts: dict[WorkItemState, int] = dict.fromkeys(WorkItemState, 0)
-        self.total = 0
-        self.started = time.monotonic()
-
-    def __call__(self, event) -> None:
-        if isinstance(event, ItemStateChanged):
-            self.counts[event.old] -= 1
-            self.counts[event.new] += 1
-            if event.new == WorkItemState.CookedFail:
-                item = event.item
-                log = item.log_file or item.log_uri
-                self.console.print(f"[red]FAILED[/] {escape(item.name)}: "
-                                   f"{escape(short_reason(item))}"
-                                   + (f"\n       log: {escape(log)}" if log else ""),
-                                   highlight=False)
-        elif isinstance(event, ItemAdded):
-            self.total += 1
-            self.counts[event.item.state] += 1
-        elif isinstance(event, CookMessage):
-            style = "red" if event.level == "error" else "yellow"
-            self.console.print(f"[{style}]{event.level}:[/] {escape(event.text)}",
-                               highlight=False)
-
-    def __rich__(self):
-        done = sum(n for state, n in self.counts.items() if state.is_final
-                   or state == WorkItemState.Uncooked)
-        filled = 20 * done // max(self.total, 1)
-        line = Text.assemble(
-            ("cooking ", "bold"),
-            ("━" * filled, "green" if done == self.total else "cyan"), ("━" * (20 - filled),
-                                                                       "grey23"),
-            f" {done}/{self.total} ", (f"{time.monotonic() - self.started:.1f}s  ", "grey62"),
-            *((f"{SHORT_NAMES.get(state.name, state.name)} {n}  ",
-               STATE_STYLES.get(state.name, "")) for state, n in self.counts.items() if n))
-        line.no_wrap, line.overflow = True, "ellipsis"  # one line, cut when narrow
-        return line
-
-
-def summary(result: CookResult, console: Console) -> None:
-    table = Table(title="Cook summary", title_justify="left", show_edge=False)
-    table.add_column("node")
-    states = [s for s in WorkItemState if any(i.state == s for i in result.items)]
-    for state in states:
-        table.add_column(state.name, justify="right", style=STATE_STYLES.get(state.name))
-    per_node: dict[str, dict] = {}
-    for item in result.items:
-        per_node.setdefault(item.node, dict.fromkeys(states, 0))[item.state] += 1
-    for node, counts in per_node.items():
-        table.add_row(Text(node), *(str(counts[s] or "") for s in states))
-    if not per_node and result.errors and not result.canceled:
-        # nothing cooked: the errors were just printed, as they came
-        console.print(f"[red]the cook failed[/]: {len(result.errors)} error"
-                      f"{'s' * (len(result.errors) != 1)}, no items", highlight=False)
-        return
-    if per_node:
-        console.print(table)
-    for item in result.failed:
-        console.print(f"[red]failed[/] {escape(item.name)}: {escape(item.reason)}",
-                      highlight=False)
-        if item.log_uri:
-            console.print(f"       log: {escape(item.log_file or item.log_uri)}",
-                          highlight=False)
-    not_run = result.not_run
-    for item in not_run[:10]:
-        console.print(f"[grey62]not run[/] {escape(item.name)}: {escape(item.reason)}",
-                      highlight=False)
-    if len(not_run) > 10:
-        console.print(f"... and {len(not_run) - 10} more items not run")
-    for error in result.errors:
-        console.print(f"[red]error:[/] {escape(str(error))}", highlight=False)
-    verdict = ("[magenta]canceled[/]" if result.canceled else
-               "[green]every item cooked[/]" if result.ok else "[red]the cook failed[/]")
-    console.print(f"{verdict}: {sum(result.counts.values())} items", highlight=False)
-
 
 def cmd_cook(args) -> int:
+    from . import network as network_file
+    from . import submit
+    from .cliview import CookProgress, Live, OutputConsole, summary
+    from .engine import Engine
+    from .errors import SchedcoreError
+    from .limits import ItemLimits
+
     console = OutputConsole(stderr=args.json, highlight=False, soft_wrap=True)  # paths stay whole
     try:
         net = network_file.load(args.network)
@@ -176,12 +55,13 @@ def cmd_cook(args) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
-def _set_hip(net, folder: str, console: Console) -> None:
+def _set_hip(net, folder: str, console) -> None:
     """``--hip``: a submitted copy cooks with its original's folder as ``$HIP``; a machine
     that does not see that folder (a farm without the shared path) uses the copy's own."""
     if os.path.isdir(folder):
         net.hip = folder
         return
+    from .cliview import escape
     console.print(f"[yellow]warning:[/] --hip {escape(folder)}: no such folder on this "
                   f"machine; $HIP is the network file's own folder, {escape(net.hip)}",
                   highlight=False)
@@ -190,11 +70,13 @@ def _set_hip(net, folder: str, console: Console) -> None:
 CANCEL_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # Ctrl-C, timeout, a closed tty
 
 
-def _cook_cancelable(engine: Engine, console: Console) -> int | None:
+def _cook_cancelable(engine, console) -> int | None:
     """Start the cook and wait for it. Ctrl-C, SIGTERM (timeout, systemd, scancel) and
     SIGHUP cancel it: running jobs are killed, and this waits for that; a second signal only
     says so. A signal ignored when the command started (nohup) stays ignored. Returns the
     first such signal's number, or None."""
+    import threading
+
     received: list[int] = []
 
     def on_signal(signum, frame):
@@ -232,6 +114,9 @@ def exit_status_of_signal(signum: int | None) -> int:
 
 
 def cmd_types(args) -> int:
+    from . import registry
+    from .nodes import NODE_TYPES
+
     reg = registry.default()
     rows = [{"name": t.name, "kind": "scheduler", "label": t.label, "from": t.origin}
             for t in sorted(reg.types.values(), key=lambda t: t.name)]
@@ -243,6 +128,8 @@ def cmd_types(args) -> int:
             {"file": f.file, "line": f.line, "kind": f.kind, "message": f.message}
             for f in failures], "folders": [str(p) for p in reg.folders()]})
     else:
+        from .cliview import OutputConsole, Table, Text, escape
+
         console = OutputConsole(highlight=False, soft_wrap=True)
         table = Table(show_edge=False)
         for column in ("name", "kind", "label", "from"):
@@ -257,6 +144,9 @@ def cmd_types(args) -> int:
 
 
 def cmd_submit(args) -> int:
+    from . import network as network_file
+    from . import submit
+
     uri = submit.submit(network_file.load(args.network), args.scheduler, args.node)
     print(f"submitted: follow the cook at {uri}")
     return EXIT_OK
@@ -271,6 +161,10 @@ def status_line(status: dict) -> str:
 
 
 def cmd_status(args) -> int:
+    import time
+
+    from . import submit
+
     while True:
         status = submit.read_status(args.uri)
         if not args.wait or status["state"] not in ("queued", "cooking"):
@@ -289,6 +183,9 @@ def cmd_status(args) -> int:
 
 
 def cmd_save_python(args) -> int:
+    from . import codegen, registry
+    from . import network as network_file
+
     net = network_file.load(args.network)
     path = codegen.save_python(net, args.scheduler, args.output, args.form)
     where = "Houdini's path or SCHEDCORE_PATH" if args.form == "houdini" else "SCHEDCORE_PATH"
@@ -298,6 +195,8 @@ def cmd_save_python(args) -> int:
 
 
 def cmd_examples(args) -> int:
+    from . import examples
+
     copied, kept = examples.copy_to(args.folder, overwrite=args.force)
     for path in kept:
         print(f"kept {path} (it exists; --force replaces it)")
@@ -311,6 +210,8 @@ CHECK_STYLES = {"passed": "green", "failed": "red", "not supported": "grey62"}
 
 def cmd_check(args) -> int:
     from . import check
+    from .cliview import OutputConsole, escape
+
     console = OutputConsole(stderr=args.json, highlight=False, soft_wrap=True)
     parms = dict(check.parse_parm(text) for text in args.parm or ())
     target = check.resolve(args.scheduler, parms)
@@ -328,8 +229,7 @@ def cmd_check(args) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
-def add_check_parser(sub) -> None:
-    from .check import DEFAULT_TIMEOUT, NAMES
+def add_check_parser(sub, options: bool = True) -> None:
     check = sub.add_parser(
         "check", help="check that a scheduler keeps the PDG contract (the conformance kit)",
         description="Cook small canonical networks with SCHEDULER, running real jobs on this "
@@ -338,6 +238,14 @@ def add_check_parser(sub) -> None:
                     "status 0 only when every required scenario passed (optional ones a "
                     "scheduler does not claim say \"not supported\"); 1 when one failed; 2 "
                     "for a bad option or a scheduler that cannot be found.")
+    check.set_defaults(run=cmd_check)
+    if options:
+        _check_options(check)
+
+
+def _check_options(check) -> None:
+    from .check import DEFAULT_TIMEOUT, NAMES
+
     check.add_argument("scheduler", metavar="SCHEDULER",
                        help="a registered scheduler type name, a scheduler module file "
                             "(*.py), or NETWORK.top.json:NODE (a scheduler node with its "
@@ -356,10 +264,15 @@ def add_check_parser(sub) -> None:
                             "says where)")
     check.add_argument("--json", action="store_true",
                        help="print the report as one JSON object on stdout")
-    check.set_defaults(run=cmd_check)
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(commands=None) -> argparse.ArgumentParser:
+    """The command's parser. ``commands``: the subcommands described in full (default: all);
+    the others have their name, help and description only, all that ``schedcore --help``
+    shows, so it imports none of the modules their options are described from."""
+    def full(name: str) -> bool:
+        return commands is None or name in commands
+
     top = argparse.ArgumentParser(
         prog="schedcore",
         description="Cook TOP networks (*.top.json) with programmable schedulers, headless.")
@@ -373,39 +286,9 @@ def parser() -> argparse.ArgumentParser:
                     "cook of the network runs in its working dir; when canceled, "
                     "which kills the running jobs: 130 for Ctrl-C, 143 for SIGTERM, 129 for "
                     "SIGHUP.")
-    cook.add_argument("network", help="the network file (*.top.json)")
-    cook.add_argument("--node", metavar="NAME", help="cook only up to this node")
-    cook.add_argument("--scheduler", metavar="NAME",
-                      help="use this scheduler for every node: a scheduler node of the "
-                           "network or a registered scheduler type")
-    cook.add_argument("--workdir", metavar="DIR",
-                      help="working directory of every scheduler (default: its "
-                           "pdg_workingdir, normally $HIP, the network's folder)")
-    cook.add_argument("--static", action="store_true",
-                      help="a static cook: make every item up front; schedulers get "
-                           "onScheduleStatic with the whole graph")
-    cook.add_argument("--resume", action="store_true",
-                      help="resume the last cook of this network from its journal "
-                           "(<working dir>/pdgtemp/journal/): items it cooked whose outputs are "
-                           "still on disk become CookedCache and do not run again; the others "
-                           "run")
-    cook.add_argument("--max-items", metavar="N", type=int,
-                      help=f"the most work items the cook may make (default: "
-                           f"${limits.COOK_VAR}, else {limits.DEFAULT_COOK:,})")
-    cook.add_argument("--max-node-items", metavar="N", type=int,
-                      help=f"the most work items one node may make (default: "
-                           f"${limits.NODE_VAR}, else {limits.DEFAULT_NODE:,})")
-    cook.add_argument("--hip", metavar="DIR",
-                      help="$HIP of the cook (default: the network file's folder); Submit As "
-                           "Job gives the folder of the network it copied into the working "
-                           "dir, so the copy's scripts and paths are found where they were")
-    cook.add_argument("--status-file", metavar="FILE",
-                      help="keep FILE up to date with the cook's counts by state and, at the "
-                           "end, its outcome (JSON)")
-    cook.add_argument("--json", action="store_true",
-                      help="print the result as one JSON object on stdout (progress goes to "
-                           "stderr): counts by state and every item")
     cook.set_defaults(run=cmd_cook)
+    if full("cook"):
+        _cook_options(cook)
     types = sub.add_parser(
         "types", help="list the scheduler and node types, and files that failed to load",
         description="List the registered scheduler types (name, label, where from), the node "
@@ -443,6 +326,61 @@ def parser() -> argparse.ArgumentParser:
                     "complete scheduler module (a class with one method per callback field, "
                     "its parameters, registerTypes). A field that does not compile refuses "
                     "the save, naming the field and the line; an old FILE stays intact.")
+    save.set_defaults(run=cmd_save_python)
+    if full("save-python"):
+        _save_python_options(save)
+    copy = sub.add_parser(
+        "examples", help="copy the example networks and their scripts into a folder",
+        description="Copy the example networks shipped with schedcore (and the scripts their "
+                    "commands run) into FOLDER, to cook or change there: a cook writes its "
+                    "outputs beside the network. Files already in FOLDER are kept.")
+    copy.add_argument("folder", metavar="FOLDER", help="where to copy them (made if needed)")
+    copy.add_argument("--force", action="store_true", help="replace files already there")
+    copy.set_defaults(run=cmd_examples)
+    add_check_parser(sub, full("check"))
+    return top
+
+
+def _cook_options(cook) -> None:
+    from . import limits
+
+    cook.add_argument("network", help="the network file (*.top.json)")
+    cook.add_argument("--node", metavar="NAME", help="cook only up to this node")
+    cook.add_argument("--scheduler", metavar="NAME",
+                      help="use this scheduler for every node: a scheduler node of the "
+                           "network or a registered scheduler type")
+    cook.add_argument("--workdir", metavar="DIR",
+                      help="working directory of every scheduler (default: its "
+                           "pdg_workingdir, normally $HIP, the network's folder)")
+    cook.add_argument("--static", action="store_true",
+                      help="a static cook: make every item up front; schedulers get "
+                           "onScheduleStatic with the whole graph")
+    cook.add_argument("--resume", action="store_true",
+                      help="resume the last cook of this network from its journal "
+                           "(<working dir>/pdgtemp/journal/): items it cooked whose outputs are "
+                           "still on disk become CookedCache and do not run again; the others "
+                           "run")
+    cook.add_argument("--max-items", metavar="N", type=int,
+                      help=f"the most work items the cook may make (default: "
+                           f"${limits.COOK_VAR}, else {limits.DEFAULT_COOK:,})")
+    cook.add_argument("--max-node-items", metavar="N", type=int,
+                      help=f"the most work items one node may make (default: "
+                           f"${limits.NODE_VAR}, else {limits.DEFAULT_NODE:,})")
+    cook.add_argument("--hip", metavar="DIR",
+                      help="$HIP of the cook (default: the network file's folder); Submit As "
+                           "Job gives the folder of the network it copied into the working "
+                           "dir, so the copy's scripts and paths are found where they were")
+    cook.add_argument("--status-file", metavar="FILE",
+                      help="keep FILE up to date with the cook's counts by state and, at the "
+                           "end, its outcome (JSON)")
+    cook.add_argument("--json", action="store_true",
+                      help="print the result as one JSON object on stdout (progress goes to "
+                           "stderr): counts by state and every item")
+
+
+def _save_python_options(save) -> None:
+    from . import codegen
+
     save.add_argument("network", help="the network file (*.top.json)")
     save.add_argument("--scheduler", required=True, metavar="NODE",
                       help="the Python Scheduler node to save")
@@ -452,26 +390,22 @@ def parser() -> argparse.ArgumentParser:
                       help="schedcore (default): a module importing schedcore; houdini: a "
                            "module for Houdini's pdg/types folder (import pdg, PyScheduler "
                            "with CallbackServerMixin, templateBody), which schedcore loads too")
-    save.set_defaults(run=cmd_save_python)
-    copy = sub.add_parser(
-        "examples", help="copy the example networks and their scripts into a folder",
-        description="Copy the example networks shipped with schedcore (and the scripts their "
-                    "commands run) into FOLDER, to cook or change there: a cook writes its "
-                    "outputs beside the network. Files already in FOLDER are kept.")
-    copy.add_argument("folder", metavar="FOLDER", help="where to copy them (made if needed)")
-    copy.add_argument("--force", action="store_true", help="replace files already there")
-    copy.set_defaults(run=cmd_examples)
-    add_check_parser(sub)
-    return top
 
 
 _json_out = None  # where --json prints; sys.stdout then goes to stderr
+
+
+def _to_devnull(stream) -> None:
+    from .cliview import to_devnull  # the reader went away: nothing is left to hurry for
+    to_devnull(stream)
 
 
 def print_json(data) -> None:
     """The one JSON object of a --json command, on the real stdout."""
     out = _json_out or sys.stdout
     try:
+        import json
+
         json.dump(data, out, indent=1)
         out.write("\n")
         out.flush()
@@ -481,6 +415,8 @@ def print_json(data) -> None:
 
 def _failure(exc: Exception) -> tuple[int, str]:
     """The exit status and message of an error that ends a command before it could run."""
+    from .cooklock import CookBusy
+
     if isinstance(exc, CookBusy):  # not the network's fault: try again once it ends
         return EXIT_BUSY, str(exc)
     if isinstance(exc, KeyError):  # an unknown node or scheduler name, with "did you mean"
@@ -492,7 +428,9 @@ def _failure(exc: Exception) -> tuple[int, str]:
 
 def main(argv: list[str] | None = None) -> int:
     global _json_out
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    args = parser(commands={command}).parse_args(argv)
     if getattr(args, "json", False):
         # print() in scheduler modules and callbacks must not break the one JSON object
         _json_out, sys.stdout = sys.stdout, sys.stderr
@@ -501,7 +439,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader of the output went away (`| head`)
         _to_devnull(sys.stdout)
         return EXIT_BROKEN_PIPE
-    except (SchedcoreError, KeyError, OSError) as exc:
+    except Exception as exc:
+        from .errors import SchedcoreError
+
+        if not isinstance(exc, (SchedcoreError, KeyError, OSError)):
+            raise
         code, message = _failure(exc)
         print(f"schedcore: {message}", file=sys.stderr)
         if _json_out is not None and args.command == "cook":  # a cook that never started

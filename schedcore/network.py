@@ -31,20 +31,22 @@ VERSION = 1
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 # The scheduler types a network may name, and why a name is unknown: given by whoever knows
-# the plugins (the schedcore package gives the registry's), so a document never imports them.
+# the plugins (by default the schedcore package, which gives the registry's), so a document
+# never imports them.
 _scheduler_catalog = None
 
 
 def use_scheduler_types(catalog) -> None:
     """Set where checks find scheduler types: a callable returning ``(types by name,
-    unknown_message(name))``."""
+    unknown_message(name))``; None: the package's, the registry's."""
     global _scheduler_catalog
     _scheduler_catalog = catalog
 
 
 def _catalog() -> tuple[dict, object]:
     if _scheduler_catalog is None:
-        return {}, lambda name: f"unknown scheduler type {name!r}"
+        from . import _registry_types  # asked for on the first check, not on import
+        return _registry_types()
     return _scheduler_catalog()
 
 

@@ -25,7 +25,6 @@ import sys
 import threading
 import traceback
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 
 import platformdirs
@@ -123,6 +122,8 @@ class Registry:
         self._register_from(schedulers.registerTypes, "built-in", None, self._fixed_failures)
         if not self._use_entry_points:
             return
+        from importlib.metadata import entry_points  # slow to import: only when scanned
+
         for point in entry_points(group=ENTRY_POINT_GROUP):
             origin = f"entry point {point.name} ({point.value})"
             try:

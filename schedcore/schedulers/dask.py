@@ -11,7 +11,6 @@ Needs ``distributed`` (``pip install 'schedstudio[farm]'``); workers need ``sche
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
@@ -256,6 +255,8 @@ class DaskScheduler(Scheduler):
     def _watch(self, watched: list[tuple[int, object]], client) -> None:
         """On the client's event loop: a waiting task per future (the coroutine behind
         ``add_done_callback``, without its thread)."""
+        import asyncio  # loaded by distributed already; not by a cook without Dask
+
         for item_id, future in watched:
             asyncio.ensure_future(self._done_callback(
                 future, lambda f, i=item_id: self._done(i, f, client)))
