@@ -1,4 +1,8 @@
-"""``schedstudio [NETWORK]``: the desktop studio."""
+"""``schedstudio [NETWORK]``: the desktop studio.
+
+``SCHEDSTUDIO_EXIT_WHEN_SHOWN=1`` in the environment makes the studio print ``shown`` and exit
+(status 0) as soon as its window is first exposed: how ``benchmarks/bench_startup.py`` times
+the start of the studio as a person sees it, from the command to the window on screen."""
 
 from __future__ import annotations
 
@@ -208,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"schedstudio: {exc}\n")
         return 2
     window.show()
+    if os.environ.get(EXIT_WHEN_SHOWN):
+        exit_when_shown(window)
     if args.cook:
         if not window.cook():
             return 1
@@ -223,6 +229,25 @@ def main(argv: list[str] | None = None) -> int:
     elif args.screenshot:
         return 0 if save_screenshot(window, args.screenshot) else 1
     return app.exec()
+
+
+EXIT_WHEN_SHOWN = "SCHEDSTUDIO_EXIT_WHEN_SHOWN"
+
+
+def exit_when_shown(window) -> None:
+    """Print "shown" and quit the event loop when ``window`` is first exposed (drawn)."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QApplication
+
+    class Exposed(QObject):
+        def eventFilter(self, watched, event) -> bool:
+            if event.type() == QEvent.Type.Expose and watched.isExposed():
+                print("shown", flush=True)
+                QApplication.exit(0)
+            return False
+
+    handle = window.windowHandle()
+    handle.installEventFilter(Exposed(handle))
 
 
 def user_example() -> str | None:

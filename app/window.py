@@ -1,5 +1,9 @@
 """The studio's main window: the network panel beside the parameter pane, like Houdini's TOP
-network and its parameters."""
+network and its parameters.
+
+The window opens with what its first paint shows; a panel that is not in sight (the Scheduler
+Check, the Python Shell) and a command's own modules (the conformance kit, Save To Python,
+Submit As Job) are imported when first used."""
 
 from __future__ import annotations
 
@@ -8,16 +12,21 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QSplitter
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+)
 
-from schedcore import check, codegen, registry, submit
 from schedcore import network as network_file
-from schedcore.compat import pdg
+from schedcore import registry
 from schedcore.errors import SchedcoreError
 
 from . import about
 from .bridge import CookBridge
-from .check.panel import CheckPanel
 from .console.shell import ShellDock
 from .cookview.panel import CookViewer
 from .document import EXAMPLE, Document
@@ -57,7 +66,7 @@ class MainWindow(QMainWindow):
         self.problems = ProblemsPanel()
         self.shell = ShellDock(self.console_namespace, self)
         self.submitted = SubmittedPanel(self.settings)
-        self.check_panel = CheckPanel()
+        self._check_panel = None  # made when its dock is first shown (see check_panel)
         self._docks()
         self._menus()
         self._cooking()
@@ -154,7 +163,8 @@ class MainWindow(QMainWindow):
         submitted = QDockWidget("Submitted Jobs", self, objectName="submitted")
         submitted.setWidget(self.submitted)
         self.check_dock = QDockWidget("Scheduler Check", self, objectName="schedulercheck")
-        self.check_dock.setWidget(self.check_panel)
+        self.check_dock.setWidget(QLabel("The Scheduler Check is made when first shown."))
+        self.check_dock.visibilityChanged.connect(lambda visible: visible and self.check_panel)
         for dock in (viewer, problems, self.shell, submitted, self.check_dock):
             self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
         self.tabifyDockWidget(viewer, self.check_dock)
@@ -425,12 +435,26 @@ class MainWindow(QMainWindow):
                 f"Saved {name}. It is not a file of the types folders: the scheduler files "
                 f"that import it load it again when the studio starts again", 15000)
 
+    @property
+    def check_panel(self):
+        """The Scheduler Check panel, made the first time it is shown or used: it imports the
+        conformance kit, which the window does not need to open."""
+        if self._check_panel is None:
+            from .check.panel import CheckPanel
+
+            self._check_panel = CheckPanel()
+            self._check_panel.activated.connect(self.go_to)
+            self.check_dock.setWidget(self._check_panel)
+        return self._check_panel
+
     def check_scheduler(self) -> bool:
         """Types > Check Scheduler: the selected scheduler node, as it is on screen."""
         name = self.panel.selected()
         if not name or not self.document.is_scheduler(name):
             self.statusBar().showMessage("Select a scheduler node to check", 8000)
             return False
+        from schedcore import check
+
         try:
             target = check.from_spec(self.document.spec(name), self.document.path)
         except check.TargetError as exc:
@@ -450,6 +474,8 @@ class MainWindow(QMainWindow):
                                                    ";;".join(forms))
         if not path:
             return
+        from schedcore import codegen
+
         try:
             codegen.save_python(self.document.network, node, path,
                                 forms.get(chosen, "schedcore"))
@@ -478,7 +504,6 @@ class MainWindow(QMainWindow):
         self.bridge.message.connect(self._cook_message)
         self.bridge.cookFinished.connect(self._cook_finished)
         self.problems.activated.connect(self.go_to)
-        self.check_panel.activated.connect(self.go_to)
         self.shell.executed.connect(self.document_changed_elsewhere)
         self.panel.nodeSelected.connect(lambda *_: self.shell.refresh())
         self.viewer.itemSelected.connect(lambda *_: self.shell.refresh())
@@ -509,6 +534,8 @@ class MainWindow(QMainWindow):
         """Save, then hand the network to its default scheduler as one job; the status URI."""
         if (self.document.dirty or not self.document.path) and not self.save():
             return ""
+        from schedcore import submit
+
         try:
             uri = submit.submit(self.document.network)
         except SchedcoreError as exc:
@@ -586,6 +613,8 @@ class MainWindow(QMainWindow):
 
     # -- the Python Shell ----------------------------------------------------------------------
     def console_namespace(self) -> dict:
+        from schedcore.compat import pdg
+
         selected = self.panel.selected()
         return {"network": self.document.network, "document": self.document, "window": self,
                 "scheduler": self._scheduler_instance(selected), "engine": self.bridge.engine,
