@@ -11,10 +11,11 @@ import bench_engine  # noqa: E402
 import bench_local  # noqa: E402
 import bench_network  # noqa: E402
 import bench_resultserver  # noqa: E402
+import bench_startup  # noqa: E402
 import bench_viewer  # noqa: E402
 
 if __name__ == "__main__":  # Dask's worker processes import this module again
-    for bench in (bench_engine, bench_local, bench_dask, bench_resultserver, bench_viewer,
-                  bench_network):
+    for bench in (bench_startup, bench_engine, bench_local, bench_dask, bench_resultserver,
+                  bench_viewer, bench_network):
         print(json.dumps(bench.main()), flush=True)
     print(json.dumps(bench_dask.main(separate=True)), flush=True)  # a farm's own cluster
