@@ -1,0 +1,124 @@
+"""Start-up loads what it uses: ``schedcore --version`` and ``--help`` neither the engine nor
+rich, a cook without Dask no Dask, the studio's window no panel that is not shown. What each
+loads is read from ``sys.modules`` of a new process (the time it takes is a benchmark's
+business: benchmarks/bench_startup.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import schedcore
+
+from .conftest import EXAMPLES, ROOT
+
+HEAVY = ("distributed", "dask", "asyncio", "rich", "importlib.metadata")
+
+
+def loaded(code: str, env: dict | None = None) -> dict:
+    """Run ``code`` in a new Python; it prints a JSON object as its last line."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+MODULES_OF = """
+import json, sys
+def of(names):
+    return sorted(m for m in sys.modules if any(m == n or m.startswith(n + ".") for n in names))
+"""
+
+
+def test_importing_the_command_loads_neither_the_engine_nor_rich_nor_dask():
+    found = loaded(MODULES_OF + f"import schedcore.cli\nprint(json.dumps(of({HEAVY!r})))")
+    assert found == []
+
+
+def test_version_and_help_load_nothing_heavy():
+    code = MODULES_OF + f"""
+import contextlib, io
+from schedcore.cli import main
+out = {{}}
+for argv in (["--version"], ["--help"]):
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            main(argv)
+        except SystemExit:
+            pass
+    out[" ".join(argv)] = of({HEAVY!r} + ("schedcore.engine", "schedcore.check"))
+print(json.dumps(out))
+"""
+    assert loaded(code) == {"--version": [], "--help": []}
+
+
+def test_the_version_is_pyprojects():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    if "version" in project:
+        assert schedcore.__version__ == project["version"]
+    else:  # read from the package by the build
+        assert "version" in project.get("dynamic", [])
+    assert re.fullmatch(r"\d+\.\d+\.\d+\S*", schedcore.__version__)
+
+
+def test_a_cook_with_the_local_scheduler_loads_no_dask(tmp_path):
+    shutil.copytree(EXAMPLES, tmp_path / "ex")
+    network = tmp_path / "ex" / "wedge_summary.top.json"
+    code = MODULES_OF + f"""
+import contextlib, io
+from schedcore.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    status = main(["cook", {str(network)!r}, "--json", "--scheduler", "localscheduler"])
+print(json.dumps({{"status": status, "loaded": of(("distributed", "dask", "asyncio"))}}))
+"""
+    assert loaded(code) == {"status": 0, "loaded": []}
+
+
+def test_the_built_in_types_are_listed_without_loading_dask():
+    code = MODULES_OF + """
+from schedcore import registry
+types = {t.name: t.label for t in registry.default().types.values()}
+print(json.dumps({"types": types, "loaded": of(("distributed", "dask", "asyncio"))}))
+"""
+    found = loaded(code)
+    assert found["loaded"] == []
+    assert {"localscheduler", "pythonscheduler", "daskscheduler"} <= set(found["types"])
+    assert found["types"]["daskscheduler"] == "Dask Scheduler"
+
+
+def test_the_studio_window_imports_a_panel_when_it_is_first_shown(tmp_path):
+    pytest.importorskip("PySide6")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_API": "pyside6",
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "IPYTHONDIR": str(tmp_path / "ipython")}
+    code = MODULES_OF + f"""
+LATER = ("qtconsole", "ipykernel", "schedcore.check", "schedstudio.check")
+out = {{}}
+import schedstudio.window
+out["imported"] = of(LATER)
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+window = schedstudio.window.open_window({str(EXAMPLES / "wedge_summary.top.json")!r})
+window.show()
+for _ in range(5):
+    app.processEvents()
+out["shown"] = of(LATER)
+window.check_dock.raise_()
+for _ in range(5):
+    app.processEvents()
+out["check shown"] = of(("schedcore.check", "schedstudio.check"))
+out["check panel"] = window.check_dock.widget() is window.check_panel
+window.document.dirty = False
+window.close()
+print(json.dumps(out))
+"""
+    found = loaded(code, env)
+    assert found["imported"] == [] and found["shown"] == []
+    assert "schedcore.check" in found["check shown"] and found["check panel"]
