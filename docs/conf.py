@@ -52,5 +52,4 @@ html_theme = "furo"
 html_title = "schedstudio manual"
 html_static_path: list[str] = []
 html_favicon = str(ROOT / "resources" / "schedstudio.png")
-html_logo = str(ROOT / "resources" / "schedstudio.png")
 html_theme_options = {"sidebar_hide_name": False}
