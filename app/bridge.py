@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from schedcore.engine import CookResult, Engine
 from schedcore.events import CookFinished, CookMessage, ItemAdded, ItemChanged, ItemStateChanged
 from schedcore.network import Network
 from schedcore.workitem import WorkItem, WorkItemState
+
+if TYPE_CHECKING:
+    from schedcore.engine import CookResult, Engine
 
 FLUSH_MS = 100
 
@@ -46,6 +49,8 @@ class CookBridge(QObject):
         """Cook on a background thread (raises CookError before starting when it cannot).
         ``scheduler``, when given, cooks every node (as ``schedcore cook --scheduler``);
         ``resume`` goes on from the journal of the last cook."""
+        from schedcore.engine import Engine  # with the first cook, not with the window
+
         engine = Engine(network, upto=upto, scheduler=scheduler, resume=resume)
         self.engine = engine
         self.items, self.counts, self._seen = [], {}, {}

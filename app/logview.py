@@ -10,7 +10,6 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices, QFontDatabase
-from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -75,8 +74,8 @@ class LogViewer(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.text, 1)
-        self._network = QNetworkAccessManager(self)
-        self._reply: QNetworkReply | None = None
+        self._network = None  # made for the first log fetched over HTTP
+        self._reply = None
         self._stamp: tuple | None = None
         self._timer = QTimer(self, interval=FOLLOW_MS)
         self._timer.timeout.connect(self.reload)
@@ -97,6 +96,10 @@ class LogViewer(QWidget):
         if self.url.isLocalFile():
             self._reload_file(self.url.toLocalFile())
         elif self._reply is None and self.url.isValid():
+            from PySide6.QtNetwork import QNetworkAccessManager, QNetworkRequest
+
+            if self._network is None:
+                self._network = QNetworkAccessManager(self)
             self._reply = self._network.get(QNetworkRequest(self.url))
             self._reply.finished.connect(self._fetched)
 
@@ -112,6 +115,8 @@ class LogViewer(QWidget):
 
     def _fetched(self) -> None:
         reply, self._reply = self._reply, None
+        from PySide6.QtNetwork import QNetworkReply
+
         body = bytes(reply.readAll().data()).decode("utf-8", errors="replace")
         if reply.error() != QNetworkReply.NetworkError.NoError:
             body = f"(cannot fetch {self.url.toString()}: {reply.errorString()})\n{body}"

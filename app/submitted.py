@@ -11,7 +11,6 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 from schedcore.errors import SchedcoreError
-from schedcore.submit import read_status
 
 COLUMNS = ["network", "submitted", "state", "items", "status URI"]
 COLORS = {"queued": "#d4a72c", "cooking": "#4e9de0", "finished": "#57ab5a", "failed": "#e5534b",
@@ -73,6 +72,8 @@ class SubmittedPanel(QTableWidget):
     @staticmethod
     def _read(uri: str) -> tuple[str, str, str]:
         try:
+            from schedcore.submit import read_status  # with the first job followed
+
             status = read_status(uri)
         except SchedcoreError as exc:
             return "unreadable", "", str(exc)

@@ -1,11 +1,13 @@
 """The code editor of a callback field: Python highlighting (pygments), line numbers, the
 method's signature above the body, Tab as four spaces, auto-indent, undo/redo (Qt's), and a live
-syntax check that marks the error line."""
+syntax check that marks the error line.
+
+An editor is coloured from just after its first paint: pygments (its import and its lexer's
+patterns, compiled once per process) costs the studio's first paint nothing, and an editor
+on a tab never shown costs nothing at all."""
 
 from __future__ import annotations
 
-from pygments.lexers import PythonLexer
-from pygments.token import Comment, Keyword, Name, Number, Operator, String
 from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
@@ -20,11 +22,15 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTextEdit, QVBoxLayout, QWidget
 
 INDENT = "    "
-_COLORS = [  # pygments token -> colour, most specific first
-    (Comment, "#6a9955"), (String, "#ce9178"), (Number, "#b5cea8"),
-    (Keyword, "#569cd6"), (Name.Builtin, "#4ec9b0"), (Name.Function, "#dcdcaa"),
-    (Name.Class, "#4ec9b0"), (Name.Decorator, "#c586c0"), (Operator.Word, "#569cd6"),
-]
+
+
+def _colors() -> list[tuple[object, str]]:
+    """pygments token -> colour, most specific first."""
+    from pygments.token import Comment, Keyword, Name, Number, Operator, String
+
+    return [(Comment, "#6a9955"), (String, "#ce9178"), (Number, "#b5cea8"),
+            (Keyword, "#569cd6"), (Name.Builtin, "#4ec9b0"), (Name.Function, "#dcdcaa"),
+            (Name.Class, "#4ec9b0"), (Name.Decorator, "#c586c0"), (Operator.Word, "#569cd6")]
 
 
 def _format(color: str) -> QTextCharFormat:
@@ -38,9 +44,11 @@ class PythonHighlighter(QSyntaxHighlighter):
     line by line (enough for callback bodies)."""
 
     def __init__(self, document):
+        from pygments.lexers import PythonLexer
+
         super().__init__(document)
         self._lexer = PythonLexer(stripnl=False, ensurenl=False)
-        self._formats = [(token, _format(color)) for token, color in _COLORS]
+        self._formats = [(token, _format(color)) for token, color in _colors()]
 
     def highlightBlock(self, text: str) -> None:
         position = 0
@@ -85,7 +93,8 @@ class CodeEditor(QPlainTextEdit):
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.setTabStopDistance(self.fontMetrics().horizontalAdvance(" ") * 4)
         self.setStyleSheet("QPlainTextEdit { background: #1e1e1e; color: #d4d4d4; }")
-        self.highlighter = PythonHighlighter(self.document())
+        self.highlighter: PythonHighlighter | None = None  # made just after the first paint
+        self._highlight_asked = False
         self._numbers = _LineNumbers(self)
         self.blockCountChanged.connect(self._update_margin)
         self.updateRequest.connect(self._scroll_numbers)
@@ -93,6 +102,18 @@ class CodeEditor(QPlainTextEdit):
         self._timer = QTimer(self, singleShot=True, interval=300)
         self._timer.timeout.connect(self.run_check)
         self.textChanged.connect(self._timer.start)
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if not self._highlight_asked:
+            self._highlight_asked = True
+            QTimer.singleShot(0, self, self.highlight)
+
+    def highlight(self) -> PythonHighlighter:
+        """Colour the code (done by itself just after the first paint)."""
+        if self.highlighter is None:
+            self.highlighter = PythonHighlighter(self.document())
+        return self.highlighter
 
     # -- keys ----------------------------------------------------------------------------
     def keyPressEvent(self, event) -> None:
