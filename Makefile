@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 EXAMPLE ?= schedcore/examples/wedge_summary.top.json
+# The suite mostly waits on processes and sockets: four workers on two cores halve its time.
+PYTEST_ARGS ?= -n 4 --durations=15
 
-.PHONY: run cook test lint bench dist check-dist test-pythons package clean
+.PHONY: run cook test lint bench dist check-dist test-pythons test-lowest docs package clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +21,11 @@ run: $(VENV)/.installed
 cook: $(VENV)/.installed
 	$(BIN)/schedcore cook $(EXAMPLE)
 
-test: $(VENV)/.installed
+test: lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
 
 # The wheel and the sdist in dist/ (built in an isolated environment, as pip would).
 dist: $(VENV)/.installed
@@ -34,9 +38,19 @@ dist: $(VENV)/.installed
 check-dist: dist
 	PYTHON=$(PYTHON) packaging/check_dist.sh
 
-# The test suite once on every Python from 3.10 up found on this machine (pyenv or PATH).
-test-pythons:
+# On every other Python from 3.10 up found on this machine (pyenv or PATH): what differs
+# between versions (the engine's tests and the studio's self-test).
+test-pythons: $(VENV)/.installed
 	SKIP="$(SKIP)" packaging/test_pythons.sh
+
+# The floors of pyproject.toml: the lowest allowed versions on Python 3.10, the whole suite.
+test-lowest: $(VENV)/.installed
+	packaging/test_lowest.sh
+
+# The manual in build/docs/ (warnings are errors: a broken reference fails the build).
+docs: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -r docs/requirements.txt
+	$(BIN)/python -m sphinx -W --keep-going -q -b html docs build/docs
 
 # The packaged studio: dist/schedstudio/ (one folder) and dist/schedstudio-linux.tar.gz;
 # then it checks itself (schedstudio --self-test, offscreen).
