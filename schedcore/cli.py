@@ -35,10 +35,14 @@ def cmd_cook(args) -> int:
                         workdir=args.workdir, resume=args.resume,
                         limits=ItemLimits.configured(args.max_node_items, args.max_items))
     except (SchedcoreError, KeyError) as exc:
-        if args.status_file:  # whoever follows it learns why it never started
-            why = exc.args[0] if isinstance(exc, KeyError) else str(exc)
-            submit.StatusFile.failed(args.status_file, args.network, why)
-        raise
+        if not args.status_file:
+            raise
+        # whoever follows the status learns why it never started, and finds it said in the
+        # log (stderr) by then: said first, then the status
+        code = _report_failure(args, exc)
+        why = exc.args[0] if isinstance(exc, KeyError) else str(exc)
+        submit.StatusFile.failed(args.status_file, args.network, why)
+        return code
     progress = CookProgress(console)
     engine.events.subscribe(progress)
     if args.status_file:
@@ -426,6 +430,17 @@ def _failure(exc: Exception) -> tuple[int, str]:
     return EXIT_USAGE, str(exc)
 
 
+def _report_failure(args, exc: Exception) -> int:
+    """Say why a command could not run (and, for ``cook --json``, the JSON of a cook that
+    never started); its exit status."""
+    code, message = _failure(exc)
+    print(f"schedcore: {message}", file=sys.stderr, flush=True)
+    if _json_out is not None and args.command == "cook":  # a cook that never started
+        print_json({"ok": False, "counts": {}, "errors": [message], "warnings": [],
+                    "canceled": False, "items": []})
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     global _json_out
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -444,12 +459,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if not isinstance(exc, (SchedcoreError, KeyError, OSError)):
             raise
-        code, message = _failure(exc)
-        print(f"schedcore: {message}", file=sys.stderr)
-        if _json_out is not None and args.command == "cook":  # a cook that never started
-            print_json({"ok": False, "counts": {}, "errors": [message], "warnings": [],
-                        "canceled": False, "items": []})
-        return code
+        return _report_failure(args, exc)
     finally:
         if _json_out is not None:
             sys.stdout, _json_out = _json_out, None
