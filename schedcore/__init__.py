@@ -1,7 +1,8 @@
 """schedcore: the engine of schedstudio, a pure Python library (it never imports Qt).
 
 Importing the package imports nothing else: ``schedcore --version`` and ``--help`` answer
-without loading the engine (a test keeps ``__version__`` equal to pyproject's version)."""
+without loading the engine. ``__version__`` is the distribution's version: pyproject.toml
+reads it from here."""
 
 from __future__ import annotations
 
