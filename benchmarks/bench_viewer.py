@@ -23,13 +23,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QTimer
+from PySide6.QtWidgets import QApplication
 
-from schedcore.results import ScheduleResult  # noqa: E402
-from schedcore.schedulers import Scheduler  # noqa: E402
-from schedstudio.document import Document  # noqa: E402
-from schedstudio.window import MainWindow  # noqa: E402
+from schedcore.results import ScheduleResult
+from schedcore.schedulers import Scheduler
+from schedstudio.document import Document
+from schedstudio.window import MainWindow
 
 ITEMS = 100_000
 RATE = 5_000  # items a second, each two state changes (start, success)

@@ -6,13 +6,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_dask  # noqa: E402
-import bench_engine  # noqa: E402
-import bench_local  # noqa: E402
-import bench_network  # noqa: E402
-import bench_resultserver  # noqa: E402
-import bench_startup  # noqa: E402
-import bench_viewer  # noqa: E402
+import bench_dask
+import bench_engine
+import bench_local
+import bench_network
+import bench_resultserver
+import bench_startup
+import bench_viewer
 
 if __name__ == "__main__":  # Dask's worker processes import this module again
     for bench in (bench_startup, bench_engine, bench_local, bench_dask, bench_resultserver,

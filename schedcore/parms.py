@@ -281,7 +281,7 @@ def templates_of(cls) -> list[ParmTemplate]:
     if callable(body):
         try:
             declared = houdini_templates(body())
-        except Exception:  # noqa: BLE001 - a body schedcore cannot read declares nothing here
+        except Exception:
             declared = []
         for template in declared:
             known = templates.get(template.name)

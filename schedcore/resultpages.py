@@ -81,7 +81,7 @@ def open_log(item: WorkItem):
     """``(binary file, size)`` of the item's log: its file, or its text in memory."""
     if item.log_file:
         try:
-            handle = open(item.log_file, "rb")  # noqa: SIM115 -- streamed, closed by caller
+            handle = open(item.log_file, "rb")
         except OSError as exc:
             text = f"(the log {item.log_file} cannot be read: {exc.strerror})\n"
             return io.BytesIO(text.encode()), len(text.encode())

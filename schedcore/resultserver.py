@@ -299,7 +299,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._tokens, self._refilled = float(self._rate), time.monotonic()
         self._replied = False
 
-    def log_message(self, format, *args) -> None:  # noqa: A002 -- the base class's name
+    def log_message(self, format, *args) -> None:
         log.debug("result server: %s " + format, self.client_address[0], *args)
 
     def send_error(self, code, message=None, explain=None) -> None:

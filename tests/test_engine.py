@@ -253,7 +253,7 @@ def test_full_deferred_stops_scheduling_until_the_next_wake(tmp_path):
     sched = Scripted(schedule, tick)
     result = cook(chain(tmp_path, 4), sched)
     assert result.ok and peak[0] == 1
-    full = [name for name in sched.names("onSchedule")]
+    full = list(sched.names("onSchedule"))
     assert len(full) > 8  # items were asked again after FullDeferred
 
 

@@ -203,7 +203,7 @@ def test_a_cook_after_a_killed_one_stops_the_jobs_it_left_running(tmp_path):
     while not all(p.exists() and p.read_text().strip() for p in children):
         assert time.monotonic() < deadline, "the jobs did not start"
         time.sleep(0.05)
-    jobs = [p for p in psutil.Process(first.pid).children(recursive=True)]
+    jobs = psutil.Process(first.pid).children(recursive=True)
     left = jobs + [psutil.Process(int(p.read_text())) for p in children]
     first.send_signal(signal.SIGKILL)
     first.wait(30)

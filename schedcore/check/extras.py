@@ -37,8 +37,7 @@ def priorities(ctx: Context) -> None:
          "parms": {"itemcount": 2, "priority": p, "command": jobs.command("--sleep", "0.3")}}
         for p in (0, 5, 10)])
     healthy(cook)
-    expect(cook, {"p0": 2, "p5": 2, "p10": 2}, {n: S.CookedSuccess for n in ("p0", "p5",
-                                                                              "p10")})
+    expect(cook, {"p0": 2, "p5": 2, "p10": 2}, dict.fromkeys(("p0", "p5", "p10"), S.CookedSuccess))
     starts = sorted(cook.runs.starts(), key=lambda r: r["t"])
     width = _concurrency(cook.runs.records())
     priority = {r["item"]: int(r["item"].split("_")[0][1:]) for r in starts}

@@ -33,7 +33,7 @@ def why_unreadable(uri: str) -> str:
         return ""
     if scheme in ("http", "https"):
         try:
-            with urllib.request.urlopen(uri, timeout=10) as answer:  # noqa: S310
+            with urllib.request.urlopen(uri, timeout=10) as answer:
                 answer.read()
         except urllib.error.HTTPError as exc:
             return f"HTTP {exc.code} {exc.reason}"
