@@ -1,6 +1,10 @@
 """The parameter pane of the selected node. The Python Scheduler's pane mimics Houdini's: Save
 To Python on top, the Working Directory, then a tab per group of callback fields. Every other
-node and scheduler type gets a form made from its parameter template."""
+node and scheduler type gets a form made from its parameter template.
+
+A tab's editors are made when the tab is first shown, or when asked for by name
+(``pane.widgets["onTick"]``, ``pane.editors[...]``, ``pane.goto``): the window's first paint
+makes the editors of the tab in sight only."""
 
 from __future__ import annotations
 
@@ -52,6 +56,35 @@ def field_check(field_name: str):
     return check
 
 
+class Built(dict):
+    """Parameter name -> its widget. A name whose tab is not made yet makes the tab when it
+    is asked for (``[]``, ``in``, ``get``); ``made`` looks without making anything."""
+
+    def __init__(self, make=None):
+        super().__init__()
+        self._make = make  # name -> None: makes the tab holding the name, if any
+
+    def _made(self, key) -> bool:
+        if not dict.__contains__(self, key) and self._make is not None:
+            self._make(key)
+        return dict.__contains__(self, key)
+
+    def __missing__(self, key):
+        if self._made(key):
+            return dict.__getitem__(self, key)
+        raise KeyError(key)
+
+    def __contains__(self, key) -> bool:
+        return self._made(key)
+
+    def get(self, key, default=None):
+        return dict.__getitem__(self, key) if self._made(key) else default
+
+    def made(self, key):
+        """The widget of ``key`` if it is made already, else None."""
+        return dict.get(self, key)
+
+
 class ParameterPane(QWidget):
     saveToPython = Signal(str)  # the Python Scheduler node to save
 
@@ -59,8 +92,10 @@ class ParameterPane(QWidget):
         super().__init__(parent)
         self.document = document
         self.node = ""
-        self.widgets: dict[str, QWidget] = {}  # parameter name -> its editor
-        self.editors: dict[str, CallbackEditor] = {}
+        self.widgets: Built = Built()  # parameter name -> its editor
+        self.editors: Built = Built()  # callback field name -> its CallbackEditor
+        self._unmade: dict[int, object] = {}  # tab index -> what makes its page
+        self._tab_of: dict[str, int] = {}  # parameter name -> the tab that holds it
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(6, 6, 6, 6)
         self._body: QWidget | None = None
@@ -85,7 +120,9 @@ class ParameterPane(QWidget):
         if self._body is not None:
             self._body.setParent(None)
             self._body.deleteLater()
-        self.node, self.widgets, self.editors = name, {}, {}
+        self.node = name
+        self.widgets, self.editors = Built(self._make_tab_of), Built(self._make_tab_of)
+        self._unmade, self._tab_of = {}, {}
         self._body = QWidget()
         layout = QVBoxLayout(self._body)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -115,25 +152,53 @@ class ParameterPane(QWidget):
         layout.addLayout(self._working_dir())
         tabs = WrapTabs()
         templates = {t.name: t for t in self.document.templates(self.node)}
-        for group in GROUPS:
-            page = QWidget()
-            column = QVBoxLayout(page)
-            for field in FIELDS:
-                if field.group == group:  # Schedule, the one that matters most, gets room
-                    column.addWidget(self._field(templates[field.name]),
-                                     3 if field.name == "onSchedule" else 1)
-            tabs.addTab(self._scrolled(page), group)  # a short window scrolls a tall page
-        settings = QWidget()
-        form = QFormLayout(settings)
         spare = set(self.document.spare_names(self.node))
-        for template in templates.values():
-            if template.kind not in ("code", "action") and template.name != "pdg_workingdir" \
-                    and template.name not in spare:
-                form.addRow(self._label(template), self._editor(template))
-        tabs.addTab(self._scrolled(settings), "Settings")
-        tabs.addTab(self._scrolled(self._spare_box()), f"Spare Parameters ({len(spare)})")
+        for group in GROUPS:
+            fields = [templates[f.name] for f in FIELDS if f.group == group]
+            self._lazy_tab(tabs, group, [t.name for t in fields],
+                           lambda fields=fields: self._callback_page(fields))
+        settings = [t for t in templates.values() if t.kind not in ("code", "action")
+                    and t.name != "pdg_workingdir" and t.name not in spare]
+        self._lazy_tab(tabs, "Settings", [t.name for t in settings],
+                       lambda: self._settings_page(settings))
+        self._lazy_tab(tabs, f"Spare Parameters ({len(spare)})",
+                       [*spare, *(f"remove:{n}" for n in spare), "addspare"], self._spare_box)
+        tabs.currentChanged.connect(self._make_tab)
         layout.addWidget(tabs, 1)
         self.tabs = tabs
+        self._make_tab(tabs.currentIndex())
+
+    def _lazy_tab(self, tabs: WrapTabs, title: str, names: list[str], make) -> None:
+        """A tab whose page ``make()`` makes when it is first shown or one of ``names`` is
+        asked for; a short window scrolls a tall page."""
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        index = tabs.addTab(scroll, title)
+        self._unmade[index] = lambda: scroll.setWidget(make())
+        self._tab_of.update(dict.fromkeys(names, index))
+
+    def _make_tab(self, index: int) -> None:
+        make = self._unmade.pop(index, None)
+        if make is not None:
+            make()
+
+    def _make_tab_of(self, name: str) -> None:
+        if name in self._tab_of:
+            self._make_tab(self._tab_of[name])
+
+    def _callback_page(self, fields: list[ParmTemplate]) -> QWidget:
+        page = QWidget()
+        column = QVBoxLayout(page)
+        for template in fields:  # Schedule, the one that matters most, gets room
+            column.addWidget(self._field(template), 3 if template.name == "onSchedule" else 1)
+        return page
+
+    def _settings_page(self, templates: list[ParmTemplate]) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        for template in templates:
+            form.addRow(self._label(template), self._editor(template))
+        return page
 
     def _working_dir(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -179,9 +244,8 @@ class ParameterPane(QWidget):
         editor = CallbackEditor(signature(_FIELDS[template.name]), field_check(template.name))
         editor.setToolTip(template.help)
         editor.editor.setPlainText(str(self.document.parms(self.node).raw(template.name) or ""))
-        editor.editor.textChanged.connect(
-            lambda: self.document.set_parm(self.node, template.name,
-                                           editor.editor.toPlainText()))
+        set_parm = self._setter(template.name)
+        editor.editor.textChanged.connect(lambda: set_parm(editor.editor.toPlainText()))
         editor.editor.run_check()
         column.addWidget(label)
         column.addWidget(editor, 1)
@@ -276,7 +340,7 @@ class ParameterPane(QWidget):
     def _editor(self, template: ParmTemplate) -> QWidget:
         """An editor of one parameter's kind, writing to the document as it changes."""
         value = self.document.parms(self.node).raw(template.name)
-        set_parm = lambda v: self.document.set_parm(self.node, template.name, v)  # noqa: E731
+        set_parm = self._setter(template.name)
         if template.kind == "int":
             widget = QSpinBox()
             widget.setRange(-10**9, 10**9)
@@ -316,6 +380,17 @@ class ParameterPane(QWidget):
         self.widgets[template.name] = widget
         return widget
 
+    def _setter(self, parm: str):
+        """What an editor of ``parm`` of the node shown calls with its value. An editor of a
+        node no longer shown (its page not yet deleted) writes nothing: its text may still
+        change, as its highlighting arrives, after the pane moved on."""
+        node = self.node
+
+        def set_parm(value) -> None:
+            if self.node == node:
+                self.document.set_parm(node, parm, value)
+        return set_parm
+
     def _json_changed(self, widget: QPlainTextEdit, template: ParmTemplate) -> None:
         try:
             value = json.loads(widget.toPlainText())
@@ -339,7 +414,7 @@ class ParameterPane(QWidget):
 
     # -- changes made elsewhere (the console, Load From Python) -----------------------------
     def _changed_elsewhere(self, node: str, parm: str) -> None:
-        widget = self.widgets.get(parm)
+        widget = self.widgets.made(parm)  # one not made yet shows the value when it is
         if node != self.node or widget is None:
             return
         value = self.document.parms(node).raw(parm)
@@ -414,4 +489,4 @@ class SpareParmDialog(QDialog):
         super().accept()
 
 
-__all__ = ["ParameterPane", "SpareParmDialog", "field_check"]
+__all__ = ["Built", "ParameterPane", "SpareParmDialog", "field_check"]
