@@ -50,7 +50,7 @@ class MainWindow(QMainWindow):
         self.settings = open_settings()
         self.panel = NetworkPanel(document)
         self.pane = ParameterPane(document)
-        self.tab_menu = TabMenu(self)
+        self._tab_menu: TabMenu | None = None  # made when first opened (see tab_menu)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.panel)
         self.splitter.addWidget(self.pane)
@@ -79,8 +79,6 @@ class MainWindow(QMainWindow):
         self.panel.cookRequested.connect(lambda name: self.cook(name))
         self.panel.showItemsRequested.connect(self.show_items_of)
         self.panel.itemClicked.connect(lambda item_id: self.go_to(("item", item_id)))
-        self.tab_menu.chosen.connect(self.add_node)
-        self.tab_menu.failureChosen.connect(lambda *failed: self.go_to(("file", *failed)))
         self.pane.saveToPython.connect(self.save_to_python)
         self.viewer.openInside.connect(self.log_viewer.show_url)
         self.submitted.openRequested.connect(self.open_link)
@@ -377,6 +375,19 @@ class MainWindow(QMainWindow):
         event.accept()
 
     # -- nodes and types -------------------------------------------------------------------
+    @property
+    def tab_menu(self) -> TabMenu:
+        """The TAB menu, made the first time it is opened or asked for."""
+        if self._tab_menu is None:
+            self._tab_menu = TabMenu(self)
+            self._tab_menu.chosen.connect(self.add_node)
+            self._tab_menu.failureChosen.connect(lambda *failed: self.go_to(("file", *failed)))
+        return self._tab_menu
+
+    def _refresh_tab_menu(self) -> None:
+        if self._tab_menu is not None:  # one made later lists the types as they are then
+            self._tab_menu.refresh()
+
     def open_tab_menu(self) -> None:
         self.tab_menu.refresh()
         self.tab_menu.popup(self.panel.menu_point())
@@ -417,7 +428,7 @@ class MainWindow(QMainWindow):
 
     def reload_types(self, said: str = "") -> None:
         changed = registry.default().reload()
-        self.tab_menu.refresh()
+        self._refresh_tab_menu()
         failures = registry.default().failures
         self.statusBar().showMessage(
             said + ("Types reloaded" if changed else "No type file changed")
@@ -487,7 +498,7 @@ class MainWindow(QMainWindow):
             registry.default().reload()
         else:
             registry.register_file(path)
-        self.tab_menu.refresh()
+        self._refresh_tab_menu()
         self.statusBar().showMessage(f"Saved {path}: the scheduler type {node!r} is in the TAB "
                                      f"menu", 8000)
 
