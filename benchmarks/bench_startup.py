@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from schedcore import examples  # noqa: E402
+from schedcore import examples
 
 REPEATS = int(os.environ.get("BENCH_STARTUP_REPEATS", "21"))
 CLI_TARGET, STUDIO_TARGET = 3.0, 2.0

@@ -182,7 +182,7 @@ class Registry:
             source.failures.append(LoadFailure(exc.filename or shown, exc.lineno,
                                                "syntax error", exc.msg))
             return
-        except BaseException as exc:  # noqa: BLE001 -- any failure of someone else's file
+        except BaseException as exc:  # any failure of someone else's file
             if isinstance(exc, KeyboardInterrupt):
                 raise
             source.failures.append(LoadFailure(*_where(exc, path, shown),
