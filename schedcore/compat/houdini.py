@@ -50,8 +50,8 @@ def _missing_pdg_name(exc: ImportError) -> str:
     name = _houdini_name(exc.name)
     wanted = name if isinstance(exc, ModuleNotFoundError) else _imported_name(exc, name)
     return (f"it imports {wanted!r}, a part of Houdini's pdg package that schedcore's "
-            f"compatibility layer does not provide (see the README's table of Houdini's pdg "
-            f"API)")
+            f"compatibility layer does not provide (the manual's page \"Code written for "
+            f"Houdini\" lists Houdini's names and what each does here)")
 
 
 def _houdini_name(name: str) -> str:
