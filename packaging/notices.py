@@ -170,7 +170,8 @@ def _debian_license(copyright_text: str, libraries: list[str]) -> str:
             general = license_.group(1).strip()
     if general:
         return general
-    for pattern, name in [(r"GNU Lesser General Public|LGPL", "LGPL"),
+    for pattern, name in [(r"OpenSSL License", "OpenSSL and SSLeay (BSD-style)"),
+                          (r"GNU Lesser General Public|LGPL", "LGPL"),
                           (r"Permission is hereby granted, free of charge", "MIT/X11"),
                           (r"Permission to use, copy, modify, distribute, and sell", "MIT/X11"),
                           (r"Redistribution and use in source and binary forms", "BSD"),
