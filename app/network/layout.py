@@ -4,6 +4,9 @@ node's footprint (its box and, for a TOP node, its dots) meets no other node's f
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from functools import cache
+
 from PySide6.QtCore import QPointF, QRectF
 
 from .items import EXTRA_W, GAP_X, GAP_Y, NODE_H, NODE_W, footprint
@@ -14,13 +17,22 @@ TOP_COLUMN = NODE_W + 10 + EXTRA_W + GAP_X  # a TOP node's dots are part of its 
 MARGIN = 12  # the least room between two footprints
 
 
-def _candidates(wanted: QPointF, reach: int = 14) -> list[QPointF]:
-    """Spots around ``wanted`` on a grid, nearest first, below before above."""
-    step_x, step_y = SCHEDULER_COLUMN / 2, ROW / 2
+STEP_X, STEP_Y = SCHEDULER_COLUMN / 2, ROW / 2
+
+
+@cache
+def _offsets(reach: int = 14) -> tuple[tuple[float, float], ...]:
+    """Grid steps around a spot, nearest first, below before above (sorted once)."""
     spots = [(dx, dy) for dx in range(-reach, reach + 1) for dy in range(-reach, reach + 1)]
-    spots.sort(key=lambda d: (abs(d[0]) * step_x) ** 2 + (abs(d[1]) * step_y) ** 2
+    spots.sort(key=lambda d: (abs(d[0]) * STEP_X) ** 2 + (abs(d[1]) * STEP_Y) ** 2
                + (0.5 if d[1] < 0 else 0) + (0.25 if d[0] < 0 else 0))
-    return [QPointF(wanted.x() + dx * step_x, wanted.y() + dy * step_y) for dx, dy in spots]
+    return tuple((dx * STEP_X, dy * STEP_Y) for dx, dy in spots)
+
+
+def _candidates(wanted: QPointF) -> Iterator[QPointF]:
+    """Spots around ``wanted`` on a grid, nearest first, below before above."""
+    x, y = wanted.x(), wanted.y()
+    return (QPointF(x + dx, y + dy) for dx, dy in _offsets())
 
 
 def is_free(rect: QRectF, taken: list[QRectF]) -> bool:
