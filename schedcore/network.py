@@ -242,14 +242,25 @@ def load(path: str | os.PathLike) -> Network:
     """Read and check a network file; raise ``NetworkError`` listing every problem."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise NetworkError(source, [f"cannot read the file: {exc.strerror or exc}"]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise NetworkError(source, [
+            f"line {line}: byte {raw[exc.start]:#04x} is not UTF-8 text: a network file is "
+            f"UTF-8; save it again as UTF-8"]) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise NetworkError(source, [f"line {exc.lineno}, column {exc.colno}: "
                                     f"not valid JSON: {exc.msg}"]) from None
+    except RecursionError:
+        raise NetworkError(source, [
+            "lists or objects nested too deep to read (a network file needs a handful of "
+            "levels)"]) from None
     except ValueError as exc:  # a number of more than 4,300 digits
         raise NetworkError(source, [f"not readable JSON: {exc}"]) from None
     return from_json(data, source, path=str(path))

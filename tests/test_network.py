@@ -104,6 +104,25 @@ def test_missing_file_is_a_problem_not_a_traceback(tmp_path):
     assert "cannot read the file" in str(info.value)
 
 
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_a_file_nested_too_deep_is_a_problem_not_a_traceback(tmp_path, depth):
+    path = tmp_path / "deep.top.json"
+    path.write_text('{"format": "schedcore-network", "nodes": ' + "[" * depth + "]" * depth
+                    + "}")
+    with pytest.raises(NetworkError) as raised:
+        network_file.load(path)
+    assert len(raised.value.problems) == 1 and str(path) in str(raised.value)
+
+
+def test_a_file_that_is_not_utf8_names_the_line_and_byte(tmp_path):
+    path = tmp_path / "latin1.top.json"
+    path.write_bytes(b'{"format": "schedcore-network",\n "nodes": [{"name": "caf\xe9"}]}')
+    with pytest.raises(NetworkError) as raised:
+        network_file.load(path)
+    assert raised.value.problems == [
+        "line 2: byte 0xe9 is not UTF-8 text: a network file is UTF-8; save it again as UTF-8"]
+
+
 def test_hip_expands_in_parameters(tmp_path):
     path = write(tmp_path, base(nodes=[{"name": "g", "type": "genericgenerator",
                                         "parms": {"command": "ls $HIP/x"}}]))
