@@ -64,13 +64,6 @@ mount_in_root proc proc
 mount_in_root tmpfs dev/shm mode=1777
 mount_in_root devpts dev/pts newinstance,ptmxmode=0666
 cp -L /etc/resolv.conf "$rootfs/etc/resolv.conf"
-# the certificate authorities this machine trusts (a proxy's among them, where there is one)
-for ca in "${PIP_CERT:-}" "${SSL_CERT_FILE:-}" /etc/ssl/certs/ca-certificates.crt; do
-    if [ -n "$ca" ] && [ -f "$ca" ]; then
-        mkdir -p "$rootfs$(dirname "$ca")"
-        cp -L "$ca" "$rootfs$ca"
-    fi
-done
 
 if [ ! -x "$rootfs$python_prefix/bin/python3.11" ]; then
     echo "== build tools and Qt's run-time libraries"
@@ -101,6 +94,14 @@ if [ ! -x "$rootfs$python_prefix/bin/python3.11" ]; then
 fi
 
 echo "== this tree, installed with the studio's extras, PySide6 from compat-constraints.txt"
+# pip trusts the certificate authorities this machine does (a proxy's among them, where there
+# is one); copied after apt, whose ca-certificates rewrites the root's bundle
+for ca in "${PIP_CERT:-}" "${SSL_CERT_FILE:-}" /etc/ssl/certs/ca-certificates.crt; do
+    if [ -n "$ca" ] && [ -f "$ca" ]; then
+        mkdir -p "$rootfs$(dirname "$ca")"
+        cp -L "$ca" "$rootfs$ca"
+    fi
+done
 rm -rf "$rootfs/build/schedstudio" "$rootfs/build/venv"
 mkdir -p "$rootfs/build/schedstudio"
 git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$rootfs/build/schedstudio"
