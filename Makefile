@@ -7,7 +7,7 @@ EXAMPLE ?= schedcore/examples/wedge_summary.top.json
 # The suite mostly waits on processes and sockets: four workers on two cores halve its time.
 PYTEST_ARGS ?= -n 4 --durations=15
 
-.PHONY: run cook test lint bench dist check-dist test-pythons test-lowest docs package clean
+.PHONY: run cook test lint bench dist check-dist test-pythons test-lowest docs package package-compat clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ package: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet 'pyinstaller>=6.10'
 	packaging/build_bundle.sh $(BIN)
 	PYTHON=$(PYTHON) packaging/check_bundle.sh
+
+# The same for older systems (glibc 2.31): built inside a Debian 11 root (root needed).
+package-compat: $(VENV)/.installed
+	packaging/build_compat.sh
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run_all.py
