@@ -19,9 +19,31 @@ EXIT_BUSY = 75  # EX_TEMPFAIL: another cook of the network runs in its working d
 
 
 def cmd_cook(args) -> int:
+    from .cookcancel import CancelSignals
+
+    # first of all: from here a cancel signal is only noted, even while the modules below
+    # are imported (see cookcancel); it cancels the cook once that has started
+    signals = CancelSignals()
+    signals.install()
+    try:
+        return _cook(args, signals)
+    finally:
+        # the command itself keeps noting them to its exit: a signal after the cook ended
+        # neither kills it halfway through its summary nor raises KeyboardInterrupt there;
+        # once canceled, it ignores them as it exits (once its threads have ended)
+        if not getattr(args, "program", False):
+            signals.restore()
+        elif signals.first is not None:
+            import atexit
+
+            atexit.register(signals.ignore)
+
+
+def _cook(args, signals) -> int:
     from . import network as network_file
     from . import submit
     from .cliview import CookProgress, Live, OutputConsole, summary
+    from .cookcancel import cook_cancelable
     from .engine import Engine
     from .errors import SchedcoreError
     from .limits import ItemLimits
@@ -49,13 +71,17 @@ def cmd_cook(args) -> int:
         engine.events.subscribe(submit.StatusFile(args.status_file, net.path))
     with Live(progress, console=console, refresh_per_second=10, transient=True,
               redirect_stdout=False, redirect_stderr=False):
-        signum = _cook_cancelable(engine, console)
+        cook_cancelable(engine, signals, lambda text: console.print(text, highlight=False))
     result = engine.result
     summary(result, console)
     if args.json:
         print_json(result.to_json())
-    if result.canceled:
-        return exit_status_of_signal(signum)
+    while signals.next(block=False) is not None:  # those noted after the cook ended
+        pass
+    if result.canceled or signals.first is not None:
+        # a signal as the cook ended (while its shared servers stopped, say) finds every
+        # item cooked, yet whoever sent it learns that it came
+        return exit_status_of_signal(signals.first)
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
@@ -69,46 +95,6 @@ def _set_hip(net, folder: str, console) -> None:
     console.print(f"[yellow]warning:[/] --hip {escape(folder)}: no such folder on this "
                   f"machine; $HIP is the network file's own folder, {escape(net.hip)}",
                   highlight=False)
-
-
-CANCEL_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # Ctrl-C, timeout, a closed tty
-
-
-def _cook_cancelable(engine, console) -> int | None:
-    """Start the cook and wait for it. Ctrl-C, SIGTERM (timeout, systemd, scancel) and
-    SIGHUP cancel it: running jobs are killed, and this waits for that; a second signal only
-    says so. A signal ignored when the command started (nohup) stays ignored. Returns the
-    first such signal's number, or None."""
-    import threading
-
-    received: list[int] = []
-
-    def on_signal(signum, frame):
-        first = not received
-        received.append(signum)
-        name = signal.Signals(signum).name
-        try:
-            console.print(f"[magenta]{name}: canceling the cook, stopping running jobs...[/]"
-                          if first else f"[magenta]{name}: still canceling; jobs are being "
-                                        f"stopped[/]")
-        except OSError:  # the terminal is gone (SIGHUP): cancel all the same
-            pass
-        if first:
-            engine.cancel()  # only queues a message: safe in a signal handler
-
-    if threading.current_thread() is not threading.main_thread():
-        engine.start()  # signals reach the main thread only: nothing to handle here
-        engine.wait()
-        return None
-    previous = {sig: signal.signal(sig, on_signal) for sig in CANCEL_SIGNALS
-                if signal.getsignal(sig) is not signal.SIG_IGN}
-    try:  # handlers first: a signal as the jobs start must not end the cook without them
-        engine.start()
-        engine.wait()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return received[0] if received else None
 
 
 def exit_status_of_signal(signum: int | None) -> int:
@@ -443,9 +429,11 @@ def _report_failure(args, exc: Exception) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     global _json_out
+    program = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     command = next((arg for arg in argv if not arg.startswith("-")), None)
     args = parser(commands={command}).parse_args(argv)
+    args.program = program  # the process's own command, not a call of a program's
     if getattr(args, "json", False):
         # print() in scheduler modules and callbacks must not break the one JSON object
         _json_out, sys.stdout = sys.stdout, sys.stderr

@@ -4,11 +4,18 @@ items below Uncooked, each saying which upstream item stopped it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import random
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from schedcore import network as network_file
@@ -86,3 +93,116 @@ def test_a_submitted_cook_of_the_hang_network_finishes(tmp_path):
     status = json.loads(done.stdout)
     assert status["state"] == "finished" and status["ok"] is False
     assert status["counts"] == {"CookedFail": 2, "Uncooked": 2}
+
+
+# == signals in quick succession ========================================================
+# A cook gets two or more of SIGTERM, SIGHUP and SIGINT in quick succession, from the moment
+# its handlers are in (while it still starts up) to while its jobs run: `timeout` signals the
+# child and then its group, a user presses Ctrl-C twice, a closed terminal sends SIGHUP to
+# all. Each time the first signal's exit status, no traceback, and no job process left.
+
+SIGNALED_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
+SLEEPERS = "sleep 60 & echo $! >> {pids}; echo $$ >> {pids}; wait"  # 2 processes a job
+TRIALS = 6
+TRIAL_VAR = "SCHEDCORE_TEST_SIGNAL_TRIAL"  # in the cook's environment, so its jobs' too
+
+
+def caught_signals(pid: int) -> set[int]:
+    """The signals ``pid`` has a handler for (Linux: SigCgt of /proc/PID/status)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            mask = next(int(line.split()[1], 16) for line in status
+                        if line.startswith("SigCgt:"))
+    except (OSError, StopIteration):
+        return set()
+    return {sig for sig in range(1, 65) if mask >> (sig - 1) & 1}
+
+
+def processes_of_trial(token: str) -> list[psutil.Process]:
+    """Every process (but this one) whose environment has the trial's token."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.pid != os.getpid() and proc.environ().get(TRIAL_VAR) == token:
+                found.append(proc)
+        except psutil.Error:
+            pass
+    return [proc for proc in found if _running(proc)]
+
+
+def _running(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def signaled_cook(folder: Path, signals: list[int], delays: list[float]) -> dict:
+    """Cook two jobs of ``SLEEPERS``; once the cook has its signal handlers in, send
+    ``signals``, each after its delay; the cook's exit status, stderr, and the pids the jobs
+    wrote that are still running once it exited, and any other process of its jobs."""
+    folder.mkdir()
+    pids = folder / "pids"
+    path = write(folder / "sleepers.top.json", [{
+        "name": "sleepers", "type": "genericgenerator",
+        "parms": {"itemcount": 2, "command": SLEEPERS.format(pids=pids)}}])
+    token = f"{os.getpid()}-{time.monotonic_ns()}"
+    proc = subprocess.Popen([*SCHEDCORE, "cook", str(path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, TRIAL_VAR: token})
+    try:
+        deadline = time.monotonic() + 30
+        while signal.SIGTERM not in caught_signals(proc.pid):  # its handlers are in
+            assert proc.poll() is None and time.monotonic() < deadline, "no handlers"
+            time.sleep(0.005)
+        for sig, delay in zip(signals, delays, strict=True):
+            time.sleep(delay)  # a random pause between signals, not a wait for anything
+            if proc.poll() is None:
+                proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+        written = [int(line) for line in pids.read_text().split()] if pids.exists() else []
+        left = [pid for pid in written if psutil.pid_exists(pid)
+                and _running(psutil.Process(pid))]
+        others = processes_of_trial(token)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for leftover in processes_of_trial(token):  # leave nothing for the next trial
+            with contextlib.suppress(psutil.Error):
+                leftover.kill()
+    canceling = re.findall(r"(SIG[A-Z]+): canceling the cook", out)
+    return {"status": proc.returncode, "stderr": err, "left": left, "canceling": canceling,
+            "others": [p.pid for p in others], "written": len(written)}
+
+
+RUNS = {  # the signals of a run; the first one's exit status is the cook's
+    "SIGTERM twice": [signal.SIGTERM] * 2,
+    "SIGTERM burst": [signal.SIGTERM] * 5,
+    "SIGHUP twice": [signal.SIGHUP] * 2,
+    "SIGHUP burst": [signal.SIGHUP] * 5,
+    "SIGINT twice": [signal.SIGINT] * 2,
+    "SIGINT burst": [signal.SIGINT] * 5,
+    "mixed burst": [signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGTERM],
+}
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads /proc")
+@pytest.mark.parametrize("run", list(RUNS))
+def test_signals_in_quick_succession_cancel_once_and_leave_no_job(tmp_path, run):
+    signals = RUNS[run]
+    draw = random.Random(f"{run}-{os.environ.get('SCHEDCORE_SIGNAL_SEED', '')}")
+    for trial in range(TRIALS):
+        # the first signal from at once (the cook still starting) to once jobs run; then
+        # the others from together to half a second apart
+        delays = [draw.uniform(0, 0.8)] + [draw.choice([0, 0, draw.uniform(0, 0.5)])
+                                           for _ in signals[1:]]
+        seen = signaled_cook(tmp_path / f"trial{trial}", signals, delays)
+        about = f"trial {trial}, delays {[round(d, 3) for d in delays]}: {seen}"
+        # the first signal the cook took: signals sent together arrive in any order
+        assert len(seen["canceling"]) == 1, about
+        first = signal.Signals[seen["canceling"][0]]
+        assert first == signals[0] or not any(delays[1:signals.index(first) + 1]), about
+        assert seen["status"] == SIGNALED_EXIT[first], about
+        assert "Traceback" not in seen["stderr"], about
+        assert seen["left"] == [] and seen["others"] == [], about
