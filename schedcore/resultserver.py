@@ -14,7 +14,9 @@ address jobs are given (``<secret>@host:port``), so a scheduler may put its own 
 ``PDG_JOBID``. The server only checks and forwards reports to its ``sink`` (the scheduler,
 which queues them for the engine); ``rpcmethods`` says what each call means. ``GET /`` lists
 the cook, ``/status/<id>`` answers an item's status as JSON (or HTML for a browser),
-``/log/<id>`` its log text; beyond this machine, pages and queries need the secret too.
+``/log/<id>`` its log text. Every read of item data needs a credential, on loopback too
+(there every user of the machine is an outsider): queries the secret, pages the secret or
+the read key of the status URIs; without one, a 401 that says only that the server is up.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import base64
 import binascii
 import hmac
 import http.server
-import ipaddress
 import json
 import logging
 import os
@@ -56,10 +57,11 @@ REFUSED = ("job id refused: the report is not from a job of the current cook: it
            "<secret>@host:port; xmlrpc.client and pdgjob send the secret as HTTP Basic "
            "authorization). A scheduler that sets its own host or job id in a job's "
            "environment must keep the '<secret>@' of that address")
-UNAUTHORIZED = ("this result server listens beyond this machine: its pages need the read key "
+UNAUTHORIZED = ("this result server answers only its cook: its pages need the read key "
                 "of the status URIs the cook hands out (?key=...), and its queries the cook's "
                 "secret, the part before '@' of $PDG_RESULT_SERVER, as HTTP Basic "
                 "authorization")
+UP = "schedcore result server: up"  # all a caller without a credential learns
 
 
 class Sink(Protocol):
@@ -87,8 +89,6 @@ class ResultServer:
         self._warned_lock = threading.Lock()
         self._http = _listen(host, port, max_connections, idle_timeout)
         self._http.owner = self
-        # on loopback only this machine's users can connect: pages need no secret there
-        self.loopback = _is_loopback(self.address[0])
         self._stopping = False
         self._wake_read, self._wake_write = os.pipe()
         self._thread = threading.Thread(target=self._serve, name="schedcore-resultserver",
@@ -171,9 +171,10 @@ class ResultServer:
             if secret else ""
 
     def check_reader(self, authorized: bool, key: str = "") -> None:
-        """Pages and queries: open on loopback, with the secret (or, for pages, the read key)
-        beyond this machine."""
-        if authorized or self.loopback:
+        """Pages and queries need the secret (pages: or the read key), wherever the server
+        listens: on loopback every user of this machine can connect, and an item's data
+        carries what its job needs (a shared server's token among it)."""
+        if authorized:
             return
         expected = self.read_key()
         if not (key and expected and hmac.compare_digest(key.encode(), expected.encode())):
@@ -521,7 +522,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.server.owner.check_reader(self._authorized(), key)
         except ReportError as exc:
             self.server.owner.refuse(str(exc), self.client_address[0])
-            self._reply(401, json.dumps({"error": str(exc)}).encode(), "application/json",
+            self._reply(401, json.dumps({"server": UP, "error": str(exc)}).encode(),
+                        "application/json",
                         {"WWW-Authenticate": 'Basic realm="schedcore cook", charset="UTF-8"'})
             return
         self._page(url, query, key if key.isascii() and key.isalnum() else "")
@@ -572,9 +574,3 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if not pages.stream(handle, start, end, self.wfile.write):
                 self.close_connection = True  # the file shrank: the length was a promise
 
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return host == "localhost"

@@ -27,7 +27,7 @@ from schedcore.jobs import pdgserver
 from schedcore.resultserver import ResultServer
 
 from .conftest import ROOT
-from .test_resultserver import Cook
+from .test_resultserver import Cook, basic
 
 JOBS = ROOT / "schedcore" / "jobs"
 
@@ -176,7 +176,7 @@ def test_four_unread_reads_of_a_200_mb_log_take_little_memory(cook, tmp_path):
     readers = []
     for _ in range(4):  # each asks for the log and never reads it
         conn = socket.create_connection((c.host, c.port))
-        conn.sendall(get(f"/log/{item_id}"))
+        conn.sendall(get(f"/log/{item_id}", f"Authorization: {basic(c.secret)}\r\n"))
         readers.append(conn)
     peak = peak_rss_while(2.0)
     for conn in readers:
@@ -191,15 +191,16 @@ def test_a_log_reads_its_tail_or_a_range(cook, tmp_path):
     path = tmp_path / "item.log"
     path.write_bytes(b"0123456789" * 10)
     c.item(item_id).log_uri = path.as_uri()
-    address = (c.host, c.port)
-    answer = exchange(address, get(f"/log/{item_id}?tail=5"))
+    address, auth = (c.host, c.port), f"Authorization: {basic(c.secret)}\r\n"
+    answer = exchange(address, get(f"/log/{item_id}?tail=5", auth))
     assert status_of(answer) == 200 and answer.endswith(b"\r\n\r\n56789")
-    answer = exchange(address, get(f"/log/{item_id}", "Range: bytes=10-13\r\n"))
+    answer = exchange(address, get(f"/log/{item_id}", auth + "Range: bytes=10-13\r\n"))
     assert status_of(answer) == 206 and b"Content-Range: bytes 10-13/100" in answer
     assert answer.endswith(b"\r\n\r\n0123")
-    assert exchange(address, get(f"/log/{item_id}", "Range: bytes=-3\r\n")).endswith(b"789")
-    assert status_of(exchange(address, get(f"/log/{item_id}", "Range: bytes=100-\r\n"))) == 416
-    assert exchange(address, get(f"/log/{item_id}")).endswith(b"0123456789" * 10)
+    assert exchange(address, get(f"/log/{item_id}", auth + "Range: bytes=-3\r\n")).endswith(b"789")
+    assert status_of(exchange(address, get(f"/log/{item_id}",
+                                           auth + "Range: bytes=100-\r\n"))) == 416
+    assert exchange(address, get(f"/log/{item_id}", auth)).endswith(b"0123456789" * 10)
     assert c.finish().ok
 
 
@@ -222,7 +223,8 @@ def test_connections_beyond_the_cap_make_room_by_closing_the_idlest(server):
     try:
         assert len(held) == 40
         # a request on a new connection is still answered
-        assert status_of(exchange(rs.address, get("/"))) == 200
+        assert status_of(exchange(rs.address, get("/", f"Authorization: {basic('secret')}"
+                                                        "\r\n"))) == 200
         assert rs.http.connections() <= 8 and rs.http.evicted >= 32
     finally:
         for conn in held:
@@ -535,3 +537,136 @@ def test_a_cook_with_an_impossible_result_server_port_or_address_says_why(tmp_pa
         assert not result.ok
         assert any(expected in error for error in result.errors), result.errors
         assert not any("Traceback" in error for error in result.errors)
+
+
+# == another local user =====================================================================
+# What a user of this machine who is not the cook's can try: every read the result server
+# answers (XML-RPC queries, pages, logs) for the first items, without a credential; with a
+# shared server's token found in an answer, an ``exec`` in that server. Standard library
+# only: it runs under another user's Python. Prints what it got as JSON.
+ATTACKER = r'''
+import http.client, json, socket, struct, sys, xmlrpc.client
+host, port, target = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+got = {"answers": [], "with_data": [], "servers": []}
+items = []  # of the Command Send items whose data named a server
+
+def seen(what, text, data):
+    got["answers"].append(text[:4000])
+    if data:
+        got["with_data"].append(what)
+
+for item in range(12):
+    with xmlrpc.client.ServerProxy("http://%s:%d" % (host, port)) as proxy:
+        for method in ("get_workitem_json", "check_ready_batch", "add_sub_item_batch"):
+            args = (item,) if method == "add_sub_item_batch" else (item, 0)
+            try:
+                answer = getattr(proxy, method)(*args)
+            except xmlrpc.client.Fault as exc:
+                seen(method, exc.faultString, False)
+                continue
+            seen(method, str(answer), True)
+            try:
+                data = json.loads(answer)
+                server = data.pop("sharedserver", None)
+            except (TypeError, ValueError, AttributeError):
+                server = None
+            if server and server not in got["servers"]:
+                got["servers"].append(server)
+                items.append(data)
+    for path in ("/", "/?html", "/status/%d" % item, "/status/%d?html" % item,
+                 "/log/%d" % item):
+        conn = http.client.HTTPConnection(host, port, timeout=10)
+        conn.request("GET", path)
+        answer = conn.getresponse()
+        seen(path, answer.read().decode("utf-8", "replace"), answer.status == 200)
+        conn.close()
+
+print(json.dumps(got), flush=True)  # the reads; then the exec, which waits its turn
+ran = 0
+for server, item in zip(got["servers"], items):
+    message = json.dumps({"op": "exec", "item": item, "env": {},
+                          "script": "open(%r, 'w').write('written')" % target}).encode()
+    token = str(server.get("token", "")).encode()
+    with socket.create_connection((server["host"], int(server["port"])), timeout=10) as conn:
+        conn.sendall(struct.pack(">I", len(token)) + token
+                     + struct.pack(">I", len(message)) + message)
+        head = conn.recv(4)
+        if len(head) == 4:
+            answer = b""
+            while len(answer) < struct.unpack(">I", head)[0]:
+                answer += conn.recv(65536) or b"x" * 10**9
+            ran += bool(json.loads(answer.decode()).get("ok"))
+print(json.dumps({"ran": ran}))
+'''
+
+
+def as_another_user() -> tuple[list[str], str]:
+    """How to run Python as a user who is not the cook's: ``nobody`` when the tests run as
+    root and it exists (with a Python it may run: this one often lives in root's home), else
+    this user with no credential, which on loopback is the same exposure: the server cannot
+    tell users apart."""
+    import pwd
+    import shutil
+    if os.geteuid() == 0 and shutil.which("runuser"):
+        try:
+            pwd.getpwnam("nobody")
+        except KeyError:
+            pass
+        else:
+            for python in (sys.executable, shutil.which("python3", path="/usr/bin:/bin")):
+                command = ["runuser", "-u", "nobody", "--", str(python)]
+                if python and subprocess.run([*command, "-c", "import xmlrpc.client"],
+                                             capture_output=True, cwd="/").returncode == 0:
+                    return command, "nobody"
+    return [sys.executable], "the same user, without the secret"
+
+
+def test_another_local_user_reads_no_item_data_and_runs_no_code(tmp_path):
+    """The attack of a local user on a cook whose result server is on the default 127.0.0.1:
+    with no credential, ``get_workitem_json`` gave a Command Send item's data with its shared
+    server's token, and an ``exec`` with it ran code as the cook's user. Now every read of
+    item data needs the cook's secret (or, for pages, a status URI's read key)."""
+    from schedcore.events import ItemStateChanged
+    from schedcore.workitem import WorkItemState as S
+
+    from .test_sharedserver import server_net
+    gate, target = tmp_path / "gate", tmp_path / "written-by-the-attacker"
+    script = f"import os, time\nwhile not os.path.exists({str(gate)!r}):\n    time.sleep(0.05)\n"
+    engine = Engine(server_net(tmp_path, script=script, wedges=3))
+    sending = threading.Event()
+    engine.events.subscribe(lambda e: sending.set() if isinstance(e, ItemStateChanged)
+                            and e.new == S.Cooking and e.item.node == "send" else None)
+    engine.start()
+    try:
+        assert sending.wait(60), "no Command Send item started"
+        scheduler = engine.schedulers[0]
+        secret, _, bare = scheduler.workItemResultServerAddr().rpartition("@")
+        host, port = bare.rsplit(":", 1)
+        token = scheduler.getSharedServerInfo("server")["token"]
+        send = next(i for i in engine.items.values() if i.node == "send")
+        # the cook's own jobs still read it all
+        import xmlrpc.client
+        with xmlrpc.client.ServerProxy(f"http://{secret}@{bare}") as proxy:
+            assert json.loads(proxy.get_workitem_json(send.id, 0))["sharedserver"]["token"] \
+                == token
+        command, who = as_another_user()
+        attacker = subprocess.Popen([*command, "-c", ATTACKER, host, port, str(target)],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True, cwd="/")
+        reads = attacker.stdout.readline()
+        assert reads, "the attacker printed nothing"
+        got = json.loads(reads)
+        assert got["answers"], who
+        assert got["with_data"] == [], (who, got["with_data"])
+        assert got["servers"] == [], who
+        assert token not in reads and secret not in reads, who
+        assert all(send.name not in text for text in got["answers"]), who
+    finally:
+        gate.touch()  # the Command Send items end; an exec queued behind them runs
+        result = engine.wait(60)
+    with attacker:  # its pipes closed
+        out, err = attacker.stdout.read(), attacker.stderr.read()  # after the line read
+    assert attacker.returncode == 0, err
+    assert json.loads(out) == {"ran": 0}, who
+    assert result is not None and result.ok, result and result.errors
+    assert not target.exists(), f"{who} ran code as the cook's user"

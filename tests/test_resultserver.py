@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import base64
 import http.client
 import json
 import os
@@ -30,6 +31,12 @@ from schedcore.workitem import WorkItemState as S
 from .conftest import ROOT, make_network
 
 JOBS = ROOT / "schedcore" / "jobs"
+
+
+def basic(secret: str) -> str:
+    """An ``Authorization`` header's value that carries ``secret`` as ``xmlrpc.client`` sends
+    the ``<secret>@`` of an address."""
+    return "Basic " + base64.b64encode(secret.encode()).decode()
 
 
 class Remote(Scheduler):
@@ -220,7 +227,7 @@ def test_rate_limit_per_connection(tmp_path):
         conn = http.client.HTTPConnection(*server.address, timeout=10)
         codes = []
         for _ in range(8):
-            conn.request("GET", "/")
+            conn.request("GET", "/", headers={"Authorization": basic("j")})
             response = conn.getresponse()
             response.read()
             codes.append(response.status)
@@ -253,13 +260,24 @@ def test_status_and_log_uris(cook):
     assert status["cook_percent"] == 40 and status["custom_state"] == "rendering"
     page = urlopen(Request(uri, headers={"Accept": "text/html"}), timeout=10).read().decode()
     assert page.startswith("<!doctype html>") and item.name in page
-    listing = json.load(urlopen(f"http://{c.bare}/", timeout=10))
+    key = uri.split("?key=")[1]  # the read key reads every page
+    for path in ("/", f"/status/{item_id}", f"/log/{item_id}"):  # on loopback, none without
+        conn = http.client.HTTPConnection(c.host, c.port, timeout=10)
+        conn.request("GET", path)
+        answer = conn.getresponse()
+        body = json.loads(answer.read())
+        conn.close()
+        assert answer.status == 401 and body["server"] == "schedcore result server: up"
+        assert item.name not in json.dumps(body)
+    listing = json.load(urlopen(f"http://{c.bare}/?key={key}", timeout=10))
     assert [i["id"] for i in listing["items"]] == [item_id]
     log = Path(unquote(urlparse(item.log_uri).path))
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("frame 1 done\n")
-    text = urlopen(f"http://{c.bare}/log/{item_id}", timeout=10).read().decode()
+    text = urlopen(f"http://{c.bare}/log/{item_id}?key={key}", timeout=10).read().decode()
     assert text == "frame 1 done\n"
+    page = urlopen(Request(uri + "&html", headers={"Accept": "text/html"}), timeout=10).read()
+    assert f"/log/{item_id}?key={key}".encode() in page  # its links carry the key on
     c.finish()
 
 

@@ -18,7 +18,7 @@ from schedcore.jobs import pdgserver
 from schedcore.resultserver import MAX_BODY
 from schedcore.rpcmethods import XMLRPC_METHODS
 
-from .test_resultserver import Cook
+from .test_resultserver import Cook, basic
 
 KINDS = ["start_cook", "success", "failed", "cancelled", "result", "attrib", "attrib_array",
          "log", "warning", "keepalive", "percent", "custom_state", "invalidate_cache",
@@ -92,7 +92,7 @@ def test_random_requests_change_nothing(tmp_path):
         assert len(answered) >= 1000
         # the server still answers, and the cook's state is as it was
         conn = http.client.HTTPConnection(host, int(port), timeout=10)
-        conn.request("GET", "/")
+        conn.request("GET", "/", headers={"Authorization": basic(cook.secret)})
         assert conn.getresponse().status == 200
         conn.close()
         assert [item.to_json() for item in cook.engine.items.values()] == before
@@ -143,8 +143,10 @@ def status_of(answer: bytes) -> int:
 
 
 def test_random_get_paths_queries_and_deep_nesting_change_nothing(tmp_path):
+    """With the cook's secret: what is fuzzed is what is read after the credential."""
     cook = Cook(tmp_path, 3)
     host, port = cook.host, cook.port
+    auth = f"Authorization: {basic(cook.secret)}\r\n".encode()
     before = [item.to_json() for item in cook.engine.items.values()]
     codes = []
 
@@ -159,12 +161,13 @@ def test_random_get_paths_queries_and_deep_nesting_change_nothing(tmp_path):
         if request[0] == "get":
             _, path, byte_range = request
             extra = f"Range: {byte_range}\r\n".encode() if byte_range is not None else b""
-            data = b"GET " + (path or b"/") + b" HTTP/1.1\r\nHost: x\r\n" + extra + b"\r\n"
+            data = b"GET " + (path or b"/") + b" HTTP/1.1\r\nHost: x\r\n" + auth + extra \
+                + b"\r\n"
         else:
             _, depth, kind = request
             body = nested(depth, kind)
             target = b"/RPC2" if kind == "xml" else b"/reports"
-            data = (b"POST " + target + b" HTTP/1.1\r\nHost: x\r\nContent-Length: "
+            data = (b"POST " + target + b" HTTP/1.1\r\nHost: x\r\n" + auth + b"Content-Length: "
                     + str(len(body)).encode() + b"\r\n\r\n")
             if len(body) > MAX_BODY:
                 # refused on its declared length, before a byte of it is read: a client still
@@ -181,7 +184,8 @@ def test_random_get_paths_queries_and_deep_nesting_change_nothing(tmp_path):
         send()
         assert len(codes) >= 400
         assert [item.to_json() for item in cook.engine.items.values()] == before
-        assert status_of(exchange(host, port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")) == 200
+        assert status_of(exchange(host, port, b"GET / HTTP/1.1\r\nHost: x\r\n" + auth
+                                  + b"\r\n")) == 200
     finally:
         result = cook.finish()
     assert result.ok
