@@ -25,7 +25,7 @@ import time
 import traceback
 
 from . import journal as journal_file
-from . import registry
+from . import process, registry
 from .cooklock import CookLock
 from .cookstate import (
     CookResult,
@@ -428,8 +428,12 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
         try:
             self._over = True
             cancel = self._stop is not None
+            stopped = True
             for state in started:
-                self._call(state.scheduler, "onStopCook", cancel)
+                ok, value = self._call(state.scheduler, "onStopCook", cancel)
+                stopped = stopped and ok and value is not False
+            if cancel and not stopped:  # user code failed: its jobs must not outlive the cook
+                self._kill_jobs_left()
             self._drain()  # what jobs reported while they were stopped
             for state in started:  # shared servers live as long as the cook
                 for name in list(state.scheduler.getSharedServers()):
@@ -452,6 +456,15 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
                 self._lock.release()
             self._done.set()
         self.events.emit(CookFinished(self.result))
+
+    def _kill_jobs_left(self) -> None:
+        """Kill every process of this cook's jobs (each carries its marker), as a scheduler's
+        ``onStopCook`` that raised or returned False could not be trusted to."""
+        killed = process.kill_owned(process.MARKER, self.cook_id)
+        if killed:
+            self._warning(f"onStopCook failed, so the engine killed the {len(killed)} processes "
+                          f"its jobs left running (pids {', '.join(map(str, killed[:10]))}"
+                          f"{', ...' * (len(killed) > 10)})")
 
     # == state changes ==================================================================
     def _set_state(self, item: WorkItem, new: WorkItemState) -> None:

@@ -15,6 +15,7 @@ from schedcore.schedulers.python import CallbackSyntaxError
 from schedcore.workitem import WorkItemState as S
 
 from .conftest import make_network, watch_peak_cooking
+from .test_process import ended, killing_leftovers, leaving_the_tree, wait_for_pids, write_daemon
 
 
 def python_net(tmp_path, fields=None, count=2, command="true", extra_nodes=(), **parms):
@@ -238,3 +239,28 @@ def test_a_houdini_shaped_module_registers_and_cooks(tmp_path):
     result = Engine(net, scheduler="houdinilocal").run()
     assert result.ok, [(i.name, i.reason) for i in result.items]
     assert Path(tmp_path, "out_1.txt").read_text() == "gen_2\n"
+
+
+@pytest.mark.parametrize("stop", ["raise RuntimeError('no way')", "return False"],
+                         ids=["raises", "returns False"])
+def test_a_cancel_whose_onstopcook_fails_still_kills_every_job_process(tmp_path, stop):
+    """The engine kills what its cook's jobs started (their marker) when ``onStopCook``
+    could not: user code failing must not leave them running."""
+    files = [tmp_path / f"pids.{index}" for index in range(2)]
+    command = leaving_the_tree(f"{tmp_path}/pids.@pdg_index", write_daemon(tmp_path))
+    net = python_net(tmp_path, {"onStopCook": stop}, command=command)
+    engine = Engine(net)
+    with killing_leftovers(*files):
+        engine.start()
+        try:
+            pids = [pid for path in files for pid in wait_for_pids(path, 3)]
+        finally:
+            engine.cancel()
+            result = engine.wait()
+        assert [pid for pid in pids if not ended(pid)] == []  # at once: the cook waited
+    assert {i.state for i in result.items} == {S.CookedCancel}
+    if stop.startswith("raise"):
+        assert any("onStopCook raised" in error for error in result.errors), result.errors
+    # 3 of each job's command and its pdgjob wrapper
+    assert any("killed the 8 processes" in warning for warning in result.warnings), \
+        result.warnings
