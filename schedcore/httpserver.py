@@ -11,7 +11,10 @@ adds what a server that anyone on a farm network can reach needs:
 - an idle timeout on every read and write;
 - accept errors (out of descriptors, of memory) are paused on with a growing back-off, and a
   descriptor is freed by closing the longest-idle connection; the loop never exits on them;
-- a budget of request-body bytes in memory at once across all connections;
+- a budget of request-body bytes in memory at once across all connections, for requests that
+  carried the cook's credential; requests without one have a small budget of their own, and
+  each peer address a share of it, so bytes from strangers never hold what the cook's jobs
+  need;
 - an exception in a handler is logged, never printed on the process's stderr.
 """
 
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 IDLE_TIMEOUT = 30.0              # seconds a connection may stay silent (read or write)
 MAX_CONNECTIONS = 512            # at most; lowered to a quarter of the descriptor limit
 BODY_BUDGET = 64 * 1024 * 1024   # request-body bytes held at once, all connections together
+OPEN_BUDGET = 4 * 1024 * 1024    # the same, for requests without the credential
+OPEN_PEER_BUDGET = 1024 * 1024   # of which one peer address may hold this much
 MAX_ACCEPT_PAUSE = 0.5           # seconds, the longest pause after an accept error
 # errors of accept() that a pause may cure; the others (a connection reset before it was
 # accepted) need none
@@ -48,13 +53,17 @@ class GuardedHTTPServer(http.server.ThreadingHTTPServer):
     request_queue_size = 128
 
     def __init__(self, address, handler, max_connections: int | None = None,
-                 idle_timeout: float = IDLE_TIMEOUT, body_budget: int = BODY_BUDGET):
+                 idle_timeout: float = IDLE_TIMEOUT, body_budget: int = BODY_BUDGET,
+                 open_budget: int = OPEN_BUDGET, open_peer_budget: int = OPEN_PEER_BUDGET):
         self.max_connections = max_connections or connection_cap(MAX_CONNECTIONS)
         self.idle_timeout = idle_timeout
         self._guard = threading.Lock()
         self._idle: OrderedDict[socket.socket, None] = OrderedDict()  # oldest first
         self._busy: set[socket.socket] = set()
         self._body_free = self._body_budget = body_budget
+        self._open_free = self._open_budget = open_budget
+        self.open_peer_budget = open_peer_budget
+        self._open_held: dict[str, int] = {}  # peer address -> open body bytes it holds
         self._pause = 0.0
         self._closing = False
         self.evicted = self.turned_away = self.accept_errors = 0
@@ -155,16 +164,36 @@ class GuardedHTTPServer(http.server.ThreadingHTTPServer):
             _wake(conn)
 
     # -- request bodies ----------------------------------------------------------------
-    def reserve(self, size: int) -> bool:
+    def reserve(self, size: int, peer: str | None = None) -> bool:
+        """Room for a body of ``size`` bytes: in the budget of requests that carried the
+        credential (``peer`` None), or in the open budget and ``peer``'s share of it."""
         with self._guard:
-            if size > self._body_free:
+            if peer is None:
+                if size > self._body_free:
+                    return False
+                self._body_free -= size
+                return True
+            held = self._open_held.get(peer, 0)
+            if size > self._open_free or held + size > self.open_peer_budget:
                 return False
-            self._body_free -= size
+            self._open_free -= size
+            self._open_held[peer] = held + size
             return True
 
-    def release(self, size: int) -> None:
+    def release(self, size: int, peer: str | None = None) -> None:
         with self._guard:
-            self._body_free = min(self._body_budget, self._body_free + size)
+            if peer is None:
+                self._body_free = min(self._body_budget, self._body_free + size)
+                return
+            self._open_free = min(self._open_budget, self._open_free + size)
+            left = self._open_held.pop(peer, 0) - size
+            if left > 0:
+                self._open_held[peer] = left
+
+    def bodies_free(self) -> tuple[int, int]:
+        """Bytes free in the budget with the credential and in the open one."""
+        with self._guard:
+            return self._body_free, self._open_free
 
 
 def _wake(conn) -> None:

@@ -46,6 +46,9 @@ from .workitem import AttribIndexError, WorkItem, checked_attrib_index
 log = logging.getLogger(__name__)
 
 MAX_BODY = 8 * 1024 * 1024      # bytes in one request
+MAX_OPEN_BODY = 256 * 1024      # bytes in one request without the secret as authorization
+MIN_BODY_RATE = 16 * 1024       # bytes a second a body must average, after the grace below
+BODY_GRACE = 5.0                # seconds a body may take before the rate is asked of it
 MAX_REPORTS = 20_000            # reports in one JSON batch
 RATE = 2_000                    # requests per second per connection (burst: one second's)
 REMEMBERED_RIDS = 2_000_000     # idempotency ids kept; the oldest are forgotten beyond
@@ -78,9 +81,12 @@ class ResultServer:
     """An HTTP server on its own threads; ``address`` is ``(host, port)`` it is bound to."""
 
     def __init__(self, sink: Sink, host: str = "127.0.0.1", port: int = 0, rate: int = RATE,
-                 idle_timeout: float = IDLE_TIMEOUT, max_connections: int | None = None):
+                 idle_timeout: float = IDLE_TIMEOUT, max_connections: int | None = None,
+                 min_body_rate: int = MIN_BODY_RATE, body_grace: float = BODY_GRACE):
         self.sink = sink
         self.rate = rate  # requests per second per connection
+        # a body must come at min_body_rate bytes a second on average, after body_grace s
+        self.min_body_rate, self.body_grace = min_body_rate, body_grace
         self._rids: OrderedDict[str, None] = OrderedDict()
         self._rids_lock = threading.Lock()
         self.refused = 0  # reports refused since start (wrong job id, unknown item, bad)
@@ -386,20 +392,59 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         size = self._content_length()
         if size is None:
             return
-        if not self.server.reserve(size):
+        # the credential before the body: a body is charged to the cook's budget only when
+        # its request carries the secret; without it, to a small budget of its own of which
+        # each peer address holds a share (pdgcmd given a bare host:port, a stranger)
+        peer = None if self._authorized() else self.client_address[0]
+        if peer is not None and size > MAX_OPEN_BODY:
+            self.close_connection = True
+            self._error(413, f"request of {size} bytes without the cook's secret refused: "
+                             f"at most {MAX_OPEN_BODY}. A job sends the secret as HTTP Basic "
+                             f"authorization when it reports to $PDG_RESULT_SERVER as the "
+                             f"scheduler gives it (<secret>@host:port)")
+            return
+        if not self.server.reserve(size, peer):
             self.close_connection = True
             self._error(503, "the result server holds too many request bodies now: try again")
             return
         try:
             # read while the connection may still be closed to make room: a client that
             # trickles its body holds no place another needs
-            body = self.rfile.read(size)
-            if len(body) < size or not self.server.busy(self.connection):
+            body = self._read_body(size)
+            if body is None or not self.server.busy(self.connection):
                 self.close_connection = True
                 return
             self._route_post(body)
         finally:
-            self.server.release(size)
+            self.server.release(size, peer)
+
+    def _read_body(self, size: int) -> bytes | None:
+        """The body, read as it comes; None when the client closed first. A body slower than
+        the minimum rate (on average, after a grace) is cut off with a 408: a trickle of a
+        byte now and then holds its budget no longer than the grace."""
+        owner = self.server.owner
+        start, got, chunks = time.monotonic(), 0, []
+        try:
+            while got < size:
+                allowed = start + owner.body_grace + got / owner.min_body_rate \
+                    - time.monotonic()
+                if allowed <= 0:
+                    raise TimeoutError
+                self.connection.settimeout(min(allowed, self.server.idle_timeout))
+                chunk = self.rfile.read1(min(size - got, 65536))
+                if not chunk:
+                    return None
+                chunks.append(chunk)
+                got += len(chunk)
+        except TimeoutError:
+            self.close_connection = True
+            self._error(408, f"the request's body came slower than {owner.min_body_rate} "
+                             f"bytes a second ({got} of {size} bytes in "
+                             f"{time.monotonic() - start:.1f} s): closed")
+            return None
+        finally:
+            self.connection.settimeout(self.server.idle_timeout)
+        return b"".join(chunks)
 
     def _route_post(self, body: bytes) -> None:
         path = parse_url(self.path).path

@@ -275,18 +275,19 @@ def cpu_seconds_over(pid: int, seconds: float) -> float:
 ITEMS = 20
 
 
-def farm_net(tmp_path: Path, port: int) -> Path:
+def farm_net(tmp_path: Path, port: int, items: int = ITEMS, bind: str = "127.0.0.1") -> Path:
     gate = (f'"__PDG_PYTHON__" -c "import os, time\nwhile not os.path.exists('
             f'{str(tmp_path / "go")!r}): time.sleep(0.05)"')
     work = '"__PDG_PYTHON__" "__PDG_SCRIPTDIR__/pdgjob.py" --attr n Int 7'
     path = tmp_path / "net.top.json"
     path.write_text(json.dumps({"format": "schedcore-network", "version": 1, "schedulers": [
         {"name": "local", "type": "localscheduler",
-         "parms": {"maxprocs": 2, "pdg_resultserverport": port}}], "nodes": [
+         "parms": {"maxprocs": 2, "pdg_resultserverport": port,
+                   "pdg_resultserverbind": bind}}], "nodes": [
         {"name": "gate", "type": "genericgenerator", "inputs": [],
          "parms": {"itemcount": 1, "command": gate}},
         {"name": "work", "type": "genericgenerator", "inputs": ["gate"],
-         "parms": {"itemcount": ITEMS, "command": work}}]}))
+         "parms": {"itemcount": items, "command": work}}]}))
     return path
 
 
@@ -320,6 +321,141 @@ def test_a_cook_finishes_under_1100_idle_connections_at_a_low_descriptor_limit(t
     work = [i for i in items if i["node"] == "work"]
     assert len(work) == ITEMS and all(i["attributes"]["n"]["values"] == [7] for i in work)
     assert cpu < 1.0, f"the cook used {cpu:.2f} s of CPU in 2 s while connections waited"
+
+
+class SlowLoris:
+    """``count`` connections that each announce a body of 8 MB and send it a byte at a time,
+    one every ``period`` seconds, on a thread, until ``stop``: what it costs them is nothing,
+    what it held was the server's whole budget of request bodies."""
+
+    HEAD = b"POST /reports HTTP/1.1\r\nHost: x\r\nContent-Length: 8388608\r\n\r\n{"
+
+    def __init__(self, address, count: int = 8, period: float = 2.0, headers: bytes = b""):
+        self.conns = [socket.create_connection(address, timeout=10) for _ in range(count)]
+        head = self.HEAD.replace(b"\r\n\r\n", b"\r\n" + headers + b"\r\n") if headers \
+            else self.HEAD
+        for conn in self.conns:
+            conn.sendall(head)
+        self.closed = 0  # connections the server closed on them
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._trickle, args=(period,), daemon=True)
+        self._thread.start()
+
+    def _trickle(self, period: float) -> None:
+        while not self._stop.wait(period):
+            for conn in list(self.conns):
+                try:
+                    conn.sendall(b" ")
+                except OSError:
+                    self.conns.remove(conn)
+                    self.closed += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        for conn in self.conns:
+            conn.close()
+
+
+def test_slow_loris_bodies_do_not_stop_the_cooks_reports(tmp_path):
+    """With the result server on every interface, 8 connections announce 8 MB bodies and
+    trickle them a byte at a time: they held the 64 MB of bodies the server keeps in memory,
+    every report got 503 and every item failed ("did not take the reports"). Now a body is
+    charged to a budget only after its credential (or, without one, to a small budget of its
+    own), and a body that arrives slower than the minimum rate is cut off."""
+    port = free_port()
+    net = farm_net(tmp_path, port, items=6, bind="0.0.0.0")
+    env = {**os.environ, "PDG_REPORT_TIMEOUT": "15"}
+    proc = subprocess.Popen([sys.executable, "-c", COOK, "4096", "cook", str(net), "--json"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    loris = None
+    try:
+        wait_for_port(port, proc)
+        loris = SlowLoris(("127.0.0.1", port))
+        (tmp_path / "go").touch()
+        out, err = proc.communicate(timeout=180)
+    finally:
+        (tmp_path / "go").touch()
+        if loris is not None:
+            loris.stop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err[-3000:]
+    work = [i for i in json.loads(out)["items"] if i["node"] == "work"]
+    assert len(work) == 6 and all(i["state"] == "CookedSuccess" for i in work), \
+        [(i["name"], i["state"], i.get("reason")) for i in work]
+
+
+def announce(address, size: int, auth: bool, source: str = "127.0.0.1") -> socket.socket:
+    """A connection that has sent the head of a report of ``size`` bytes and 1 byte of it."""
+    conn = socket.create_connection(address, timeout=30, source_address=(source, 0))
+    header = f"Authorization: {basic('secret')}\r\n" if auth else ""
+    conn.sendall(f"POST /reports HTTP/1.1\r\nHost: x\r\n{header}Content-Length: {size}"
+                 f"\r\n\r\n{{".encode())
+    return conn
+
+
+def answer_of(conn: socket.socket) -> int:
+    """The status the server answers on ``conn`` (0: closed without one)."""
+    data = b""
+    while b"\r\n" not in data and (chunk := conn.recv(4096)):
+        data += chunk
+    return status_of(data)
+
+
+def wait_until(condition, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
+
+
+def test_bodies_without_the_credential_are_small_and_shared_out_by_peer(server):
+    from schedcore.httpserver import OPEN_BUDGET
+    from schedcore.resultserver import MAX_OPEN_BODY
+    rs = server()
+    held = []
+    try:
+        # beyond the open size: refused on its head, before a byte of the body is read
+        with announce(rs.address, MAX_OPEN_BODY + 1, auth=False) as big:
+            assert answer_of(big) == 413
+        # four open bodies fill one peer's share (1 MB); a fifth from it waits its turn...
+        held = [announce(rs.address, MAX_OPEN_BODY, auth=False) for _ in range(4)]
+        wait_until(lambda: rs.http.bodies_free()[1] == OPEN_BUDGET - 4 * MAX_OPEN_BODY,
+                   "the four bodies were not reserved")
+        with announce(rs.address, MAX_OPEN_BODY, auth=False) as fifth:
+            assert answer_of(fifth) == 503
+        # ...while another peer's is read (and refused: no job id), and the cook's jobs'
+        # bodies, with the secret, are charged to their own budget
+        other = post("/reports", b'{"jobid": "guess", "reports": []}')
+        with socket.create_connection(rs.address, timeout=30,
+                                      source_address=("127.0.0.2", 0)) as conn:
+            conn.sendall(other)
+            assert answer_of(conn) == 403
+        body = b'{"jobid": "x", "reports": []}' + b" " * (4 * 1024 * 1024)
+        answer = exchange(rs.address, f"POST /reports HTTP/1.1\r\nHost: x\r\nAuthorization: "
+                          f"{basic('secret')}\r\nContent-Length: {len(body)}\r\n\r\n"
+                          .encode() + body)
+        assert status_of(answer) == 200 and answer.endswith(b'{"results": []}')
+    finally:
+        for conn in held:
+            conn.close()
+    wait_until(lambda: rs.http.bodies_free() == (64 * 2**20, OPEN_BUDGET),
+               "the budgets were not given back")
+
+
+@pytest.mark.parametrize("auth", [True, False])
+def test_a_body_slower_than_the_minimum_rate_is_cut_off(server, auth):
+    """A body that stops coming (or trickles) is answered 408 and closed once its average
+    falls below the minimum rate after the grace, with or without the credential; its budget
+    is given back."""
+    rs = server(body_grace=0.5, min_body_rate=1000)
+    with announce(rs.address, 200_000, auth=auth) as conn:
+        assert answer_of(conn) == 408
+    wait_until(lambda: rs.http.bodies_free() == (64 * 2**20, 4 * 2**20),
+               "the budget was not given back")
 
 
 # == the shared server ======================================================================
