@@ -78,6 +78,11 @@ def _cook(args, signals) -> int:
         print_json(result.to_json())
     while signals.next(block=False) is not None:  # those noted after the cook ended
         pass
+    if signals.first is not None and not result.canceled:
+        console.print(f"[magenta]{signal.Signals(signals.first).name} came as the cook ended: "
+                      f"every item had cooked[/]" if result.ok else
+                      f"[magenta]{signal.Signals(signals.first).name} came as the cook ended[/]",
+                      highlight=False)
     if result.canceled or signals.first is not None:
         # a signal as the cook ended (while its shared servers stopped, say) finds every
         # item cooked, yet whoever sent it learns that it came

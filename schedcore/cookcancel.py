@@ -4,31 +4,42 @@ Python runs a signal handler on the main thread between any two bytecodes, so a 
 works (prints, imports, cancels) can be interrupted halfway by the next signal, which runs
 the handler again inside it: a second SIGTERM as the first one's message imported rich's
 emoji table crashed the cook with a half-imported module and left its jobs running. Here
-the handler only notes the signal on a queue (``SimpleQueue.put`` may be called from a
-handler interrupting any code, itself included); the main thread takes the signals from
-that queue and does the work (the message, ``engine.cancel()``) in its own time, where a
-further signal only notes itself again.
+nothing of ours runs in the signal's context: Python's own C handler writes the signal's
+number to a pipe (``signal.set_wakeup_fd``) and the Python-level handler does nothing. The
+main thread reads the pipe and does the work (the message, ``engine.cancel()``) in its own
+time, where a further signal only writes its number again. Reading a pipe also wakes the
+main thread when the kernel gave the signal to another of the process's threads, which
+leaves a main thread blocked on a lock asleep until that lock is released (a SIGTERM as the
+cook ended its shared servers was heeded only once they had ended).
 
 Imports only the standard library's cheapest modules: the handlers go in before the cook
 imports anything heavy, so that a signal while it starts up is noted too."""
 
 from __future__ import annotations
 
+import collections
+import os
 import signal
 import threading
-from queue import Empty, SimpleQueue
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # Ctrl-C, timeout, a closed tty
-_ENDED = 0  # on the queue: the cook ended (no signal has the number 0)
+_ENDED = 0  # in the pipe: the cook ended (no signal has the number 0)
+
+
+def _noted(signum, frame) -> None:
+    """The Python-level handler: the signal's number is in the pipe already."""
 
 
 class CancelSignals:
     """Notes the cancel signals from :meth:`install` on; a signal ignored when the command
-    started (``nohup``) stays ignored. ``first``: the first one noted, or None."""
+    started (``nohup``) stays ignored. ``first``: the first one taken, or None."""
 
     def __init__(self):
-        self._queue: SimpleQueue = SimpleQueue()
         self._previous: dict[int, object] = {}
+        self._pipe: tuple[int, int] | None = None
+        self._wakeup_before = -1
+        self._read: collections.deque[int] = collections.deque()
+        self._ended = False
         self.first: int | None = None
         self.installed = False
 
@@ -37,18 +48,26 @@ class CancelSignals:
         they are."""
         if threading.current_thread() is not threading.main_thread():
             return False
+        self._pipe = os.pipe()
+        os.set_blocking(self._pipe[1], False)  # as set_wakeup_fd needs
+        self._wakeup_before = signal.set_wakeup_fd(self._pipe[1], warn_on_full_buffer=False)
         for sig in SIGNALS:
             if signal.getsignal(sig) is not signal.SIG_IGN:
-                self._previous[sig] = signal.signal(sig, self._note)
+                self._previous[sig] = signal.signal(sig, _noted)
         self.installed = True
         return True
 
     def restore(self) -> None:
         """The handlers from before :meth:`install`."""
+        if not self.installed:
+            return
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         self._previous = {}
-        self.installed = False
+        signal.set_wakeup_fd(self._wakeup_before)
+        for fd in self._pipe:
+            os.close(fd)
+        self._pipe, self.installed = None, False
 
     def ignore(self) -> None:
         """Ignore the cancel signals from now on: as the process exits after a cancel,
@@ -57,22 +76,30 @@ class CancelSignals:
         for sig in self._previous:
             signal.signal(sig, signal.SIG_IGN)
 
-    def _note(self, signum, frame) -> None:  # the handler: nothing else, see the docstring
-        self._queue.put(signum)
-
     def ended(self) -> None:
         """Wake :meth:`next`: the cook ended (any thread)."""
-        self._queue.put(_ENDED)
+        try:
+            os.write(self._pipe[1], bytes([_ENDED]))
+        except (OSError, TypeError):  # restored already: nobody waits
+            pass
 
     def next(self, block: bool = True) -> int | None:
         """The next signal noted, waiting for it or for :meth:`ended` when ``block``; None
         once the cook ended (or, not blocking, when none is noted)."""
-        try:
-            sig = self._queue.get(block)
-        except Empty:
-            return None
+        while not self._read:
+            if self._ended and block:
+                return None
+            os.set_blocking(self._pipe[0], block)
+            try:
+                self._read.extend(os.read(self._pipe[0], 512))
+            except BlockingIOError:
+                return None
+        sig = self._read.popleft()
         if sig == _ENDED:
-            return None
+            self._ended = True
+            return None if block else self.next(block=False)
+        if sig not in self._previous:  # another handler's signal that Python wrote too
+            return self.next(block)
         if self.first is None:
             self.first = sig
         return sig

@@ -14,6 +14,7 @@ the next tick, never on a sleep.
 from __future__ import annotations
 
 import collections
+import functools
 import heapq
 import itertools
 import os
@@ -25,7 +26,7 @@ import time
 import traceback
 
 from . import journal as journal_file
-from . import process, registry
+from . import process, registry, serverends
 from .cooklock import CookLock
 from .cookstate import (
     CookResult,
@@ -101,6 +102,7 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
         self._warnings: list[str] = []
         self._stop: str | None = None  # why the cook stops early
         self._canceled = False
+        self._cancels = 0  # cancels asked (any thread)
         self._over = False  # the loop ended: a cancel asked now changes nothing
         self._generating = self._regenerate = False
         self._thread: threading.Thread | None = None
@@ -144,6 +146,7 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
 
     def cancel(self) -> None:
         """Cancel the cook: running jobs are killed, unfinished items become CookedCancel."""
+        self._cancels += 1  # read by the end of the cook (_end_shared_servers)
         self.post("cancel_cook", None)
 
     def start(self) -> threading.Thread:
@@ -435,9 +438,7 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
             if cancel and not stopped:  # user code failed: its jobs must not outlive the cook
                 self._kill_jobs_left()
             self._drain()  # what jobs reported while they were stopped
-            for state in started:  # shared servers live as long as the cook
-                for name in list(state.scheduler.getSharedServers()):
-                    self._call(state.scheduler, "endSharedServer", name)
+            self._end_shared_servers(started)  # they live as long as the cook
             why = ("the cook was canceled" if self._canceled
                    else f"the cook stopped: {self._stop}")
             for item in self.items.values():
@@ -457,10 +458,29 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
             self._done.set()
         self.events.emit(CookFinished(self.result))
 
+    def _end_shared_servers(self, started: list[SchedulerState]) -> None:
+        """``endSharedServer`` for every server still known, side by side, for at most
+        ``serverends.DEADLINE`` seconds in all or until a cancel is asked (see serverends)."""
+        ends = [functools.partial(self._call, state.scheduler, "endSharedServer", name)
+                for state in started for name in list(state.scheduler.getSharedServers())]
+        if not ends:
+            return
+        cancels = self._cancels
+        work = serverends.ServerEnds(ends, self._wakeups)
+        if not work.wait(lambda: self._cancels != cancels):
+            why = ("the cook was canceled meanwhile" if self._cancels != cancels else
+                   f"they took longer than {serverends.DEADLINE:g} s")
+            left = work.abandon()  # one may have ended since
+            if left:
+                self._warning(f"{left} of {work.total} shared servers were not ended: {why}; "
+                              f"each stops by itself once the cook's result server is gone")
+
     def _kill_jobs_left(self) -> None:
         """Kill every process of this cook's jobs (each carries its marker), as a scheduler's
         ``onStopCook`` that raised or returned False could not be trusted to."""
         killed = process.kill_owned(process.MARKER, self.cook_id)
+        for state in self._scheds.values():  # startJob's processes are ours to reap
+            state.scheduler.reap_started_jobs()
         if killed:
             self._warning(f"onStopCook failed, so the engine killed the {len(killed)} processes "
                           f"its jobs left running (pids {', '.join(map(str, killed[:10]))}"

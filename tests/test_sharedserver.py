@@ -18,9 +18,11 @@ import psutil
 import pytest
 
 from schedcore import network as network_file
+from schedcore import serverends
 from schedcore.engine import Engine
 from schedcore.events import ItemStateChanged
 from schedcore.jobs import pdgserver
+from schedcore.schedulers import LocalScheduler
 from schedcore.schedulers.base import local_ip
 from schedcore.workitem import WorkItemState as S
 
@@ -270,3 +272,98 @@ def test_a_server_begin_without_inputs_makes_its_number_of_sessions(tmp_path, mo
     sends = by_node(result)["send"]
     assert sorted(i.attribValue("count") for i in sends) == [1, 2, 3]
     assert {i.attribValue("sharedserver") for i in result.items} == {"tables"}
+
+
+# == the end of a cook with servers that do not answer ==================================
+class SilentListener:
+    """Accepts connections and never answers; counts the most open at once."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.05)
+        self.port = self.listener.getsockname()[1]
+        self.open: list[socket.socket] = []
+        self.accepted = self.most = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                conn = None
+            self.open = [c for c in self.open if not self._closed(c)]
+            if conn is not None:
+                self.open.append(conn)
+                self.accepted += 1
+                self.most = max(self.most, len(self.open))
+
+    @staticmethod
+    def _closed(conn: socket.socket) -> bool:
+        """Whether the other end closed ``conn`` (what it sent is read and dropped)."""
+        try:
+            while conn.recv(65536, socket.MSG_DONTWAIT):
+                pass
+        except BlockingIOError:
+            return False
+        except OSError:
+            pass
+        conn.close()
+        return True
+
+    def close(self):
+        self._stop.set()
+        self._thread.join()
+        for conn in self.open:
+            conn.close()
+        self.listener.close()
+
+
+@pytest.fixture
+def silent():
+    listener = SilentListener()
+    yield listener
+    listener.close()
+
+
+class Reporting(LocalScheduler):
+    """Knows ``count`` shared servers at ``port`` as its cook starts, as if a job had
+    reported them: servers that accept and never answer."""
+
+    def __init__(self, name, parms, hip, port, count):
+        super().__init__(name, parms, hip)
+        self.servers = [(f"silent{n}", {"name": f"silent{n}", "host": "127.0.0.1",
+                                        "port": port, "token": "t", "pid": 1})
+                        for n in range(count)]
+
+    def onStartCook(self, static, cook_set):
+        for name, info in self.servers:
+            self.setSharedServerInfo(name, info)
+        return super().onStartCook(static, cook_set)
+
+
+def silent_cook(tmp_path, port, count):
+    net = make_network(tmp_path, [{"name": "gen", "type": "genericgenerator",
+                                   "parms": {"itemcount": 1, "command": "true"}}])
+    return Engine(net, scheduler=Reporting("local", {"maxprocs": 1}, net.hip, port, count))
+
+
+def test_the_end_of_a_cook_ends_its_servers_side_by_side(tmp_path, silent):
+    """12 servers that never answer, each waited for 5 s: one after the other the end took
+    a minute; side by side all 12 are asked at once."""
+    result = silent_cook(tmp_path, silent.port, 12).run()
+    assert result.ok, result.errors
+    assert silent.accepted == 12 and silent.most == 12
+    assert not result.warnings
+
+
+def test_the_end_of_a_cook_gives_its_servers_one_deadline(tmp_path, silent, monkeypatch):
+    monkeypatch.setattr(serverends, "DEADLINE", 0.5)
+    result = silent_cook(tmp_path, silent.port, 40).run()
+    assert result.ok, result.errors
+    assert silent.most == serverends.WORKERS  # never more at once
+    assert result.warnings == ["40 of 40 shared servers were not ended: they took longer than "
+                               "0.5 s; each stops by itself once the cook's result server is "
+                               "gone"]

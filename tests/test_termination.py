@@ -10,6 +10,7 @@ import os
 import random
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -206,3 +207,60 @@ def test_signals_in_quick_succession_cancel_once_and_leave_no_job(tmp_path, run)
         assert seen["status"] == SIGNALED_EXIT[first], about
         assert "Traceback" not in seen["stderr"], about
         assert seen["left"] == [] and seen["others"] == [], about
+
+
+SILENT_SERVERS = '''
+import os
+
+from schedcore.schedulers import LocalScheduler
+
+
+class SilentServers(LocalScheduler):
+    """Knows 12 shared servers that accept and never answer, as if a job reported them."""
+
+    type_name = "silentservers"
+
+    def onStartCook(self, static, cook_set):
+        for n in range(12):
+            self.setSharedServerInfo(f"silent{n}", {
+                "name": f"silent{n}", "host": "127.0.0.1", "token": "t", "pid": 1,
+                "port": int(os.environ["SILENT_PORT"])})
+        return super().onStartCook(static, cook_set)
+
+
+def registerTypes(type_registry):
+    type_registry.registerScheduler(SilentServers, name="silentservers")
+'''
+
+
+def test_a_signal_while_the_cook_ends_its_servers_gives_the_signals_status(tmp_path):
+    """Every item cooked, then the end of the cook waits for 12 shared servers that never
+    answer; a SIGTERM then ends the wait, and the exit status is 143, not 0."""
+    types = tmp_path / "types" / "pdg" / "types"
+    types.mkdir(parents=True)
+    (types / "silentservers.py").write_text(SILENT_SERVERS)
+    path = tmp_path / "net.top.json"
+    path.write_text(json.dumps({"format": "schedcore-network", "version": 1, "schedulers": [
+        {"name": "silent", "type": "silentservers", "parms": {}}], "nodes": [
+        {"name": "gen", "type": "genericgenerator", "inputs": [],
+         "parms": {"itemcount": 2, "command": "true"}}]}))
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        env = {**os.environ, "SCHEDCORE_PATH": str(tmp_path / "types"),
+               "SILENT_PORT": str(listener.getsockname()[1])}
+        proc = subprocess.Popen([*SCHEDCORE, "cook", str(path)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            listener.settimeout(30)
+            conn, _ = listener.accept()  # the end of the cook asks the first server
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=30)
+            conn.close()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == 143, (out, err)
+    assert "Traceback" not in err
+    assert "SIGTERM: canceling the cook" in out
+    assert "12 of 12 shared servers were not ended: the cook was canceled meanwhile" in out
+    assert "SIGTERM came as the cook ended: every item had cooked" in out

@@ -541,6 +541,14 @@ class Scheduler(HoudiniServices):
             self.workItemCancelled(item_id)
             self._forget_job(item_id)
 
+    def reap_started_jobs(self) -> None:
+        """Forget the jobs of ``startJob`` whose processes have ended, and reap them: the
+        engine calls it once it killed what a failed ``onStopCook`` left running."""
+        for item_id, job in list(self._started.items()):
+            if job.poll() is not None:
+                self._forget_job(item_id)
+        self._exiting = [job for job in self._exiting if job.poll() is None]
+
     def _forget_job(self, item_id) -> None:
         """Drop a job from the started jobs, and from ``self.jobs`` when it is there."""
         job = self._started.pop(item_id, None)
