@@ -78,6 +78,9 @@ class ShellDock(QDockWidget):
 
         manager = kernel_manager()
         manager.kernel.shell.reset(new_session=False)  # a new window: a clean namespace
+        # The namespace is the process's __main__; IPython 8's reset empties it of __spec__,
+        # which multiprocessing's spawn reads (a Dask cook's workers would fail to start).
+        manager.kernel.shell.user_ns.setdefault("__spec__", None)
         client = manager.client()
         client.start_channels()
         widget = RichJupyterWidget()

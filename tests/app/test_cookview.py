@@ -4,6 +4,8 @@ the Python Shell on the live objects."""
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import shutil
 import subprocess
 import sys
@@ -217,6 +219,20 @@ def test_the_python_shell_on_the_live_objects(qtbot, windows, tmp_path):
     assert win.pane.editors["onTick"].editor.toPlainText() == \
         "return pdg.tickResult.SchedulerBusy"
     assert shell.ev("type(scheduler).__name__") == "PythonScheduler"
+
+
+def test_processes_still_spawn_once_the_python_shell_is_open(qtbot, windows, tmp_path):
+    """A Dask cook's workers start with multiprocessing's spawn, which reads the main module's
+    ``__spec__``: the shell's namespace is that module, and opening the shell must keep it."""
+    shutil.copytree(EXAMPLES, tmp_path / "ex")
+    win = windows(tmp_path / "ex" / "wedge_summary.top.json")
+    win.shell.start()
+    with qtbot.waitSignal(win.shell.executed, timeout=30_000):
+        win.shell.widget_.execute("import os")
+    worker = multiprocessing.get_context("spawn").Process(target=os.getpid)
+    worker.start()
+    worker.join(60)
+    assert worker.exitcode == 0
 
 
 def studio(*args):
