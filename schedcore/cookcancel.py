@@ -85,7 +85,9 @@ class CancelSignals:
 
     def next(self, block: bool = True) -> int | None:
         """The next signal noted, waiting for it or for :meth:`ended` when ``block``; None
-        once the cook ended (or, not blocking, when none is noted)."""
+        once the cook ended (or, not blocking, when none is noted), or when none can be."""
+        if not self.installed:
+            return None
         while not self._read:
             if self._ended and block:
                 return None
