@@ -95,6 +95,8 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
         self._dependents: dict[int, list[WorkItem]] = {}
         self._pending: dict[int, int] = {}
         self._blocked: set[int] = set()  # Uncooked for good: something upstream did not cook
+        self._to_ready: collections.deque[WorkItem] = collections.deque()  # see _make_ready
+        self._readying = False
         self._live = 0             # items neither final nor blocked: the cook ends at 0
         self._in_flight = 0        # items Scheduled or Cooking: a scheduler has them
         self._next_id = 1
@@ -552,16 +554,22 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
 
     def _block(self, item: WorkItem, reason: str) -> None:
         """An item that can never run: it stays Uncooked and says why (once: an item that
-        waits for several failed items is blocked by the first)."""
-        if not self._is_live(item):
-            return
-        item.reason = reason
-        self._blocked.add(item.id)
-        self._set_state(item, S.Uncooked)
-        self._resolved(self._nodes[item.node])
-        for child in self._dependents.pop(item.id, ()):
-            self._pending.pop(child.id, None)
-            self._block(child, f"upstream item {item.name} did not run")
+        waits for several failed items is blocked by the first); so do the items below it,
+        depth first in the order they were linked, as a loop (a chain of any length)."""
+        todo = [(item, reason)]
+        while todo:
+            item, reason = todo.pop()
+            if not self._is_live(item):
+                continue
+            item.reason = reason
+            self._blocked.add(item.id)
+            self._set_state(item, S.Uncooked)
+            self._resolved(self._nodes[item.node])
+            children = self._dependents.pop(item.id, ())
+            for child in children:
+                self._pending.pop(child.id, None)
+            todo.extend((child, f"upstream item {item.name} did not run")
+                        for child in reversed(children))
 
     # == services for schedulers ========================================================
     def payload(self, item: WorkItem) -> dict | None:

@@ -147,6 +147,25 @@ class GenerationMixin:
             self._make_ready(item)
 
     def _make_ready(self, item: WorkItem) -> None:
+        """Make ``item`` ready: cook it here, take it from the journal, or queue it for its
+        scheduler. An item that cooks here makes those below it ready in turn: they wait in
+        a worklist that the outermost call works through, first come first, so that a long
+        chain is a loop, not a recursion (each item is made ready after every item it
+        waits for ended, as before)."""
+        self._to_ready.append(item)
+        if self._readying:
+            return
+        self._readying = True
+        try:
+            while self._to_ready:
+                self._ready_one(self._to_ready.popleft())
+        except BaseException:  # the cook stops (an internal error): nothing half-done waits
+            self._to_ready.clear()
+            raise
+        finally:
+            self._readying = False
+
+    def _ready_one(self, item: WorkItem) -> None:
         node = self._nodes[item.node]
         if not node.type.partition:
             for dep in item.dependencies:

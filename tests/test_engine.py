@@ -496,3 +496,40 @@ def test_a_tick_period_set_in_onstartcook_is_used(tmp_path):
         engine.cancel()
         engine.wait()
     assert result is not None and result.ok
+
+
+def test_a_generator_followed_by_599_wait_for_all_nodes_cooks(tmp_path):
+    """Each Wait for All cooks in the engine as the one above it ends: a long run of them is
+    a loop, not a recursion (before: "internal error of the engine", a RecursionError)."""
+    nodes = [{"name": "gen", "type": "genericgenerator", "parms": {"itemcount": 2}}]
+    nodes += [{"name": f"wait{n}", "type": "waitforall",
+               "inputs": [nodes[-1]["name"] if n == 1 else f"wait{n - 1}"]}
+              for n in range(1, 600)]
+    result = cook(make_network(tmp_path, nodes), Scripted())
+    assert not result.errors
+    assert result.ok and result.counts == {"CookedSuccess": 601}
+
+
+def test_a_failure_above_a_chain_of_1100_nodes_blocks_it_all(tmp_path):
+    nodes = [{"name": "top", "type": "genericgenerator", "parms": {"command": "false"}}]
+    nodes += [{"name": f"n{n}", "type": "genericgenerator",
+               "inputs": ["top" if n == 1 else f"n{n - 1}"]} for n in range(1, 1101)]
+    sched = Scripted(lambda s, item: R.CookFailed if item.node == "top" else R.CookSucceeded)
+    result = cook(make_network(tmp_path, nodes), sched)
+    assert not result.errors
+    assert result.counts == {"CookedFail": 1, "Uncooked": 1100}
+    by_node = {i.node: i for i in result.items}
+    assert by_node["n1"].reason == f"upstream item {by_node['top'].name} failed"
+    assert by_node["n1100"].reason == f"upstream item {by_node['n1099'].name} did not run"
+    assert sched.names("onSchedule") == [by_node["top"].name]
+
+
+def test_a_chain_of_1100_dynamic_nodes_cooks(tmp_path):
+    """Items made as the one above cooks, each cooked in onSchedule: no recursion either."""
+    nodes = [{"name": "top", "type": "genericgenerator"}]
+    nodes += [{"name": f"n{n}", "type": "genericgenerator",
+               "parms": {"generatewhen": "eachupstreamcooked"},
+               "inputs": ["top" if n == 1 else f"n{n - 1}"]} for n in range(1, 1101)]
+    result = cook(make_network(tmp_path, nodes), Scripted())
+    assert not result.errors
+    assert result.ok and result.counts == {"CookedSuccess": 1101}

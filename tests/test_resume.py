@@ -23,6 +23,8 @@ from schedcore.engine import Engine
 from schedcore.errors import CookError
 from schedcore.events import CookMessage
 from schedcore.limits import ItemLimits
+from schedcore.results import ScheduleResult
+from schedcore.schedulers import Scheduler
 from schedcore.submit import submit
 from schedcore.workitem import WorkItemState as S
 
@@ -247,3 +249,35 @@ def test_two_submits_of_one_network_at_once_cook_it_once(tmp_path):
     assert "another cook of net.top.json is running in this working dir" in refusals[0]
     runs = [(tmp_path / f"runs_{i}.txt").read_text() for i in range(4)]
     assert runs == ["run\n"] * 4
+
+
+
+class InPlace(Scheduler):
+    """Cooks every item in onSchedule: a long chain without a process per item."""
+
+    type_name = "inplace"
+
+    def __init__(self):
+        super().__init__("inplace", {"pdg_tickperiod": 0.005})
+        self.scheduled: list[str] = []
+
+    def onSchedule(self, work_item):
+        self.scheduled.append(work_item.name)
+        return ScheduleResult.CookSucceeded
+
+
+@pytest.mark.parametrize("generatewhen", ["automatic", "eachupstreamcooked"])
+def test_a_resume_of_a_long_chain_takes_every_item_from_the_journal(tmp_path, generatewhen):
+    """1,100 nodes: on resume each item becomes CookedCache as the one above it does, a loop
+    through the chain, not a recursion (before: "internal error of the engine")."""
+    chain = [{"name": f"n{n}", "type": "genericgenerator", "inputs": ["gen" if n == 1
+              else f"n{n - 1}"], "parms": {"generatewhen": generatewhen}}
+             for n in range(1, 1101)]
+    path = tmp_path / "long.top.json"
+    assert Engine(write(path, "true", count=1, extra=chain), scheduler=InPlace()).run().ok
+    again = InPlace()
+    result = Engine(write(path, "true", count=1, extra=chain), scheduler=again,
+                    resume=True).run()
+    assert not result.errors
+    assert result.ok and result.counts == {"CookedCache": 1101}
+    assert again.scheduled == []
