@@ -17,6 +17,14 @@ from ..workitem import WorkItem
 # make(index, dependencies) -> a new WorkItem of this node, registered with the cook
 MakeItem = Callable[[int, tuple], WorkItem]
 
+
+def canceled(make: MakeItem) -> bool:
+    """Whether the cook whose ``make`` this is has been asked to stop (by a cancel from any
+    thread): a node type whose generation may take long (a walk of folders) asks now and then
+    and ends it early. False for a ``make`` that cannot say."""
+    check = getattr(make, "canceled", None)
+    return bool(check is not None and check())
+
 GENERATE_WHEN = ParmTemplate(
     "generatewhen", "menu", "automatic", "Generate When",
     "When items are made: 'upstreamgenerated' (static: as soon as upstream items exist), "

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import glob
 import os
 
 from ..parms import ParmSet, ParmTemplate, expand_vars
 from ..tokens import expand_attributes, expand_command
 from ..workitem import WorkItem
-from .base import GENERATE_WHEN, NodeType
+from .base import GENERATE_WHEN, NodeType, canceled
+from .patterns import Canceled, match
 
 
 def _expand(parms: ParmSet, name: str, item: WorkItem, expand=expand_attributes) -> str:
@@ -126,7 +126,11 @@ class FilePattern(NodeType):
         if not os.path.isabs(pattern):
             pattern = os.path.join(parms.hip, pattern)
         deps = (upstream,) if upstream is not None else ()
-        for i, path in enumerate(sorted(glob.glob(pattern, recursive=True))):
+        try:  # symbolic links to folders are followed, loops not; a cancel stops the walk
+            paths = match(pattern, lambda: canceled(make))
+        except Canceled:
+            return  # the cook is being canceled: nothing to make
+        for i, path in enumerate(paths):
             if os.path.isfile(path):
                 item = make(i, deps)
                 item.setFileAttrib("filename", path)
