@@ -22,6 +22,7 @@ import math
 import os
 import re
 import sqlite3
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,19 @@ def journal_path(workdir: str, network_path: str) -> str:
     from the whole file name (``shot.top.json`` and ``shot.v2.top.json`` differ)."""
     name = Path(network_path).name if network_path else "untitled"
     return os.path.join(os.path.abspath(workdir), "pdgtemp", "journal", f"{name}.sqlite")
+
+
+def not_a_file(path: str | Path) -> str:
+    """What the journal at ``path`` is when it exists and is no regular file (a FIFO, a
+    folder, a socket, a device), else "". SQLite would block opening a FIFO for ever."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return ""
+    if stat.S_ISREG(mode):
+        return ""
+    return ("a FIFO" if stat.S_ISFIFO(mode) else "a folder" if stat.S_ISDIR(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "a device")
 
 
 _STATE_ONLY = {state: json.dumps({"state": state.name}) for state in WorkItemState}
@@ -269,7 +283,7 @@ def about(path: str | Path) -> dict | None:
 def _query(path: str | Path, sql: str) -> list[tuple]:
     """Rows of a read-only query; [] when there is no journal or it is not one. Opened by
     URI built from the path, so any folder name (``#``, ``?``, ``%``) is safe."""
-    if not os.path.exists(path):
+    if not os.path.exists(path) or not_a_file(path):
         return []
     # a cook killed within a commit leaves a hot rollback journal: only a writer undoes it
     hot = os.path.exists(f"{path}-journal") and os.path.getsize(f"{path}-journal") > 0

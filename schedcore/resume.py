@@ -14,6 +14,7 @@ from . import journal as journal_file
 from . import process
 from .cooklock import CookLock
 from .cookstate import NodeState
+from .errors import CookError
 from .workitem import WorkItem, WorkItemState
 
 
@@ -116,14 +117,19 @@ class ResumeMixin:
         """The last cook of this network here died holding the lock (SIGKILL, a crash): its
         jobs may still run and would write what this cook's run again. Stop them first."""
         earlier = self._earlier
-        if not earlier.get("cook_id"):
+        if earlier.get("foreign"):
+            self._warning(f"{self._lock.path} was made by the user {earlier['foreign']}: "
+                          f"what it says of an earlier cook is not believed, and no jobs of "
+                          f"one were looked for")
+            return
+        if not isinstance(earlier.get("cook"), str) or self._lock is None:
             return
         who = f"the earlier cook (process {earlier.get('pid', '?')} on {earlier.get('host')})"
         if earlier.get("host") != socket.gethostname():
             self._warning(f"{who} ended without releasing {self._lock.path}; jobs it started "
                           f"on other machines may still run: this cook cannot stop them")
             return
-        killed = process.kill_owned(process.MARKER, str(earlier["cook_id"]))
+        killed = process.kill_owned(process.MARKER, self._lock.marks(earlier["cook"]))
         if killed:
             self._warning(f"{who} ended without finishing; {len(killed)} processes of its jobs "
                           f"were still running and were stopped (pids "
@@ -132,6 +138,11 @@ class ResumeMixin:
     def _open_journal(self, resume: bool) -> None:
         """Lock the network's working dir (or raise CookBusy), then read the journal when
         resuming, then start writing it."""
+        kind = journal_file.not_a_file(self.journal_path)
+        if resume and kind:  # SQLite would block in its open of a FIFO, for ever
+            raise CookError(f"cannot resume: the cook journal {self.journal_path} is not a "
+                            f"regular file ({kind}); remove it, or cook without --resume "
+                            f"(which starts a new journal and runs every item again)")
         shapes = node_shapes(self._nodes)
         self.item_key = ItemKeys(self._nodes, fingerprints(shapes))
         made_of = about(self.network.path, shapes)
