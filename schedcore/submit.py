@@ -59,7 +59,8 @@ class StatusFile:
         self._later: threading.Timer | None = None
         self._done = False
         self._about = {**_submitted(self.path), "network": network,
-                       "host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
+                       "host": socket.gethostname(), "pid": os.getpid(), "started": time.time(),
+                       "pid_started": _own_start()}
         self._write({"state": "cooking"})
 
     def __call__(self, event) -> None:
@@ -133,15 +134,58 @@ def read_status(uri: str) -> dict:
     if not isinstance(status, dict) or "state" not in status:
         raise SchedcoreError(f"{path}: not a status file (no 'state')")
     if status["state"] in ("queued", "cooking") and "pid" in status \
-            and status.get("host") == socket.gethostname() and not _alive(status["pid"]):
-        status["errors"] = [
-            f"the cook (process {status['pid']}) ended without finishing: killed, or its "
-            f"machine went down; `schedcore cook --resume` goes on from its journal"
-            if status["state"] == "cooking" else
-            f"the cook (process {status['pid']}) ended before it started: its log "
-            f"{status.get('log', '')} says why"]
-        status["state"] = "died"
+            and status.get("host") == socket.gethostname():
+        other = _another_program(status)
+        if other or not _alive(status["pid"]):
+            status["errors"] = [
+                f"the cook (process {status['pid']}) ended without finishing: killed, or its "
+                f"machine went down{other}; `schedcore cook --resume` goes on from its "
+                f"journal" if status["state"] == "cooking" else
+                f"the cook (process {status['pid']}) ended before it started{other}: its log "
+                f"{status.get('log', '')} says why"]
+            status["state"] = "died"
     return status
+
+
+# seconds two readings of one process's start time may differ by (Linux derives it from the
+# boot time, which it gives in whole seconds)
+START_SLACK = 2.0
+
+
+def _own_start() -> float | None:
+    try:
+        return psutil.Process().create_time()
+    except psutil.Error:
+        return None
+
+
+def _another_program(status: dict) -> str:
+    """", or why the live process of the status's pid is not its cook: it started at
+    another time than the cook recorded (``pid_started``), or, for a status written before
+    that was recorded, after the status itself was first written (``started``): the pid
+    was reused."""
+    pid = status["pid"]
+    if type(pid) is not int or not 0 < pid < 2**31:
+        return ""
+    try:
+        began = psutil.Process(pid).create_time()
+    except psutil.Error:
+        return ""
+    recorded, written = status.get("pid_started"), status.get("started")
+    if _number(recorded):
+        reused = abs(began - recorded) > START_SLACK
+    elif _number(written):
+        reused = began > written + START_SLACK
+    else:
+        return ""  # nothing to tell them apart by
+    if not reused:
+        return ""
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(began))
+    return f" (process {pid} is now another program, started {when})"
+
+
+def _number(value) -> bool:
+    return type(value) in (int, float) and value == value and abs(value) < 1e12
 
 
 def _alive(pid) -> bool:
