@@ -128,6 +128,8 @@ class GenerationMixin:
             self._live += 1
             made.append(item)
             return item
+        # asked by a long generation (nodes.base.canceled): a cancel from any thread
+        make.canceled = lambda: self._cancels > 0 or self._stop is not None  # type: ignore
         return make
 
     def _link(self, item: WorkItem) -> None:
@@ -185,4 +187,6 @@ class GenerationMixin:
         if here:
             self._succeed(item, None)
         elif not (self._resume and node.type.resumable and self._cached(item)):
+            if self.static:  # onScheduleStatic gave the farm the graph: it may run it now
+                self._handed.add(item.id)
             heapq.heappush(node.sched.ready, (-item.priority, item.id, item))
