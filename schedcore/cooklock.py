@@ -3,21 +3,29 @@
 The lock is ``flock`` on ``<journal>.lock``, so the kernel (or the NFS lock service) releases
 it when the cook's process dies, however it dies. The file says who holds it (host, pid, cook
 id, network, start time): a cook refused names the one that runs, and a cook that takes the
-lock over from one that died without releasing it learns that cook's id, to stop the jobs
-it left running.
+lock over from one that died without releasing it learns which jobs were that cook's, to stop
+those it left running.
+
+The lock names no value anyone could replay: not the cook's marker (``SCHEDCORE_COOK``, in its
+jobs' environment), only a digest of it bound to this lock's own path, so a copy of it in the
+lock of another network matches no job. The file is made 0600, never through a link, and a
+lock file another user made is not believed: its cook's jobs are not looked for.
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import socket
+import stat
 import time
 from pathlib import Path
 
 from .errors import CookError
+from .privatefiles import check_working_dir, safe_folder, user_name
 
 
 class CookBusy(CookError):
@@ -37,8 +45,24 @@ class CookLock:
         a cook that died holding it wrote ({} when the last cook released it), and ``"unlocked"``
         when the folder cannot be locked (some network filesystems): the cook goes on
         unprotected and says so."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        journal = self.path.parent  # <working dir>/pdgtemp/journal
+        os.makedirs(journal.parent.parent, exist_ok=True)
+        check_working_dir(str(journal.parent.parent))
+        safe_folder(str(journal.parent))
+        safe_folder(str(journal))
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         0o600)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            raise CookError(f"{self.path} is a symbolic link: the cook does not follow it. "
+                            f"Remove it") from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            raise CookError(f"{self.path} is not a file: remove it")
+        ours = info.st_uid == os.geteuid()
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -51,11 +75,27 @@ class CookLock:
                 raise
             self._fd = fd
             return {"unlocked": exc.strerror}
-        earlier = _read(fd)
+        earlier = _read(fd) if ours else ({"foreign": user_name(info.st_uid)}
+                                          if _read(fd) else {})
         self._fd = fd
-        _write(fd, {"host": socket.gethostname(), "pid": os.getpid(), "cook_id": cook_id,
-                    "network": network, "started": time.time()})
+        if ours:
+            os.fchmod(fd, 0o600)  # one made by an earlier version was 0644
+        try:
+            _write(fd, {"host": socket.gethostname(), "pid": os.getpid(),
+                        "cook": self.digest(cook_id), "network": network,
+                        "started": time.time()})
+        except OSError:
+            pass  # another user's file: who runs is not said, the lock holds all the same
         return earlier
+
+    def digest(self, marker: str) -> str:
+        """What the lock says of a cook whose jobs carry ``marker``: bound to this lock's
+        path, so it names no job of a cook of another network."""
+        return hashlib.sha256(f"{os.path.abspath(self.path)}\0{marker}".encode()).hexdigest()
+
+    def marks(self, digest: str):
+        """A test of a job's marker: True for the cook whose digest is ``digest``."""
+        return lambda marker: bool(marker) and self.digest(marker) == digest
 
     def __del__(self) -> None:
         self.release()  # a cook made and never run must not hold its network's lock
@@ -76,7 +116,7 @@ def holder(journal_path: str | Path) -> dict | None:
     """Who holds the lock of ``journal_path``'s network now; None when no cook does."""
     path = Path(f"{journal_path}.lock")
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return None
     try:

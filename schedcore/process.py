@@ -271,12 +271,14 @@ def _reap_adopted(victims) -> None:
             pass
 
 
-def kill_owned(var: str, value: str, grace: float = 2.0) -> list[int]:
-    """Terminate every process (but this one) whose environment has ``var=value``; SIGKILL
-    what is left after ``grace`` seconds; return the pids of those found, once they have
-    exited. An empty ``value`` matches nothing. Only processes whose environment this user
-    may read are found (all of them, for root). A child of this process is left for its
-    owner to reap (a ``subprocess.Popen`` would report 0 for a status taken from it);
+def kill_owned(var: str, value, grace: float = 2.0) -> list[int]:
+    """Terminate every process (but this one) of this user whose environment has
+    ``var=value`` (or, ``value`` a function, a value of ``var`` for which it is true);
+    SIGKILL what is left after ``grace`` seconds; return the pids of those found, once they
+    have exited. An empty ``value`` matches nothing. Only processes of this (real) user are
+    found, root's own for root: never another user's, whatever its environment says. A
+    child of this process is left for its owner to reap (a ``subprocess.Popen`` would report
+    0 for a status taken from it);
     adopted orphans of jobs are reaped (:func:`reap_orphans`)."""
     if not value:
         return []
@@ -345,19 +347,21 @@ def _victims(pid: int, marker: dict[str, str] | None) -> dict[int, psutil.Proces
 def _owned(match: dict[str, str], session: int = 0) -> list[psutil.Process]:
     """Every other process whose environment has all of ``match`` (when it is not empty), or
     that is in ``session``."""
-    me, owned = os.getpid(), []
+    me, uid, owned = os.getpid(), os.getuid(), []
     for proc in psutil.process_iter():
         try:
             if proc.pid != me and (session and os.getsid(proc.pid) == session or
-                                   match and _matches(proc.environ(), match)):
+                                   match and proc.uids().real == uid and
+                                   _matches(proc.environ(), match)):
                 owned.append(proc)
         except (psutil.Error, OSError):  # gone, a zombie, or not ours to read
             pass
     return owned
 
 
-def _matches(env: dict, match: dict[str, str]) -> bool:
-    return all(env.get(var) == value for var, value in match.items())
+def _matches(env: dict, match: dict) -> bool:
+    return all(value(env.get(var)) if callable(value) else env.get(var) == value
+               for var, value in match.items())
 
 
 def _signal_group(pgid: int, sig: int) -> None:

@@ -46,10 +46,13 @@ def test_services_inside_a_cook(tmp_path):
     assert result.ok and result.warnings == ["just so you know"]
     work = str(tmp_path / "work")
     assert probe.workingDir(True) == work
-    # the process's first cook has pdgtemp/<pid>, its later ones <pid>-<number>
-    cook = str(os.getpid()) if engine.number == 1 else f"{os.getpid()}-{engine.number}"
-    assert probe.tempDir(True) == f"{work}/pdgtemp/{cook}"
-    assert probe.scriptDir(False) == f"{work}/pdgtemp/{cook}/scripts"
+    # the process's first cook has pdgtemp/<pid>-<random>, its later ones
+    # <pid>-<number>-<random>: made fresh and private, under a name nobody can guess
+    prefix = f"{os.getpid()}-" if engine.number == 1 else f"{os.getpid()}-{engine.number}-"
+    temp = Path(probe.tempDir(True))
+    assert temp.parent == Path(work, "pdgtemp") and temp.name.startswith(prefix)
+    assert len(temp.name) > len(prefix) and (temp.stat().st_mode & 0o777) == 0o700
+    assert probe.scriptDir(False) == f"{temp}/scripts"
     dependencies, dependents, ready = probe.seen["graph"]
     assert {i.name: [d.name for d in deps] for i, deps in dependencies.items()} == {
         "a_1": [], "a_2": [], "b_3": ["a_1"], "b_4": ["a_2"]}

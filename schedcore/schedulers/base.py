@@ -23,6 +23,7 @@ from ..compat.services import HoudiniServices
 from ..errors import CookError
 from ..jobs import pdgserver
 from ..parms import ParmSet, ParmTemplate, spare_of
+from ..privatefiles import cook_temp_dir, copy_new, private_folder
 from ..results import ScheduleResult, TickResult
 from ..status import write_status
 from ..workitem import AttribType, WorkItem
@@ -50,19 +51,12 @@ def _digest(path: Path) -> bytes:
 def write_private(path: str, text: str) -> None:
     """Write a file only its owner may read: item data carries the result server's address
     (the cook's secret) and a shared server's token, which let anyone who reads them report
-    for the cook or run code in the server."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    for the cook or run code in the server. Never through a link."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 0o600)
     with open(fd, "w", encoding="utf-8") as handle:
         os.fchmod(fd, 0o600)  # a file that was there keeps no wider mode
         handle.write(text)
-
-
-def private_folder(path: str) -> str:
-    """Make ``path`` (and its parents) and keep it to its owner: what is written there
-    cannot be read through it by others, whatever its own mode."""
-    os.makedirs(path, mode=0o700, exist_ok=True)
-    os.chmod(path, 0o700)
-    return path
 
 
 def python_for_jobs() -> str:
@@ -118,6 +112,7 @@ class Scheduler(HoudiniServices):
         self._local_dir = self._remote_dir = ""
         self._cook_env: dict | None = None
         self._server = None  # the result server, once started
+        self._temp: tuple[tuple[str, int], str] | None = None  # (working dir, cook), name
         self._started: dict = {}  # what startJob started and pollJobs/killJobs watch
         if "jobs" not in self.__dict__ and not hasattr(type(self), "jobs"):
             # a plain attribute, the same dict by default: a subclass may replace it
@@ -325,12 +320,16 @@ class Scheduler(HoudiniServices):
         return self._local_dir if local else self._remote_dir
 
     def tempDir(self, local: bool = True) -> str:
-        """``<working dir>/pdgtemp/<pid>`` for a process's first cook (a ``schedcore cook``),
-        ``<pid>-2``, ``<pid>-3``... for its later ones (the studio cooks many times): each
-        cook's logs, data and scripts are its own."""
+        """``<working dir>/pdgtemp/<pid>-<random>`` for a process's first cook (a ``schedcore
+        cook``), ``<pid>-<number>-<random>`` for its later ones (the studio cooks many
+        times): each cook's logs, data and scripts are its own. It is made fresh (mode 0700,
+        a name nobody can guess) on first use, so no one else can have put files there."""
         number = self._engine.number if self._engine is not None else 1
-        name = str(os.getpid()) if number == 1 else f"{os.getpid()}-{number}"
-        return os.path.join(self.workingDir(local), "pdgtemp", name)
+        key = (self.workingDir(True), number)
+        if self._temp is None or self._temp[0] != key:
+            prefix = f"{os.getpid()}-" if number == 1 else f"{os.getpid()}-{number}-"
+            self._temp = (key, os.path.basename(cook_temp_dir(key[0], prefix)))
+        return os.path.join(self.workingDir(local), "pdgtemp", self._temp[1])
 
     def scriptDir(self, local: bool = True) -> str:
         return os.path.join(self.tempDir(local), "scripts")
@@ -345,7 +344,7 @@ class Scheduler(HoudiniServices):
         """Make the job dirs, copy the job-side modules into the script dir and write
         ``<temp>/data/<item>.json``; returns that file's path."""
         for folder in (self.scriptDir(True), self.logDir(True)):
-            os.makedirs(folder, exist_ok=True)
+            private_folder(folder)
         self._copy_job_modules()
         path = os.path.join(self.dataDir(True), f"{work_item.name}.json")
         write_private(path, json.dumps(self.serializeWorkItem(work_item)))
@@ -363,12 +362,11 @@ class Scheduler(HoudiniServices):
         """The job-side modules into the script dir; and the data dir made private, as every
         scheduler calls this before its first job."""
         private_folder(self.dataDir(True))
-        script_dir = self.scriptDir(True)
-        os.makedirs(script_dir, exist_ok=True)
+        script_dir = private_folder(self.scriptDir(True))
         for source in JOB_MODULES.glob("*.py"):
             target = os.path.join(script_dir, source.name)
             if not os.path.exists(target):
-                shutil.copyfile(source, target)
+                copy_new(str(source), target)
 
     def expandCommandTokens(self, command: str, work_item: WorkItem | None) -> str:
         """Replace the ``__PDG_*__`` tokens; ``work_item`` may be None."""
@@ -503,10 +501,12 @@ class Scheduler(HoudiniServices):
         kept (by item id) for ``pollJobs``, ``killJobs`` and ``waitJobs``; ``self.jobs`` is
         the same dict unless a subclass put its own there."""
         self._copy_job_modules()
-        os.makedirs(self.logDir(True), exist_ok=True)
+        private_folder(self.logDir(True))
         wrapper = [self.applicationBin("python", work_item),
                    os.path.join(self.scriptDir(True), "pdgjob.py"), "--run", "--", command]
-        with open(os.path.join(self.logDir(True), f"{work_item.name}.log"), "ab") as log:
+        log_path = os.path.join(self.logDir(True), f"{work_item.name}.log")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+        with open(os.open(log_path, flags, 0o600), "ab") as log:
             job = subprocess.Popen(wrapper, stdin=subprocess.DEVNULL, stdout=log,
                                    stderr=subprocess.STDOUT, env=self.jobEnvironment(work_item),
                                    cwd=self.workingDir(True), start_new_session=True)

@@ -21,7 +21,7 @@ from ..errors import CookError
 from ..parms import ParmTemplate
 from ..results import ScheduleResult
 from ..workitem import AttribType, WorkItem
-from .base import COMMON_PARMS, Scheduler
+from .base import COMMON_PARMS, Scheduler, private_folder
 
 CONNECT_TIMEOUT = "20s"
 
@@ -134,7 +134,7 @@ class DaskScheduler(Scheduler):
         self._cwd = self.workingDir(False)
         self._log_dir, self._data_dir = self.logDir(False), self.dataDir(False)
         for folder in (self.logDir(True), self.dataDir(True)):
-            os.makedirs(folder, exist_ok=True)
+            private_folder(folder)
         if address:
             self._client = _connect(address)
         else:

@@ -56,13 +56,14 @@ def run_job(key: str, cook: str, command: str, env: dict, cwd: str, log_path: st
     if data:
         _make_folder(os.path.dirname(data_path))
         # only the cook's user may read it: it carries the cook's secret
-        fd = os.open(data_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(data_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         with open(fd, "w", encoding="utf-8") as handle:
             os.fchmod(fd, 0o600)
             handle.write(data)
     _make_folder(os.path.dirname(log_path))
     started = time.monotonic()
-    with open(log_path, "ab", buffering=0) as log, open(os.devnull, "rb") as stdin:
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+    with open(log_fd, "ab", buffering=0) as log, open(os.devnull, "rb") as stdin:
         proc = process.start(command, stdin, log, {**_environment(cook), **env}, cwd)
         _RUNNING[key] = proc
         try:

@@ -28,7 +28,7 @@ from .. import process
 from ..parms import ParmTemplate
 from ..results import ScheduleResult
 from ..workitem import WorkItem
-from .base import COMMON_PARMS, Scheduler, write_private
+from .base import COMMON_PARMS, Scheduler, private_folder, write_private
 
 
 def default_slots() -> int:
@@ -96,7 +96,7 @@ class LocalScheduler(Scheduler):
         self._programs = process.Programs(self._env.get("PATH"))
         self._own_environment = type(self).jobEnvironment is not LocalScheduler.jobEnvironment
         for folder in (self._log_dir, self._data_dir, self.scriptDir(True)):
-            os.makedirs(folder, exist_ok=True)
+            private_folder(folder)
         self._copy_job_modules()
         self._stdin = os.open(os.devnull, os.O_RDONLY)
         # orphans of jobs come back to this process, to be killed with their job or reaped
@@ -245,8 +245,8 @@ class LocalScheduler(Scheduler):
         code = -1
         # stdout and stderr of every try. os.open: one syscall where open() makes three, and
         # at each the other threads may take the GIL, which this thread must then wait for
-        log = os.open(job.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
-                      0o666)
+        log = os.open(job.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW |
+                      os.O_CLOEXEC, 0o600)
         try:
             for attempt in range(retries + 1):
                 if attempt:
