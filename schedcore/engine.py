@@ -97,6 +97,8 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
         self._blocked: set[int] = set()  # Uncooked for good: something upstream did not cook
         self._to_ready: collections.deque[WorkItem] = collections.deque()  # see _make_ready
         self._readying = False
+        self._handed: set[int] = set()  # items given to a scheduler (cookstate.REPORTS)
+        self._refused: set[tuple[int, str]] = set()  # refused reports, said once
         self._live = 0             # items neither final nor blocked: the cook ends at 0
         self._in_flight = 0        # items Scheduled or Cooking: a scheduler has them
         self._next_id = 1
@@ -390,6 +392,7 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
             if item.state is not S.Waiting:
                 continue
             state.budget -= 1
+            self._handed.add(item.id)  # its job may report from inside onSchedule on
             try:
                 value = scheduler.onSchedule(item)
             except Exception:

@@ -3,6 +3,7 @@ engine, kept in a file of its own; it runs on the engine thread."""
 
 from __future__ import annotations
 
+from .cookstate import APPLY, REFUSE, report_verdict
 from .events import ItemChanged
 from .workitem import AttribIndexError, WorkItem, WorkItemState
 
@@ -30,11 +31,31 @@ class ReportsMixin:
         item = self._lookup(args[0], kind, scheduler)
         if item is None:
             return
+        verdict = report_verdict(item.state, item.id in self._handed, kind)
+        if verdict != APPLY:
+            if verdict == REFUSE:
+                self._refuse(item, kind, scheduler)
+            return
         try:
             self._handlers[kind](item, scheduler, *args[1:])
         except Exception as exc:  # a malformed notification from scheduler code
             self._warning(f"{kind} report for {item.name} could not be applied: {exc!r}",
                           getattr(scheduler, "name", ""))
+
+    def _refuse(self, item: WorkItem, kind: str, scheduler) -> None:
+        """A report about an item no scheduler was given (cookstate.REPORTS): it changes
+        nothing; said once per item and kind (a job may repeat it)."""
+        if (item.id, kind) in self._refused:
+            return
+        self._refused.add((item.id, kind))
+        where = ("blocked below a failure" if item.id in self._blocked
+                 else f"it is {item.state.name}")
+        if item.reason:
+            where += f": {item.reason}"
+        reporter = getattr(scheduler, "name", "") or "an unknown sender"
+        self._warning(f"{kind} report for {item.name} refused: no scheduler was given this "
+                      f"item to cook ({where}); it came through {reporter}. Only the job of "
+                      f"an item may report it", getattr(scheduler, "name", ""))
 
     def find(self, ref) -> WorkItem | None:
         """An item by id (int or digits) or by name (PDG 17.5 sent names); any thread."""
@@ -58,8 +79,7 @@ class ReportsMixin:
         return item
 
     def _on_start(self, item, scheduler) -> None:
-        if item.state in (S.Waiting, S.Scheduled):
-            self._set_state(item, S.Cooking)
+        self._set_state(item, S.Cooking)  # Scheduled, or Waiting handed over (REPORTS)
 
     def _on_success(self, item, scheduler, duration: float) -> None:
         if not item.state.is_final and item.id not in self._blocked:

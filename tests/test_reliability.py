@@ -261,3 +261,68 @@ def test_random_network_files_load_or_are_explained(document):
         return
     assert isinstance(net, network_file.Network)
     net.topological()  # a network that loads can be ordered: no loops got through
+
+
+# -- reports about items no scheduler was given ----------------------------------------
+# a: waits until x reported, then fails (once) or succeeds; b below a, d below b; x reports
+# for b with pdgjob.py (its own credentials, b's id), then lets a go on. Each command that
+# runs leaves a file behind.
+WAIT_FOR_X = "i=0; while [ ! -e reported ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done"
+
+
+def _stray_report_network(tmp_path, report: str, a_then: str):
+    def node(name, command, inputs=()):
+        return {"name": name, "type": "genericgenerator", "inputs": list(inputs),
+                "parms": {"command": f"sh -c '{command}'"}}
+    return make_network(tmp_path, [
+        node("a", f"{WAIT_FOR_X}; {a_then}"),
+        node("b", "touch b_ran", ["a"]),
+        node("d", "touch d_ran", ["b"]),
+        node("x", f'PDG_ITEM_ID=2 "__PDG_PYTHON__" "__PDG_SCRIPTDIR__/pdgjob.py" {report} '
+                  f"&& touch reported"),
+    ], schedulers=[{"name": "local", "type": "localscheduler", "parms": {"maxprocs": 2}}])
+
+
+def _cook_to_its_end(net, **kwargs):
+    engine = Engine(net, **kwargs)
+    engine.start()
+    result = engine.wait(60)
+    if result is None:
+        engine.cancel()
+        engine.wait(30)
+    assert result is not None, "the cook never ended"
+    return result
+
+
+def test_a_success_reported_for_an_item_below_a_failure_changes_nothing(tmp_path):
+    """x's job says b succeeded while a, above b, still runs; a then fails. Before: b was
+    CookedSuccess and d ran below the failure, and a resume took b from the journal as
+    CookedCache although it never ran."""
+    fail_once = "if [ -e failed_once ]; then exit 0; fi; touch failed_once; exit 1"
+    net = _stray_report_network(tmp_path, "--success", fail_once)
+    result = _cook_to_its_end(net)
+    by_node = {i.node: i for i in result.items}
+    assert by_node["b"].id == 2  # the id x's job reports for
+    assert by_node["a"].state == S.CookedFail
+    assert (by_node["b"].state, by_node["b"].reason) == (S.Uncooked, "upstream item a_1 failed")
+    assert by_node["d"].state == S.Uncooked
+    assert not (tmp_path / "d_ran").exists() and not (tmp_path / "b_ran").exists()
+    assert any("success report for b_2 refused" in w and "local" in w
+               for w in result.warnings), result.warnings
+    # resumed: a succeeds this time; b never ran, so it runs now (it is no CookedCache)
+    again = _cook_to_its_end(_stray_report_network(tmp_path, "--success", fail_once),
+                             resume=True)
+    states = {i.node: i.state for i in again.items}
+    assert states == {"a": S.CookedSuccess, "b": S.CookedSuccess, "d": S.CookedSuccess,
+                      "x": S.CookedCache}
+    assert (tmp_path / "b_ran").exists() and (tmp_path / "d_ran").exists()
+
+
+def test_a_start_reported_for_a_waiting_item_does_not_hang_the_cook(tmp_path):
+    """x's job says b started while b waits for a. Before: b was Cooking for ever once a
+    cooked (no scheduler had it, none would end it): the cook never ended."""
+    net = _stray_report_network(tmp_path, "--start", "exit 0")
+    result = _cook_to_its_end(net)
+    assert result.ok, (result.counts, result.errors)
+    assert (tmp_path / "b_ran").exists() and (tmp_path / "d_ran").exists()
+    assert any("start report for b_2 refused" in w for w in result.warnings), result.warnings
