@@ -15,7 +15,7 @@ from schedcore import network as network_file
 from schedcore.network import Network, NodeSpec, SchedulerSpec
 from schedcore.nodes import NODE_TYPES
 from schedcore.parms import ParmSet, spare_problems, spare_template, templates_of
-from schedcore.registry import scheduler_types
+from schedcore.registry import scheduler_type
 
 # the installed example: read-only for the studio (Save goes to Save As), cooked from a copy
 EXAMPLE = Path(str(examples.folder() / examples.DEFAULT)).resolve()
@@ -85,7 +85,7 @@ class Document(QObject):
     def templates(self, name: str) -> list:
         spec = self.spec(name)
         if self.is_scheduler(name):
-            cls = scheduler_types().get(spec.type)
+            cls = scheduler_type(spec.type)
             return (templates_of(cls) if cls else []) + list(spec.spare_parms)
         return list(NODE_TYPES[spec.type].parm_templates)
 
@@ -205,7 +205,7 @@ class Document(QObject):
         self._checkpoint(f"Add {name}")
         if type_name in NODE_TYPES:
             self.network.nodes.append(NodeSpec(name, type_name, {}, list(inputs or [])))
-        elif type_name in scheduler_types():
+        elif scheduler_type(type_name) is not None:
             self.network.schedulers.append(SchedulerSpec(name, type_name, {}))
             if not self.network.default_scheduler:
                 self.network.default_scheduler = name

@@ -13,6 +13,7 @@ def _registry_types():
     """The scheduler types a network may name, from the plugin system: what
     ``schedcore.network`` checks a document against unless told otherwise. It lives here,
     where both are known, so the network document does not import the registry; the
-    registry loads on the first network checked, not on import."""
+    registry loads on the first network checked, not on import; a network that names
+    built-in types only is checked without its scan of entry points and folders."""
     from . import registry
-    return registry.scheduler_types(), registry.unknown_type_message
+    return registry.SchedulerTypes(), registry.unknown_type_message

@@ -12,6 +12,14 @@ Types come from three places, all through ``registerTypes(type_registry)``:
 A file that cannot be used becomes a ``LoadFailure`` (file, line, kind, why) and the others
 still load. ``reload()`` imports again the files that changed, so the next cook uses them,
 without a restart.
+
+The process's registry (``default()``) loads the built-ins when made, and the entry points
+and the types path when first asked for more than a built-in's name: the built-ins are
+registered first and a name registered twice keeps its first type, so a built-in's name means
+the same before and after the scan, and a network that names built-in types only (the
+studio's first paint, a cook with the Local Scheduler) does not wait for it (importing
+``importlib.metadata`` alone takes tens of milliseconds). ``types``, ``failures``, ``get`` of
+another name, ``reload()`` and ``scan()`` all scan first, once.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import os
 import sys
 import threading
 import traceback
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,32 +93,61 @@ _counter = itertools.count()
 
 
 class Registry:
-    def __init__(self, folders: list[Path] | None = None, use_entry_points: bool = True):
+    """Scheduler types by name. ``scan_now=False`` loads the built-ins only, and the entry
+    points and the types folders on the first use that needs them (see the module's
+    docstring); the results are the same."""
+
+    def __init__(self, folders: list[Path] | None = None, use_entry_points: bool = True,
+                 scan_now: bool = True):
         self._folders = folders
         self._use_entry_points = use_entry_points
         self._lock = threading.RLock()
-        self.types: dict[str, SchedulerType] = {}
-        self._fixed_failures: list[LoadFailure] = []  # from entry points
+        self._types: dict[str, SchedulerType] = {}
+        self._fixed_failures: list[LoadFailure] = []  # built-ins' and entry points'
         self._sources: dict[Path, _Source] = {}
+        self._scanned = False
         self.extra_files: list[Path] = []  # loaded besides the types folders
-        self._load_fixed()
-        self.reload()
+        self._load_builtins()
+        if scan_now:
+            self.scan()
 
     # -- what is registered -----------------------------------------------------------
+    @property
+    def types(self) -> dict[str, SchedulerType]:
+        """Every registered type by name (after the scan)."""
+        self.scan()
+        return self._types
+
+    @property
+    def scanned(self) -> bool:
+        """Whether the entry points and the types folders have been loaded."""
+        return self._scanned
+
+    def find(self, name: str) -> SchedulerType | None:
+        """The type registered as ``name``, or None. A built-in's name is answered without
+        the scan (nothing registered later can take it); any other name scans first."""
+        with self._lock:
+            entry = self._types.get(name)
+            if entry is None and not self._scanned:
+                self.scan()
+                entry = self._types.get(name)
+            return entry
+
     def classes(self) -> dict[str, type]:
         with self._lock:
             return {name: entry.cls for name, entry in self.types.items()}
 
     def get(self, name: str) -> type:
-        try:
-            return self.types[name].cls
-        except KeyError:
+        entry = self.find(name)
+        if entry is None:
             raise KeyError(f"unknown scheduler type {name!r}"
-                           + did_you_mean(name, self.types)) from None
+                           + did_you_mean(name, self.types))
+        return entry.cls
 
     @property
     def failures(self) -> list[LoadFailure]:
         with self._lock:
+            self.scan()
             return self._fixed_failures + [f for source in self._sources.values()
                                            for f in source.failures]
 
@@ -117,9 +155,21 @@ class Registry:
         return self._folders if self._folders is not None else types_folders()
 
     # -- loading ----------------------------------------------------------------------
-    def _load_fixed(self) -> None:
+    def _load_builtins(self) -> None:
         from . import schedulers
         self._register_from(schedulers.registerTypes, "built-in", None, self._fixed_failures)
+
+    def scan(self) -> None:
+        """Load the entry points and the types folders, the first time only (``reload()``
+        loads the folders' changes)."""
+        with self._lock:
+            if self._scanned:
+                return
+            self._scanned = True
+            self._load_entry_points()
+            self._reload_folders()
+
+    def _load_entry_points(self) -> None:
         if not self._use_entry_points:
             return
         from importlib.metadata import entry_points  # slow to import: only when scanned
@@ -137,7 +187,15 @@ class Registry:
 
     def reload(self) -> bool:
         """Import the type files that are new or changed, forget those that are gone.
-        True when anything changed."""
+        True when anything changed (the first scan, when it is this call's, is not a
+        change: it loads the files as they are)."""
+        with self._lock:
+            if not self._scanned:
+                self.scan()
+                return False
+            return self._reload_folders()
+
+    def _reload_folders(self) -> bool:
         with self._lock:
             found = {path: _stamp(path) for path in self._scan()}
             changed = False
@@ -171,7 +229,7 @@ class Registry:
     def _forget(self, path: Path) -> None:
         source = self._sources.pop(path)
         for name in source.names:
-            self.types.pop(name, None)
+            self._types.pop(name, None)
 
     def _load_file(self, path: Path, stamp: tuple) -> None:
         source = self._sources[path] = _Source(stamp, [], [])
@@ -209,13 +267,13 @@ class Registry:
                         for line, why in registry.refused)
         names = []
         for cls, name, label in registry.schedulers:
-            other = self.types.get(name)
+            other = self._types.get(name)
             if other is not None:
                 failures.append(LoadFailure(origin, _class_line(cls), "registered twice",
                                             f"scheduler type {name!r} is registered already "
                                             f"by {other.origin}; this one is ignored"))
                 continue
-            self.types[name] = SchedulerType(name, cls, label, origin)
+            self._types[name] = SchedulerType(name, cls, label, origin)
             names.append(name)
         return names
 
@@ -285,17 +343,50 @@ _default_lock = threading.Lock()
 
 
 def default() -> Registry:
-    """This process's registry, loaded on first use."""
+    """This process's registry: made on first use with the built-ins, scanned when first
+    asked for more (see the module's docstring)."""
     global _default
     with _default_lock:
         if _default is None:
-            _default = Registry()
+            _default = Registry(scan_now=False)
         return _default
 
 
 def scheduler_types() -> dict[str, type[Scheduler]]:
     """Every scheduler type a network may name, by name."""
     return default().classes()
+
+
+def scheduler_type(name: str) -> type[Scheduler] | None:
+    """The scheduler type registered as ``name``, or None (a built-in's without the scan)."""
+    entry = default().find(name)
+    return entry.cls if entry is not None else None
+
+
+class SchedulerTypes(Mapping):
+    """``scheduler_types()`` as a read-only mapping that scans only when it must: looking up
+    a built-in's name does not; an unknown name, iterating or ``len`` do."""
+
+    def __init__(self, registry: Registry | None = None):
+        self._registry = registry
+
+    def _reg(self) -> Registry:
+        return self._registry if self._registry is not None else default()
+
+    def __getitem__(self, name: str) -> type[Scheduler]:
+        entry = self._reg().find(name) if isinstance(name, str) else None
+        if entry is None:
+            raise KeyError(name)
+        return entry.cls
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._reg().find(name) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._reg().classes())
+
+    def __len__(self) -> int:
+        return len(self._reg().types)
 
 
 def unknown_type_message(name: str) -> str:
