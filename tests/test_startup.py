@@ -122,3 +122,55 @@ print(json.dumps(out))
     found = loaded(code, env)
     assert found["imported"] == [] and found["shown"] == []
     assert "schedcore.check" in found["check shown"] and found["check panel"]
+
+
+def test_a_network_of_built_in_types_loads_without_the_registry_scan():
+    """Built-ins win a name clash, so a network that names built-in types only is checked
+    without the scan of entry points and types folders; the scan, done later, gives what an
+    eager one gives."""
+    code = MODULES_OF + f"""
+from schedcore import network, registry
+network.load({str(EXAMPLES / "wedge_summary.top.json")!r})
+out = {{"scanned": registry.default().scanned, "loaded": of(("importlib.metadata",))}}
+lazy = registry.default()
+eager = registry.Registry()
+out["same"] = ({{n: (t.label, t.origin) for n, t in lazy.types.items()}}
+               == {{n: (t.label, t.origin) for n, t in eager.types.items()}}
+               and [str(f) for f in lazy.failures] == [str(f) for f in eager.failures])
+out["scanned after"] = lazy.scanned
+print(json.dumps(out))
+"""
+    assert loaded(code) == {"scanned": False, "loaded": [], "same": True,
+                            "scanned after": True}
+
+
+def test_the_studio_scans_the_scheduler_types_after_its_first_paint(tmp_path):
+    pytest.importorskip("PySide6")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_API": "pyside6",
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "IPYTHONDIR": str(tmp_path / "ipython"), "SCHEDSTUDIO_EXIT_WHEN_SHOWN": "1"}
+    code = MODULES_OF + f"""
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from schedcore import registry
+from schedstudio import main as studio
+out = {{}}
+
+def at_first_paint(window):
+    def exposed():
+        out["scanned when shown"] = registry.default().scanned
+        out["loaded when shown"] = of(("importlib.metadata",))
+        QTimer.singleShot(500, QApplication.quit)
+    studio.when_first_exposed(window, exposed)
+    window.document.dirty = False
+
+studio.exit_when_shown = at_first_paint
+out["status"] = studio.main([{str(EXAMPLES / "wedge_summary.top.json")!r}])
+out["scanned later"] = registry.default().scanned
+import gc
+out["collector on"] = gc.isenabled()
+print(json.dumps(out))
+"""
+    found = loaded(code, env)
+    assert found == {"scanned when shown": False, "loaded when shown": [], "status": 0,
+                     "scanned later": True, "collector on": True}
