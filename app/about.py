@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import platform
 from importlib.resources import files
 
 import PySide6
@@ -18,6 +17,8 @@ def icon() -> QIcon:
 
 
 def about_text() -> str:
+    import platform  # for the About box only: not on the way to the window
+
     return (f"<h3>schedstudio {schedcore.__version__}</h3>"
             "<p>Write, test and run programmable schedulers for a procedural dependency "
             "graph, in the manner of Houdini's PDG.</p>"

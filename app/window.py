@@ -30,7 +30,6 @@ from .bridge import CookBridge
 from .console.shell import ShellDock
 from .cookview.panel import CookViewer
 from .document import EXAMPLE, Document
-from .editor.source import SourceView
 from .logview import LogViewer, open_link
 from .network.panel import NetworkPanel
 from .network.tabmenu import TabMenu
@@ -58,8 +57,8 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([640, 760])  # the node editor nearly half, at any width
         self.setCentralWidget(self.splitter)
         self.resize(1400, 840)
-        self.log_viewer = LogViewer(self)
-        self.source_view: SourceView | None = None  # made when first needed
+        self._log_viewer: LogViewer | None = None  # made when first needed (see log_viewer)
+        self.source_view = None  # the module files' SourceView, made when first needed
         self.setWindowIcon(about.icon())
         self.bridge = CookBridge(self)
         self.viewer = CookViewer(self.bridge)
@@ -80,7 +79,7 @@ class MainWindow(QMainWindow):
         self.panel.showItemsRequested.connect(self.show_items_of)
         self.panel.itemClicked.connect(lambda item_id: self.go_to(("item", item_id)))
         self.pane.saveToPython.connect(self.save_to_python)
-        self.viewer.openInside.connect(self.log_viewer.show_url)
+        self.viewer.openInside.connect(self.show_inside)
         self.submitted.openRequested.connect(self.open_link)
         self._watch(document)
         self._remember(document.path)
@@ -90,7 +89,18 @@ class MainWindow(QMainWindow):
 
     def open_link(self, url: QUrl) -> None:
         """A log or status URI: the desktop's viewer, else the studio's Log Viewer."""
-        open_link(url, self.log_viewer.show_url)
+        open_link(url, self.show_inside)
+
+    def show_inside(self, url: QUrl) -> None:
+        """``url`` in the studio's Log Viewer."""
+        self.log_viewer.show_url(url)
+
+    @property
+    def log_viewer(self) -> LogViewer:
+        """The Log Viewer (its own window), made the first time a link opens in it."""
+        if self._log_viewer is None:
+            self._log_viewer = LogViewer(self)
+        return self._log_viewer
 
     # -- the layout, as the user left it ----------------------------------------------------
     LAYOUT = {"window/geometry": ("saveGeometry", "restoreGeometry"),
@@ -369,9 +379,11 @@ class MainWindow(QMainWindow):
         self.save_layout()
         self.bridge.cancel()
         self.bridge.wait(30)
-        self.check_panel.stop(wait=60)  # each scenario is bounded: it ends its cook first
+        if self._check_panel is not None:  # never shown: nothing runs (nor is imported)
+            self._check_panel.stop(wait=60)  # each scenario is bounded: it ends its cook first
         self.shell.stop()
-        self.log_viewer.close()
+        if self._log_viewer is not None:
+            self._log_viewer.close()
         event.accept()
 
     # -- nodes and types -------------------------------------------------------------------
@@ -615,6 +627,8 @@ class MainWindow(QMainWindow):
                 self.pane.goto(field, line)
         elif target[0] == "file":
             if self.source_view is None:
+                from .editor.source import SourceView
+
                 self.source_view = SourceView()
                 self.source_view.saved.connect(self._module_saved)
             self.source_view.show_line(*target[1:])
