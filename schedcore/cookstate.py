@@ -155,3 +155,6 @@ class NodeState:
         self.items: list[WorkItem] = []
         self.unfinished = 0        # items not yet final (blocked counts as final)
         self.complete = False      # every item this node will make exists
+        # an upstream item that failed or did not run, so that this node (dynamic) or one
+        # above it made no items from it: a partition made from no items must not cook
+        self.failed_above: WorkItem | None = None

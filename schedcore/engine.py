@@ -551,6 +551,7 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
             self._block(child, f"upstream item {item.name} "
                                f"{'failed' if item.state == S.CookedFail else 'did not run'}")
         for child in self._downstream_of(item):
+            child.failed_above = child.failed_above or item
             self._warning(f"node {child.name}: no items made from {item.name}, which "
                           f"{'failed' if item.state == S.CookedFail else 'did not run'}",
                           child.name)

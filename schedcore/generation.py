@@ -91,6 +91,8 @@ class GenerationMixin:
 
     def _complete(self, node: NodeState) -> None:
         node.complete = True
+        for upstream in node.inputs:  # what stopped a node above stops this one's partitions
+            node.failed_above = node.failed_above or upstream.failed_above
         self._regenerate = True
 
     def _check_count(self, node: NodeState) -> None:
@@ -134,6 +136,13 @@ class GenerationMixin:
 
     def _link(self, item: WorkItem) -> None:
         """Count what the item waits for; make it ready now when nothing."""
+        node = self._nodes[item.node]
+        if node.type.partition and node.inputs and not item.dependencies:
+            above = next((n.failed_above for n in node.inputs if n.failed_above), None)
+            if above is not None:  # made from no items, as those above never came
+                self._block(item, f"upstream item {above.name} "
+                                  f"{'failed' if above.state == S.CookedFail else 'did not run'}")
+                return
         pending = 0
         for dep in item.dependencies:
             if dep.id in self._blocked or dep.state in (S.CookedFail, S.CookedCancel):

@@ -533,3 +533,23 @@ def test_a_chain_of_1100_dynamic_nodes_cooks(tmp_path):
     result = cook(make_network(tmp_path, nodes), Scripted())
     assert not result.errors
     assert result.ok and result.counts == {"CookedSuccess": 1101}
+
+
+def test_a_wait_for_all_made_from_no_items_below_a_failure_does_not_run(tmp_path):
+    """gen (both items fail) -> dyn (dynamic: makes no items) -> wait -> after: the
+    partition has nothing to wait for, yet it is below a failure; it and what is below it
+    stay Uncooked, as in a static cook (before: wait and after cooked)."""
+    net = make_network(tmp_path, [
+        {"name": "gen", "type": "genericgenerator", "parms": {"itemcount": 2}},
+        {"name": "dyn", "type": "genericgenerator", "inputs": ["gen"],
+         "parms": {"generatewhen": "eachupstreamcooked"}},
+        {"name": "wait", "type": "waitforall", "inputs": ["dyn"]},
+        {"name": "after", "type": "genericgenerator", "inputs": ["wait"]},
+    ])
+    sched = Scripted(_fail_gen)
+    result = cook(net, sched)
+    states = {i.node: (i.state, i.reason) for i in result.items}
+    assert states["wait"] == (S.Uncooked, "upstream item gen_1 failed")
+    assert states["after"][0] == S.Uncooked
+    assert "after" not in {n.split("_")[0] for n in sched.names("onSchedule")}
+    assert not result.ok
