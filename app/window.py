@@ -2,8 +2,9 @@
 network and its parameters.
 
 The window opens with what its first paint shows; a panel that is not in sight (the Scheduler
-Check, the Python Shell) and a command's own modules (the conformance kit, Save To Python,
-Submit As Job) are imported when first used."""
+Check, the Python Shell, Submitted Jobs, the Log Viewer, the module files' source view) and a
+command's own modules (the conformance kit, Save To Python, Submit As Job) are made or
+imported when first used."""
 
 from __future__ import annotations
 
@@ -36,7 +37,6 @@ from .network.tabmenu import TabMenu
 from .parms.pane import ParameterPane
 from .problems import ProblemsPanel, field_target
 from .settings import open_settings
-from .submitted import SubmittedPanel
 
 MAX_RECENT = 8
 NETWORK_EXTENSION = ".top.json"
@@ -64,7 +64,7 @@ class MainWindow(QMainWindow):
         self.viewer = CookViewer(self.bridge)
         self.problems = ProblemsPanel()
         self.shell = ShellDock(self.console_namespace, self)
-        self.submitted = SubmittedPanel(self.settings)
+        self._submitted = None  # made when its dock is first shown (see submitted)
         self._check_panel = None  # made when its dock is first shown (see check_panel)
         self._docks()
         self._menus()
@@ -80,7 +80,6 @@ class MainWindow(QMainWindow):
         self.panel.itemClicked.connect(lambda item_id: self.go_to(("item", item_id)))
         self.pane.saveToPython.connect(self.save_to_python)
         self.viewer.openInside.connect(self.show_inside)
-        self.submitted.openRequested.connect(self.open_link)
         self._watch(document)
         self._remember(document.path)
         self._restore_layout()
@@ -169,7 +168,8 @@ class MainWindow(QMainWindow):
         problems = QDockWidget("Problems", self, objectName="problems")
         problems.setWidget(self.problems)
         submitted = QDockWidget("Submitted Jobs", self, objectName="submitted")
-        submitted.setWidget(self.submitted)
+        submitted.setWidget(QLabel("Submitted Jobs is made when first shown."))
+        submitted.visibilityChanged.connect(lambda visible: visible and self.submitted)
         self.check_dock = QDockWidget("Scheduler Check", self, objectName="schedulercheck")
         self.check_dock.setWidget(QLabel("The Scheduler Check is made when first shown."))
         self.check_dock.visibilityChanged.connect(lambda visible: visible and self.check_panel)
@@ -457,6 +457,18 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(
                 f"Saved {name}. It is not a file of the types folders: the scheduler files "
                 f"that import it load it again when the studio starts again", 15000)
+
+    @property
+    def submitted(self):
+        """The Submitted Jobs panel, made the first time it is shown or used: it reads the
+        status of each job it lists, and again every second."""
+        if self._submitted is None:
+            from .submitted import SubmittedPanel
+
+            self._submitted = SubmittedPanel(self.settings)
+            self._submitted.openRequested.connect(self.open_link)
+            self.submitted_dock.setWidget(self._submitted)
+        return self._submitted
 
     @property
     def check_panel(self):

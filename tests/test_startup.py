@@ -99,7 +99,8 @@ def test_the_studio_window_imports_a_panel_when_it_is_first_shown(tmp_path):
            "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data"),
            "IPYTHONDIR": str(tmp_path / "ipython")}
     code = MODULES_OF + f"""
-LATER = ("qtconsole", "ipykernel", "schedcore.check", "schedstudio.check")
+LATER = ("qtconsole", "ipykernel", "schedcore.check", "schedstudio.check",
+         "schedstudio.submitted", "schedstudio.editor.source", "importlib.metadata")
 out = {{}}
 import schedstudio.window
 out["imported"] = of(LATER)
