@@ -128,6 +128,8 @@ class Journal:
         self.path = Path(path)
         self._on_error = on_error  # told once, when the journal cannot be written
         self._pending: list[tuple] = []
+        # item id: (item, names of its attributes changed since their last row)
+        self._attributes: dict[int, tuple] = {}
         self._due: float | None = None  # when what is pending must be committed
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if fresh:
@@ -167,6 +169,8 @@ class Journal:
         at most the events of that window."""
         if isinstance(event, ItemStateChanged):
             new, item = event.new, event.item
+            if new.is_final and item.id in self._attributes:
+                self._write_attributes(self._attributes.pop(item.id))
             if not new.is_final:
                 # what resume needs of a run not over: that it began, where an earlier
                 # success stood (it no longer does)
@@ -189,12 +193,23 @@ class Journal:
             if output is not None:
                 self._append(event.item, "output", output.to_json())
         elif isinstance(event, ItemChanged) and event.what == "attribute":
-            attrib = event.item.attributes.get(event.detail)
-            if attrib is not None:
-                self._append(event.item, "attribute",
-                             {"name": event.detail, **attrib.to_json()})
+            if event.item.state.is_final:
+                self._write_attributes((event.item, {event.detail: None}))
+            else:  # written once, as the item ends: not the whole array at each report
+                self._attributes.setdefault(event.item.id, (event.item, {}))[1][
+                    event.detail] = None
         elif isinstance(event, CookFinished):
+            for changed in self._attributes.values():  # items that never ended
+                self._write_attributes(changed)
+            self._attributes.clear()
             self.close()
+
+    def _write_attributes(self, changed: tuple) -> None:
+        item, names = changed
+        for name in names:
+            attrib = item.attributes.get(name)
+            if attrib is not None:
+                self._append(item, "attribute", {"name": name, **attrib.to_json()})
 
     def _append(self, item, kind: str, data: dict) -> None:
         self._append_text(item, kind, json.dumps(data))

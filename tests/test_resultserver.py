@@ -490,7 +490,7 @@ def test_attribute_indexes_out_of_range_are_refused_and_warned(cook):
     with xmlrpc.client.ServerProxy(f"http://{c.address}") as proxy:  # pdgcmd's call shape
         for index in (10**8, 10**8, -1):
             with pytest.raises(xmlrpc.client.Fault, match=r"attribute 'n': index -?[\d,]+ is "
-                               r"out of range: an index goes from 0 to 100,000"):
+                               r"out of range: an index goes from 0 to 10,000"):
                 proxy.set_int_attrib(item_id, -1, "n", 7, index, c.job_id)
         with pytest.raises(xmlrpc.client.Fault, match="index 1.5 is not a whole number"):
             proxy.set_float_attrib(item_id, -1, "f", 1.0, 1.5, c.job_id)
@@ -504,7 +504,7 @@ def test_attribute_indexes_out_of_range_are_refused_and_warned(cook):
     results = json.loads(body)["results"]
     assert [r["status"] for r in results] == ["error", "error", "applied"]
     assert results[0]["error"] == ("attribute 's': index 100,000,000 is out of range: an "
-                                   "index goes from 0 to 100,000")
+                                   "index goes from 0 to 10,000")
     result = c.finish()
     item = c.item(item_id)
     assert len(item.attribArray("n")) == MAX_ATTRIB_INDEX + 1
@@ -512,10 +512,10 @@ def test_attribute_indexes_out_of_range_are_refused_and_warned(cook):
     refused = [w for w in result.warnings if "attribute report refused" in w]
     assert refused == [  # once per item and attribute, naming both and the limit
         f"{name}: attribute report refused: attribute 'n': index 100,000,000 is out of range: "
-        "an index goes from 0 to 100,000",
+        "an index goes from 0 to 10,000",
         f"{name}: attribute report refused: attribute 'f': index 1.5 is not a whole number",
         f"{name}: attribute report refused: attribute 's': index 100,000,000 is out of range: "
-        "an index goes from 0 to 100,000"]
+        "an index goes from 0 to 10,000"]
 
 
 def test_a_flood_of_refused_reports_is_counted_not_logged_line_by_line(cook, caplog):
