@@ -127,16 +127,66 @@ def stream(handle, start: int, end: int, write) -> bool:
     return True
 
 
+# == the cook's listing, a page at a time ===================================================
+PAGE_ITEMS = 500              # items on a page of ``GET /`` unless ``count`` says fewer
+MAX_PAGE_ITEMS = 2_000        # ... or more, up to this
+MAX_PAGE_BYTES = 1024 * 1024  # a page ends after the item that takes it past this
+
+
+def page_span(query: dict) -> tuple[int, int]:
+    """``(start, count)`` from ``?start=N&count=M``; raises ``BadRequest``."""
+    values = []
+    for name, default, top in (("start", 0, 10**MAX_DIGITS), ("count", PAGE_ITEMS,
+                                                              MAX_PAGE_ITEMS)):
+        text = query.get(name, [str(default)])[0]
+        if not (text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS):
+            raise BadRequest(400, f"{name}={text[:40]!r}: a whole number, e.g. {name}="
+                                  f"{default}")
+        values.append(min(int(text), top))
+    start, count = values
+    return start, max(1, count)
+
+
+def cook_listing(items: list[WorkItem], start: int, count: int, key: str = "",
+                 as_html: bool = False) -> bytes:
+    """Items ``start`` to ``start + count`` of the cook (fewer when they pass
+    ``MAX_PAGE_BYTES``), as JSON (``{"items", "total", "start", "next"}``, ``next`` the
+    URL of the next page while there is one) or HTML with a link to the next page. A page
+    is made of its own items only: a cook of 50,000 items costs a page, not the cook."""
+    total = len(items)
+    shown: list[dict] = []
+    size = 0
+    for item in items[start:start + count]:
+        data = status(item)
+        size += len(json.dumps(data)) if not as_html else 200
+        shown.append(data)
+        if size > MAX_PAGE_BYTES:
+            break
+    after = start + len(shown)
+    more = f"&key={key}" if key else ""
+    kind = "&html" if as_html else ""
+    after_url = f"/?start={after}&count={count}{kind}{more}" if after < total else None
+    if as_html:
+        return cook_page(shown, key, total, start, after_url).encode()
+    return json.dumps({"items": shown, "total": total, "start": start,
+                       "next": after_url}).encode()
+
+
 # == HTML ===================================================================================
-def cook_page(items: list[dict], key: str = "") -> str:
+def cook_page(items: list[dict], key: str = "", total: int | None = None, start: int = 0,
+              after_url: str | None = None) -> str:
     """``key``: the read key the page was read with, carried on in its links."""
     more = f"&key={html.escape(key)}" if key else ""
     rows = "".join(f"<tr><td><a href='/status/{i['id']}?html{more}'>"
                    f"{html.escape(i['name'])}</a>"
                    f"</td><td>{html.escape(i['node'])}</td><td>{i['state']}</td></tr>"
                    for i in items)
-    return (f"<!doctype html><title>cook</title><h1>{len(items)} work items</h1>"
-            f"<table><tr><th>item</th><th>node</th><th>state</th></tr>{rows}</table>")
+    total = len(items) if total is None else total
+    shown = (f"{total} work items" if len(items) == total else
+             f"{total} work items: {start + 1} to {start + len(items)}")
+    after = f"<p><a href='{html.escape(after_url)}'>next</a></p>" if after_url else ""
+    return (f"<!doctype html><title>cook</title><h1>{shown}</h1>"
+            f"<table><tr><th>item</th><th>node</th><th>state</th></tr>{rows}</table>{after}")
 
 
 def item_page(data: dict, key: str = "") -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hmac
 import http.server
 import json
@@ -52,7 +53,14 @@ BODY_GRACE = 5.0                # seconds a body may take before the rate is ask
 MAX_REPORTS = 20_000            # reports in one JSON batch
 RATE = 2_000                    # requests per second per connection (burst: one second's)
 REMEMBERED_RIDS = 2_000_000     # idempotency ids kept; the oldest are forgotten beyond
-WARNED_ATTRIBS = 10_000         # (item, attribute) refusals warned about once in the cook
+WARNED_ATTRIBS = 10_000         # (item, attribute) refusals remembered, each warned once
+FIRST_WARNINGS = 5              # refusals of one kind warned one by one; the rest are counted
+WARN_DELAY = 1.0                # ... and said as one warning a second later, and at the end
+MAX_LOG = 16 * 1024 * 1024      # bytes of an item's log its reports may append
+RENDERS = 4                     # pages being made at once (the rest wait, then 503)
+RENDER_WAIT = 5.0               # seconds a page waits for its turn
+LOG_CUT = ("\n[schedcore: this item's log reached {limit} MB from its reports; what it sent "
+           "after that was not kept]\n")
 
 REFUSED = ("job id refused: the report is not from a job of the current cook: it carries "
            "neither the cook's PDG_JOBID nor its secret. A job proves it is one by reporting "
@@ -93,6 +101,11 @@ class ResultServer:
         self._refusals = _Refusals()
         self._warned: set[tuple] = set()
         self._warned_lock = threading.Lock()
+        self._warnings: dict[str, list] = {}  # kind: [warned, unwarned, last text]
+        self._warn_later: threading.Timer | None = None
+        self._logged: dict[int, int] = {}  # item id: bytes of log its reports appended
+        self._logged_lock = threading.Lock()
+        self.renders = threading.BoundedSemaphore(RENDERS)
         self._http = _listen(host, port, max_connections, idle_timeout)
         self._http.owner = self
         self._stopping = False
@@ -116,6 +129,7 @@ class ResultServer:
         self._http.server_close()
         self._http.close_connections()
         self._refusals.say_unshown()
+        self._say_unwarned(last=True)
         os.close(self._wake_read)
         os.close(self._wake_write)
 
@@ -201,8 +215,33 @@ class ResultServer:
                 self._rids[rid] = None
                 if len(self._rids) > REMEMBERED_RIDS:
                     self._rids.popitem(last=False)
+        if kind == "log":
+            args = self._capped_log(item, args)
+            if args is None:
+                return "applied"  # beyond the item's log limit: not kept, and said once
         self.sink.apply_report(kind, item, *args)
         return "applied"
+
+    def _capped_log(self, item: WorkItem, args: tuple) -> tuple | None:
+        """The log text a report appends, cut at ``MAX_LOG`` bytes of the item's log from its
+        reports (a note says where); None once the item's log is full."""
+        (text,) = args
+        size = len(text.encode("utf-8", "replace"))
+        key = getattr(item, "id", id(item))
+        with self._logged_lock:
+            used = self._logged.get(key, 0)
+            if used > MAX_LOG:
+                return None
+            if used + size <= MAX_LOG:
+                self._logged[key] = used + size
+                return args
+            self._logged[key] = MAX_LOG + 1  # full: what comes next is dropped
+        room = MAX_LOG - used
+        kept = text.encode("utf-8", "replace")[:room].decode("utf-8", "ignore")
+        self.warn_once((key, "log"), f"{getattr(item, 'name', item)}: its log reached "
+                       f"{MAX_LOG // 2**20} MB from its reports; the rest is not kept",
+                       kind="log")
+        return (kept + LOG_CUT.format(limit=MAX_LOG // 2**20),)
 
     def _checked_index(self, item: WorkItem, args: tuple) -> tuple:
         """The attribute report with its index checked here, before it reaches the engine:
@@ -212,15 +251,54 @@ class ResultServer:
             return name, type, value, checked_attrib_index(name, index)
         except AttribIndexError as exc:
             self.warn_once((getattr(item, "id", None), name),
-                            f"{getattr(item, 'name', item)}: attribute report refused: {exc}")
+                           f"{getattr(item, 'name', item)}: attribute report refused: {exc}",
+                           kind="attribute report refused")
             raise ReportError(str(exc)) from None
 
-    def warn_once(self, key: tuple, text: str) -> None:
+    def warn_once(self, key: tuple, text: str, kind: str = "") -> None:
+        """A warning in the cook, once per ``key``; of one ``kind`` the first
+        ``FIRST_WARNINGS`` one by one, then their number in one warning ``WARN_DELAY``
+        seconds later, and when the server stops (a job refused 100,000 times would otherwise
+        bury the cook's log)."""
+        kind = kind or str(key[-1])
         with self._warned_lock:
             if key in self._warned:
                 return
             if len(self._warned) < WARNED_ATTRIBS:
                 self._warned.add(key)
+            counts = self._warnings.setdefault(kind, [0, 0, ""])
+            if counts[0] < FIRST_WARNINGS:
+                counts[0] += 1
+            else:
+                counts[1] += 1
+                counts[2] = text
+                if self._warn_later is None and not self._stopping:
+                    self._warn_later = threading.Timer(WARN_DELAY, self._say_unwarned)
+                    self._warn_later.daemon = True
+                    self._warn_later.start()
+                return
+        self._warn(text)
+
+    @staticmethod
+    def _unwarned_text(kind: str, counts: list) -> str:
+        text = (f"{counts[1]:,} more warnings like the above ({kind}), not shown one by one "
+                f"(the first {FIRST_WARNINGS} of a kind are); the last: {counts[2]}")
+        counts[1], counts[2] = 0, ""
+        return text
+
+    def _say_unwarned(self, last: bool = False) -> None:
+        with self._warned_lock:
+            if self._warn_later is not None and last:
+                self._warn_later.cancel()
+            self._warn_later = None
+            texts = [self._unwarned_text(kind, counts)
+                     for kind, counts in self._warnings.items() if counts[1]]
+        for text in texts:
+            self._warn(text)
+            if last:  # the cook may be past reading its warnings: its log has it
+                log.warning("result server: %s", text)
+
+    def _warn(self, text: str) -> None:
         warn = getattr(self.sink, "cookWarning", None)
         try:
             if warn is not None:
@@ -579,12 +657,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         wants_html = "html" in query or "html" in url.query.split("&") \
             or "text/html" in self.headers.get("Accept", "")
         if not parts:
-            items = [pages.status(item) for item in sink.all_items()]
-            if wants_html:
-                self._reply(200, pages.cook_page(items, key).encode(),
-                            "text/html; charset=utf-8")
-            else:
-                self._json(200, {"items": items})
+            start, count = pages.page_span(query)
+            with self._render_turn():
+                body = pages.cook_listing(sink.all_items(), start, count, key, wants_html)
+            self._reply(200, body, "text/html; charset=utf-8" if wants_html
+                        else "application/json")
             return
         if len(parts) == 2 and parts[0] in ("status", "log"):
             item = self.server.owner.find(parts[1])
@@ -592,14 +669,28 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self._json(404, {"error": f"no work item {short(repr(parts[1]))} in this cook"})
             elif parts[0] == "log":
                 self._log(item, query)
-            elif wants_html:
-                self._reply(200, pages.item_page(pages.status(item), key).encode(),
-                            "text/html; charset=utf-8")
             else:
-                self._json(200, pages.status(item))
+                with self._render_turn():
+                    body = (pages.item_page(pages.status(item), key) if wants_html
+                            else json.dumps(pages.status(item))).encode()
+                self._reply(200, body, "text/html; charset=utf-8" if wants_html
+                            else "application/json")
             return
         self._json(404, {"error": f"no page {short(url.path)}: try /, /status/<id> or "
                                   f"/log/<id> (?tail=BYTES, or a Range header)"})
+
+    @contextlib.contextmanager
+    def _render_turn(self):
+        """At most ``RENDERS`` pages made at once (each made of every item it lists): a
+        page waits ``RENDER_WAIT`` seconds for its turn, then is a 503."""
+        renders = self.server.owner.renders
+        if not renders.acquire(timeout=RENDER_WAIT):
+            raise BadRequest(503, f"the result server is making {RENDERS} pages already: "
+                                  f"try again in a moment")
+        try:
+            yield
+        finally:
+            renders.release()
 
     def _log(self, item: WorkItem, query: dict) -> None:
         """The log streamed from its file: a client that does not read holds one chunk."""

@@ -267,7 +267,7 @@ def _add_sub_item(req, ref):
     req.server.warn_once((getattr(item, "id", ref), "add_sub_item_batch"),
                          f"{getattr(item, 'name', ref)}: the job asked to add a sub item to "
                          f"its batch (add_sub_item_batch); this cook has no batch items, so "
-                         f"none was added")
+                         f"none was added", kind="add_sub_item_batch")
     return -1
 
 
