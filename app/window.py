@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QAction, QKeySequence
@@ -33,10 +34,12 @@ from .cookview.panel import CookViewer
 from .document import EXAMPLE, Document
 from .logview import LogViewer, open_link
 from .network.panel import NetworkPanel
-from .network.tabmenu import TabMenu
 from .parms.pane import ParameterPane
 from .problems import ProblemsPanel, field_target
 from .settings import open_settings
+
+if TYPE_CHECKING:
+    from .network.tabmenu import TabMenu
 
 MAX_RECENT = 8
 NETWORK_EXTENSION = ".top.json"
@@ -391,6 +394,8 @@ class MainWindow(QMainWindow):
     def tab_menu(self) -> TabMenu:
         """The TAB menu, made the first time it is opened or asked for."""
         if self._tab_menu is None:
+            from .network.tabmenu import TabMenu
+
             self._tab_menu = TabMenu(self)
             self._tab_menu.chosen.connect(self.add_node)
             self._tab_menu.failureChosen.connect(lambda *failed: self.go_to(("file", *failed)))

@@ -3,7 +3,6 @@ the tail of its log (live while it cooks), and a summary bar with counts and pro
 
 from __future__ import annotations
 
-import html
 from collections import Counter
 from pathlib import Path
 
@@ -237,6 +236,8 @@ class CookViewer(QWidget):
 
     @staticmethod
     def _details_html(item: WorkItem) -> str:
+        import html  # with the first item shown, not on the way to the window
+
         try:
             rows = _detail_rows(item)
         except RuntimeError:  # the engine changed the item meanwhile: the next refresh
