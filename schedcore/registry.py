@@ -363,7 +363,7 @@ def scheduler_type(name: str) -> type[Scheduler] | None:
     return entry.cls if entry is not None else None
 
 
-class SchedulerTypes(Mapping):
+class SchedulerTypes(Mapping[str, type]):
     """``scheduler_types()`` as a read-only mapping that scans only when it must: looking up
     a built-in's name does not; an unknown name, iterating or ``len`` do."""
 
