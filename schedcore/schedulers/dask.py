@@ -15,11 +15,12 @@ import json
 import os
 import socket
 import threading
+import time
 from pathlib import Path
 
 from ..errors import CookError
 from ..parms import ParmTemplate
-from ..results import ScheduleResult
+from ..results import ScheduleResult, TickResult
 from ..workitem import AttribType, WorkItem
 from .base import COMMON_PARMS, Scheduler, private_folder
 
@@ -93,6 +94,9 @@ class DaskScheduler(Scheduler):
                      "does not raise: it fails the item). A task whose worker dies runs "
                      "again as often as the Dask scheduler's "
                      "distributed.scheduler.allowed-failures says (default 3)."),
+        ParmTemplate("dask_workerwait", "float", 60.0, "Wait Without Workers",
+                     "Seconds the items may wait while the Dask cluster has no worker at "
+                     "all; then they fail, naming the workers lost. 0: wait for ever."),
     ]
 
     def __init__(self, name: str = "", parms: dict | None = None, hip: str = ""):
@@ -109,12 +113,20 @@ class DaskScheduler(Scheduler):
         self._batch: list[tuple] = []  # (item id, priority, task args) of this engine pass
         self._fetching = False
         self._done_callback = None
+        self._checking = False  # a look at the cluster's workers is under way
+        self._workers: dict[str, str] = {}  # the cluster's workers last seen: address -> name
+        self._no_workers_since: float | None = None  # monotonic time the last worker left
+        self._given_up: set[int] = set()  # items failed by the cook, their tasks canceled
 
     def onStartCook(self, static, cook_set) -> bool:
         distributed = _import_distributed()
         super().onStartCook(static, cook_set)
         self._canceling = self._fetching = False
         self._futures, self._ended, self._finished, self._batch = {}, set(), [], []
+        self._checking, self._workers, self._no_workers_since = False, {}, None
+        self._given_up = set()
+        self._worker_wait = self["dask_workerwait"].evaluateFloat()
+        self._address = ""  # the Dask scheduler's, once connected
         self._resources = json.loads(json.dumps(self["dask_resources"].evaluate() or {})) \
             or None
         address = self["dask_address"].evaluateString()
@@ -152,7 +164,68 @@ class DaskScheduler(Scheduler):
         # cluster sees task keys and events, and the whole id is what jobs report with
         self._cook = self._engine.job_id[:12]
         self._client.subscribe_topic(TOPIC, self._event)
+        self._address = self._client.scheduler.address or address
+        self._checking = True  # the workers at the start, to name them should they be lost
+        self._client.loop.add_callback(self._check_workers, self._client)
         return True
+
+    def onTick(self) -> TickResult:
+        """At most one look at the cluster's workers per tick while tasks are out (on the
+        client's event loop, without waiting for it): a cluster without any worker for
+        ``dask_workerwait`` seconds fails the items, naming the workers it lost."""
+        with self._lock:
+            waiting = bool(self._futures)
+        if self._client is None or not waiting:
+            self._no_workers_since = None
+            return TickResult.SchedulerReady
+        if not self._checking and self._client.status == "running":
+            self._checking = True
+            self._client.loop.add_callback(self._check_workers, self._client)
+        since = self._no_workers_since
+        if since is not None and 0 < self._worker_wait <= time.monotonic() - since:
+            self._fail_without_workers()
+        return TickResult.SchedulerReady
+
+    async def _check_workers(self, client) -> None:
+        """How many workers the cluster has (their names only when that changed)."""
+        try:
+            info = await client.scheduler.identity(n_workers=0)
+            count = info["n_workers"]
+            if count and count != len(self._workers):
+                info = await client.scheduler.identity(n_workers=-1)
+                self._workers = {address: str(w.get("name")) if w.get("name") not in
+                                 (None, "") else address
+                                 for address, w in info["workers"].items()}
+            if count:
+                self._no_workers_since = None
+            elif self._no_workers_since is None:
+                self._no_workers_since = time.monotonic()
+        except Exception:  # the scheduler lost: the futures' cancel says so
+            pass
+        finally:
+            self._checking = False
+
+    def _fail_without_workers(self) -> None:
+        """Fail every item whose task is out, saying which workers the cluster lost and
+        what to do; cancel their tasks."""
+        with self._lock:
+            lost = dict(self._futures)
+            self._futures.clear()
+            self._given_up.update(lost)
+        self._no_workers_since = None
+        names = ", ".join(sorted(self._workers.values())) or "none seen by this cook"
+        address = self._address
+        for item_id in lost:
+            self.workItemFailed(
+                item_id, -1,
+                f"the Dask cluster at {address} has had no workers for "
+                f"{self._worker_wait:g} s (lost: {names}), so its task could not run. Start "
+                f"workers (dask worker {address}) and cook again; their logs say why they "
+                f"ended. dask_workerwait sets how long items wait without workers.")
+        try:
+            self._client.cancel(list(lost.values()), force=True)
+        except Exception:  # the client closing: the tasks go with it
+            pass
 
     def onSchedule(self, work_item: WorkItem) -> ScheduleResult:
         if not work_item.command.strip():
@@ -267,6 +340,9 @@ class DaskScheduler(Scheduler):
         in batches. Errors and cancellations are looked at on another thread."""
         with self._lock:
             self._futures.pop(item_id, None)
+            if item_id in self._given_up:  # failed already, without workers
+                self._given_up.discard(item_id)
+                return
             if future.status == "finished" and item_id in self._ended:
                 self._ended.discard(item_id)
                 return
@@ -301,12 +377,24 @@ class DaskScheduler(Scheduler):
     def _outcome(self, item_id: int, future) -> None:
         """The item's outcome from its future (blocks to fetch a result or an error)."""
         from distributed import KilledWorker
+        from distributed.client import FutureCancelledError
 
-        if self._canceling or future.status == "cancelled":
+        if self._canceling:
             self.workItemCancelled(item_id)
             return
         try:
             result = future.result()
+        except FutureCancelledError as exc:
+            if getattr(exc, "reason", None) == "scheduler-connection-lost":
+                self.workItemFailed(
+                    item_id, -1,
+                    f"the cook lost the Dask scheduler at {self._address} (its connection "
+                    f"closed) while the item's task was out, so its outcome is unknown. "
+                    f"Check that `dask scheduler` still runs there (its log says why it "
+                    f"ended) and cook again; a command that was running may have finished.")
+            else:  # canceled by another client of the cluster
+                self.workItemCancelled(item_id)
+            return
         except KilledWorker as exc:
             last = exc.last_worker
             worker = str(last.name) if last.name not in (None, "") else last.address
@@ -357,12 +445,19 @@ class DaskScheduler(Scheduler):
             futures = list(self._futures.values())
         if cancel and futures:
             self._canceling = True
-            # Dask cannot interrupt a running task: kill the commands' process groups on the
-            # workers (a worker that is gone or restarting is skipped), then cancel the rest
-            self._client.run(daskjob.kill_jobs, [f.key for f in futures], on_error="ignore")
-            self._client.cancel(futures)
-        self._client.unsubscribe_topic(daskjob.TOPIC)
-        self._client.close()
+            # Dask cannot interrupt a running task: kill the commands' process trees on the
+            # workers, then cancel the tasks. Every worker first marks the cook canceled (a
+            # task of it queued there, or starting as the command is killed, returns without
+            # running its command), then kills the commands of the cook it runs
+            if self._client.status == "running":
+                self._client.run(daskjob.cancel_cook, self._cook, on_error="ignore")
+                self._client.cancel(futures, force=True)
+        try:
+            if self._client.status == "running":
+                self._client.unsubscribe_topic(daskjob.TOPIC)
+            self._client.close()
+        except Exception:  # a client whose scheduler is gone: nothing left to close
+            pass
         if self._cluster is not None:
             self._cluster.close()
         self._client = self._cluster = None

@@ -13,7 +13,9 @@ import time
 
 from .. import process
 
-_RUNNING: dict[str, subprocess.Popen] = {}  # task key -> the command's process, on this worker
+_RUNNING: dict[str, tuple[str, subprocess.Popen]] = {}  # task key -> (cook key, the command)
+_CANCELED: dict[str, None] = {}  # cook keys canceled, oldest first: their commands never start
+_start_lock = threading.Lock()  # a command starts, or its cook is canceled, not both at once
 _FOLDERS: set[str] = set()  # log folders made already by this worker process
 _ENVIRONMENTS: dict[str, dict[str, str]] = {}  # cook key -> the commands' base environment
 _watchdog_lock = threading.Lock()
@@ -26,6 +28,7 @@ _token = ""
 # scheduler and on to the cook's client: the task waits for no answer, and the client needs
 # no round trip to the worker to fetch the result.
 TOPIC = "schedcore-jobs"
+CANCELED = -int(signal.SIGTERM)  # the exit code of a task whose cook was canceled first
 
 
 def _worker():
@@ -51,6 +54,8 @@ def run_job(key: str, cook: str, command: str, env: dict, cwd: str, log_path: st
     it), run ``command`` in a session of its own with its output in ``log_path``; return its
     exit code, how long it ran and the worker's name."""
     worker, item = _worker(), int(env["PDG_ITEM_ID"])
+    if cook in _CANCELED:  # queued on this worker as its cook was canceled: never starts
+        return CANCELED, 0.0, worker_name()
     if worker is not None:
         worker.log_event(TOPIC, [cook, item])
     if data:
@@ -64,8 +69,11 @@ def run_job(key: str, cook: str, command: str, env: dict, cwd: str, log_path: st
     started = time.monotonic()
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
     with open(log_fd, "ab", buffering=0) as log, open(os.devnull, "rb") as stdin:
-        proc = process.start(command, stdin, log, {**_environment(cook), **env}, cwd)
-        _RUNNING[key] = proc
+        with _start_lock:
+            if cook in _CANCELED:
+                return CANCELED, 0.0, worker_name()
+            proc = process.start(command, stdin, log, {**_environment(cook), **env}, cwd)
+            _RUNNING[key] = (cook, proc)
         try:
             code = proc.wait()
         finally:
@@ -93,15 +101,18 @@ def _make_folder(folder: str) -> None:
         _FOLDERS.add(folder)
 
 
-def kill_jobs(keys: list[str]) -> int:
-    """Kill the process trees of these tasks' commands on this worker; how many there were."""
-    killed = 0
-    for key in keys:
-        proc = _RUNNING.get(key)
-        if proc is not None:
-            process.kill_tree(proc)
-            killed += 1
-    return killed
+def cancel_cook(cook: str) -> int:
+    """The cook ``cook`` is canceled: from now on no command of its tasks starts on this
+    worker (a task of it queued here returns at once), and the process trees of those
+    running are killed; how many there were. Run on every worker by the canceling cook."""
+    with _start_lock:
+        _CANCELED[cook] = None
+        while len(_CANCELED) > 64:  # cooks long over
+            del _CANCELED[next(iter(_CANCELED))]
+        victims = [proc for owner, proc in list(_RUNNING.values()) if owner == cook]
+    for proc in victims:
+        process.kill_tree(proc)
+    return len(victims)
 
 
 def run_submitted(cook_args: list[str], cwd: str, status_path: str, log_path: str) -> int:
