@@ -137,7 +137,8 @@ class GenerationMixin:
     def _link(self, item: WorkItem) -> None:
         """Count what the item waits for; make it ready now when nothing."""
         node = self._nodes[item.node]
-        if node.type.partition and node.inputs and not item.dependencies:
+        if node.type.partition and node.inputs and not item.dependencies \
+                and not self._upstream_items(node):  # not a server item: made from items
             above = next((n.failed_above for n in node.inputs if n.failed_above), None)
             if above is not None:  # made from no items, as those above never came
                 self._block(item, f"upstream item {above.name} "

@@ -897,3 +897,28 @@ def test_an_item_made_after_its_upstream_item_was_canceled_says_it_did_not_run(t
     states = {i.name: (i.state, i.reason) for i in result.items}
     assert states["gen_1"][0] == S.CookedCancel
     assert states["all_2"] == (S.Uncooked, "upstream item gen_1 did not run")
+
+
+def test_a_server_begin_whose_other_input_lost_its_items_still_serves_its_sessions(tmp_path):
+    """Found by the model: Python Server Begin over two inputs, one of which made no items
+    because the items above it failed. Its server item (made without dependencies, though from
+    upstream items) was blocked as a partition made from no items, and so were its sessions,
+    whose upstream items had all cooked."""
+    net = _network(tmp_path, [
+        {"name": "srv", "type": "pythonserver", "parms": {"sessions": 2}},
+        {"name": "bad", "type": "commandsend", "inputs": ["srv"]},
+        {"name": "dyn", "type": "genericgenerator", "inputs": ["srv", "bad"],
+         "parms": {"generatewhen": "eachupstreamcooked", "itemcount": 0}},
+        {"name": "server", "type": "pythonserver", "inputs": ["srv", "dyn"]},
+    ])
+
+    class FailBad(OneAnswer):
+        def onSchedule(self, work_item):
+            answer = super().onSchedule(work_item)
+            return R.CookFailed if work_item.node == "bad" else answer
+
+    result = Engine(net, scheduler=FailBad(), journal=False).run()
+    states = {i.name: (i.state, i.reason) for i in result.items}
+    assert {s for name, (s, _) in states.items() if name.startswith("bad")} == {S.CookedFail}
+    served = {name: state for name, (state, _) in states.items() if name.startswith("server")}
+    assert len(served) == 3 and set(served.values()) == {S.CookedSuccess}, states
