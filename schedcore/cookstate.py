@@ -108,6 +108,13 @@ class SchedulerState:
     def can_schedule(self) -> bool:
         return bool(self.ready) and not self.busy and not self.full and self.budget != 0
 
+    @property
+    def spent(self) -> bool:
+        """The ``pdg_maxitems`` budget ran out while items are ready: the next tick comes at
+        once (the limit paces the scheduler; it does not make it wait for the period). Not
+        while the scheduler is full: it is asked again when a message wakes the engine."""
+        return self.budget == 0 and bool(self.ready) and not self.busy and not self.full
+
 
 def tick_period(scheduler: Scheduler) -> float:
     """``pdg_tickperiod`` in seconds; a ``CookError`` naming the scheduler when it is not a

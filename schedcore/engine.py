@@ -287,8 +287,7 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
             if self._journal is not None:  # a busy engine commits on time too
                 self._journal.due(now)
             for state in scheds:
-                early = state.budget == 0 and state.ready and not state.busy
-                if self._stop is None and (now >= state.next_tick or early):
+                if self._stop is None and (now >= state.next_tick or state.spent):
                     self._tick(state, now)
             if self._stop is not None:
                 return
@@ -296,8 +295,8 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
                 self._schedule(state)
             if self._live == 0 and all(n.complete for n in self._nodes.values()):
                 return
-            if any(state.can_schedule for state in scheds):
-                continue
+            if any(state.can_schedule or state.spent for state in scheds):
+                continue  # a spent budget: the next tick comes at once, not at its time
             if self._stalled(scheds):
                 return
             timeout = self._wait_time(scheds)

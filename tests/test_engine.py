@@ -270,6 +270,40 @@ def test_max_items_limits_onschedule_calls_between_ticks(tmp_path):
             run = 0
 
 
+@pytest.mark.parametrize("journal", [False, True])
+def test_max_items_paces_without_waiting_for_the_tick_period(tmp_path, journal):
+    """pdg_maxitems paces onSchedule, it does not cap throughput: when the budget ran out and
+    items are ready the next tick comes at once, never after pdg_tickperiod (an hour here)."""
+    sched = Scripted(pdg_maxitems=5, pdg_tickperiod=3600)
+    engine = Engine(chain(tmp_path, 200), scheduler=sched, journal=journal)
+    waits = []
+    wakeups = engine._wakeups
+
+    class Counted:  # the engine's waits for a message or its next tick, counted
+        get_nowait, put = wakeups.get_nowait, wakeups.put
+
+        def get(self, timeout=None):
+            waits.append(timeout)
+            return wakeups.get(timeout=timeout)
+
+    engine._wakeups = Counted()
+    engine.start()
+    result = engine.wait(30)
+    if result is None:  # it waited for a tick: end it, then fail
+        engine.cancel()
+        engine.wait(30)
+    assert result is not None and result.ok, "the cook waited for the tick period"
+    assert len(list(sched.names("onSchedule"))) == 400
+    assert waits == []  # every item cooks in onSchedule: nothing to wait for
+    run = 0
+    for call in sched.calls:  # and the limit still holds between ticks
+        if call[0] == "onSchedule":
+            run += 1
+            assert run <= 5
+        elif call[0] == "onTick":
+            run = 0
+
+
 def test_scheduler_busy_holds_onschedule_until_a_tick_says_ready(tmp_path):
     ticks = []
 
