@@ -72,7 +72,8 @@ def _cook(args, signals) -> int:
     with Live(progress, console=console, refresh_per_second=10, transient=True,
               redirect_stdout=False, redirect_stderr=False):
         cook_cancelable(engine, signals, lambda text: console.print(text, highlight=False))
-    result = engine.result
+    result = engine.wait()
+    assert result is not None  # the cook ended: cook_cancelable waited for it
     summary(result, console)
     if args.json:
         print_json(result.to_json())

@@ -21,6 +21,7 @@ import collections
 import os
 import signal
 import threading
+from typing import Any
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # Ctrl-C, timeout, a closed tty
 _ENDED = 0  # in the pipe: the cook ended (no signal has the number 0)
@@ -34,8 +35,8 @@ class CancelSignals:
     """Notes the cancel signals from :meth:`install` on; a signal ignored when the command
     started (``nohup``) stays ignored. ``first``: the first one taken, or None."""
 
-    def __init__(self):
-        self._previous: dict[int, object] = {}
+    def __init__(self) -> None:
+        self._previous: dict[int, Any] = {}  # signal -> the handler before
         self._pipe: tuple[int, int] | None = None
         self._wakeup_before = -1
         self._read: collections.deque[int] = collections.deque()
@@ -65,7 +66,7 @@ class CancelSignals:
             signal.signal(sig, handler)
         self._previous = {}
         signal.set_wakeup_fd(self._wakeup_before)
-        for fd in self._pipe:
+        for fd in self._pipe or ():
             os.close(fd)
         self._pipe, self.installed = None, False
 
@@ -78,22 +79,26 @@ class CancelSignals:
 
     def ended(self) -> None:
         """Wake :meth:`next`: the cook ended (any thread)."""
+        pipe = self._pipe
+        if pipe is None:  # restored already: nobody waits
+            return
         try:
-            os.write(self._pipe[1], bytes([_ENDED]))
-        except (OSError, TypeError):  # restored already: nobody waits
+            os.write(pipe[1], bytes([_ENDED]))
+        except OSError:  # closed as it was restored
             pass
 
     def next(self, block: bool = True) -> int | None:
         """The next signal noted, waiting for it or for :meth:`ended` when ``block``; None
         once the cook ended (or, not blocking, when none is noted), or when none can be."""
-        if not self.installed:
+        pipe = self._pipe
+        if not self.installed or pipe is None:
             return None
         while not self._read:
             if self._ended and block:
                 return None
-            os.set_blocking(self._pipe[0], block)
+            os.set_blocking(pipe[0], block)
             try:
-                self._read.extend(os.read(self._pipe[0], 512))
+                self._read.extend(os.read(pipe[0], 512))
             except BlockingIOError:
                 return None
         sig = self._read.popleft()

@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import TypeGuard
 from urllib.parse import unquote, urlparse
 
 import psutil
@@ -184,7 +185,7 @@ def _another_program(status: dict) -> str:
     return f" (process {pid} is now another program, started {when})"
 
 
-def _number(value) -> bool:
+def _number(value) -> TypeGuard[float]:
     return type(value) in (int, float) and value == value and abs(value) < 1e12
 
 
