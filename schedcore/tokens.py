@@ -10,8 +10,10 @@ In a command (``expand_command``) every value is quoted for the shell where it l
 file named ``x$(id).exr`` stays a name: bare, it becomes one word (``shlex.quote``); inside
 ``'...'`` or ``"..."`` it is escaped for those quotes; inside the script of ``sh -c '...'``
 (a quoted string right after ``-c``) it is quoted for that inner shell, then escaped for the
-quotes around the script. ``@name:raw``
-inserts the value as it is, for the rare command that builds shell syntax from an attribute.
+quotes around the script. ``@pdg_inputs`` is a list: bare, each file is a word of its own
+(``ls -d @pdg_inputs`` lists every input file; none: no word); inside quotes the files,
+space-separated, stay in those quotes as one word. ``@name:raw`` inserts the value as it is,
+for the rare command that builds shell syntax from an attribute.
 """
 
 from __future__ import annotations
@@ -40,8 +42,8 @@ def _builtin(item: WorkItem, name: str):
     if name == "pdg_input":
         inputs = item.inputFiles
         return inputs[0].path if inputs else ""
-    if name == "pdg_inputs":
-        return " ".join(o.path for o in item.inputFiles)
+    if name == "pdg_inputs":  # a list: several words in a command (expand_command)
+        return [o.path for o in item.inputFiles]
     if name == "pdg_output":
         expected = item.expectedOutputFiles
         return expected[0].path if expected else ""
@@ -52,7 +54,8 @@ def expand_attributes(text: str, item: WorkItem, where: str = "") -> str:
     """Replace every ``@name`` in ``text`` with the item's value; ``TokenError`` if unknown."""
     if "@" not in text:
         return text
-    return _REF.sub(lambda match: _value(item, match, where), text).replace("\\@", "@")
+    return _REF.sub(lambda match: _joined(_value(item, match, where)), text) \
+        .replace("\\@", "@")
 
 
 def expand_command(text: str, item: WorkItem, where: str = "") -> str:
@@ -64,12 +67,18 @@ def expand_command(text: str, item: WorkItem, where: str = "") -> str:
 
     def sub(match: re.Match) -> str:
         value = _value(item, match, where)
-        return value if match.group(3) else _quoted(value, levels[match.start()])
+        if match.group(3):
+            return _joined(value)
+        return _quoted(value, levels[match.start()])
 
     return _REF.sub(sub, text).replace("\\@", "@")
 
 
-def _value(item: WorkItem, match: re.Match, where: str) -> str:
+def _joined(value: str | list[str]) -> str:
+    return value if isinstance(value, str) else " ".join(value)
+
+
+def _value(item: WorkItem, match: re.Match, where: str) -> str | list[str]:
     name, index = match.group(1), int(match.group(2) or 0)
     if item.hasAttrib(name):
         value = item.attribValue(name, index)
@@ -78,7 +87,8 @@ def _value(item: WorkItem, match: re.Match, where: str) -> str:
                              f"has only {len(item.attribArray(name))} value(s)")
         return _format(value)
     try:
-        return _format(_builtin(item, name))
+        value = _builtin(item, name)
+        return value if isinstance(value, list) else _format(value)
     except KeyError:
         known = sorted(item.attribNames()) + ["pdg_id", "pdg_index", "pdg_input",
                                               "pdg_name", "pdg_output"]
@@ -115,11 +125,17 @@ def _scan(text: str, start: int, end: int, outer: tuple[str, ...], levels: list)
             script = bool(_SCRIPT_BEFORE.search(text[start:i]))
 
 
-def _quoted(value: str, levels: tuple[str, ...]) -> str:
-    """``value`` as one literal word for the innermost shell, escaped for each quote around
-    it on the way out."""
+def _quoted(value: str | list[str], levels: tuple[str, ...]) -> str:
+    """``value`` as one literal word for the innermost shell (a list: a word for each of its
+    values, or inside quotes there its values space-separated), escaped for each quote
+    around it on the way out."""
     *outer, inner = levels
-    value = _escaped(value, inner) if inner else shlex.quote(value)
+    if inner:
+        value = _escaped(_joined(value), inner)
+    elif isinstance(value, list):
+        value = " ".join(shlex.quote(word) for word in value)
+    else:
+        value = shlex.quote(value)
     for quote in reversed(outer):
         value = _escaped(value, quote)
     return value

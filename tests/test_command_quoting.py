@@ -79,3 +79,31 @@ def test_file_pattern_items_with_hostile_names_are_copied_not_run(tmp_path):
     assert sorted(p.name for p in (tmp_path / "converted").iterdir()) == sorted(names)
     assert sorted(p.name for p in (tmp_path / "again").iterdir()) == sorted(names)
     assert not list(tmp_path.rglob("PWNED"))
+
+
+def item_with_inputs(paths) -> WorkItem:
+    parent = WorkItem(1, "up")
+    for path in paths:
+        parent.addOutputFile(path)
+    return WorkItem(2, "down", dependencies=(parent,))
+
+
+def test_pdg_inputs_is_one_quoted_word_per_input_file(tmp_path):
+    """``@pdg_inputs`` is every input file, space-separated as in Houdini: bare in a command,
+    each file one shell word, quoted (``ls -d @pdg_inputs`` lists three files, not one file
+    named after all three); inside quotes the list stays in those quotes, as one word."""
+    names = ["a.exr", "b c.exr", "x$(touch PWNED).exr"]
+    for name in names:
+        (tmp_path / name).write_text("")
+    item = item_with_inputs([str(tmp_path / name) for name in names])
+    listed = run(expand_command("ls -d @pdg_inputs", item), tmp_path).splitlines()
+    assert listed == [str(tmp_path / name) for name in names]
+    words = "printf '<%s>' @pdg_inputs; sh -c 'printf \"[%s]\" @pdg_inputs'"
+    out = run(expand_command(words, item), tmp_path)
+    each = [str(tmp_path / name) for name in names]
+    assert out == "".join(f"<{p}>" for p in each) + "".join(f"[{p}]" for p in each)
+    assert run(expand_command('printf "<%s>" "@pdg_inputs"', item), tmp_path) == \
+        "<" + " ".join(each) + ">"
+    assert_nothing_ran(tmp_path, expand_command("ls -d @pdg_inputs", item))
+    assert run(expand_command("printf '<%s>' x @pdg_inputs", item_with_inputs([])),
+               tmp_path) == "<x>"  # no input files: no words
