@@ -228,7 +228,7 @@ class Journal:
         for key, text in self._db.execute("SELECT item, data FROM events WHERE kind = 'state' "
                                           "ORDER BY seq"):
             try:
-                last[key] = WorkItemState[json.loads(text)["state"]].is_success
+                last[key] = WorkItemState[_loads(text)["state"]].is_success
             except (ValueError, TypeError, KeyError):
                 last[key] = False  # unreadable: its item runs again
         return {key for key, success in last.items() if success}
@@ -273,7 +273,7 @@ def read(path: str | Path, bad_rows: list[int] | None = None) -> dict[str, Recor
     for seq, key, kind, text in _query(path, "SELECT seq, item, kind, data FROM events "
                                               "ORDER BY seq"):
         try:
-            _replay(records.setdefault(key, Record()), kind, json.loads(text))
+            _replay(records.setdefault(key, Record()), kind, _loads(text))
         except (ValueError, TypeError, KeyError, AttributeError):
             broken.add(key)
             if bad_rows is not None:
@@ -288,11 +288,20 @@ def about(path: str | Path) -> dict | None:
     not say (no journal, or one written before journals said so)."""
     for (text,) in _query(path, "SELECT value FROM about WHERE key = 'network'"):
         try:
-            value = json.loads(text)
+            value = _loads(text)
         except ValueError:
             return None
         return value if isinstance(value, dict) else None
     return None
+
+
+def _loads(text: str):
+    """``json.loads``; JSON nested too deep to read (a RecursionError) is a ValueError too,
+    so that such a row is one that cannot be read, not a traceback that stops every resume."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deep to read") from None
 
 
 def _query(path: str | Path, sql: str) -> list[tuple]:

@@ -159,6 +159,38 @@ def test_unreadable_journal_rows_run_their_items_again(tmp_path):
     assert any("3 rows of the journal" in w for w in result.warnings)
 
 
+def test_journal_rows_nested_too_deep_to_read_run_their_items_again(tmp_path):
+    """A row of JSON nested 100,000 deep (json.loads: RecursionError) stopped every resume
+    with a traceback until the journal was deleted; it is a row that cannot be read."""
+    net = write(tmp_path / "net.top.json")
+    assert Engine(net).run().ok
+    deep = "[" * 100_000 + "]" * 100_000
+    db = sqlite3.connect(tmp_path / "pdgtemp" / "journal" / "net.top.json.sqlite")
+    with db:
+        rows = db.execute("SELECT seq FROM events WHERE data LIKE '%CookedSuccess%' "
+                          "ORDER BY seq").fetchall()
+        db.execute("UPDATE events SET data = ? WHERE seq = ?", ('{"state": ' + deep + "}",
+                                                                 rows[0][0]))
+        db.execute("UPDATE events SET data = ? WHERE seq = ?", (deep, rows[1][0]))
+    db.close()
+    result = Engine(net, resume=True).run()
+    assert result.ok and {i.state for i in result.items} == {S.CookedSuccess, S.CookedCache}
+    assert any("2 rows of the journal" in w for w in result.warnings), result.warnings
+
+    def runs():
+        return sorted(p.read_text().count("run") for p in tmp_path.glob("runs_*.txt"))
+
+    assert runs() == [1, 2, 2]  # the items of the two rows ran again
+    db = sqlite3.connect(tmp_path / "pdgtemp" / "journal" / "net.top.json.sqlite")
+    with db:  # what the journal says it was made from, unreadable: nothing is taken from it
+        db.execute("UPDATE about SET value = ? WHERE key = 'network'", (deep,))
+    db.close()
+    result = Engine(net, resume=True).run()
+    assert result.ok and {i.state for i in result.items} == {S.CookedSuccess}
+    assert any("does not say which network wrote it" in w for w in result.warnings)
+    assert runs() == [2, 3, 3]
+
+
 def test_a_runaway_item_count_is_refused_naming_node_and_parameter(tmp_path):
     net = write(tmp_path / "net.top.json", count=10**7)
     result = Engine(net).run()
