@@ -130,10 +130,14 @@ def read_status(uri: str) -> dict:
     except OSError as exc:
         raise SchedcoreError(f"{path}: cannot read the status ({exc.strerror}): is it the URI "
                              f"Submit As Job printed, on a folder this machine sees?") from None
-    except ValueError:
-        raise SchedcoreError(f"{path}: not a status file (not JSON)") from None
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
+        raise SchedcoreError(f"{path}: not a status file (not JSON it can read)") from None
     if not isinstance(status, dict) or "state" not in status:
         raise SchedcoreError(f"{path}: not a status file (no 'state')")
+    for name, value in status.items():
+        if name in _FIELDS and not _FIELDS[name][0](value):
+            raise SchedcoreError(f"{path}: not a status file: {name!r} is "
+                                 f"{_shown(value)}, not {_FIELDS[name][1]}")
     if status["state"] in ("queued", "cooking") and "pid" in status \
             and status.get("host") == socket.gethostname():
         other = _another_program(status)
@@ -146,6 +150,40 @@ def read_status(uri: str) -> dict:
                 f"{status.get('log', '')} says why"]
             status["state"] = "died"
     return status
+
+
+def _text(value) -> bool:
+    return isinstance(value, str)
+
+
+def _counts(value) -> bool:
+    return isinstance(value, dict) and all(
+        type(n) is int and n >= 0 for n in value.values())
+
+
+def _texts(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _time(value) -> bool:
+    return value is None or _number(value)
+
+
+# the fields a status file has (status.write_status), each with the type it must have
+_FIELDS = {
+    "state": (_text, "a word such as cooking or finished"),
+    "counts": (_counts, "a mapping of state names to counts"),
+    "errors": (_texts, "a list of messages"),
+    "ok": (lambda v: isinstance(v, bool), "true or false"),
+    "pid": (lambda v: type(v) is int, "a process id"),
+    "host": (_text, "a host name"), "log": (_text, "a path"), "network": (_text, "a path"),
+    "started": (_time, "a time in seconds"), "pid_started": (_time, "a time in seconds"),
+}
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 # seconds two readings of one process's start time may differ by (Linux derives it from the

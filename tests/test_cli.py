@@ -15,6 +15,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from schedcore.cli import main
+
 from .conftest import EXAMPLES
 from .test_process import (
     assert_all_gone,
@@ -395,6 +397,40 @@ def test_a_status_naming_no_live_process_is_died(tmp_path):
             assert shown.stdout.startswith("died"), (pid, shown.stdout)
     finally:
         zombie.wait()
+
+
+BAD_STATUSES = [
+    ({"state": 3}, "'state' is 3"),
+    ({"state": "finished", "counts": []}, "'counts' is []"),
+    ({"state": "finished", "counts": {"CookedSuccess": "2"}}, "'counts' is {'CookedSuccess': '2'}"),
+    ({"state": "finished", "counts": {"CookedSuccess": 1, "7": True}}, "'counts'"),
+    ({"state": "finished", "errors": 5}, "'errors' is 5"),
+    ({"state": "finished", "errors": "boom"}, "'errors' is 'boom'"),
+    ({"state": "finished", "ok": "yes"}, "'ok' is 'yes'"),
+    ({"state": "cooking", "pid": "12", "host": socket.gethostname()}, "'pid' is '12'"),
+    ({"state": "cooking", "pid": 1, "host": ["x"]}, "'host' is ['x']"),
+    ({"state": "queued", "log": 7}, "'log' is 7"),
+    ({"state": "cooking", "pid": 1, "host": socket.gethostname(), "started": "now"},
+     "'started' is 'now'"),
+]
+
+
+@pytest.mark.parametrize("status, why", BAD_STATUSES)
+def test_a_status_file_with_fields_of_the_wrong_type_is_explained(tmp_path, capsys, status,
+                                                                    why):
+    """Each was a traceback (AttributeError, TypeError) or nonsense printed as the status."""
+    path = tmp_path / "status.json"
+    path.write_text(json.dumps(status))
+    assert main(["status", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err and f"{path}: not a status file: {why}" in err, (out, err)
+
+
+def test_a_status_file_nested_too_deep_is_explained(tmp_path, capsys):
+    path = tmp_path / "status.json"
+    path.write_text('{"state": "finished", "counts": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    assert main(["status", str(path)]) == 2
+    assert f"{path}: not a status file (not JSON" in capsys.readouterr().err
 
 
 def types_folder(tmp_path: Path, files: dict[str, str]) -> dict[str, str]:
