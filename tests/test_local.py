@@ -10,11 +10,13 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import psutil
+import pytest
 
 from schedcore import network as network_file
 from schedcore import process
 from schedcore.engine import Engine
 from schedcore.events import ItemStateChanged
+from schedcore.schedulers.local import LocalScheduler
 from schedcore.workitem import WorkItemState as S
 
 from .conftest import EXAMPLES, make_network, watch_peak_cooking
@@ -103,6 +105,47 @@ def test_retries_run_a_failed_job_again(tmp_path):
     (item,) = Engine(net).run().items
     assert item.state == S.CookedSuccess
     assert "--- retry 1 of 1 ---" in log_of(item) and "second" in log_of(item)
+
+
+@pytest.mark.parametrize("value", [10 ** 9, -1, 1e9, "1e9", 2.5, "x"])
+def test_an_absurd_retry_count_is_refused_naming_the_parameter(tmp_path, value):
+    """maxretries is a count from 0 to LocalScheduler.MAX_RETRIES: 10^9 ran a failing job a
+    billion times and -1 never ran it at all (its item failed with a made-up "signal 1")."""
+    net = make_network(tmp_path, [generic("g", "true")], local())
+    sched = LocalScheduler("local", {"maxprocs": 2, "maxretries": value}, str(tmp_path))
+    result = Engine(net, scheduler=sched).run()
+    assert not result.ok and [i.state for i in result.items] in ([], [S.Uncooked])
+    assert result.errors == [
+        f"local: onStartCook: scheduler 'local': parameter maxretries is {value!r}; it must "
+        f"be a whole number of retries from 0 to {LocalScheduler.MAX_RETRIES}"]
+
+
+def test_an_absurd_retry_count_in_the_file_is_a_problem_of_the_file(tmp_path):
+    with pytest.raises(network_file.NetworkError,
+                       match=r"parms.maxretries: expected a whole number of retries from 0 "):
+        make_network(tmp_path, [generic("g", "true")], local(maxretries=10 ** 9))
+
+
+def test_a_million_slots_start_threads_only_for_the_jobs_that_run(tmp_path):
+    """maxprocs 1,000,000 started a million worker threads at onStartCook (42 s, 2.6 GB,
+    then "can't start new thread"); threads now start as jobs are accepted, never more
+    than jobs run at once."""
+    net = make_network(tmp_path, [generic("g", "sleep 0.2", count=6)], local(maxprocs=10 ** 6))
+    engine = Engine(net)
+    peak = [0]
+
+    def watch(event):
+        if isinstance(event, ItemStateChanged):
+            peak[0] = max(peak[0], sum(t.name.startswith("local-job")
+                                       for t in threading.enumerate()))
+
+    engine.events.subscribe(watch)
+    started = time.monotonic()
+    result = engine.run()
+    assert result.ok and len(result.items) == 6
+    assert time.monotonic() - started < 10
+    assert 1 <= peak[0] <= 6
+    assert not [t for t in threading.enumerate() if t.name.startswith("local-job")]
 
 
 def test_missing_program_fails_the_item_with_the_reason(tmp_path):

@@ -1,7 +1,9 @@
 """The Local Scheduler: runs work items as processes on this machine, in parallel.
 
-Each job runs on one of ``maxprocs`` worker threads (start, wait, report), so ``onSchedule``
-never blocks and the engine thread only decides. A job's stdout and stderr go to
+Each job runs on a worker thread (start, wait, report), so ``onSchedule`` never blocks and the
+engine thread only decides. Threads start as jobs are accepted, never more than can run at
+once (``maxprocs // slotsperworkitem``) nor than the jobs accepted and not yet ended, so a
+large ``maxprocs`` costs only the threads its jobs use. A job's stdout and stderr go to
 ``<temp>/logs/<item>.log`` (``<temp>`` is the cook's own: see ``Scheduler.tempDir``); its exit
 code decides
 success, unless the job reported its outcome to the result server first (the first final
@@ -25,10 +27,20 @@ import time
 from pathlib import Path
 
 from .. import process
+from ..errors import CookError
 from ..parms import ParmTemplate
 from ..results import ScheduleResult
 from ..workitem import WorkItem
 from .base import COMMON_PARMS, Scheduler, private_folder, write_private
+
+MAX_RETRIES = 100  # runs of a failing job beyond the first, at most
+
+
+def _retry_count(value) -> list[str]:
+    """Why an integer ``maxretries`` in a network file is out of range (none when it is not)."""
+    if 0 <= value <= MAX_RETRIES:
+        return []
+    return [f"expected a whole number of retries from 0 to {MAX_RETRIES}, got {value!r}"]
 
 
 def default_slots() -> int:
@@ -46,7 +58,8 @@ class LocalScheduler(Scheduler):
         ParmTemplate("slotsperworkitem", "int", 1, "Slots Per Work Item",
                      "Slots each job takes."),
         ParmTemplate("maxretries", "int", 0, "Retries",
-                     "Times a failed job runs again before its item fails."),
+                     f"Times a failed job runs again before its item fails (0 to "
+                     f"{MAX_RETRIES}).", validate=_retry_count),
         ParmTemplate("maxruntime", "float", 0.0, "Maximum Run Time",
                      "Seconds a job may run; one that runs longer is killed with its process "
                      "tree and its item fails. 0: no limit."),
@@ -55,12 +68,16 @@ class LocalScheduler(Scheduler):
                      "that read it (Python Script)."),
     ]
 
+    MAX_RETRIES = MAX_RETRIES
+
     def __init__(self, name: str = "", parms: dict | None = None, hip: str = ""):
         super().__init__(name, parms, hip)
         self._lock = threading.Condition()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()  # accepted jobs, None: stop
         self._workers: list[threading.Thread] = []
         self._slots = self._free = self._waiting = 0  # _waiting: accepted, not started
+        self._open = 0  # jobs accepted and not yet ended: the threads needed, at most
+        self._stdin: int | None = None
         self._running: dict[int, tuple] = {}  # item id -> (Popen, the job's marker)
         self._canceling = False
         self._status_server = self._status_uri = None  # getStatusURI's, for that server
@@ -78,13 +95,13 @@ class LocalScheduler(Scheduler):
         super().onStartCook(static, cook_set)
         self.startCallbackServer()  # jobs may report outputs and attributes
         self._slots = self._free = self.total_slots()
-        self._waiting = 0
+        self._waiting = self._open = 0
         self._canceling = False
         # what stays the same for the whole cook, evaluated once
         self._need = self["slotsperworkitem"].evaluateInt()
         self._at_once = max(1, self._slots // max(1, self._need))  # jobs running at once
         self._room, self._mean = self._at_once, None  # the queue's size; a job's mean time
-        self._retries = self["maxretries"].evaluateInt()
+        self._retries = self.retry_count()
         self._max_runtime = self["maxruntime"].evaluateFloat() or None
         self._write_data = self["writeitemdata"].evaluateBool()
         self._cwd = self.workingDir(True)
@@ -101,11 +118,23 @@ class LocalScheduler(Scheduler):
         self._stdin = os.open(os.devnull, os.O_RDONLY)
         # orphans of jobs come back to this process, to be killed with their job or reaped
         self._subreaper = process.become_subreaper()
-        self._workers = [threading.Thread(target=self._work, name=f"{self.name}-job{n}",
-                                          daemon=True) for n in range(self._slots)]
-        for worker in self._workers:
-            worker.start()
+        self._workers = []  # started as jobs are accepted (_add_worker)
         return True
+
+    def retry_count(self) -> int:
+        """``maxretries``: a whole number from 0 to ``MAX_RETRIES``, else a ``CookError``
+        naming the scheduler and the parameter (10^9 retried a failing job a billion times;
+        -1 never ran it)."""
+        parm = self["maxretries"]
+        value = parm.raw
+        if isinstance(value, str):
+            text = parm.evaluateString().strip()
+            value = int(text) if text.lstrip("+-").isdigit() else None
+        if isinstance(value, int) and not isinstance(value, bool) \
+                and 0 <= value <= MAX_RETRIES:
+            return value
+        raise CookError(f"scheduler {self.name!r}: parameter maxretries is {parm.raw!r}; it "
+                        f"must be a whole number of retries from 0 to {MAX_RETRIES}")
 
     def onSchedule(self, work_item: WorkItem) -> ScheduleResult:
         if not work_item.command.strip():
@@ -120,6 +149,9 @@ class LocalScheduler(Scheduler):
             return ScheduleResult.FullDeferred
         with self._lock:
             self._waiting += 1
+            self._open += 1
+            if len(self._workers) < min(self._at_once, self._open):
+                self._add_worker()  # one thread per job that can run now, on demand
         data = None
         if self._write_data or self._engine.payload(work_item) is not None:
             data = json.dumps(self.serializeWorkItem(work_item))
@@ -129,6 +161,12 @@ class LocalScheduler(Scheduler):
                              env, marker, f"{self._log_dir}/{name}.log",
                              f"{self._data_dir}/{name}.json", data, self._need))
         return ScheduleResult.Succeeded
+
+    def _add_worker(self) -> None:
+        worker = threading.Thread(target=self._work, name=f"{self.name}-job{len(self._workers)}",
+                                  daemon=True)
+        worker.start()
+        self._workers.append(worker)
 
     def _job_environment(self, work_item: WorkItem) -> tuple[dict, dict]:
         """The job's environment as its process gets it (encoded), and the variables that
@@ -177,8 +215,9 @@ class LocalScheduler(Scheduler):
             self._queue.put(None)
         for worker in self._workers:
             worker.join()
-        if self._workers:
+        if self._stdin is not None:
             os.close(self._stdin)
+            self._stdin = None
         self._workers = []
         process.reap_orphans()
         if self._subreaper:
@@ -192,6 +231,7 @@ class LocalScheduler(Scheduler):
             if self._canceling:
                 with self._lock:
                     self._waiting -= 1
+                    self._open -= 1
                 continue  # never started: the engine marks it canceled
             self._run(job)
 
@@ -208,6 +248,7 @@ class LocalScheduler(Scheduler):
             kind, detail = "fail", f"could not run the job: {exc}"
         with self._lock:  # free the slot before the report wakes the engine to use it
             self._free += job.slots
+            self._open -= 1
             self._lock.notify_all()
             self._make_room(time.monotonic() - started)
             # the engine reads a success when the queue runs low (or within Engine.QUIET)
