@@ -189,10 +189,14 @@ class DaskScheduler(Scheduler):
     async def _check_workers(self, client) -> None:
         """How many workers the cluster has (their names only when that changed)."""
         try:
-            info = await client.scheduler.identity(n_workers=0)
-            count = info["n_workers"]
+            try:
+                info = await client.scheduler.identity(n_workers=0)
+            except TypeError:  # an older distributed (2024.1): every worker, each time
+                info = await client.scheduler.identity()
+            count = info.get("n_workers", len(info.get("workers", ())))
             if count and count != len(self._workers):
-                info = await client.scheduler.identity(n_workers=-1)
+                if "n_workers" in info:
+                    info = await client.scheduler.identity(n_workers=-1)
                 self._workers = {address: str(w.get("name")) if w.get("name") not in
                                  (None, "") else address
                                  for address, w in info["workers"].items()}
@@ -376,16 +380,20 @@ class DaskScheduler(Scheduler):
 
     def _outcome(self, item_id: int, future) -> None:
         """The item's outcome from its future (blocks to fetch a result or an error)."""
+        from concurrent.futures import CancelledError  # the base of distributed's own
+
         from distributed import KilledWorker
-        from distributed.client import FutureCancelledError
 
         if self._canceling:
             self.workItemCancelled(item_id)
             return
         try:
             result = future.result()
-        except FutureCancelledError as exc:
-            if getattr(exc, "reason", None) == "scheduler-connection-lost":
+        except CancelledError as exc:
+            # newer distributed says why; an older one leaves its client reconnecting
+            reason = getattr(exc, "reason", None)
+            if reason == "scheduler-connection-lost" or (
+                    reason is None and getattr(future.client, "status", "") == "connecting"):
                 self.workItemFailed(
                     item_id, -1,
                     f"the cook lost the Dask scheduler at {self._address} (its connection "
