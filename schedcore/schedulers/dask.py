@@ -114,7 +114,8 @@ class DaskScheduler(Scheduler):
         self._fetching = False
         self._done_callback = None
         self._checking = False  # a look at the cluster's workers is under way
-        self._workers: dict[str, str] = {}  # the cluster's workers last seen: address -> name
+        self._workers: dict[str, str] = {}  # every worker seen in the cook: address -> name
+        self._seen_alive = 0  # how many workers the cluster had at the last look
         self._no_workers_since: float | None = None  # monotonic time the last worker left
         self._given_up: set[int] = set()  # items failed by the cook, their tasks canceled
 
@@ -124,6 +125,7 @@ class DaskScheduler(Scheduler):
         self._canceling = self._fetching = False
         self._futures, self._ended, self._finished, self._batch = {}, set(), [], []
         self._checking, self._workers, self._no_workers_since = False, {}, None
+        self._seen_alive = 0
         self._given_up = set()
         self._worker_wait = self["dask_workerwait"].evaluateFloat()
         self._address = ""  # the Dask scheduler's, once connected
@@ -194,12 +196,14 @@ class DaskScheduler(Scheduler):
             except TypeError:  # an older distributed (2024.1): every worker, each time
                 info = await client.scheduler.identity()
             count = info.get("n_workers", len(info.get("workers", ())))
-            if count and count != len(self._workers):
+            if count and count != self._seen_alive:
                 if "n_workers" in info:
                     info = await client.scheduler.identity(n_workers=-1)
-                self._workers = {address: str(w.get("name")) if w.get("name") not in
-                                 (None, "") else address
-                                 for address, w in info["workers"].items()}
+                # every worker seen in the cook: those that died one by one are named too
+                self._workers.update({address: str(w.get("name")) if w.get("name") not in
+                                      (None, "") else address
+                                      for address, w in info["workers"].items()})
+            self._seen_alive = count
             if count:
                 self._no_workers_since = None
             elif self._no_workers_since is None:
