@@ -147,7 +147,8 @@ class WorkItem:
     )
 
     def __init__(self, id: int, node: str, index: int = 0, *, priority: int = 0,
-                 frame: float = 0.0, command: str = "", dependencies: tuple = ()):
+                 frame: float = 0.0, command: str = "",
+                 dependencies: tuple[WorkItem, ...] = ()):
         self.id = id
         self.name = f"{node}_{id}"
         self.node = node if type(node) is NodeRef else node_ref(str(node))
@@ -160,14 +161,14 @@ class WorkItem:
         self.cook_duration = 0.0
         self.log_uri = ""
         self.status_uri = ""
-        self._environment = None
+        self._environment: dict[str, str] | None = None
         self.reason = ""  # why it failed or did not run, in words
         self.cook_percent: float | None = None  # what its job last reported of its progress
         self.custom_state = ""  # the job's own word for where it is ("rendering")
-        self._attribs = None
-        self._expected = None
-        self._outputs = None
-        self._log = None
+        self._attribs: dict[str, Attribute] | None = None
+        self._expected: list[OutputFile] | None = None
+        self._outputs: list[OutputFile] | None = None
+        self._log: list[str] | None = None
 
     def __repr__(self) -> str:
         return f"<WorkItem {self.name} {self.state.name}>"
@@ -208,7 +209,7 @@ class WorkItem:
         return list(self._attribs or ())
 
     def hasAttrib(self, name: str) -> bool:
-        return bool(self._attribs) and name in self._attribs
+        return name in (self._attribs or ())
 
     def attribType(self, name: str) -> AttribType | None:
         attrib = (self._attribs or {}).get(name)
