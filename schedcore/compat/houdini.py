@@ -47,7 +47,7 @@ def explain(exc: BaseException) -> tuple[str, str] | None:
 
 def _missing_pdg_name(exc: ImportError) -> str:
     """A ``pdg`` submodule or name that only Houdini's ``pdg`` package has."""
-    name = _houdini_name(exc.name)
+    name = _houdini_name(exc.name or "")
     wanted = name if isinstance(exc, ModuleNotFoundError) else _imported_name(exc, name)
     return (f"it imports {wanted!r}, a part of Houdini's pdg package that schedcore's "
             f"compatibility layer does not provide (the manual's page \"Code written for "

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from typing import TYPE_CHECKING, cast
 
 from . import hou
+
+if TYPE_CHECKING:
+    from ..parms import ParmSet, ParmValue
+    from ..workitem import WorkItem
 
 
 class houdini_property:  # noqa: N801 -- reads like ``property``
@@ -56,6 +61,17 @@ class GraphContext:
 class HoudiniServices:
     """Mixed into ``Scheduler``: Houdini's names, with Houdini's meaning where this project
     has the thing, and a documented stand-in where it has not."""
+
+    if TYPE_CHECKING:
+        # what the services use of the Scheduler they are mixed into (schedulers/base.py)
+        name: str
+        type_name: str
+        parms: ParmSet
+
+        def __getitem__(self, name: str) -> ParmValue: ...
+        def pdgEnvironment(self, work_item: WorkItem) -> dict[str, str]: ...
+        def applicationBin(self, name: str, work_item: WorkItem | None) -> str: ...
+        def _copy_job_modules(self) -> None: ...
 
     # -- parameters ---------------------------------------------------------------------
     def __setitem__(self, name: str, value) -> None:
@@ -109,7 +125,8 @@ class HoudiniServices:
         """The result server's own ``host:port`` (what a subclass that overrides
         ``workItemResultServerAddr`` starts from)."""
         from ..schedulers.base import Scheduler
-        return Scheduler.workItemResultServerAddr(self)
+        # only a Scheduler mixes the services in
+        return Scheduler.workItemResultServerAddr(cast(Scheduler, self))
 
     # -- job environments -----------------------------------------------------------------
     def resolveBaseEnvironment(self, parm_prefix: str, node=None, work_item=None) -> dict:
