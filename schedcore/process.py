@@ -29,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Protocol
 
 import psutil
 
@@ -56,8 +57,19 @@ def command_argv(command: str) -> list[str]:
     return ["/bin/sh", "-c", command]
 
 
+class Job(Protocol):
+    """What a cook needs of a job's process: a :class:`JobProcess` or a ``Popen``."""
+
+    @property
+    def pid(self) -> int: ...
+    @property
+    def returncode(self) -> int | None: ...
+    def poll(self) -> int | None: ...
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
 def start(command: str, stdin, log, env: dict, cwd: str, *, marker: dict | None = None,
-          programs: Programs | None = None) -> JobProcess | subprocess.Popen:
+          programs: Programs | None = None) -> JobProcess | subprocess.Popen[bytes]:
     """Start ``command`` in a new session (so its tree can be killed), output to ``log``
     (stdin and log: descriptors or files). A job started here whose environment (or
     ``marker``, the job's variables when ``env`` is encoded: :func:`encode_environment`) has
@@ -67,6 +79,7 @@ def start(command: str, stdin, log, env: dict, cwd: str, *, marker: dict | None 
     argv = command_argv(command)
     executable = programs(argv[0]) if programs is not None else None
     key = _orphans.starting(env if marker is None else marker)
+    proc: JobProcess | subprocess.Popen[bytes]
     try:
         if _fork_exec is None:
             proc = subprocess.Popen(argv, executable=executable, stdin=stdin, stdout=log,
@@ -87,7 +100,8 @@ class JobProcess:
     ``returncode``, ``poll``, ``wait``), waited for the way ``Popen`` waits."""
 
     def __init__(self, pid: int, args: list[str]):
-        self.pid, self.args, self.returncode = pid, args, None
+        self.pid, self.args = pid, args
+        self.returncode: int | None = None
         self._lock = threading.Lock()  # one waitpid at a time: a pid is reaped once
 
     def poll(self) -> int | None:
@@ -102,15 +116,16 @@ class JobProcess:
         if timeout is None:
             with self._lock:
                 self._wait(0)
+            assert self.returncode is not None  # a blocking waitpid has set it
             return self.returncode
         deadline, delay = time.monotonic() + timeout, 0.0005
-        while self.poll() is None:  # as Popen does: a timed waitpid does not exist
+        while (code := self.poll()) is None:  # as Popen does: a timed waitpid does not exist
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise subprocess.TimeoutExpired(self.args, timeout)
             time.sleep(min(delay, remaining))
             delay = min(2 * delay, 0.05)
-        return self.returncode
+        return code
 
     def _wait(self, flags: int) -> None:  # under the lock
         if self.returncode is not None:
@@ -166,8 +181,8 @@ def _spawn(argv: list[str], executable: str, stdin: int, log: int, env: dict,
 def _exec_error(failure: bytes, executable: str, cwd: str) -> Exception:
     """The exception ``Popen`` raises for what its child reported."""
     try:
-        name, number, message = failure.split(b":", 2)
-        number = int(number, 16)
+        name, hex_number, message = failure.split(b":", 2)
+        number = int(hex_number, 16)
     except ValueError:
         return subprocess.SubprocessError(f"bad exception data from the child: {failure!r}")
     if name != b"OSError":
@@ -231,7 +246,7 @@ class Programs:
 
 
 # == killing ===========================================================================
-def kill_tree(proc: subprocess.Popen, grace: float = 2.0, env: dict | None = None) -> None:
+def kill_tree(proc: Job, grace: float = 2.0, env: dict | None = None) -> None:
     """Terminate ``proc`` (a session leader, as :func:`start` makes it), its process group,
     every descendant (even those that started sessions of their own), every process still
     in its session, and every process that carries its job's marker (``SCHEDCORE_COOK`` and
@@ -320,7 +335,7 @@ def _marker(env: dict) -> dict[str, str] | None:
     return {MARKER: cook, ITEM_VAR: item} if cook and item is not None else None
 
 
-def _marker_of(proc: subprocess.Popen) -> dict[str, str] | None:
+def _marker_of(proc: Job) -> dict[str, str] | None:
     if proc.returncode is not None:  # reaped: its pid may be another process's by now
         return None
     try:

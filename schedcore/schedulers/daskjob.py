@@ -13,7 +13,7 @@ import time
 
 from .. import process
 
-_RUNNING: dict[str, tuple[str, subprocess.Popen]] = {}  # task key -> (cook key, the command)
+_RUNNING: dict[str, tuple[str, process.Job]] = {}  # task key -> (cook key, the command)
 _CANCELED: dict[str, None] = {}  # cook keys canceled, oldest first: their commands never start
 _start_lock = threading.Lock()  # a command starts, or its cook is canceled, not both at once
 _FOLDERS: set[str] = set()  # log folders made already by this worker process
