@@ -41,15 +41,15 @@ class Hints:
         if self._sorted is None:
             self._sorted = sorted(map(str, self._known))
             self._listing = _listing(self._sorted)
-        return f" ({self._hint(str(name))}known: {self._listing})"
+        return f" ({self._hint(str(name), self._sorted)}known: {self._listing})"
 
-    def _hint(self, name: str) -> str:
+    def _hint(self, name: str, known: list[str]) -> str:
         hint = self._close.get(name)
         if hint is None:
             close = []
-            if self._budget >= len(self._sorted):
-                self._budget -= len(self._sorted)
-                close = difflib.get_close_matches(name, self._sorted, n=1)
+            if self._budget >= len(known):
+                self._budget -= len(known)
+                close = difflib.get_close_matches(name, known, n=1)
             hint = self._close[name] = f"did you mean {close[0]!r}? " if close else ""
         return hint
 

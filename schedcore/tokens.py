@@ -84,7 +84,7 @@ def _value(item: WorkItem, match: re.Match, where: str) -> str | list[str]:
         value = item.attribValue(name, index)
         if value is None:
             raise TokenError(f"{where}@{name}.{index}: attribute {name!r} of {item.name} "
-                             f"has only {len(item.attribArray(name))} value(s)")
+                             f"has only {len(item.attribArray(name) or ())} value(s)")
         return _format(value)
     try:
         value = _builtin(item, name)
