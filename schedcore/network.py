@@ -12,6 +12,7 @@ import os
 import re
 import stat
 import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,17 +34,18 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The scheduler types a network may name, and why a name is unknown: given by whoever knows
 # the plugins (by default the schedcore package, which gives the registry's), so a document
 # never imports them.
-_scheduler_catalog = None
+_Catalog = Callable[[], tuple[Mapping[str, type], Callable[[str], str]]]
+_scheduler_catalog: _Catalog | None = None
 
 
-def use_scheduler_types(catalog) -> None:
+def use_scheduler_types(catalog: _Catalog | None) -> None:
     """Set where checks find scheduler types: a callable returning ``(types by name,
     unknown_message(name))``; None: the package's, the registry's."""
     global _scheduler_catalog
     _scheduler_catalog = catalog
 
 
-def _catalog() -> tuple[dict, object]:
+def _catalog() -> tuple[Mapping[str, type], Callable[[str], str]]:
     if _scheduler_catalog is None:
         from . import _registry_types  # asked for on the first check, not on import
         return _registry_types()
@@ -157,7 +159,8 @@ class Network:
                 if name not in wanted:
                     wanted.add(name)
                     stack.extend(by_name[name].inputs)
-        order, done = [], set()
+        order: list[NodeSpec] = []
+        done: set[str] = set()
         for node in self.nodes:
             if node.name in wanted and node.name not in done:
                 _upstream_first(node.name, by_name, done, order)
@@ -323,7 +326,8 @@ class _Checker:
         elif default and default not in schedulers:
             self.add("default_scheduler", f"no scheduler node named {default!r}"
                      + schedulers(default))
-        listed = data.get("nodes") if isinstance(data.get("nodes"), list) else []
+        nodes_entry = data.get("nodes")
+        listed = nodes_entry if isinstance(nodes_entry, list) else []
         for i, node in enumerate(listed):
             if isinstance(node, dict):
                 self._links(f"nodes[{i}]", node, nodes, schedulers)
