@@ -107,8 +107,9 @@ def literal(value) -> str:
                          f"objects with string keys; got {value!r} ({type(value).__name__})")
 
 
-def read_literal(node: ast.AST):
-    """The value of source ``literal`` wrote (runs nothing)."""
+def read_literal(node: ast.AST | None):
+    """The value of source ``literal`` wrote (runs nothing); ``None`` (the key of a
+    ``**`` in a dict display) is no such value."""
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, (ast.List, ast.Tuple)):
@@ -307,7 +308,8 @@ def read_module(text: str, filename: str = "<module>") -> Saved:
     saved = Saved(dict.fromkeys(_FIELD_NAMES, ""))
     for index, node in enumerate(cls.body):
         if isinstance(node, ast.FunctionDef) and node.name in _FIELD_NAMES:
-            nxt = cls.body[index + 1] if index + 1 < len(cls.body) else (after or [None])[0]
+            nxt = cls.body[index + 1] if index + 1 < len(cls.body) else \
+                (after[0] if after else None)
             end = _first_line(nxt) - 1 if nxt is not None else len(lines)
             saved.bodies[node.name] = _body(lines, node.lineno, end, inside)
         elif isinstance(node, ast.Assign) and _target(node) == "parm_templates":
@@ -317,7 +319,7 @@ def read_module(text: str, filename: str = "<module>") -> Saved:
     return saved
 
 
-def _first_line(node: ast.AST) -> int:
+def _first_line(node: ast.stmt) -> int:
     return min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
 
 

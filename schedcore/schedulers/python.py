@@ -109,7 +109,7 @@ def _as_written(tree: ast.Module, prefixed: set[int]) -> None:
         if getattr(node, "lineno", 0) in prefixed and hasattr(node, "col_offset"):
             node.col_offset = max(0, node.col_offset - shift)
         if getattr(node, "end_lineno", 0) in prefixed and \
-                getattr(node, "end_col_offset", None) is not None:
+                hasattr(node, "end_col_offset") and node.end_col_offset is not None:
             node.end_col_offset = max(0, node.end_col_offset - shift)
 
 
@@ -120,8 +120,13 @@ def field_problems(scheduler: str, bodies: dict[str, str]) -> list[tuple[str, in
         try:
             compile_field(scheduler, field, bodies.get(field.name, ""), {"__builtins__": builtins})
         except SyntaxError as exc:
-            problems.append((field.name, exc.lineno, exc.msg))
+            problems.append(_problem(field, exc))
     return problems
+
+
+def _problem(field: Field, exc: SyntaxError) -> tuple[str, int, str]:
+    """(field, line, message) of what ``compile_field`` raised (it always sets the line)."""
+    return field.name, exc.lineno or 1, exc.msg
 
 
 # the parameters besides the callback fields (a saved module keeps them)
@@ -150,14 +155,14 @@ class PythonScheduler(Scheduler):
         from ..compat import pdg
         namespace = {"__builtins__": builtins, "__name__": f"pythonscheduler.{self.name}",
                      "pdg": pdg}
-        problems = []
+        problems: list[tuple[str, int, str]] = []
         for field in FIELDS:
             self.__dict__.pop(field.name, None)  # back to the class's method
             try:
                 function = compile_field(self.name, field, self.parms.raw(field.name),
                                          namespace)
             except SyntaxError as exc:
-                problems.append((field.name, exc.lineno, exc.msg))
+                problems.append(_problem(field, exc))
                 continue
             if function is not None:
                 setattr(self, field.name, types.MethodType(function, self))
