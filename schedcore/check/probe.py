@@ -12,6 +12,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass
+from types import CodeType
 
 from ..events import ItemAdded, ItemStateChanged
 from ..results import schedule_result, tick_result
@@ -83,7 +84,7 @@ class Probe:
         self.in_flight_since: dict[str, tuple[float, int]] = {}  # name -> (time, ticks)
         self.last_change = (time.monotonic(), 0)
         self.before_stop_cook = None  # called on the engine thread before onStopCook runs
-        self._codes: dict[str, object] = {}  # callback -> its code, where it is defined
+        self._codes: dict[str, CodeType | None] = {}  # callback -> its code, where it is defined
 
     # -- callbacks ------------------------------------------------------------------------
     def attach(self, scheduler) -> None:
@@ -197,8 +198,9 @@ def _returning_line(function, args, code, returned: list[int]):
 def _user_frame(exc: BaseException, own_file: str) -> tuple[str, int | None]:
     """The deepest frame of ``exc`` in the file of the callback's own code; else the deepest
     in neither schedcore nor a library; else the deepest of all."""
-    frames = [(f.f_code.co_filename, line) for f, line in traceback.walk_tb(exc.__traceback__)
-              if os.path.abspath(f.f_code.co_filename) != _HERE]
+    frames: list[tuple[str, int | None]] = [
+        (f.f_code.co_filename, line) for f, line in traceback.walk_tb(exc.__traceback__)
+        if os.path.abspath(f.f_code.co_filename) != _HERE]
     own = [f for f in frames if f[0] == own_file]
     authors = [f for f in frames if f[0].startswith("<") or not
                os.path.abspath(f[0]).startswith((_PACKAGE, *_LIBRARIES))]

@@ -83,8 +83,9 @@ def healthy(cook: Cook, errors_allowed: bool = False) -> None:
         raise Fail(f"{len(cook.leftovers)} processes of its jobs still ran {GRACE:g} s after "
                    f"{how} returned: {shown}; onStopCook must stop every job with its "
                    f"children and return once they are gone", cook.probe.where("onStopCook"))
-    if cook.result.errors and not errors_allowed:
-        raise Fail(f"the cook failed: {short(cook.result.errors[0])}")
+    errors = cook.result.errors if cook.result else []
+    if errors and not errors_allowed:
+        raise Fail(f"the cook failed: {short(errors[0])}")
 
 
 def expect(cook: Cook, counts: dict[str, int], states: dict[str, S | Callable]) -> None:

@@ -16,7 +16,7 @@ from ..network import SchedulerSpec
 # Optional scenarios a built-in type promises to pass; a type of its own says so with a class
 # attribute ``conformance_claims`` (a set of these names).
 OPTIONAL = ("priorities", "shared-server", "submit-as-job")
-BUILTIN_CLAIMS = {
+BUILTIN_CLAIMS: dict[str, set[str]] = {
     "localscheduler": {"priorities", "shared-server", "submit-as-job"},
     "daskscheduler": {"shared-server", "submit-as-job"},
 }
@@ -98,7 +98,7 @@ def _checked_copy(spec: SchedulerSpec) -> SchedulerSpec:
 
 def _target(spec: SchedulerSpec, label: str, source: str) -> Target:
     cls = registry.scheduler_types()[spec.type]
-    claims = set(getattr(cls, "conformance_claims", None) or BUILTIN_CLAIMS.get(spec.type, ()))
+    claims = set(getattr(cls, "conformance_claims", None) or BUILTIN_CLAIMS.get(spec.type, set()))
     return Target(spec, label, claims & set(OPTIONAL), source)
 
 
