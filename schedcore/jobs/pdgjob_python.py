@@ -14,7 +14,13 @@ import os
 import sys
 import traceback
 
-import pdgjob
+# typing's constant, without importing typing in every job: the checker sees the modules of
+# the package where a job imports the copies beside it
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from . import pdgjob
+else:
+    import pdgjob
 
 class JobWorkItem:
     """The work item as a script sees it: PDG's names for reading and setting values."""
@@ -140,7 +146,10 @@ def main():
 
 def send_to_server(data, payload):
     """A Command Send item: its script runs in the shared server the item names."""
-    import pdgserver
+    if TYPE_CHECKING:
+        from . import pdgserver
+    else:
+        import pdgserver
     name = payload["sharedserver"]
     info = data.get("sharedserver")
     if not info:

@@ -34,6 +34,10 @@ import time
 import traceback
 from collections import OrderedDict
 
+# typing's constant, without importing typing in every server: the checker sees the modules
+# of the package where the server imports the copies beside it
+TYPE_CHECKING = False
+
 MAX_MESSAGE = 64 * 1024 * 1024
 MAX_TOKEN = 256          # bytes of the token frame, read before the token is known good
 AUTH_TIMEOUT = 5.0       # seconds a new connection has to send its token
@@ -354,8 +358,11 @@ class CommandServer:
 
     def _run(self, message):
         """Run a command's code with ``work_item`` reporting for the item that sent it."""
-        import pdgjob
-        import pdgjob_python
+        if TYPE_CHECKING:
+            from . import pdgjob, pdgjob_python
+        else:
+            import pdgjob
+            import pdgjob_python
         item, env = message.get("item") or {}, message.get("env") or {}
         reporter = pdgjob.Reporter(env.get("PDG_RESULT_SERVER", ""), env.get("PDG_JOBID", ""),
                                    item.get("id"))
@@ -446,7 +453,10 @@ def log(text):
 
 
 def _result_server():
-    import pdgjob
+    if TYPE_CHECKING:
+        from . import pdgjob
+    else:
+        import pdgjob
     address = os.environ.get("PDG_RESULT_SERVER", "")
     if not address:
         raise SystemExit("pdgserver: PDG_RESULT_SERVER is not set: run this as a cook's job")
@@ -469,7 +479,10 @@ def _address_toward(host):
 
 def _cook_watch():
     """A check that the cook is still there: a keepalive for this item, one try."""
-    import pdgjob
+    if TYPE_CHECKING:
+        from . import pdgjob
+    else:
+        import pdgjob
     reporter = pdgjob.Reporter()
 
     def alive():
@@ -511,7 +524,10 @@ def main(argv=None):
             sys.stdout.flush()
             os._exit(status)
     listener.close()
-    import pdgjob
+    if TYPE_CHECKING:
+        from . import pdgjob
+    else:
+        import pdgjob
     info = {"host": host, "port": port, "pid": pid, "token": token,
             "hostname": socket.gethostname(), "kind": "python"}
     try:
