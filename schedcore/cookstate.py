@@ -15,37 +15,6 @@ from .workitem import WorkItem, WorkItemState
 S = WorkItemState
 _SUCCESS = (S.CookedSuccess, S.CookedCache)
 
-# What a report about a work item may do, by the item's state: the one table every report a
-# job or scheduler code sends (Engine.post) is checked against before it changes anything.
-# It holds only items handed to a scheduler: offered to its onSchedule or, in a static cook,
-# ready (onScheduleStatic gave the farm the whole graph: its ready set, and each item whose
-# dependencies have all cooked since). A report about any other item (one waiting for its
-# dependencies, blocked below a failure, taken from the journal, cooked by the engine) is
-# refused with a warning: no job of the cook runs it, so nothing may say it started or ended.
-# APPLY: the report changes the item; LATE: it came after the item ended (or it is a second
-# start): nothing changes and nothing is said; absent: refused.
-APPLY, LATE, REFUSE = "apply", "late", "refuse"
-_ENDS = ("success", "fail", "cancel")
-_DATA = ("output", "attribute", "attribute_array", "log", "percent", "custom_state",
-         "shared_server", "invalidate_cache")
-_WITH_A_JOB = {"start": APPLY, **dict.fromkeys(_ENDS + _DATA, APPLY)}
-_ENDED = {"start": LATE, **dict.fromkeys(_ENDS, LATE), **dict.fromkeys(_DATA, APPLY)}
-REPORTS: dict[WorkItemState, dict[str, str]] = {
-    S.Waiting: _WITH_A_JOB,  # handed over and not yet Scheduled: a static cook's farm
-    S.Scheduled: _WITH_A_JOB,
-    S.Cooking: {**_WITH_A_JOB, "start": LATE},
-    S.CookedSuccess: _ENDED,
-    S.CookedFail: _ENDED,
-    S.CookedCancel: _ENDED,
-}
-
-
-def report_verdict(state: WorkItemState, handed: bool, kind: str) -> str:
-    """APPLY, LATE or REFUSE for a ``kind`` report about an item in ``state`` that was
-    (``handed``) or was not given to a scheduler (see ``REPORTS``)."""
-    return REPORTS.get(state, {}).get(kind, REFUSE) if handed else REFUSE
-
-
 # The longest tick period: a day. Longer is a slip of the keyboard (and beyond ~1e9 seconds
 # the engine's wait overflows the clock).
 MAX_TICK_PERIOD = 86_400.0

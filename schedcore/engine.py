@@ -27,6 +27,7 @@ import traceback
 
 from . import journal as journal_file
 from . import process, registry, serverends
+from .applying import ReportsMixin
 from .cooklock import CookLock
 from .cookstate import (
     CookResult,
@@ -47,10 +48,12 @@ from .generation import GenerationMixin
 from .limits import ItemLimits
 from .network import Network, NodeSpec
 from .registry import scheduler_types
-from .reports import ReportsMixin
+from .reports import CancelAsked, Report
 from .results import ScheduleResult, TickResult, schedule_result, tick_result
 from .resume import ResumeMixin
 from .schedulers import Scheduler
+from .schedulers.context import CookContext
+from .transitions import legal
 from .workitem import WorkItem, WorkItemState
 
 S = WorkItemState
@@ -97,8 +100,8 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
         self._blocked: set[int] = set()  # Uncooked for good: something upstream did not cook
         self._to_ready: collections.deque[WorkItem] = collections.deque()  # see _make_ready
         self._readying = False
-        self._handed: set[int] = set()  # items given to a scheduler (cookstate.REPORTS)
-        self._refused: set[tuple[int, str]] = set()  # refused reports, said once
+        self._handed: set[int] = set()  # items given to a scheduler (transitions.report_verdict)
+        self._refused: set[tuple[int, type]] = set()  # refused reports, said once
         self._live = 0             # items neither final nor blocked: the cook ends at 0
         self._in_flight = 0        # items Scheduled or Cooking: a scheduler has them
         self._next_id = 1
@@ -112,13 +115,11 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
         self._thread: threading.Thread | None = None
         self.result: CookResult | None = None
         self._done = threading.Event()
-        self._handlers = {"start": self._on_start, "success": self._on_success,
-                          "fail": self._on_fail, "cancel": self._on_cancel,
-                          "output": self._on_output, "attribute": self._on_attribute,
-                          "attribute_array": self._on_attribute_array, "log": self._on_log,
-                          "percent": self._on_percent, "shared_server": self._on_shared_server,
-                          "custom_state": self._on_custom_state,
-                          "invalidate_cache": self._on_invalidate_cache}
+        self._context = CookContext(
+            job_id=self.job_id, cook_id=self.cook_id, number=self.number, hip=network.hip,
+            post=self.post, find=self.find, items=lambda: list(self.items.values()),
+            payload=self.payload, node_parms=self.node_parms,
+            dependency_graph=self.dependency_graph)
         self._setup()
         self.journal_path = self._journal_path()
         self._lock: CookLock | None = None
@@ -137,12 +138,14 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
     # seconds a report posted without waking the engine may wait for it
     QUIET = 0.05
 
-    def post(self, kind: str, scheduler: Scheduler | None, *args, wake: bool = True) -> None:
-        """Queue a report or request for the engine thread. ``wake=False``: it need not be
+    def post(self, report: Report, scheduler: Scheduler | None = None, *,
+             wake: bool = True) -> None:
+        """Queue a report or request for the engine thread; ``scheduler``: the one it came
+        through. ``wake=False``: it need not be
         read at once, only within ``QUIET`` seconds (a scheduler with more jobs queued than
         slots lets the engine read many reports in one go; waking the engine for each costs
         a busy cook a good part of its CPU)."""
-        self._inbox.append((kind, scheduler, args))
+        self._inbox.append((report, scheduler))
         # the engine sets _waking_at before it looks at the inbox a last time and waits:
         # read after the append, it is either that time or the engine will see the report
         if wake or self._waking_at > time.monotonic() + self.QUIET:
@@ -151,7 +154,7 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
     def cancel(self) -> None:
         """Cancel the cook: running jobs are killed, unfinished items become CookedCancel."""
         self._cancels += 1  # read by the end of the cook (_end_shared_servers)
-        self.post("cancel_cook", None)
+        self.post(CancelAsked())
 
     def start(self) -> threading.Thread:
         """Cook on a background thread; ``wait`` for the result."""
@@ -224,11 +227,9 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
             key = choice or self.network.scheduler_for(spec)
         if key not in self._scheds:
             scheduler = choice if isinstance(choice, Scheduler) else self._make_scheduler(key)
-            if not getattr(scheduler, "_hip_given", True):  # made in code: $HIP is ours
-                scheduler.parms.hip = self.network.hip
+            scheduler.attach(self._context)
             if self._workdir:
                 scheduler.parms.set("pdg_workingdir", os.path.abspath(self._workdir))
-            scheduler._engine = self
             self._scheds[key] = SchedulerState(scheduler)
         return self._scheds[key]
 
@@ -352,7 +353,7 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
         if not self._inbox:
             return
         while self._inbox:
-            self._apply(self._inbox.popleft())
+            self._apply(*self._inbox.popleft())
         for state in self._scheds.values():
             state.wake()
 
@@ -379,11 +380,9 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
         scheduler = state.scheduler
         if state.can_schedule:
             self._schedule_ready(state, scheduler)
-            batch = getattr(scheduler, "_after_schedule_pass", None)
-            if batch is not None:  # a scheduler that submits the pass's jobs at once
-                ok, _value = self._call(scheduler, "_after_schedule_pass")
-                if not ok:  # its items would wait for ever
-                    self._stop = f"{scheduler.name} could not submit the scheduled jobs"
+            ok, _value = self._call(scheduler, "onSchedulePassEnd")
+            if not ok:  # what the pass accepted would wait for ever
+                self._stop = f"{scheduler.name} could not submit the scheduled jobs"
 
     def _schedule_ready(self, state: SchedulerState, scheduler: Scheduler) -> None:
         while state.can_schedule:
@@ -491,15 +490,23 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
                           f"{', ...' * (len(killed) > 10)})")
 
     # == state changes ==================================================================
-    def _set_state(self, item: WorkItem, new: WorkItemState) -> None:
-        old, item.state = item.state, new
+    def _set_state(self, item: WorkItem, new: WorkItemState) -> bool:
+        """Change an item's state, if the transition table allows it; an illegal change is a
+        cook error naming the item and both states, and nothing changes."""
+        old = item.state
+        if not legal(old, new):
+            self._error(f"internal error of the engine: {item.name} cannot go from "
+                        f"{old.name} to {new.name}; please report it with the network")
+            return False
+        item.state = new
         self._in_flight += (new in _IN_FLIGHT) - (old in _IN_FLIGHT)
         if self.events.subscribers:
             self.events.emit(ItemStateChanged(item, old, new))
+        return True
 
     def _finalize(self, item: WorkItem, state: WorkItemState, reason: str = "") -> bool:
         """Give a live item its final state; False (and nothing changes) when it had one."""
-        if not self._is_live(item):
+        if item.id in self._blocked or not legal(item.state, state):
             return False
         if reason:
             item.reason = reason

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .reports import ItemReport
 from .workitem import WorkItem, WorkItemState
 
 log = logging.getLogger(__name__)
@@ -40,11 +41,11 @@ class ItemStateChanged:
 
 @dataclass(slots=True)
 class ItemChanged:
-    """An output, attribute or log line arrived for an item."""
+    """A report changed an item's data (an output, an attribute, a log line...): the report
+    as it was made where it entered, naming the item by id."""
 
     item: WorkItem
-    what: str  # "output", "attribute" or "log"
-    detail: Any
+    report: ItemReport
 
 
 @dataclass(slots=True)

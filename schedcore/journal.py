@@ -28,7 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .events import CookFinished, ItemChanged, ItemStateChanged
+from .reports import AttributeArraySet, AttributeSet, OutputAdded
 from .workitem import Attribute, OutputFile, WorkItemState
+
+_ATTRIBUTES = (AttributeSet, AttributeArraySet)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -188,16 +191,17 @@ class Journal:
             self._append(item, "state", {"state": new.name, "duration": duration,
                                          "reason": item.reason,
                                          "outputs": [o.to_json() for o in item.outputFiles]})
-        elif isinstance(event, ItemChanged) and event.what == "output":
-            output = next((o for o in event.item.outputFiles if o.path == event.detail), None)
+        elif isinstance(event, ItemChanged) and isinstance(event.report, OutputAdded):
+            path = event.report.path
+            output = next((o for o in event.item.outputFiles if o.path == path), None)
             if output is not None:
                 self._append(event.item, "output", output.to_json())
-        elif isinstance(event, ItemChanged) and event.what == "attribute":
+        elif isinstance(event, ItemChanged) and isinstance(event.report, _ATTRIBUTES):
+            name = event.report.name
             if event.item.state.is_final:
-                self._write_attributes((event.item, {event.detail: None}))
+                self._write_attributes((event.item, {name: None}))
             else:  # written once, as the item ends: not the whole array at each report
-                self._attributes.setdefault(event.item.id, (event.item, {}))[1][
-                    event.detail] = None
+                self._attributes.setdefault(event.item.id, (event.item, {}))[1][name] = None
         elif isinstance(event, CookFinished):
             for changed in self._attributes.values():  # items that never ended
                 self._write_attributes(changed)

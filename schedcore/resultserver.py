@@ -35,11 +35,13 @@ import threading
 import time
 import xmlrpc.client
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Protocol
 
 from . import resultpages as pages
 from .errors import CookError
 from .httpserver import IDLE_TIMEOUT, GuardedHTTPServer
+from .reports import Alive, AttributeSet, ItemReport, LogAppended, Report
 from .resultpages import BadRequest, item_ref, parse_query, parse_url, short
 from .rpcmethods import XMLRPC_METHODS, ReportError, Request, json_report, multicall_hint
 from .workitem import AttribIndexError, WorkItem, checked_attrib_index
@@ -80,7 +82,7 @@ class Sink(Protocol):
 
     def current_job_id(self) -> str: ...
     def find_item(self, ref) -> WorkItem | None: ...
-    def apply_report(self, kind: str, item: WorkItem, *args) -> None: ...
+    def post_report(self, report: Report) -> None: ...
     def all_items(self) -> list[WorkItem]: ...
     # optional: ``cookWarning(text)``, a warning in the cook (a Scheduler has it)
 
@@ -200,14 +202,14 @@ class ResultServer:
         if not (key and expected and hmac.compare_digest(key.encode(), expected.encode())):
             raise ReportError(UNAUTHORIZED)
 
-    def apply(self, kind: str, ref, args: tuple, rid: str | None = None) -> str:
-        """Check one report (its values cast already) and forward it; returns "applied" or
-        "duplicate"."""
-        item = self.find(ref)
+    def apply(self, report: ItemReport, rid: str | None = None) -> str:
+        """Check one report (its values cast already) and forward it to the cook, naming its
+        item by id; returns "applied" or "duplicate"."""
+        item = self.find(report.item)
         if item is None:
-            raise ReportError(f"no work item {short(repr(ref))} in this cook")
-        if kind == "attrib":
-            args = self._checked_index(item, args)
+            raise ReportError(f"no work item {short(repr(report.item))} in this cook")
+        if isinstance(report, AttributeSet):
+            report = self._checked_index(item, report)
         if rid is not None:
             with self._rids_lock:
                 if rid in self._rids:
@@ -215,17 +217,18 @@ class ResultServer:
                 self._rids[rid] = None
                 if len(self._rids) > REMEMBERED_RIDS:
                     self._rids.popitem(last=False)
-        if kind == "log":
-            args = self._capped_log(item, args)
-            if args is None:
+        if isinstance(report, LogAppended):
+            text = self._capped_log(item, report.text)
+            if text is None:
                 return "applied"  # beyond the item's log limit: not kept, and said once
-        self.sink.apply_report(kind, item, *args)
+            report = replace(report, text=text)
+        if not isinstance(report, Alive):  # a sign of life changes nothing
+            self.sink.post_report(replace(report, item=item.id))
         return "applied"
 
-    def _capped_log(self, item: WorkItem, args: tuple) -> tuple | None:
+    def _capped_log(self, item: WorkItem, text: str) -> str | None:
         """The log text a report appends, cut at ``MAX_LOG`` bytes of the item's log from its
         reports (a note says where); None once the item's log is full."""
-        (text,) = args
         size = len(text.encode("utf-8", "replace"))
         key = getattr(item, "id", id(item))
         with self._logged_lock:
@@ -234,21 +237,21 @@ class ResultServer:
                 return None
             if used + size <= MAX_LOG:
                 self._logged[key] = used + size
-                return args
+                return text
             self._logged[key] = MAX_LOG + 1  # full: what comes next is dropped
         room = MAX_LOG - used
         kept = text.encode("utf-8", "replace")[:room].decode("utf-8", "ignore")
         self.warn_once((key, "log"), f"{getattr(item, 'name', item)}: its log reached "
                        f"{MAX_LOG // 2**20} MB from its reports; the rest is not kept",
                        kind="log")
-        return (kept + LOG_CUT.format(limit=MAX_LOG // 2**20),)
+        return kept + LOG_CUT.format(limit=MAX_LOG // 2**20)
 
-    def _checked_index(self, item: WorkItem, args: tuple) -> tuple:
+    def _checked_index(self, item: WorkItem, report: AttributeSet) -> AttributeSet:
         """The attribute report with its index checked here, before it reaches the engine:
         the job learns why, the cook gets a warning (once per item and attribute)."""
-        name, type, value, index = args
+        name = report.name
         try:
-            return name, type, value, checked_attrib_index(name, index)
+            return replace(report, index=checked_attrib_index(name, report.index))
         except AttribIndexError as exc:
             self.warn_once((getattr(item, "id", None), name),
                            f"{getattr(item, 'name', item)}: attribute report refused: {exc}",
@@ -621,8 +624,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         owner = self.server.owner
         rid = report.get("rid") if isinstance(report, dict) else None
         try:
-            kind, ref, args = json_report(report)
-            return {"rid": rid, "status": owner.apply(kind, ref, args, rid)}
+            return {"rid": rid, "status": owner.apply(json_report(report), rid)}
         except (ReportError, TypeError, ValueError, OverflowError, RecursionError) as exc:
             owner.refuse(str(exc), self.client_address[0])
             return {"rid": rid, "status": "error", "error": short(str(exc), 500)}

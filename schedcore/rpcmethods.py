@@ -16,6 +16,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .reports import (
+    Alive,
+    AttributeArraySet,
+    AttributeSet,
+    CacheInvalidated,
+    Canceled,
+    CustomStateSet,
+    Failed,
+    ItemReport,
+    LogAppended,
+    OutputAdded,
+    PercentSet,
+    SharedServerStarted,
+    Started,
+    Succeeded,
+)
 from .workitem import AttribType, WorkItemState
 
 
@@ -29,11 +45,12 @@ class Request:
     ``system.multicall``, the item its sibling calls name (``sharedserver_started`` names
     none)."""
 
-    server: Any  # the ResultServer: apply(kind, ref, args), sink, warn_once(key, text)
+    server: Any  # the ResultServer: apply(report), sink, warn_once(key, text)
     hint: object = None
 
-    def report(self, kind: str, ref, *args) -> None:
-        self.server.apply(kind, ref, _cast_values(kind, args))
+    def report(self, *reports: ItemReport) -> None:
+        for report in reports:
+            self.server.apply(report)
 
 
 @dataclass(frozen=True)
@@ -62,11 +79,11 @@ def _seconds(value) -> float:
     return seconds
 
 
-def _output(path, tag, checksum) -> tuple[str, str, int]:
-    return _text(path), _text(tag) or "file", int(checksum)
+def _output(ref, path, tag, checksum) -> OutputAdded:
+    return OutputAdded(ref, _text(path), _text(tag) or "file", int(checksum))
 
 
-def _outputs(paths, tags, checksums) -> tuple:
+def _outputs(ref, paths, tags, checksums) -> list[OutputAdded]:
     """``result_array``'s lists: 20.x sends no checksums (``[]``) unless the job gave them;
     a missing tag or checksum is "" or 0, as pdgcmd pads them."""
     if not all(isinstance(v, list) for v in (paths, tags, checksums)) \
@@ -75,7 +92,7 @@ def _outputs(paths, tags, checksums) -> tuple:
                           "checksums no longer than it")
     tags = tags + [""] * (len(paths) - len(tags))
     checksums = checksums + [0] * (len(paths) - len(checksums))
-    return tuple(_output(*row) for row in zip(paths, tags, checksums, strict=True))
+    return [_output(ref, *row) for row in zip(paths, tags, checksums, strict=True)]
 
 
 # pdg.workItemLogType: Error, Warning and Message get a prefix, Raw (pdgcmd's default) none
@@ -148,18 +165,21 @@ _CASTS = {AttribType.Int: int, AttribType.Float: float, AttribType.String: _stri
           AttribType.File: _file, AttribType.PyObject: _pyobject, AttribType.Dict: _dict}
 
 
-def _cast_values(kind: str, args: tuple) -> tuple:
-    """Attribute values converted to their type here, so a bad one is refused at the door."""
-    if kind not in ("attrib", "attrib_array"):
-        return args
-    name, type, value = args[:3]
-    cast = _CASTS[type]
+def attribute(ref, name, type: AttribType, value, index=0) -> AttributeSet:
+    """An attribute report, its value converted to its type here: a bad one is refused at
+    the door. The index is checked by the server (``checked_attrib_index``)."""
+    return AttributeSet(ref, name, type, _cast(name, type, value), index)
+
+
+def attribute_array(ref, name, type: AttribType, values) -> AttributeArraySet:
+    if not isinstance(values, list):
+        raise ReportError(f"attribute {name!r}: expected a list of values")
+    return AttributeArraySet(ref, name, type, tuple(_cast(name, type, v) for v in values))
+
+
+def _cast(name: str, type: AttribType, value):
     try:
-        if kind == "attrib":
-            return (name, type, cast(value), *args[3:])
-        if not isinstance(value, list):
-            raise ReportError(f"attribute {name!r}: expected a list of values")
-        return (name, type, [cast(v) for v in value])
+        return _CASTS[type](value)
     except (TypeError, ValueError, OverflowError) as exc:
         why = f": {exc}" if isinstance(exc, ReportError) else ""
         raise ReportError(f"attribute {name!r}: {value!r} is not a {type.name}{why}") from None
@@ -180,36 +200,36 @@ def _written_type(values: list) -> AttribType:
 # == the methods ==========================================================================
 def _attrib(type: AttribType) -> Method:
     def run(req, ref, subindex, name, value, index):
-        req.report("attrib", ref, _text(name), type, value, index)  # index: checked in apply
+        req.report(attribute(ref, _text(name), type, value, index))
     return Method((6,), run)
 
 
 def _attrib_array(type: AttribType) -> Method:
     def run(req, ref, subindex, name, values):
-        req.report("attrib_array", ref, _text(name), type, values)
+        req.report(attribute_array(ref, _text(name), type, values))
     return Method((5,), run)
 
 
 def _pyobject_attrib(req, ref, subindex, name, value):
-    req.report("attrib", ref, _text(name), AttribType.PyObject, value, 0)
+    req.report(attribute(ref, _text(name), AttribType.PyObject, value))
 
 
 def _write_attr(req, item_name, name, values):
     if not isinstance(values, list):
         values = [values]
-    req.report("attrib_array", _text(item_name), _text(name), _written_type(values), values)
+    req.report(attribute_array(_text(item_name), _text(name), _written_type(values), values))
 
 
 def _success_and_results(req, ref, outputs, duration):
-    req.report("results_success", ref, outputs, _seconds(duration))
+    req.report(*outputs, Succeeded(ref, _seconds(duration)))
 
 
 def _append_log(req, ref, *args):
     """18.5 and 20.x: ``(id, subindex, text, log type)``; older helpers ``(id, text)``."""
     if len(args) == 1:
-        req.report("log", ref, _log_text(args[0]))
+        req.report(LogAppended(ref, _log_text(args[0])))
     else:
-        req.report("log", ref, _log_text(args[1], args[2]))
+        req.report(LogAppended(ref, _log_text(args[1], args[2])))
 
 
 def _percent(req, ref, *args):
@@ -217,7 +237,7 @@ def _percent(req, ref, *args):
     percent = float(args[-1])
     if not math.isfinite(percent):
         raise ReportError(f"a cook percent of {args[-1]!r}")
-    req.report("percent", ref, percent)
+    req.report(PercentSet(ref, percent))
 
 
 def _shared_server(req, message):
@@ -238,7 +258,7 @@ def _shared_server(req, message):
                           f"number") from None
     info = {"host": message["host"], "port": port, "pid": message.get("pid"),
             "proto_type": message.get("proto_type", ""), "kind": "pdgcmd"}
-    req.report("sharedserver", req.hint, message["name"], info)
+    req.report(SharedServerStarted(req.hint, message["name"], info))
 
 
 def _item(req, ref):
@@ -283,36 +303,40 @@ def _workitem_json(req, ref, subindex):
     raise ReportError(f"work item {ref!r} is changing too fast to be read; ask again")
 
 
-def _report(kind: str, *fixed):
-    """A method that reports ``kind`` for the item with no more arguments than ``fixed``."""
-    return lambda req, ref, *ignored: req.report(kind, ref, *fixed)
+def _failed(ref, reason: str = "") -> Failed:
+    return Failed(ref, reason or "the job reported that it failed")
+
+
+def _report(kind: Callable[[object], ItemReport]):
+    """A method that reports ``kind`` for the item it names, whatever else it sends."""
+    return lambda req, ref, *ignored: req.report(kind(ref))
 
 
 # method -> what it takes and does. Arguments are pdgcmd's, the job id last where it sends one.
 XMLRPC_METHODS: dict[str, Method] = {
-    "start_cook": Method((2,), _report("start_cook")),
-    "start_cook_batch": Method((3,), _report("start_cook")),
-    "success": Method((3,), lambda req, ref, d: req.report("success", ref, _seconds(d))),
+    "start_cook": Method((2,), _report(Started)),
+    "start_cook_batch": Method((3,), _report(Started)),
+    "success": Method((3,), lambda req, ref, d: req.report(Succeeded(ref, _seconds(d)))),
     "success_batch": Method((4,), lambda req, ref, sub, d:
-                            req.report("success", ref, _seconds(d))),
-    "failed": Method((2,), _report("failed", "")),
-    "failed_batch": Method((3,), _report("failed", "")),
-    "cancelled": Method((2,), _report("cancelled")),
-    "cancelled_batch": Method((3,), _report("cancelled")),
+                            req.report(Succeeded(ref, _seconds(d)))),
+    "failed": Method((2,), _report(_failed)),
+    "failed_batch": Method((3,), _report(_failed)),
+    "cancelled": Method((2,), _report(Canceled)),
+    "cancelled_batch": Method((3,), _report(Canceled)),
     "result": Method((5,), lambda req, ref, path, tag, checksum:
-                     req.report("result", ref, *_output(path, tag, checksum))),
+                     req.report(_output(ref, path, tag, checksum))),
     "result_batch": Method((6,), lambda req, ref, path, tag, sub, checksum:
-                           req.report("result", ref, *_output(path, tag, checksum))),
+                           req.report(_output(ref, path, tag, checksum))),
     "success_and_result": Method((6,), lambda req, ref, path, tag, checksum, duration:
-                                 _success_and_results(req, ref, (_output(path, tag, checksum),),
-                                                      duration)),
+                                 _success_and_results(req, ref, [_output(ref, path, tag,
+                                                                         checksum)], duration)),
     "success_and_result_batch": Method(
         (7,), lambda req, ref, path, tag, sub, checksum, duration:
-        _success_and_results(req, ref, (_output(path, tag, checksum),), duration)),
+        _success_and_results(req, ref, [_output(ref, path, tag, checksum)], duration)),
     "result_array": Method((5,), lambda req, ref, paths, tags, sums:
-                           req.report("results", ref, _outputs(paths, tags, sums))),
+                           req.report(*_outputs(ref, paths, tags, sums))),
     "result_array_batch": Method((6,), lambda req, ref, sub, paths, tags, sums:
-                                 req.report("results", ref, _outputs(paths, tags, sums))),
+                                 req.report(*_outputs(ref, paths, tags, sums))),
     **{f"set_{t.name.lower()}_attrib": _attrib(t) for t in AttribType
        if t != AttribType.PyObject},
     **{f"set_{t.name.lower()}_attrib_array": _attrib_array(t) for t in AttribType
@@ -320,12 +344,13 @@ XMLRPC_METHODS: dict[str, Method] = {
     "set_pyobject_attrib": Method((5,), _pyobject_attrib),
     "write_attr": Method((4,), _write_attr),
     "append_log": Method((3, 5), _append_log),
-    "warning": Method((3,), lambda req, ref, text: req.report("warning", ref, _line(text))),
-    "keepalive": Method((2,), _report("keepalive")),
+    "warning": Method((3,), lambda req, ref, text:
+                      req.report(LogAppended(ref, "warning: " + _line(text)))),
+    "keepalive": Method((2,), _report(Alive)),
     "set_cook_percent": Method((3, 4), _percent),
     "set_custom_state": Method((4,), lambda req, ref, sub, state:
-                               req.report("custom_state", ref, _text(state))),
-    "invalidate_cache": Method((3,), _report("invalidate_cache")),
+                               req.report(CustomStateSet(ref, _text(state)))),
+    "invalidate_cache": Method((3,), _report(CacheInvalidated)),
     "sharedserver_started": Method((2,), _shared_server),
     "acquire_job_slots": Method((2,), _job_slots),
     "release_job_slots": Method((2,), _job_slots),
@@ -366,8 +391,8 @@ _FIELDS = {
 }
 
 
-def json_report(report) -> tuple[str, object, tuple]:
-    """``(kind, item, arguments)`` of one JSON report, its values checked and cast."""
+def json_report(report) -> ItemReport:
+    """One JSON report, its values checked and cast."""
     if not isinstance(report, dict):
         raise ReportError("a report must be an object")
     kind = report.get("kind")
@@ -391,4 +416,19 @@ def json_report(report) -> tuple[str, object, tuple]:
         except KeyError:
             raise ReportError(f"{kind}: type {args[1]!r} is not one of "
                               f"{', '.join(t.name for t in AttribType)}") from None
-    return kind, report["item"], _cast_values(kind, tuple(args))
+    return _JSON_KINDS[kind](report["item"], *args)
+
+
+def _json_duration(ref, duration) -> Succeeded:
+    return Succeeded(ref, _seconds(duration))
+
+
+# the JSON kinds (pdgjob's wire words) as reports
+_JSON_KINDS: dict[str, Callable[..., ItemReport]] = {
+    "start_cook": Started, "success": _json_duration, "failed": _failed,
+    "cancelled": Canceled, "result": OutputAdded, "attrib": attribute,
+    "attrib_array": attribute_array, "log": LogAppended,
+    "warning": lambda ref, text: LogAppended(ref, "warning: " + text),
+    "keepalive": Alive, "percent": PercentSet, "custom_state": CustomStateSet,
+    "invalidate_cache": CacheInvalidated, "sharedserver": SharedServerStarted,
+}

@@ -217,7 +217,8 @@ def test_common_job_variables_and_support_files(tmp_path):
 def test_context_graph_finds_the_cooks_items(tmp_path):
     farm = Farm.create("farm1", {}, str(tmp_path))
     items = {5: WorkItem(5, "gen")}
-    farm._engine = SimpleNamespace(find=lambda ref: items.get(ref), items=items)
+    farm._cook = SimpleNamespace(find=lambda ref: items.get(ref),
+                                 items=lambda: list(items.values()))
     graph = farm.context.graph
     assert graph.workItemById(5) is items[5] and graph.workItemById("5") is items[5]
     assert graph.workItemById(6) is None and graph.workItems == [items[5]]

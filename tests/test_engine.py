@@ -10,6 +10,7 @@ import pytest
 
 from schedcore.engine import Engine
 from schedcore.events import CookFinished, ItemAdded, ItemStateChanged
+from schedcore.reports import Started, Succeeded
 from schedcore.results import ScheduleResult, TickResult
 from schedcore.schedulers import Scheduler
 from schedcore.workitem import WorkItemState as S
@@ -118,8 +119,8 @@ def test_reports_posted_without_waking_are_read_in_order_and_soon(tmp_path, jour
     a tick every 60 s the cook still ends with no tick at all."""
     def schedule(sched, item):
         def job():
-            sched._notify("start", item.id, wake=False)
-            sched._notify("success", item.id, 0.5, wake=False)
+            sched.post_report(Started(item.id), wake=False)
+            sched.post_report(Succeeded(item.id, 0.5), wake=False)
         threading.Timer(0.01, job).start()  # once the engine waits
         return R.Succeeded
 

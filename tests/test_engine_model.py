@@ -30,6 +30,7 @@ from schedcore import engine as engine_module
 from schedcore import network as network_file
 from schedcore.engine import Engine
 from schedcore.events import CookFinished, CookStarted, ItemAdded, ItemStateChanged
+from schedcore.reports import CancelAsked, Canceled, Failed, SharedServerStarted, Started, Succeeded
 from schedcore.results import ScheduleResult, TickResult
 from schedcore.schedulers import Scheduler
 from schedcore.workitem import WorkItemState as S
@@ -330,10 +331,13 @@ class Model:
             if kind == "success" and self.types[item.node] == "pythonserver" and item.index == -1:
                 name = str(item.attribValue("sharedserver"))
                 self.servers[name] += 1  # what pdgserver.py reports before its success
-                sched._notify("shared_server", item.id, name, {"name": name, "model": True})
+                sched.post_report(SharedServerStarted(item.id, name, {"name": name,
+                                                                      "model": True}))
         if self.draw(st.booleans(), "posted without waking the engine"):
-            extra = {"success": (0.5,), "fail": ("the model's job failed",)}.get(kind, ())
-            sched._notify(kind, ref, *extra, wake=False)
+            report = {"start": Started(ref), "success": Succeeded(ref, 0.5),
+                      "fail": Failed(ref, "the model's job failed"),
+                      "cancel": Canceled(ref)}[kind]
+            sched.post_report(report, wake=False)
         elif kind == "start":
             sched.workItemStartCook(ref)
         elif kind == "success":
@@ -863,7 +867,7 @@ def test_a_cancel_asked_as_the_last_item_ends_agrees_with_onstopcook(tmp_path):
     onSchedule, which answers CookSucceeded). The cook ends complete, onStopCook is told
     cancel=False, yet the result says canceled and not ok (the CLI exits non-zero)."""
     net = _network(tmp_path, [{"name": "gen", "type": "genericgenerator"}])
-    sched = OneAnswer(also=lambda s, item: s._engine.cancel())
+    sched = OneAnswer(also=lambda s, item: s._cook.post(CancelAsked()))
     result = Engine(net, scheduler=sched, journal=False).run()
     assert [i.state for i in result.items] == [S.CookedSuccess]
     assert sched.stop_flags == [result.canceled], \

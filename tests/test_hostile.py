@@ -24,6 +24,7 @@ from schedcore.engine import Engine
 from schedcore.errors import CookError
 from schedcore.events import ItemChanged
 from schedcore.jobs import pdgserver
+from schedcore.reports import SharedServerStarted
 from schedcore.resultserver import ResultServer
 
 from .conftest import ROOT
@@ -41,7 +42,7 @@ class Sink:
     def find_item(self, ref):
         return None
 
-    def apply_report(self, kind, item, *args):
+    def post_report(self, report):
         raise AssertionError("nothing may be applied")
 
     def all_items(self):
@@ -610,7 +611,8 @@ def test_the_tokens_and_the_cooks_secret_are_only_in_private_files(tmp_path):
     tokens = []
     engine.events.subscribe(lambda e: tokens.append(
         engine.schedulers[0].getSharedServerInfo("server")["token"])
-        if isinstance(e, ItemChanged) and e.what == "sharedserver" else None)
+        if isinstance(e, ItemChanged) and isinstance(e.report, SharedServerStarted)
+        else None)
     result = engine.run()
     assert result.ok, result.errors
     assert tokens

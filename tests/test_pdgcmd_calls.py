@@ -17,6 +17,7 @@ import xmlrpc.client
 import pytest
 
 from schedcore.events import ItemChanged
+from schedcore.reports import CacheInvalidated, CustomStateSet, PercentSet, SharedServerStarted
 from schedcore.workitem import AttribType
 from schedcore.workitem import WorkItemState as S
 
@@ -145,8 +146,9 @@ def test_a_realistic_20x_job_succeeds(cook):
     c = cook(1)
     (item_id,) = c.ids
     percents = []
-    c.engine.events.subscribe(lambda e: percents.append(e.detail)
-                              if isinstance(e, ItemChanged) and e.what == "percent" else None)
+    c.engine.events.subscribe(lambda e: percents.append(e.report.percent)
+                              if isinstance(e, ItemChanged)
+                              and isinstance(e.report, PercentSet) else None)
     answers = run_job(c, item_id, REALISTIC_20)
     assert answers == [{"ok": True}, {"ok": True}, {"ok": [[True]]}, {"ok": True},
                        {"ok": True}]
@@ -163,7 +165,7 @@ def test_every_call_of_the_family_lands(cook, family):
     c = cook(2)
     first, second = c.ids
     seen = []
-    c.engine.events.subscribe(lambda e: seen.append((e.what, e.detail))
+    c.engine.events.subscribe(lambda e: seen.append(e.report)
                               if isinstance(e, ItemChanged) else None)
     calls = COMMON[:-1] + (ONLY_20 if family == "20.x" else []) + COMMON[-1:]
     answers = run_job(c, first, calls)
@@ -199,15 +201,16 @@ def test_every_call_of_the_family_lands(cook, family):
     if family == "20.x":
         assert outputs[-3:] == [("/o/r1", "file/a", 0), ("/o/r2", "file", 0),
                                 ("/o/r3", "file/b", 3)]
-        assert ("percent", 50.0) in seen and ("custom_state", "rendering") in seen
+        assert PercentSet(first, 50.0) in seen and CustomStateSet(first, "rendering") in seen
         assert item.cook_percent == 50.0 and item.custom_state == "rendering"  # kept on it
         assert f"{item.name}: the job asked to add a sub item to its batch " \
                f"(add_sub_item_batch); this cook has no batch items, so none was added" \
                in result.warnings
     assert item.log.startswith("raw text\nERROR: it broke\nwarning: careful\n"
                                "the job invalidated its cache")
-    assert ("invalidate_cache", 0) in seen
-    assert c.scheduler.getSharedServers() == {} and ("sharedserver", "hou") in seen
+    assert CacheInvalidated(first) in seen
+    assert c.scheduler.getSharedServers() == {}
+    assert [r.name for r in seen if isinstance(r, SharedServerStarted)] == ["hou"]
     other = c.item(second)
     assert other.cook_duration == 1.5  # the first success wins; the item is final
     assert [(o.path, o.tag) for o in other.outputFiles] == [("/o/s1", "file/x"),

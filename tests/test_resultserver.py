@@ -22,10 +22,11 @@ import pytest
 
 from schedcore.engine import Engine
 from schedcore.events import ItemStateChanged
+from schedcore.reports import Succeeded
 from schedcore.results import ScheduleResult
 from schedcore.resultserver import ResultServer
 from schedcore.schedulers import Scheduler
-from schedcore.workitem import MAX_ATTRIB_INDEX, AttribType
+from schedcore.workitem import MAX_ATTRIB_INDEX, AttribType, WorkItem
 from schedcore.workitem import WorkItemState as S
 
 from .conftest import ROOT, make_network
@@ -454,10 +455,10 @@ def test_retries_while_the_server_is_not_up_yet(tmp_path):
             return job_id
 
         def find_item(self, ref):
-            return object() if ref == 1 else None
+            return WorkItem(1, "gen", 0) if ref == 1 else None
 
-        def apply_report(self, kind, item, *args):
-            received.append(kind)
+        def post_report(self, report):
+            received.append(report)
 
         def all_items(self):
             return []
@@ -475,7 +476,7 @@ def test_retries_while_the_server_is_not_up_yet(tmp_path):
             job.kill()
         job.wait()
         job.stderr.close()
-    assert received == ["success"]
+    assert [type(r) for r in received] == [Succeeded]
 
 
 def test_job_modules_run_on_python_38():

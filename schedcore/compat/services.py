@@ -89,9 +89,9 @@ class HoudiniServices:
 
     def _node_parms(self, node):
         """A TOP node's parameters in the cook (None outside a cook or for an unknown node)."""
-        if self._engine is None or node is None:
+        if self._cook is None or node is None:
             return None
-        return self._engine.node_parms(node)
+        return self._cook.node_parms(node)
 
     def evaluateStringOverride(self, node, prefix, parm, work_item, default_value) -> str:
         return self._override(node, prefix, parm, default_value, "evaluateString")

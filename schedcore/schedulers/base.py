@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from .. import process
@@ -24,9 +25,23 @@ from ..errors import CookError
 from ..jobs import pdgserver
 from ..parms import ParmSet, ParmTemplate, spare_of
 from ..privatefiles import cook_temp_dir, copy_new, private_folder
+from ..reports import (
+    AttributeArraySet,
+    AttributeSet,
+    Canceled,
+    CookErrorSaid,
+    CookWarningSaid,
+    Failed,
+    LogAppended,
+    OutputAdded,
+    Report,
+    Started,
+    Succeeded,
+)
 from ..results import ScheduleResult, TickResult
 from ..status import write_status
 from ..workitem import AttribType, WorkItem
+from .context import CookContext
 
 JOB_MODULES = Path(__file__).resolve().parent.parent / "jobs"
 
@@ -108,7 +123,7 @@ class Scheduler(HoudiniServices):
         self.name = name or self.type_name
         self.parms = ParmSet(self.parm_templates, parms or {}, hip or os.getcwd())
         self._hip_given = bool(hip)  # made in code without one: a cook gives its network's
-        self._engine = None  # the cook this scheduler serves, set by the engine
+        self._cook: CookContext | None = None  # the cook it serves (attach)
         self._local_dir = self._remote_dir = ""
         self._cook_env: dict | None = None
         self._server = None  # the result server, once started
@@ -128,6 +143,13 @@ class Scheduler(HoudiniServices):
         instance = cls(name, parms, hip)
         instance.parms.declare(spare_of(parms))
         return instance
+
+    def attach(self, cook: CookContext | None) -> None:
+        """Serve ``cook`` (None: no cook). A scheduler made in code without a ``$HIP``
+        takes its cook's network's folder."""
+        self._cook = cook
+        if cook is not None and not self._hip_given:
+            self.parms.hip = cook.hip
 
     def __getitem__(self, name: str):
         """``self["pdg_workingdir"].evaluateString()``, as in Houdini."""
@@ -183,6 +205,13 @@ class Scheduler(HoudiniServices):
         ``SchedulerReady``; ``SchedulerBusy`` (no ``onSchedule`` until a tick says ready);
         ``SchedulerCancelCook``."""
         return TickResult.SchedulerReady
+
+    def onSchedulePassEnd(self) -> None:
+        """Called after each pass of ``onSchedule`` calls, once the ready items were offered:
+        a scheduler that collects what ``onSchedule`` accepted submits it here at once (one
+        request to its farm for the pass, not one per item). Not a Houdini callback; the
+        default does nothing. An exception stops the cook: the pass's items would wait for
+        ever."""
 
     def submitAsJob(self, graph_file: str, node_path: str) -> str:
         """Cook the whole network as one standalone job; return its status URI, or "" when
@@ -248,7 +277,7 @@ class Scheduler(HoudiniServices):
         if info is None:
             return False
         self.clearSharedServerInfo(sharedserver_name)
-        return pdgserver.stop(info, cook=self._engine.cook_id if self._engine else "")
+        return pdgserver.stop(info, cook=self._cook.cook_id if self._cook else "")
 
     def workItemResultServerAddr(self) -> str:
         """``<secret>@host:port`` where jobs report (the result server), "" when it is not
@@ -324,7 +353,7 @@ class Scheduler(HoudiniServices):
         cook``), ``<pid>-<number>-<random>`` for its later ones (the studio cooks many
         times): each cook's logs, data and scripts are its own. It is made fresh (mode 0700,
         a name nobody can guess) on first use, so no one else can have put files there."""
-        number = self._engine.number if self._engine is not None else 1
+        number = self._cook.number if self._cook is not None else 1
         key = (self.workingDir(True), number)
         if self._temp is None or self._temp[0] != key:
             prefix = f"{os.getpid()}-" if number == 1 else f"{os.getpid()}-{number}-"
@@ -352,7 +381,7 @@ class Scheduler(HoudiniServices):
 
     def serializeWorkItem(self, work_item: WorkItem) -> dict:
         data = work_item.to_json()
-        data["payload"] = self._engine.payload(work_item) if self._engine else None
+        data["payload"] = self._cook.payload(work_item) if self._cook else None
         server = work_item.attribValue("sharedserver")
         if server is not None:  # how the job reaches the shared server it names
             data["sharedserver"] = self.getSharedServerInfo(str(server))
@@ -406,11 +435,11 @@ class Scheduler(HoudiniServices):
                 "PDG_TEMP": self.tempDir(False),
                 "PDG_SHARED_TEMP": self.tempDir(False),
                 "PDG_SCRIPTDIR": self.scriptDir(False),
-                "PDG_JOBID": self._engine.job_id if self._engine else "",
+                "PDG_JOBID": self._cook.job_id if self._cook else "",
                 "PDG_JOBID_VAR": "PDG_JOBID",
                 # names the cook in every process of its jobs, which inherit it: with
                 # PDG_ITEM_ID, how a job's processes are found wherever they went
-                "SCHEDCORE_COOK": self._engine.cook_id if self._engine else "",
+                "SCHEDCORE_COOK": self._cook.cook_id if self._cook else "",
             }
         return {**self._cook_env, "PDG_ITEM_NAME": work_item.name,
                 "PDG_ITEM_ID": str(work_item.id), "PDG_INDEX": str(work_item.index)}
@@ -448,45 +477,13 @@ class Scheduler(HoudiniServices):
 
     # what the result server asks (its threads)
     def current_job_id(self) -> str:
-        return self._engine.job_id if self._engine else ""
+        return self._cook.job_id if self._cook else ""
 
     def find_item(self, ref) -> WorkItem | None:
-        return self._engine.find(ref) if self._engine else None
+        return self._cook.find(ref) if self._cook else None
 
     def all_items(self) -> list[WorkItem]:
-        return list(self._engine.items.values()) if self._engine else []
-
-    def apply_report(self, kind: str, item: WorkItem, *args) -> None:
-        """A checked report from a job, as notifications to the engine."""
-        if kind == "start_cook":
-            self.workItemStartCook(item.id)
-        elif kind == "success":
-            self.workItemSucceeded(item.id, -1, args[0])
-        elif kind == "failed":
-            self.workItemFailed(item.id, -1, args[0] or "the job reported that it failed")
-        elif kind == "cancelled":
-            self.workItemCancelled(item.id)
-        elif kind == "result":
-            self.workItemFileResult(item.id, -1, *args)
-        elif kind in ("results", "results_success"):
-            for path, tag, checksum in args[0]:
-                self.workItemFileResult(item.id, -1, path, tag, checksum)
-            if kind == "results_success":
-                self.workItemSucceeded(item.id, -1, args[1])
-        elif kind == "attrib":
-            self.workItemSetAttribute(item.id, -1, *args)
-        elif kind == "attrib_array":
-            self.workItemSetAttributeArray(item.id, -1, *args)
-        elif kind in ("log", "warning"):
-            prefix = "warning: " if kind == "warning" else ""
-            self.workItemAppendLog(item.id, prefix + args[0])
-        elif kind == "percent":
-            self._notify("percent", item.id, args[0])
-        elif kind == "sharedserver":
-            self._notify("shared_server", item.id, *args)
-        elif kind in ("custom_state", "invalidate_cache"):
-            self._notify(kind, item.id, *args)
-        # keepalive: the report itself is the sign of life
+        return self._cook.items() if self._cook else []
 
     # == services: job processes on this machine =========================================
     def maxTasks(self) -> int:
@@ -518,7 +515,7 @@ class Scheduler(HoudiniServices):
         whose process ended without reporting (killed, crashed) fails."""
         self._exiting = [job for job in self._exiting if job.poll() is None]
         for item_id, job in list(self._started.items()):
-            item = self._engine.find(item_id) if self._engine else None
+            item = self._cook.find(item_id) if self._cook else None
             code = job.poll()
             if code is None and (item is None or not item.state.is_final):
                 continue
@@ -581,47 +578,52 @@ class Scheduler(HoudiniServices):
 
     def dependencyGraph(self):
         """``(dependencies, dependents, ready)`` of this scheduler's items in the cook."""
-        return self._engine.dependency_graph(self) if self._engine else ({}, {}, [])
+        return self._cook.dependency_graph(self) if self._cook else ({}, {}, [])
 
     def cookError(self, message: str) -> None:
         """Report an error: the cook fails (after this tick) and the message is shown."""
-        self._notify("error", message)
+        self.post_report(CookErrorSaid(str(message)))
 
     def cookWarning(self, message: str) -> None:
-        self._notify("warning", message)
+        self.post_report(CookWarningSaid(str(message)))
 
     # == notifications: a job's progress (any thread) ===================================
     def workItemStartCook(self, item, index: int = -1) -> None:
-        self._notify("start", item)
+        self.post_report(Started(item))
 
     def workItemSucceeded(self, item, index: int = -1, cook_duration: float = 0.0) -> None:
-        self._notify("success", item, float(cook_duration))
+        self.post_report(Succeeded(item, float(cook_duration)))
 
     def workItemFailed(self, item, index: int = -1, reason: str = "",
                        cook_duration: float = 0.0) -> None:
-        self._notify("fail", item, reason, float(cook_duration))
+        self.post_report(Failed(item, str(reason or ""), float(cook_duration)))
 
     def workItemCancelled(self, item, index: int = -1) -> None:
-        self._notify("cancel", item)
+        self.post_report(Canceled(item))
 
     workItemCanceled = workItemCancelled
 
     def workItemFileResult(self, item, subindex: int, path: str, tag: str = "file",
                            checksum: int = 0) -> None:
-        self._notify("output", item, self.localizePath(path), tag, checksum)
+        self.post_report(OutputAdded(item, path, tag, checksum))
 
     def workItemSetAttribute(self, item, subindex: int, name: str, type, value,
                              index: int = 0) -> None:
-        self._notify("attribute", item, name, AttribType(type), value, index)
+        self.post_report(AttributeSet(item, name, AttribType(type), value, index))
 
     def workItemSetAttributeArray(self, item, subindex: int, name: str, type,
                                   values) -> None:
-        self._notify("attribute_array", item, name, AttribType(type), list(values))
+        self.post_report(AttributeArraySet(item, name, AttribType(type), tuple(values)))
 
     def workItemAppendLog(self, item, text: str) -> None:
-        self._notify("log", item, text)
+        self.post_report(LogAppended(item, text))
 
-    def _notify(self, kind: str, *args, wake: bool = True) -> None:
-        if self._engine is None:
-            raise RuntimeError(f"{self.name}: {kind} outside a cook")
-        self._engine.post(kind, self, *args, wake=wake)
+    def post_report(self, report: Report, wake: bool = True) -> None:
+        """Queue a report for the cook (any thread); an output's path is localized here.
+        ``wake=False``: the engine may read it within ``Engine.QUIET`` seconds instead of at
+        once (a busy scheduler saves the engine a wake-up per report)."""
+        if self._cook is None:
+            raise RuntimeError(f"{self.name}: {type(report).__name__} outside a cook")
+        if isinstance(report, OutputAdded):
+            report = replace(report, path=self.localizePath(report.path))
+        self._cook.post(report, self, wake=wake)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..errors import CookError
 from ..parms import ParmTemplate
+from ..reports import Started
 from ..results import ScheduleResult, TickResult
 from ..workitem import AttribType, WorkItem
 from .base import COMMON_PARMS, Scheduler, private_folder
@@ -107,7 +108,7 @@ class DaskScheduler(Scheduler):
         self._canceling = False
         self._resources: dict[str, float] | None = None
         self._resources_checked = False
-        self._cook = ""  # this cook's key on the cluster
+        self._cook_tag = ""  # this cook's key on the cluster
         self._ended: set[int] = set()  # items whose outcome came by event, future not done
         self._finished: list[tuple[int, object]] = []  # (item id, Future) to fetch
         self._batch: list[tuple] = []  # (item id, priority, task args) of this engine pass
@@ -164,7 +165,7 @@ class DaskScheduler(Scheduler):
         from .daskjob import TOPIC
         # the cook's name on the cluster: part of its job id only, since every client of the
         # cluster sees task keys and events, and the whole id is what jobs report with
-        self._cook = self._engine.job_id[:12]
+        self._cook_tag = self._cook.job_id[:12]
         self._client.subscribe_topic(TOPIC, self._event)
         self._address = self._client.scheduler.address or address
         self._checking = True  # the workers at the start, to name them should they be lost
@@ -242,16 +243,16 @@ class DaskScheduler(Scheduler):
             self._resources_checked = True
             self._check_resources()
         data = ""
-        if self._write_data or self._engine.payload(work_item) is not None:
+        if self._write_data or self._cook.payload(work_item) is not None:
             data = json.dumps(self.serializeWorkItem(work_item))
         name, key = work_item.name, self._key(work_item)
         self._batch.append((work_item.id, work_item.priority, (
-            key, self._cook, self.expandCommandTokens(work_item.command, work_item),
+            key, self._cook_tag, self.expandCommandTokens(work_item.command, work_item),
             self.jobVariables(work_item), self._cwd, f"{self._log_dir}/{name}.log",
             f"{self._data_dir}/{name}.json", data)))
         return ScheduleResult.Succeeded
 
-    def _after_schedule_pass(self) -> None:
+    def onSchedulePassEnd(self) -> None:
         """The engine's pass over the ready items ended: submit the tasks it scheduled, one
         message to the cluster per priority instead of one per item (a submit per item cost
         the cook a third more than the tasks themselves on a local cluster)."""
@@ -284,16 +285,16 @@ class DaskScheduler(Scheduler):
     def _key(self, work_item: WorkItem) -> str:
         # Dask groups tasks by the key's first word: the node, so that the dashboard shows
         # each node's progress and the scheduler learns one duration estimate per node
-        return f"{work_item.node}-{self._cook}-{work_item.id}"
+        return f"{work_item.node}-{self._cook_tag}-{work_item.id}"
 
     def _event(self, event) -> None:
         """A Dask event from a task (on the client's event loop): its item started, or its
         command ended. It comes before the future's callback."""
         _timestamp, (cook, item_id, *outcome) = event
-        if cook != self._cook:  # the topic is shared by every cook on the cluster
+        if cook != self._cook_tag:  # the topic is shared by every cook on the cluster
             return
         if not outcome:
-            self._notify("start", item_id, wake=False)  # the engine reads it within QUIET
+            self.post_report(Started(item_id), wake=False)  # the engine reads it within QUIET
             return
         with self._lock:
             self._ended.add(item_id)
@@ -451,7 +452,7 @@ class DaskScheduler(Scheduler):
             return True
         from . import daskjob
         if not cancel:
-            self._after_schedule_pass()  # nothing should be left; should it, it runs
+            self.onSchedulePassEnd()  # nothing should be left; should it, it runs
         self._batch = []  # canceled before submission: the engine marks them canceled
         with self._lock:
             futures = list(self._futures.values())
@@ -462,7 +463,7 @@ class DaskScheduler(Scheduler):
             # task of it queued there, or starting as the command is killed, returns without
             # running its command), then kills the commands of the cook it runs
             if self._client.status == "running":
-                self._client.run(daskjob.cancel_cook, self._cook, on_error="ignore")
+                self._client.run(daskjob.cancel_cook, self._cook_tag, on_error="ignore")
                 self._client.cancel(futures, force=True)
         try:
             if self._client.status == "running":

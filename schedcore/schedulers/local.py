@@ -29,6 +29,7 @@ from pathlib import Path
 from .. import process
 from ..errors import CookError
 from ..parms import ParmTemplate
+from ..reports import Started, Succeeded
 from ..results import ScheduleResult
 from ..workitem import WorkItem
 from .base import COMMON_PARMS, Scheduler, private_folder, write_private
@@ -153,7 +154,7 @@ class LocalScheduler(Scheduler):
             if len(self._workers) < min(self._at_once, self._open):
                 self._add_worker()  # one thread per job that can run now, on demand
         data = None
-        if self._write_data or self._engine.payload(work_item) is not None:
+        if self._write_data or self._cook.payload(work_item) is not None:
             data = json.dumps(self.serializeWorkItem(work_item))
         env, marker = self._job_environment(work_item)
         name = work_item.name
@@ -254,7 +255,7 @@ class LocalScheduler(Scheduler):
             # the engine reads a success when the queue runs low (or within Engine.QUIET)
             wake = self._waiting < self._at_once
         if kind == "success":
-            self._notify("success", job.item_id, detail, wake=wake)
+            self.post_report(Succeeded(job.item_id, detail), wake=wake)
         elif kind == "cancel":
             self.workItemCancelled(job.item_id)
         else:  # every try's time: what a failed item cost
@@ -281,7 +282,7 @@ class LocalScheduler(Scheduler):
             return "cancel", None
         if job.data is not None:
             write_private(job.data_path, job.data)  # it carries the cook's secret
-        self._notify("start", job.item_id, wake=False)  # read within Engine.QUIET
+        self.post_report(Started(job.item_id), wake=False)  # read within Engine.QUIET
         started = time.monotonic()
         code = -1
         # stdout and stderr of every try. os.open: one syscall where open() makes three, and
