@@ -17,6 +17,7 @@ and it records that network's path and nodes (``about``) to say what changed on 
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .events import CookFinished, ItemChanged, ItemStateChanged
+from .privatefiles import NEW_FILE, user_name
 from .reports import AttributeArraySet, AttributeSet, OutputAdded
 from .workitem import Attribute, OutputFile, WorkItemState
 
@@ -65,6 +67,50 @@ def not_a_file(path: str | Path) -> str:
         return ""
     return ("a FIFO" if stat.S_ISFIFO(mode) else "a folder" if stat.S_ISDIR(mode)
             else "a socket" if stat.S_ISSOCK(mode) else "a device")
+
+
+# the files SQLite keeps beside a journal: what they hold is read as the journal's own rows
+SIDECARS = ("-wal", "-shm", "-journal")
+
+
+def untrusted(path: str | Path) -> str:
+    """"", or why the journal at ``path`` cannot be believed: it, or a file SQLite reads
+    beside it (its write-ahead log, shared memory or rollback journal), is a link or was
+    made by a user other than this one (or root). In a working dir others may write to,
+    such a file is another user's rows: results a resume would take, or a link SQLite
+    would write through."""
+    me = os.geteuid()
+    for suffix in ("", *SIDECARS):
+        try:
+            info = os.lstat(f"{path}{suffix}")
+        except OSError:
+            continue
+        if stat.S_ISLNK(info.st_mode):
+            return f"{path}{suffix} is a symbolic link made by {user_name(info.st_uid)}"
+        if info.st_uid not in (me, 0):
+            return f"{path}{suffix} was made by the user {user_name(info.st_uid)}"
+    return ""
+
+
+def _own_sidecars(path: str | Path, suffixes) -> None:
+    """Make the files SQLite would make beside the journal, empty, this user's, never
+    through a link: in a folder others may write to (sticky, so nobody else can replace
+    them once made) no link or file of theirs can be planted where SQLite writes."""
+    for suffix in suffixes:
+        try:
+            os.close(os.open(f"{path}{suffix}", NEW_FILE, 0o600))
+        except FileExistsError:
+            pass
+
+
+def _is_wal(path: str | Path) -> bool:
+    """Whether the database at ``path`` is in WAL mode (its header's format bytes are 2)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(20)
+    except OSError:
+        return False
+    return len(head) == 20 and head[18] == 2 and head[19] == 2
 
 
 _STATE_ONLY = {state: json.dumps({"state": state.name}) for state in WorkItemState}
@@ -135,12 +181,29 @@ class Journal:
         self._attributes: dict[int, tuple] = {}
         self._due: float | None = None  # when what is pending must be committed
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if fresh:
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        foreign = untrusted(self.path)
+        if foreign and not fresh and on_error is not None:
+            on_error(f"{foreign}: the cook journal is not used, as another user could have "
+                     f"written what it says; a new one is started")
+        if fresh or foreign:
+            for suffix in ("", *SIDECARS):
+                try:
+                    Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+                except OSError as exc:
+                    raise OSError(exc.errno, f"{foreign or exc.strerror}, and this user "
+                                             f"cannot remove it: its owner or root can",
+                                  f"{self.path}{suffix}") from None
+        self.mode = journal_mode(self.path.parent)
+        # the journal and the files beside it made here, 0600 (item data: attributes,
+        # outputs), before SQLite opens them: nothing planted between is opened
+        _own_sidecars(self.path, ("",) + (("-wal", "-shm") if self.mode == "wal"
+                                           else ("-journal",)))
+        foreign = untrusted(self.path)
+        if foreign:  # planted as they were made
+            raise OSError(errno.EPERM, foreign, str(self.path))
+        os.chmod(self.path, 0o600)  # one written by an earlier version was 0644
         self._key = key
         self._db = sqlite3.connect(self.path, check_same_thread=False)
-        self.mode = journal_mode(self.path.parent)
         # TRUNCATE: a rollback journal without a file made and deleted per commit
         self._db.execute("PRAGMA journal_mode=" + ("WAL" if self.mode == "wal" else "TRUNCATE"))
         self._db.execute("PRAGMA synchronous=NORMAL")  # a killed process loses nothing
@@ -274,10 +337,12 @@ def read(path: str | Path, bad_rows: list[int] | None = None) -> dict[str, Recor
     again rather than take a result nobody can vouch for."""
     records: dict[str, Record] = {}
     broken: set[str] = set()
+    paths: dict[str, set[str]] = {}  # of each record's outputs: no scan per output row
     for seq, key, kind, text in _query(path, "SELECT seq, item, kind, data FROM events "
                                               "ORDER BY seq"):
         try:
-            _replay(records.setdefault(key, Record()), kind, _loads(text))
+            _replay(records.setdefault(key, Record()), kind, _loads(text),
+                    paths.setdefault(key, set()))
         except (ValueError, TypeError, KeyError, AttributeError):
             broken.add(key)
             if bad_rows is not None:
@@ -311,8 +376,12 @@ def _loads(text: str):
 def _query(path: str | Path, sql: str) -> list[tuple]:
     """Rows of a read-only query; [] when there is no journal or it is not one. Opened by
     URI built from the path, so any folder name (``#``, ``?``, ``%``) is safe."""
-    if not os.path.exists(path) or not_a_file(path):
-        return []
+    if not os.path.exists(path) or not_a_file(path) or untrusted(path):
+        return []  # another user's rows are no cook's: every item runs again
+    if _is_wal(path):  # SQLite makes these even to read: this user's, not planted ones
+        _own_sidecars(path, ("-wal", "-shm"))
+        if untrusted(path):
+            return []
     # a cook killed within a commit leaves a hot rollback journal: only a writer undoes it
     hot = os.path.exists(f"{path}-journal") and os.path.getsize(f"{path}-journal") > 0
     db = sqlite3.connect(f"{Path(path).absolute().as_uri()}?mode={'rw' if hot else 'ro'}",
@@ -332,15 +401,18 @@ def _output(data: dict) -> OutputFile:
     return output
 
 
-def _replay(record: Record, kind: str, data: dict) -> None:
+def _replay(record: Record, kind: str, data: dict, paths: set[str]) -> None:
     if kind == "state":
         record.state = WorkItemState[data["state"]]
         if record.state.is_final:
             record.duration = float(data.get("duration", 0.0))
             record.outputs = [_output(o) for o in data.get("outputs", [])]
+            paths.clear()
+            paths.update(o.path for o in record.outputs)
     elif kind == "output":
         output = _output(data)
-        if all(o.path != output.path for o in record.outputs):
+        if output.path not in paths:
+            paths.add(output.path)
             record.outputs.append(output)
     elif kind == "attribute":
         if not isinstance(data["name"], str) or not isinstance(data["values"], list):
