@@ -50,18 +50,8 @@ class CookLock:
         check_working_dir(str(journal.parent.parent))
         safe_folder(str(journal.parent))
         safe_folder(str(journal))
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
-                         0o600)
-        except OSError as exc:
-            if exc.errno != errno.ELOOP:
-                raise
-            raise CookError(f"{self.path} is a symbolic link: the cook does not follow it. "
-                            f"Remove it") from None
+        fd, replaced = self._open()
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            os.close(fd)
-            raise CookError(f"{self.path} is not a file: remove it")
         ours = info.st_uid == os.geteuid()
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -77,6 +67,8 @@ class CookLock:
             return {"unlocked": exc.strerror}
         earlier = _read(fd) if ours else ({"foreign": user_name(info.st_uid)}
                                           if _read(fd) else {})
+        if replaced:
+            earlier = {"foreign": replaced}
         self._fd = fd
         if ours:
             os.fchmod(fd, 0o600)  # one made by an earlier version was 0644
@@ -87,6 +79,57 @@ class CookLock:
         except OSError:
             pass  # another user's file: who runs is not said, the lock holds all the same
         return earlier
+
+    def _open(self) -> tuple[int, str]:
+        """The lock file, opened: this user's (or root's) regular file, never a link. What
+        another user put in its place (a file of theirs, which they may hold locked for ever,
+        a link, a FIFO) is removed when the folder is this user's, and the user who made it
+        returned; elsewhere it is refused, saying whose it is and what to do."""
+        me, replaced = os.geteuid(), ""
+        for _ in range(3):
+            try:
+                fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
+                                         | os.O_CLOEXEC, 0o600)
+            except OSError as exc:
+                if exc.errno not in (errno.ELOOP, errno.EACCES, errno.EPERM, errno.EISDIR):
+                    raise
+                fd, error = None, exc.strerror
+            info = os.fstat(fd) if fd is not None else os.lstat(self.path)
+            owner = user_name(info.st_uid)
+            if stat.S_ISLNK(info.st_mode):
+                what = f"is a symbolic link made by {owner}"
+            elif info.st_uid not in (me, 0):
+                what = f"was made by the user {owner}, not by a cook of yours"
+            elif not stat.S_ISREG(info.st_mode):
+                what = "is not a file"
+            elif fd is None:
+                raise CookError(f"{self.path}, the lock of this network's cooks, belongs to "
+                                f"{owner} and cannot be opened ({error}): ask {owner} to "
+                                f"remove it, or cook into another working dir (--workdir)")
+            else:
+                return fd, replaced
+            if fd is not None:
+                os.close(fd)
+            if os.stat(self.path.parent).st_uid != me:
+                raise CookError(f"{self.path}, the lock of this network's cooks, {what}: "
+                                f"the cook does not use it, and cannot remove it from a "
+                                f"folder of {user_name(os.stat(self.path.parent).st_uid)}. "
+                                f"Ask {owner} or root to remove it, or cook into another "
+                                f"working dir (--workdir)")
+            try:  # the folder is this user's: what another user put there goes
+                if stat.S_ISDIR(info.st_mode):
+                    os.rmdir(self.path)
+                else:
+                    os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise CookError(f"{self.path}, the lock of this network's cooks, {what}, and "
+                                f"cannot be removed ({exc.strerror}): remove it") from None
+            replaced = owner
+        raise CookError(f"{self.path}, the lock of this network's cooks, is replaced again "
+                        f"and again by another user's file as the cook makes it: cook into "
+                        f"another working dir (--workdir)")
 
     def digest(self, marker: str) -> str:
         """What the lock says of a cook whose jobs carry ``marker``: bound to this lock's
@@ -120,6 +163,8 @@ def holder(journal_path: str | Path) -> dict | None:
     except OSError:
         return None
     try:
+        if os.fstat(fd).st_uid not in (os.geteuid(), 0):
+            return None  # another user's file, no cook's lock: the cook itself removes it
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
         return _read(fd) or {"pid": "?", "host": "?"}
