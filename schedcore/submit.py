@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
 import threading
 import time
 from pathlib import Path
@@ -16,10 +17,11 @@ import psutil
 
 from . import cooklock
 from .cooklock import CookBusy
-from .errors import SchedcoreError
+from .errors import CookError, SchedcoreError
 from .events import CookFinished, ItemAdded, ItemStateChanged
 from .journal import journal_path
 from .network import Network
+from .privatefiles import check_working_dir, safe_folder, user_name
 from .registry import scheduler_types
 from .status import write_status
 
@@ -37,12 +39,58 @@ def submit(network: Network, scheduler: str | None = None, node: str | None = No
     running = cooklock.holder(journal)
     if running is not None:  # refused here, at once (the cook would refuse it later)
         raise CookBusy(cooklock.busy_message(running, network.path, Path(f"{journal}.lock")))
+    _safe_submission_folders(workdir)
+    copy = os.path.join(workdir, Path(network.path).name)
+    _own_copy(copy, network.path)
     instance.setWorkingDir(workdir, workdir)
     instance.transferFile(network.path)  # the network into the working dir, unless unchanged
+    _own_copy(copy, network.path)  # as it was copied: the file the submitted cook loads
     uri = instance.submitAsJob(Path(network.path).name, node or "")
     if not uri:
         raise SchedcoreError(f"{spec.name} ({spec.type}) cannot submit a network as a job")
     return uri
+
+
+def _safe_submission_folders(workdir: str) -> None:
+    """``pdgtemp/submitted`` (status files and logs, whose names a folder's reader learns
+    as they are made) must be this user's or root's, and writable by no other user: a link
+    planted there as a log was written through by the shell, a status file swapped lied."""
+    os.makedirs(workdir, exist_ok=True)
+    check_working_dir(workdir)
+    folder = safe_folder(os.path.join(safe_folder(os.path.join(workdir, "pdgtemp")),
+                                      "submitted"))
+    info = os.stat(folder)
+    if info.st_mode & stat.S_IWOTH:
+        if info.st_uid != os.geteuid():
+            raise CookError(f"{folder} is writable by every user: another user could plant "
+                            f"a link where a submitted cook writes its log. Ask "
+                            f"{user_name(info.st_uid)} to run 'chmod o-w' on it, or set "
+                            f"pdg_workingdir to another folder")
+        os.chmod(folder, stat.S_IMODE(info.st_mode) & ~stat.S_IWOTH & ~stat.S_ISVTX)
+
+
+def _own_copy(copy: str, original: str) -> None:
+    """The network Submit As Job copies into the working dir, and the submitted cook loads:
+    no link and no file of another user's (who could change it before the cook loads it,
+    or have it written through), and writable by no other user."""
+    try:
+        info = os.lstat(copy)
+    except FileNotFoundError:
+        return
+    me = os.geteuid()
+    if stat.S_ISLNK(info.st_mode) and info.st_uid == me \
+            and Path(copy).resolve() == Path(original).resolve():
+        return  # the network itself, linked by its user
+    why = (f"is a symbolic link made by {user_name(info.st_uid)}"
+           if stat.S_ISLNK(info.st_mode) else
+           f"was made by the user {user_name(info.st_uid)}" if info.st_uid not in (me, 0)
+           else "is not a file" if not stat.S_ISREG(info.st_mode) else "")
+    if why:
+        raise CookError(f"{copy} {why}: Submit As Job would cook it in place of "
+                        f"{original}, or write it through. Remove it (its owner or root "
+                        f"can), or set pdg_workingdir to another folder")
+    if info.st_mode & stat.S_IWOTH and info.st_uid == me:
+        os.chmod(copy, stat.S_IMODE(info.st_mode) & ~stat.S_IWOTH)
 
 
 class StatusFile:
@@ -126,7 +174,7 @@ def read_status(uri: str) -> dict:
     whose process is gone without saying it finished is ``"state": "died"``."""
     path = unquote(urlparse(uri).path) if uri.startswith("file:") else uri
     try:
-        status = json.loads(Path(path).read_text(encoding="utf-8"))
+        status = json.loads(_status_text(path))
     except OSError as exc:
         raise SchedcoreError(f"{path}: cannot read the status ({exc.strerror}): is it the URI "
                              f"Submit As Job printed, on a folder this machine sees?") from None
@@ -150,6 +198,25 @@ def read_status(uri: str) -> dict:
                 f"{status.get('log', '')} says why"]
             status["state"] = "died"
     return status
+
+
+STATUS_LIMIT = 16 * 2**20  # bytes: a status holds counts and the cook's errors
+
+
+def _status_text(path: str) -> str:
+    """The text of the status file ``path``: a regular file of at most ``STATUS_LIMIT``
+    bytes. A FIFO (read for ever, waiting for a writer) or a device (/dev/zero: read until
+    memory ran out) is refused."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with open(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise SchedcoreError(f"{path}: not a status file (not a regular file: "
+                                 f"{'a FIFO' if stat.S_ISFIFO(mode) else 'a device or folder'})")
+        data = handle.read(STATUS_LIMIT + 1)
+    if len(data) > STATUS_LIMIT:
+        raise SchedcoreError(f"{path}: not a status file (over {STATUS_LIMIT >> 20} MB)")
+    return data.decode("utf-8", errors="replace")
 
 
 def _text(value) -> bool:
