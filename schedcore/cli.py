@@ -6,12 +6,33 @@ when that subcommand is parsed or its help is shown."""
 
 from __future__ import annotations
 
-import argparse
 import os
-import signal
 import sys
 
-from . import __version__
+from . import cookcancel
+
+
+def _runs_cook() -> bool:
+    """This process is the command ``schedcore cook`` (not a program that imports this)."""
+    argv = sys.argv
+    if next((arg for arg in argv[1:] if not arg.startswith("-")), None) != "cook":
+        return False
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.path.basename(argv[0]) == "schedcore" or \
+        os.path.dirname(os.path.abspath(argv[0])) == here  # -m schedcore(.cli)
+
+
+# A Ctrl-C while the command still starts up (argparse alone takes tens of milliseconds) was
+# a KeyboardInterrupt traceback: from here, before anything else is imported, a cancel
+# signal is only noted, and the cook it starts is canceled at once.
+_EARLY = cookcancel.CancelSignals() if _runs_cook() else None
+if _EARLY is not None:
+    _EARLY.install()
+
+import argparse  # noqa: E402 (after the handlers: see above)
+import signal  # noqa: E402
+
+from . import __version__  # noqa: E402
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELED = 0, 1, 2, 130
 EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE  # as a process that SIGPIPE ended
@@ -19,12 +40,15 @@ EXIT_BUSY = 75  # EX_TEMPFAIL: another cook of the network runs in its working d
 
 
 def cmd_cook(args) -> int:
-    from .cookcancel import CancelSignals
+    global _EARLY
 
     # first of all: from here a cancel signal is only noted, even while the modules below
-    # are imported (see cookcancel); it cancels the cook once that has started
-    signals = CancelSignals()
-    signals.install()
+    # are imported (see cookcancel); it cancels the cook once that has started. The
+    # command's own process noted them from its start already.
+    signals, _EARLY = (_EARLY, None) if args.program and _EARLY is not None \
+        else (cookcancel.CancelSignals(), None)
+    if not signals.installed:
+        signals.install()
     try:
         return _cook(args, signals)
     finally:
@@ -148,9 +172,16 @@ def cmd_submit(args) -> int:
     return EXIT_OK
 
 
+def shown(text: str) -> str:
+    """``text`` for a terminal: control characters escaped (``\\x1b``, ``\\r``), so a status
+    file cannot retitle, clear or rewrite the terminal it is shown on."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def status_line(status: dict) -> str:
-    counts = ", ".join(f"{n} {state}" for state, n in sorted(status.get("counts", {}).items()))
-    state = status["state"]
+    counts = ", ".join(f"{n} {shown(state)}"
+                       for state, n in sorted(status.get("counts", {}).items()))
+    state = shown(status["state"])
     if state == "finished":
         state = "finished: every item cooked" if status.get("ok") else "finished: it failed"
     return f"{state} ({counts or 'no items yet'})"
@@ -172,7 +203,7 @@ def cmd_status(args) -> int:
     else:
         print(status_line(status))
         for error in status.get("errors") or []:
-            print(f"error: {error}")
+            print(f"error: {shown(error)}")
     if status["state"] in ("queued", "cooking"):
         return EXIT_OK
     return EXIT_OK if status.get("ok") else EXIT_FAILED
