@@ -25,6 +25,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Literal
 
 from .. import process
 from ..errors import CookError
@@ -70,6 +71,7 @@ class LocalScheduler(Scheduler):
     ]
 
     MAX_RETRIES = MAX_RETRIES
+    _mean: float | None  # a job's mean time (onStartCook), None until a job ended
 
     def __init__(self, name: str = "", parms: dict | None = None, hip: str = ""):
         super().__init__(name, parms, hip)
@@ -154,7 +156,9 @@ class LocalScheduler(Scheduler):
             if len(self._workers) < min(self._at_once, self._open):
                 self._add_worker()  # one thread per job that can run now, on demand
         data = None
-        if self._write_data or self._cook.payload(work_item) is not None:
+        cook = self._cook
+        assert cook is not None  # the engine schedules within a cook
+        if self._write_data or cook.payload(work_item) is not None:
             data = json.dumps(self.serializeWorkItem(work_item))
         env, marker = self._job_environment(work_item)
         name = work_item.name
@@ -169,12 +173,13 @@ class LocalScheduler(Scheduler):
         worker.start()
         self._workers.append(worker)
 
-    def _job_environment(self, work_item: WorkItem) -> tuple[dict, dict]:
+    def _job_environment(self, work_item: WorkItem) -> tuple[dict[bytes, bytes],
+                                                            dict[str, str]]:
         """The job's environment as its process gets it (encoded), and the variables that
         name the job (its marker). Only the job's own variables are encoded per job."""
         if self._own_environment:  # a subclass says what the whole environment is
-            env = self.jobEnvironment(work_item)
-            return process.encode_environment(env), env
+            whole = self.jobEnvironment(work_item)
+            return process.encode_environment(whole), whole
         variables = self.jobVariables(work_item)  # with the marker's PDG_* variables
         env = self._encoded_env.copy()
         encoded = self._encoded_pairs
@@ -243,10 +248,11 @@ class LocalScheduler(Scheduler):
             self._free -= job.slots
             self._waiting -= 1
         started = time.monotonic()
+        outcome: _Outcome
         try:
-            kind, detail = self._run_attempts(job, self._retries)
+            outcome = self._run_attempts(job, self._retries)
         except Exception as exc:  # a job that cannot even start: say why, keep the cook
-            kind, detail = "fail", f"could not run the job: {exc}"
+            outcome = "fail", f"could not run the job: {exc}"
         with self._lock:  # free the slot before the report wakes the engine to use it
             self._free += job.slots
             self._open -= 1
@@ -254,12 +260,12 @@ class LocalScheduler(Scheduler):
             self._make_room(time.monotonic() - started)
             # the engine reads a success when the queue runs low (or within Engine.QUIET)
             wake = self._waiting < self._at_once
-        if kind == "success":
-            self.post_report(Succeeded(job.item_id, detail), wake=wake)
-        elif kind == "cancel":
+        if outcome[0] == "success":
+            self.post_report(Succeeded(job.item_id, outcome[1]), wake=wake)
+        elif outcome[0] == "cancel":
             self.workItemCancelled(job.item_id)
         else:  # every try's time: what a failed item cost
-            self.workItemFailed(job.item_id, -1, detail, time.monotonic() - started)
+            self.workItemFailed(job.item_id, -1, outcome[1], time.monotonic() - started)
 
     # Seconds of work the queue holds at most. A deeper queue lets the engine read many
     # reports and refill it in one go (a wake of the engine per job took a cook of short jobs
@@ -277,7 +283,7 @@ class LocalScheduler(Scheduler):
         depth = min(self.MAX_DEPTH, max(1, int(self.QUEUE_TIME / max(self._mean, 1e-4))))
         self._room = self._at_once * depth
 
-    def _run_attempts(self, job: _Job, retries: int) -> tuple[str, object]:
+    def _run_attempts(self, job: _Job, retries: int) -> _Outcome:
         if self._canceling:
             return "cancel", None
         if job.data is not None:
@@ -325,6 +331,11 @@ class LocalScheduler(Scheduler):
             return "success", time.monotonic() - started
         why = f"signal {-code}" if code < 0 else f"exit code {code}"
         return "fail", f"the command ended with {why}"
+
+
+# how a job ended: ("success", seconds), ("fail", why) or ("cancel", None)
+_Outcome = (tuple[Literal["success"], float] | tuple[Literal["fail"], str]
+            | tuple[Literal["cancel"], None])
 
 
 class _Job:
