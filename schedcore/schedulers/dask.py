@@ -16,7 +16,9 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CookError
 from ..parms import ParmTemplate
@@ -25,6 +27,10 @@ from ..results import ScheduleResult, TickResult
 from ..workitem import AttribType, WorkItem
 from .base import COMMON_PARMS, Scheduler, private_folder
 
+if TYPE_CHECKING:
+    from distributed import Client, Future, LocalCluster
+    from tornado.ioloop import IOLoop
+
 CONNECT_TIMEOUT = "20s"
 
 
@@ -32,6 +38,13 @@ def _resources(spec) -> list[str]:
     if not isinstance(spec, dict) or not all(isinstance(v, (int, float)) for v in spec.values()):
         return ['expected an object of resource names and amounts, e.g. {"GPU": 1}']
     return []
+
+
+def _loop(client: Client) -> IOLoop:
+    """The client's event loop: distributed types it as optional, a client made has one."""
+    loop = client.loop
+    assert loop is not None
+    return loop
 
 
 def _import_distributed():
@@ -102,18 +115,19 @@ class DaskScheduler(Scheduler):
 
     def __init__(self, name: str = "", parms: dict | None = None, hip: str = ""):
         super().__init__(name, parms, hip)
-        self._client = self._cluster = None
-        self._futures: dict[int, object] = {}  # item id -> Future
+        self._client: Client | None = None
+        self._cluster: LocalCluster | None = None
+        self._futures: dict[int, Future] = {}  # item id -> Future
         self._lock = threading.Lock()
         self._canceling = False
         self._resources: dict[str, float] | None = None
         self._resources_checked = False
         self._cook_tag = ""  # this cook's key on the cluster
         self._ended: set[int] = set()  # items whose outcome came by event, future not done
-        self._finished: list[tuple[int, object]] = []  # (item id, Future) to fetch
+        self._finished: list[tuple[int, Future]] = []  # (item id, Future) to fetch
         self._batch: list[tuple] = []  # (item id, priority, task args) of this engine pass
         self._fetching = False
-        self._done_callback = None
+        self._done_callback: Callable[..., Any] | None = None
         self._checking = False  # a look at the cluster's workers is under way
         self._workers: dict[str, str] = {}  # every worker seen in the cook: address -> name
         self._seen_alive = 0  # how many workers the cluster had at the last look
@@ -165,11 +179,12 @@ class DaskScheduler(Scheduler):
         from .daskjob import TOPIC
         # the cook's name on the cluster: part of its job id only, since every client of the
         # cluster sees task keys and events, and the whole id is what jobs report with
+        assert self._cook is not None  # the engine starts a cook within one
         self._cook_tag = self._cook.job_id[:12]
         self._client.subscribe_topic(TOPIC, self._event)
         self._address = self._client.scheduler.address or address
         self._checking = True  # the workers at the start, to name them should they be lost
-        self._client.loop.add_callback(self._check_workers, self._client)
+        _loop(self._client).add_callback(self._check_workers, self._client)
         return True
 
     def onTick(self) -> TickResult:
@@ -183,7 +198,7 @@ class DaskScheduler(Scheduler):
             return TickResult.SchedulerReady
         if not self._checking and self._client.status == "running":
             self._checking = True
-            self._client.loop.add_callback(self._check_workers, self._client)
+            _loop(self._client).add_callback(self._check_workers, self._client)
         since = self._no_workers_since
         if since is not None and 0 < self._worker_wait <= time.monotonic() - since:
             self._fail_without_workers()
@@ -232,7 +247,8 @@ class DaskScheduler(Scheduler):
                 f"workers (dask worker {address}) and cook again; their logs say why they "
                 f"ended. dask_workerwait sets how long items wait without workers.")
         try:
-            self._client.cancel(list(lost.values()), force=True)
+            if self._client is not None:
+                self._client.cancel(list(lost.values()), force=True)
         except Exception:  # the client closing: the tasks go with it
             pass
 
@@ -241,9 +257,11 @@ class DaskScheduler(Scheduler):
             return ScheduleResult.CookSucceeded
         if self._resources and not self._resources_checked:
             self._resources_checked = True
-            self._check_resources()
+            self._check_resources(self._resources)
         data = ""
-        if self._write_data or self._cook.payload(work_item) is not None:
+        cook = self._cook
+        assert cook is not None  # the engine schedules within a cook
+        if self._write_data or cook.payload(work_item) is not None:
             data = json.dumps(self.serializeWorkItem(work_item))
         name, key = work_item.name, self._key(work_item)
         self._batch.append((work_item.id, work_item.priority, (
@@ -267,6 +285,7 @@ class DaskScheduler(Scheduler):
         from . import daskjob
         keys = [args[0] for _, _, args in entries]
         try:
+            assert self._client is not None  # made by onStartCook
             futures = self._client.map(
                 daskjob.run_job, *zip(*(args for _, _, args in entries), strict=True),
                 key=keys, priority=priority, resources=self._resources,
@@ -300,9 +319,10 @@ class DaskScheduler(Scheduler):
             self._ended.add(item_id)
         self._report(item_id, *outcome)
 
-    def _check_resources(self) -> None:
+    def _check_resources(self, resources: dict[str, float]) -> None:
         """One warning per resource the items need that no worker declares (enough of):
         the items wait for such a worker (an adaptive cluster may add one later)."""
+        assert self._client is not None  # made by onStartCook
         workers = self._client.scheduler_info(n_workers=-1)["workers"].values()
         declared: dict[str, int] = {}  # "GPU=1 MEM=4" or "none" -> workers declaring it
         for worker in workers:
@@ -312,7 +332,7 @@ class DaskScheduler(Scheduler):
         summary = ", ".join(f"{text} ({n} worker{'s' * (n != 1)})"
                             for text, n in sorted(declared.items())) or "there are no workers"
         address = self["dask_address"].evaluateString()
-        for name, amount in self._resources.items():
+        for name, amount in resources.items():
             if any((w.get("resources") or {}).get(name, 0) >= amount for w in workers):
                 continue
             self.cookWarning(
@@ -321,26 +341,30 @@ class DaskScheduler(Scheduler):
                 f"until such a worker joins. The workers declare: {summary}. Start one "
                 f"with: dask worker {address} --resources {name}={_amount(amount)}")
 
-    def _when_done(self, watched: list[tuple[int, object]]) -> None:
+    def _when_done(self, watched: list[tuple[int, Future]]) -> None:
         """Call ``_done`` on the client's event loop once each future is done. Dask's own
         ``add_done_callback`` passes each callback through a thread of its own: for short
         tasks that hop, fighting the event loop for the GIL, costs more than the task. The
         futures of a batch go to the loop in one call (a call from another thread wakes it)."""
         client = self._client
+        assert client is not None  # it made the futures
         if self._done_callback is not None:
-            client.loop.add_callback(self._watch, watched, client)
+            _loop(client).add_callback(self._watch, watched, client)
             return
         for item_id, future in watched:
             future.add_done_callback(
-                lambda f, i=item_id: client.loop.add_callback(self._done, i, f, client))
+                lambda f, i=item_id: _loop(client).add_callback(self._done, i, f, client))
 
-    def _watch(self, watched: list[tuple[int, object]], client) -> None:
+    def _watch(self, watched: list[tuple[int, Future]], client) -> None:
         """On the client's event loop: a waiting task per future (the coroutine behind
         ``add_done_callback``, without its thread)."""
         import asyncio  # loaded by distributed already; not by a cook without Dask
 
+        done_callback = self._done_callback
+        assert done_callback is not None  # _when_done sends futures here only with it
+
         for item_id, future in watched:
-            asyncio.ensure_future(self._done_callback(
+            asyncio.ensure_future(done_callback(
                 future, lambda f, i=item_id: self._done(i, f, client)))
 
     def _done(self, item_id: int, future, client) -> None:
