@@ -81,7 +81,7 @@ class CookProgress:
                                    highlight=False)
         elif isinstance(event, ItemAdded):
             self.total += 1
-            self.counts[event.item.state] += 1
+            self.counts[event.state] += 1
         elif isinstance(event, CookMessage):
             style = "red" if event.level == "error" else "yellow"
             self.console.print(f"[{style}]{event.level}:[/] {escape(event.text)}",

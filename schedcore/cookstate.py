@@ -1,23 +1,71 @@
-"""What a cook keeps for its schedulers and nodes, and what it ends with."""
+"""The rules of a cook, in one object with no threads, no clock, no sockets, no files.
+
+``CookState`` knows which items exist, their states and dependencies, what is ready for which
+scheduler, what a report or a callback's answer changes, and when the cook ends and why. The
+engine thread (``schedcore.engine``) feeds it what happened (``report``, the answers of
+``schedcore.cookio``, ``wake`` with the time) and carries out what each call returns, in
+order: events to emit and instructions (call this callback, cook this item here). Every
+state change is checked against the transition table (``schedcore.transitions``).
+
+The rules, in short: an item is ready once every item it depends on cooked (CookedSuccess or
+CookedCache); an item below one that failed, was canceled or never ran is Uncooked for good,
+naming it; so is a partition (a Wait for All, a Server End) whose upstream nodes lost items
+to such a failure, although it depends on no item of them (a dynamic node made nothing from
+the failed item). The cook ends when every node made all its items and none is left to cook.
+"""
 
 from __future__ import annotations
 
 import heapq
-import math
+import traceback
 from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
+from .cookio import (
+    CallOnSchedule,
+    CallOnSchedulePassEnd,
+    CallOnScheduleStatic,
+    CallOnTick,
+    CookedHere,
+    CookHere,
+    KeepSharedServer,
+    PassEnded,
+    ScheduleAnswer,
+    TickAnswer,
+)
+from .cooknodes import NodeState, Queue
 from .errors import CookError
-from .network import Network, NodeSpec
-from .nodes import node_type
-from .schedulers import Scheduler
-from .workitem import WorkItem, WorkItemState
+from .events import CookMessage, ItemChanged, ItemStateChanged
+from .generation import Generation
+from .limits import ItemLimits
+from .reports import (
+    AttributeArraySet,
+    AttributeSet,
+    CacheInvalidated,
+    CancelAsked,
+    Canceled,
+    CookErrorSaid,
+    CookWarningSaid,
+    CustomStateSet,
+    Failed,
+    ItemReport,
+    LogAppended,
+    OutputAdded,
+    PercentSet,
+    Report,
+    SharedServerStarted,
+    Started,
+    Succeeded,
+)
+from .results import ScheduleResult, TickResult
+from .tokens import TokenError
+from .transitions import Verdict, legal, report_verdict
+from .workitem import AttribIndexError, OutputFile, WorkItem, WorkItemState
 
 S = WorkItemState
 _SUCCESS = (S.CookedSuccess, S.CookedCache)
-
-# The longest tick period: a day. Longer is a slip of the keyboard (and beyond ~1e9 seconds
-# the engine's wait overflows the clock).
-MAX_TICK_PERIOD = 86_400.0
+_IN_FLIGHT = (S.Scheduled, S.Cooking)
 
 
 class CookResult:
@@ -53,84 +101,567 @@ class CookResult:
                           for item in self.items]}
 
 
-class SchedulerState:
-    """The engine's bookkeeping for one scheduler instance."""
+class CookState:
+    """See the module. ``nodes`` in dependency order, their inputs linked; ``queues`` by
+    scheduler name; ``cached(item)`` gives what an earlier cook recorded of an item whose
+    outputs are all still on disk (None: the item runs), ``key(item)`` names an item across
+    cooks (for ``CacheInvalidated``)."""
 
-    def __init__(self, scheduler: Scheduler):
-        self.scheduler = scheduler
-        self.ready: list = []      # heap of (-priority, id, item)
-        self.deferred: list = []   # items that answered Deferred: back to ready on the next wake
-        self.full = False          # FullDeferred: no onSchedule until the next wake
-        self.busy = False          # SchedulerBusy: no onSchedule until a tick says ready
-        self.period = tick_period(scheduler)
-        self.max_items = max_items(scheduler)
-        self.budget = self.max_items
-        self.next_tick = 0.0
+    def __init__(self, nodes: Sequence[NodeState], queues: Mapping[str, Queue], *,
+                 static: bool = False, limits: ItemLimits | None = None,
+                 cached: Callable[[WorkItem], Any] | None = None,
+                 forget_cached: Callable[[set[str]], int] | None = None):
+        self.nodes = {node.name: node for node in nodes}
+        self.queues = dict(queues)
+        self.static = static
+        self.items: dict[int, WorkItem] = {}
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
+        self.stop: str | None = None  # why the cook stops early
+        self.canceled = False
+        self.cancel_asked = False  # read by a long generation, from the engine thread
+        self.over = False  # the cook has ended: a cancel now changes nothing
+        self.observed = True  # someone listens: make the events (else skip them)
+        self._cached = cached
+        self._forget_cached = forget_cached
+        self._dependents: dict[int, list[WorkItem]] = {}
+        self._pending: dict[int, int] = {}
+        self._blocked: set[int] = set()  # Uncooked for good: something upstream did not cook
+        self._handed: set[int] = set()  # items given to a scheduler (report_verdict)
+        self._refused: set[tuple[int, type]] = set()  # refused reports, said once
+        self._to_ready: list[WorkItem] = []  # see _make_ready
+        self._readying = False
+        self.live = 0       # items neither final nor blocked: the cook ends at 0
+        self.in_flight = 0  # items Scheduled or Cooking: a scheduler has them
+        self._out: list[Any] = []
+        self._now = 0.0  # of the engine's last wake
+        self._passed: set[str] = set()  # schedulers offered their items since then
+        self.generation = Generation(self, limits or ItemLimits())
 
-    def wake(self) -> None:
-        for item in self.deferred:
-            heapq.heappush(self.ready, (-item.priority, item.id, item))
-        self.deferred.clear()
-        self.full = False
+    # == what the engine feeds in; each returns what to do, in order ======================
+    def begin(self) -> list[Any]:
+        """Make the items that can be made now; a static cook gives each scheduler its graph."""
+        self.generation.run()
+        if self.static and self.stop is None:
+            for name in self.queues:
+                self._out.append(CallOnScheduleStatic(name))
+        return self._take()
+
+    def pace(self, scheduler: str, period: float, max_items: int, now: float) -> None:
+        """A scheduler's pace, once its ``onStartCook`` ran: ``pdg_tickperiod`` seconds and
+        ``pdg_maxitems`` items per tick (-1: no limit)."""
+        queue = self.queues[scheduler]
+        queue.period, queue.max_items, queue.budget = period, max_items, max_items
+        queue.next_tick = now + period
+
+    def wake(self, now: float, read: bool = False) -> list[Any]:
+        """The engine is awake at ``now`` (``read``: it has just read reports, so the items
+        a scheduler deferred or was too full for are offered again): each tick that is due,
+        one after another, then a pass of ``onSchedule`` calls for each scheduler that can
+        take items, one scheduler after another. Each step follows the answer to the last."""
+        if read:
+            for queue in self.queues.values():
+                queue.wake()
+        self._now, self._passed = now, set()
+        self._next_step()
+        return self._take()
+
+    def _next_step(self) -> None:
+        if self.stop is not None:
+            return
+        for queue in self.queues.values():
+            if self._now >= queue.next_tick or queue.spent:
+                queue.next_tick = self._now + queue.period
+                queue.budget = queue.max_items
+                queue.wake()
+                self._out.append(CallOnTick(queue.name))
+                return
+        for queue in self.queues.values():
+            if queue.name not in self._passed and queue.can_schedule:
+                self._passed.add(queue.name)
+                queue.passing = True
+                self._offer_next(queue)
+                return
+
+    def tick_answered(self, answer: TickAnswer) -> list[Any]:
+        queue = self.queues[answer.scheduler]
+        if answer.result is None:
+            if answer.error:
+                self.error(f"{answer.scheduler}: onTick {answer.error}", answer.scheduler)
+                self.stop = "onTick returned a value outside tickResult"
+            else:
+                self.stop = f"onTick of {answer.scheduler} raised"
+            return self._take()
+        queue.busy = answer.result == TickResult.SchedulerBusy
+        if answer.result == TickResult.SchedulerCancelCook:
+            self.stop = f"onTick of {answer.scheduler} canceled the cook"
+            self.canceled = True
+        self._next_step()
+        return self._take()
+
+    def schedule_answered(self, answer: ScheduleAnswer) -> list[Any]:
+        """What ``onSchedule`` answered for an item; then the next item of the pass."""
+        item = answer.item
+        queue = self.nodes[item.node].sched
+        result = answer.result
+        if result is None:
+            self._fail(item, answer.error)
+        elif result is ScheduleResult.Succeeded:
+            if answer.log_uri:
+                item.log_uri = answer.log_uri
+            if answer.status_uri:
+                item.status_uri = answer.status_uri
+            self._move(item, S.Scheduled)  # observers see the item with its URIs
+        elif result is ScheduleResult.CookSucceeded:
+            self._succeed(item, answer.found)
+        elif result is ScheduleResult.Deferred:
+            queue.deferred.append(item)
+        elif result is ScheduleResult.FullDeferred:
+            queue.push(item)
+            queue.full = True
+        elif result is ScheduleResult.CookCanceled:
+            if self._finalize(item, S.CookedCancel, "onSchedule returned CookCanceled"):
+                self._block_dependents(item)
+        else:
+            self._fail(item, item.reason or f"{queue.name}: onSchedule returned {result.name}")
+        self._offer_next(queue)
+        return self._take()
+
+    def pass_ended(self, answer: PassEnded) -> list[Any]:
+        if not answer.ok:  # what the pass accepted would wait for ever
+            self.stop = f"{answer.scheduler} could not submit the scheduled jobs"
+        self._next_step()
+        return self._take()
+
+    def cooked_here(self, answer: CookedHere) -> list[Any]:
+        if answer.error:
+            self._fail(answer.item, answer.error)
+        else:
+            self._succeed(answer.item)
+        return self._take()
+
+    def report(self, report: Report, scheduler: str = "",
+               found: Sequence[OutputFile] = ()) -> list[Any]:
+        """A report from a job or scheduler code (through ``scheduler``). ``found``: for a
+        success, the item's expected outputs that exist (the engine looked)."""
+        if isinstance(report, ItemReport):
+            self._report_item(report, scheduler, found)
+        elif isinstance(report, CancelAsked):
+            if not self.over:  # asked as the cook ended: it completed, and says so
+                self.stop, self.canceled = "the cook was canceled", True
+        elif isinstance(report, CookErrorSaid):
+            self.error(report.text, scheduler)
+            self.stop = f"{scheduler}: cookError: {report.text}"
+        elif isinstance(report, CookWarningSaid):
+            self.warning(report.text, scheduler)
+        return self._take()
+
+    def finish(self) -> list[Any]:
+        """The cook is over: what did not end is canceled, saying why."""
+        why = "the cook was canceled" if self.canceled else f"the cook stopped: {self.stop}"
+        for item in self.items.values():
+            if not item.state.is_final and item.id not in self._blocked:
+                self._finalize(item, S.CookedCancel, item.reason or why)
+        return self._take()
+
+    def stalled(self) -> list[Any]:
+        """Nothing can change any more although the cook is not over: no item is with a
+        scheduler, ready or on its way, yet items wait or nodes lack items. That is a bug (of
+        this state or a node type); the cook ends saying which items could not run."""
+        self.generation.run()
+        incomplete = [n.name for n in self.nodes.values() if not n.complete]
+        stuck = [item for item in self.items.values() if self.is_live(item)]
+        if not stuck and not incomplete:
+            return self._take()
+        for item in stuck:
+            waits_for = [d.name for d in item.dependencies if not d.state.is_success]
+            self.block(item, "it could never run: it waited for "
+                             + (", ".join(waits_for) or "nothing that was left to cook"))
+        self.error("internal error of the engine: the cook could not go on "
+                   f"({len(stuck)} items could never run"
+                   + (f"; nodes {', '.join(incomplete)} could not make their items"
+                      if incomplete else "") + "); please report it with the network")
+        self.stop = "the cook could not go on"
+        return self._take()
+
+    # == what the engine asks ==============================================================
+    @property
+    def done(self) -> bool:
+        """Every node made its items and every item ended."""
+        return self.live == 0 and all(n.complete for n in self.nodes.values())
 
     @property
-    def can_schedule(self) -> bool:
-        return bool(self.ready) and not self.busy and not self.full and self.budget != 0
+    def idle(self) -> bool:
+        """No item is with a scheduler or ready for one: only a stalled cook is idle and not
+        done."""
+        return not self.in_flight and not any(q.ready or q.deferred
+                                               for q in self.queues.values())
 
-    @property
-    def spent(self) -> bool:
-        """The ``pdg_maxitems`` budget ran out while items are ready: the next tick comes at
-        once (the limit paces the scheduler; it does not make it wait for the period). Not
-        while the scheduler is full: it is asked again when a message wakes the engine."""
-        return self.budget == 0 and bool(self.ready) and not self.busy and not self.full
+    def busy(self) -> bool:
+        """Whether a scheduler can take items now, or its spent budget calls the next tick at
+        once: the engine does not wait."""
+        return any(q.can_schedule or q.spent for q in self.queues.values())
 
+    def next_tick(self) -> float:
+        return min((q.next_tick for q in self.queues.values()), default=0.0)
 
-def tick_period(scheduler: Scheduler) -> float:
-    """``pdg_tickperiod`` in seconds; a ``CookError`` naming the scheduler when it is not a
-    finite number above 0 and at most ``MAX_TICK_PERIOD``."""
-    value = _evaluate(scheduler, "pdg_tickperiod", "evaluateFloat")
-    if value is None or not (math.isfinite(value) and 0 < value <= MAX_TICK_PERIOD):
-        raise _bad_parm(scheduler, "pdg_tickperiod", f"a number of seconds above 0 and at "
-                                                     f"most {MAX_TICK_PERIOD:,.0f} (a day)")
-    return max(0.001, value)  # a shorter period would only spin
+    def result(self) -> CookResult:
+        """The cook's result; a cook that stopped early without saying why has its reason
+        as its error."""
+        if self.stop and not self.canceled and not self.errors:
+            self.errors.append(self.stop)
+        return CookResult(list(self.items.values()), self.errors, self.warnings, self.canceled)
 
-
-def max_items(scheduler: Scheduler) -> int:
-    """``pdg_maxitems``: -1 (no limit) or a count from 1; else a ``CookError``."""
-    value = _evaluate(scheduler, "pdg_maxitems", "evaluateInt")
-    if value is None or not (value == -1 or value >= 1):  # 0 would never schedule an item
-        raise _bad_parm(scheduler, "pdg_maxitems", "-1 for no limit, or a whole number of "
-                                                   "items from 1")
-    return value
-
-
-def _evaluate(scheduler: Scheduler, name: str, how: str):
-    """The parameter's value, or None when it does not evaluate to a number at all."""
-    try:
-        return getattr(scheduler[name], how)()
-    except (TypeError, ValueError, OverflowError):  # text, NaN or infinity as an int
+    def find(self, ref: object) -> WorkItem | None:
+        """An item by id (int or digits) or by name (PDG 17.5 sent names); any thread."""
+        if type(ref) is int:
+            return self.items.get(ref)
+        if isinstance(ref, WorkItem):
+            return self.items.get(ref.id)
+        if isinstance(ref, str) and ref.isdigit():
+            return self.items.get(int(ref))
+        if isinstance(ref, str) and "_" in ref:
+            number = ref.rsplit("_", 1)[1]
+            item = self.items.get(int(number)) if number.isdigit() else None
+            return item if item is not None and item.name == ref else None
         return None
 
+    def dependency_graph(self, scheduler: str) -> tuple[dict, dict, list[WorkItem]]:
+        """``(dependencies, dependents, ready)`` for the items ``scheduler`` cooks."""
+        mine = [item for node in self.nodes.values() if node.sched.name == scheduler
+                for item in node.items]
+        dependencies = {item: list(item.dependencies) for item in mine}
+        dependents: dict[WorkItem, list[WorkItem]] = {item: [] for item in mine}
+        for item in mine:
+            for dep in item.dependencies:
+                dependents.setdefault(dep, []).append(item)
+        ready = [entry[2] for entry in sorted(self.queues[scheduler].ready)]
+        return dependencies, dependents, ready
 
-def _bad_parm(scheduler: Scheduler, name: str, expected: str) -> CookError:
-    raw = scheduler[name].raw
-    return CookError(f"scheduler {scheduler.name!r}: parameter {name} is {raw!r}; it must "
-                     f"be {expected}")
+    def error(self, text: str, source: str = "") -> None:
+        self.errors.append(text)
+        self._out.append(CookMessage("error", text, source))
+
+    def warning(self, text: str, source: str = "") -> None:
+        self.warnings.append(text)
+        self._out.append(CookMessage("warning", text, source))
+
+    def is_live(self, item: WorkItem) -> bool:
+        return not item.state.is_final and item.id not in self._blocked
+
+    def emit(self, event: Any) -> None:
+        self._out.append(event)
+
+    def take(self) -> list[Any]:
+        """What was decided outside the calls above (a generation's events): to carry out."""
+        return self._take()
+
+    # == the rules =========================================================================
+    def _take(self) -> list[Any]:
+        out, self._out = self._out, []
+        return out
+
+    def _offer_next(self, queue: Queue) -> None:
+        """Offer the scheduler its next ready item, or end the pass."""
+        while queue.can_schedule and self.stop is None:
+            item = heapq.heappop(queue.ready)[2]
+            if item.state is not S.Waiting:
+                continue
+            queue.budget -= 1
+            self._handed.add(item.id)  # its job may report from inside onSchedule on
+            self._out.append(CallOnSchedule(queue.name, item))
+            return
+        if queue.passing:
+            queue.passing = False
+            self._out.append(CallOnSchedulePassEnd(queue.name))
+
+    def _move(self, item: WorkItem, new: WorkItemState) -> bool:
+        """Change an item's state, if the transition table allows it; an illegal change is a
+        cook error naming the item and both states, and nothing changes."""
+        old = item.state
+        if not legal(old, new):
+            self.error(f"internal error of the engine: {item.name} cannot go from "
+                       f"{old.name} to {new.name}; please report it with the network")
+            return False
+        item.state = new
+        self.in_flight += (new in _IN_FLIGHT) - (old in _IN_FLIGHT)
+        if self.observed:
+            self._out.append(ItemStateChanged(item, old, new))
+        return True
+
+    def _finalize(self, item: WorkItem, state: WorkItemState, reason: str = "") -> bool:
+        """Give a live item its final state; False (and nothing changes) when it had one."""
+        if item.id in self._blocked or not legal(item.state, state):
+            return False
+        if reason:
+            item.reason = reason
+        self._move(item, state)
+        self.resolved(self.nodes[item.node])
+        return True
+
+    def resolved(self, node: NodeState) -> None:
+        """One item of ``node`` is over (final or blocked): the only place that counts it."""
+        self.live -= 1
+        node.unfinished -= 1
+        if node.unfinished == 0 and any(not n.complete for n in self.nodes.values()):
+            self.generation.run()
+
+    def _succeed(self, item: WorkItem, found: Sequence[OutputFile] = (),
+                 state: WorkItemState = S.CookedSuccess) -> None:
+        for output in found:
+            item.addOutputFile(output.path, output.tag)
+        if not self.is_live(item):
+            return
+        # dynamic children first: they must exist before this node may count as done
+        self.generation.from_cooked(item)
+        self._finalize(item, state)
+        for child in self._dependents.pop(item.id, ()):
+            left = self._pending.get(child.id, 0) - 1
+            if left < 0:  # blocked by another of its dependencies meanwhile
+                continue
+            if left:
+                self._pending[child.id] = left
+            else:
+                del self._pending[child.id]
+                self._make_ready(child)
+
+    def _fail(self, item: WorkItem, reason: str) -> None:
+        if self._finalize(item, S.CookedFail, reason):
+            self._block_dependents(item)
+
+    def _block_dependents(self, item: WorkItem) -> None:
+        for child in self._dependents.pop(item.id, ()):
+            self._pending.pop(child.id, None)
+            self.block(child, f"upstream item {item.name} {_what_became_of(item)}")
+        for child in self.generation.dynamic_below(item):
+            child.failed_above = child.failed_above or item
+            self.warning(f"node {child.name}: no items made from {item.name}, which "
+                         f"{_what_became_of(item)}", child.name)
+
+    def block(self, item: WorkItem, reason: str) -> None:
+        """An item that can never run: it stays Uncooked and says why (once: an item that
+        waits for several failed items is blocked by the first); so do the items below it,
+        depth first in the order they were linked, as a loop (a chain of any length)."""
+        todo = [(item, reason)]
+        while todo:
+            item, reason = todo.pop()
+            if not self.is_live(item):
+                continue
+            item.reason = reason
+            self._blocked.add(item.id)
+            self._move(item, S.Uncooked)
+            self.resolved(self.nodes[item.node])
+            children = self._dependents.pop(item.id, ())
+            for child in children:
+                self._pending.pop(child.id, None)
+            todo.extend((child, f"upstream item {item.name} did not run")
+                        for child in reversed(children))
+
+    def link(self, item: WorkItem) -> None:
+        """Count what a new item waits for; make it ready now when nothing."""
+        node = self.nodes[item.node]
+        if node.type.partition and node.inputs and not item.dependencies \
+                and not self.generation.upstream_items(node):  # made from no items
+            above = next((n.failed_above for n in node.inputs if n.failed_above), None)
+            if above is not None:  # as those above never came
+                self.block(item, f"upstream item {above.name} {_what_became_of(above)}")
+                return
+        pending = 0
+        for dep in item.dependencies:
+            if dep.id in self._blocked or dep.state in (S.CookedFail, S.CookedCancel):
+                self.block(item, f"upstream item {dep.name} {_what_became_of(dep)}")
+                return
+            if dep.state not in _SUCCESS:
+                pending += 1
+                self._dependents.setdefault(dep.id, []).append(item)
+        if pending:
+            self._pending[item.id] = pending
+        else:
+            self._make_ready(item)
+
+    def _make_ready(self, item: WorkItem) -> None:
+        """Make ``item`` ready: cook it here, take it from the journal, or queue it for its
+        scheduler. An item that cooks here makes those below it ready in turn: they wait in
+        a worklist that the outermost call works through, first come first, so that a long
+        chain is a loop, not a recursion."""
+        self._to_ready.append(item)
+        if self._readying:
+            return
+        self._readying = True
+        try:
+            index = 0
+            while index < len(self._to_ready):
+                self._ready_one(self._to_ready[index])
+                index += 1
+        finally:
+            self._to_ready.clear()
+            self._readying = False
+
+    def _ready_one(self, item: WorkItem) -> None:
+        node = self.nodes[item.node]
+        if not node.type.partition:
+            for dep in item.dependencies:
+                item.copy_attributes_from(dep)
+        try:
+            node.type.prepare(node.parms, item)
+        except (TokenError, CookError) as exc:
+            self._fail(item, str(exc))
+            return
+        except Exception:  # a node type's own bug: the item fails, saying where
+            self._fail(item, f"node {node.name} could not prepare {item.name}:\n"
+                             + traceback.format_exc())
+            return
+        if node.type.cooks_here(item):
+            if node.type.cook_needs_scheduler:
+                self._out.append(CookHere(node.sched.name, item))
+            else:
+                self._succeed(item)
+            return
+        if node.type.resumable and self._cached is not None:
+            record = self._cached(item)
+            if record is not None:
+                self._take_cached(item, record)
+                return
+        if self.static:  # onScheduleStatic gave the farm the graph: it may run it now
+            self._handed.add(item.id)
+        node.sched.push(item)
+
+    def _take_cached(self, item: WorkItem, record: Any) -> None:
+        """Resuming: an item an earlier cook cooked is CookedCache with what it reported."""
+        for name, attrib in record.attributes.items():
+            item.setAttribArray(name, attrib.type, attrib.values)
+        for output in record.outputs:
+            item.addOutputFile(output.path, output.tag, output.checksum)
+        item.cook_duration = record.duration
+        item.reason = "cooked by an earlier cook; its outputs are on disk"
+        self._succeed(item, state=S.CookedCache)
+
+    # == reports ===========================================================================
+    def _report_item(self, report: ItemReport, scheduler: str,
+                     found: Sequence[OutputFile]) -> None:
+        item = self.find(report.item)
+        if item is None:
+            self.warning(f"{report.label} report for unknown work item {report.item!r} "
+                         f"ignored", scheduler)
+            return
+        verdict = report_verdict(item.state, item.id in self._handed, report.moves_to)
+        if verdict is not Verdict.APPLY:
+            if verdict is Verdict.REFUSE:
+                self._refuse(item, report, scheduler)
+            return
+        try:
+            _APPLY[type(report)](self, item, report, scheduler, found)
+        except Exception as exc:  # a malformed report from scheduler code
+            self.warning(f"{report.label} report for {item.name} could not be applied: "
+                         f"{exc!r}", scheduler)
+
+    def _refuse(self, item: WorkItem, report: ItemReport, source: str) -> None:
+        """A report about an item no scheduler was given (``transitions.report_verdict``):
+        it changes nothing; said once per item and kind (a job may repeat it)."""
+        key = (item.id, type(report))
+        if key in self._refused:
+            return
+        self._refused.add(key)
+        where = ("blocked below a failure" if item.id in self._blocked
+                 else f"it is {item.state.name}")
+        if item.reason:
+            where += f": {item.reason}"
+        self.warning(f"{report.label} report for {item.name} refused: no scheduler was given "
+                     f"this item to cook ({where}); it came through "
+                     f"{source or 'an unknown sender'}. Only the job of an item may report it",
+                     source)
+
+    def _changed(self, item: WorkItem, report: ItemReport) -> None:
+        if self.observed:
+            self._out.append(ItemChanged(item, report))
+
+    def _on_start(self, item: WorkItem, report: Started, source: str, found) -> None:
+        self._move(item, S.Cooking)  # Scheduled, or Waiting handed over
+
+    def _on_success(self, item: WorkItem, report: Succeeded, source: str, found) -> None:
+        item.cook_duration = report.duration
+        self._succeed(item, found)
+
+    def _on_fail(self, item: WorkItem, report: Failed, source: str, found) -> None:
+        item.cook_duration = report.duration  # how long it ran before it failed, when known
+        self._fail(item, report.reason or f"{source or 'its scheduler'} reported the job "
+                                          f"failed")
+
+    def _on_cancel(self, item: WorkItem, report: Canceled, source: str, found) -> None:
+        if self._finalize(item, S.CookedCancel, "the job was canceled"):
+            self._block_dependents(item)
+
+    def _on_output(self, item: WorkItem, report: OutputAdded, source: str, found) -> None:
+        item.addOutputFile(report.path, report.tag, report.checksum)
+        self._changed(item, report)
+
+    def _on_attribute(self, item: WorkItem, report: AttributeSet, source: str, found) -> None:
+        try:
+            item.setAttrib(report.name, report.type, report.value, report.index)
+        except AttribIndexError as exc:  # one value far out would take the cook's memory
+            self.warning(f"{item.name}: attribute report refused: {exc}", source)
+            return
+        self._changed(item, report)
+
+    def _on_attribute_array(self, item: WorkItem, report: AttributeArraySet, source: str,
+                            found) -> None:
+        item.setAttribArray(report.name, report.type, list(report.values))
+        self._changed(item, report)
+
+    def _on_log(self, item: WorkItem, report: LogAppended, source: str, found) -> None:
+        item.appendLog(report.text)
+        self._changed(item, report)
+
+    def _on_percent(self, item: WorkItem, report: PercentSet, source: str, found) -> None:
+        item.cook_percent = min(100.0, max(0.0, report.percent))
+        self._changed(item, report)
+
+    def _on_custom_state(self, item: WorkItem, report: CustomStateSet, source: str,
+                         found) -> None:
+        """For the cook's views, as the cook percent is."""
+        item.custom_state = report.state
+        self._changed(item, report)
+
+    def _on_invalidate_cache(self, item: WorkItem, report: CacheInvalidated, source: str,
+                             found) -> None:
+        """What the nodes below made in an earlier cook is not taken from the journal in this
+        one (all their items, as which of them came from this item is known only once they
+        exist)."""
+        below = self._nodes_below(item.node)
+        dropped = self._forget_cached(below) if self._forget_cached is not None else 0
+        item.appendLog(f"the job invalidated its cache: the items of {len(below)} node(s) "
+                       f"below cook again ({dropped} journal record(s) dropped)\n")
+        self._changed(item, report)
+
+    def _nodes_below(self, name: str) -> set[str]:
+        below, todo = set(), [name]
+        while todo:
+            current = todo.pop()
+            for node in self.nodes.values():
+                if current in node.spec.inputs and node.name not in below:
+                    below.add(node.name)
+                    todo.append(node.name)
+        return below
+
+    def _on_shared_server(self, item: WorkItem, report: SharedServerStarted, source: str,
+                          found) -> None:
+        if not source:
+            raise ValueError("a shared server reported without a scheduler to keep it")
+        self._out.append(KeepSharedServer(source, item, report.name, dict(report.info)))
+        self._changed(item, report)
 
 
-class NodeState:
-    def __init__(self, spec: NodeSpec, network: Network, sched: SchedulerState, static: bool):
-        self.spec = spec
-        self.name = spec.name
-        self.type = node_type(spec.type)
-        self.parms = network.node_parms(spec)
-        self.sched = sched
-        self.dynamic = not static and self.type.is_dynamic(self.parms, bool(spec.inputs))
-        self.inputs: list[NodeState] = []
-        self.dynamic_children: list[NodeState] = []
-        self.items: list[WorkItem] = []
-        self.unfinished = 0        # items not yet final (blocked counts as final)
-        self.complete = False      # every item this node will make exists
-        # an upstream item that failed or did not run, so that this node (dynamic) or one
-        # above it made no items from it: a partition made from no items must not cook
-        self.failed_above: WorkItem | None = None
+_APPLY: dict[type, Callable[..., None]] = {
+    Started: CookState._on_start, Succeeded: CookState._on_success,
+    Failed: CookState._on_fail, Canceled: CookState._on_cancel,
+    OutputAdded: CookState._on_output, AttributeSet: CookState._on_attribute,
+    AttributeArraySet: CookState._on_attribute_array, LogAppended: CookState._on_log,
+    PercentSet: CookState._on_percent, CustomStateSet: CookState._on_custom_state,
+    SharedServerStarted: CookState._on_shared_server,
+    CacheInvalidated: CookState._on_invalidate_cache,
+}
+
+
+def _what_became_of(item: WorkItem) -> str:
+    return "failed" if item.state == S.CookedFail else "did not run"
+

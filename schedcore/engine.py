@@ -1,10 +1,11 @@
-"""The cook: the one owner of cook state.
+"""The engine thread: it feeds the cook state and carries out what the state decides.
 
-One thread (the engine thread: ``run`` in the caller, or ``start`` for a background thread)
-generates items, calls the scheduler callbacks by the PDG contract and applies what jobs report.
-Everything else talks to it through ``post`` (a queue) and listens through its ``EventBus``.
-It wakes on a queued message (one posted with ``wake=False`` within ``QUIET`` seconds) or on
-the next tick, never on a sleep.
+The rules of a cook live in ``schedcore.cookstate`` (no threads, no clock, no I/O). The
+engine owns everything else: the scheduler instances and their callbacks, the clock, the
+queue of reports, the journal and its lock, the end of the cook. One thread (``run`` in the
+caller, or ``start`` for a background thread) does all of it. Everything else talks to it
+through ``post`` (a queue) and listens through its ``EventBus``. It wakes on a queued report
+(one posted with ``wake=False`` within ``QUIET`` seconds) or on the next tick, never on a sleep.
 
     onStart -> onStartCook(static, cook_set) -> [onScheduleStatic] ->
         loop: reports in, onTick every pdg_tickperiod, onSchedule for ready items
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import collections
 import functools
-import heapq
 import itertools
 import os
 import queue
@@ -24,44 +24,40 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
+from typing import Any
 
 from . import journal as journal_file
-from . import process, registry, serverends
-from .applying import ReportsMixin
-from .cooklock import CookLock
-from .cookstate import (
-    CookResult,
-    NodeState,
-    SchedulerState,
-    max_items,
-    tick_period,
+from . import process, serverends
+from .cookio import (
+    CallOnSchedule,
+    CallOnSchedulePassEnd,
+    CallOnScheduleStatic,
+    CallOnTick,
+    CookedHere,
+    CookHere,
+    KeepSharedServer,
+    PassEnded,
+    ScheduleAnswer,
+    TickAnswer,
 )
-from .errors import CookError, SchedcoreError, did_you_mean
-from .events import (
-    CookFinished,
-    CookMessage,
-    CookStarted,
-    EventBus,
-    ItemStateChanged,
-)
-from .generation import GenerationMixin
+from .cooksetup import CookSetup, max_items, tick_period
+from .cookstate import CookResult, CookState
+from .errors import CookError, SchedcoreError
+from .events import CookFinished, CookMessage, CookStarted, EventBus
 from .limits import ItemLimits
-from .network import Network, NodeSpec
-from .registry import scheduler_types
-from .reports import CancelAsked, Report
-from .results import ScheduleResult, TickResult, schedule_result, tick_result
-from .resume import ResumeMixin
+from .network import Network
+from .reports import CancelAsked, Report, Succeeded
+from .results import ScheduleResult, schedule_result, tick_result
+from .resume import CookRecord
 from .schedulers import Scheduler
 from .schedulers.context import CookContext
-from .transitions import legal
-from .workitem import WorkItem, WorkItemState
+from .workitem import OutputFile, WorkItem
 
-S = WorkItemState
-_IN_FLIGHT = (S.Scheduled, S.Cooking)
 _COOK_NUMBERS = itertools.count(1)
 
 
-class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
+class Engine:
     """Cooks a network, or the part of it up to ``upto``.
 
     ``scheduler`` overrides every node's scheduler: a scheduler node of the network, a
@@ -70,70 +66,63 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
     ``journal`` appends every state change, output and attribute to ``journal_path``;
     ``resume`` first reads it: items an earlier cook cooked, whose outputs are still on disk,
     become CookedCache and do not run again. ``limits`` caps the items a node and the cook
-    may make (default: ``ItemLimits.configured()``)."""
+    may make (default: ``ItemLimits.configured()``). ``clock`` is the engine's time (seconds,
+    monotonic)."""
 
     def __init__(self, network: Network, *, upto: str | None = None,
                  scheduler: str | Scheduler | None = None, static: bool = False,
                  workdir: str | None = None, bus: EventBus | None = None,
                  journal: bool = True, resume: bool = False,
-                 limits: ItemLimits | None = None):
+                 limits: ItemLimits | None = None,
+                 clock: Callable[[], float] = time.monotonic):
         self.network = network
-        self.upto = upto
         self.static = static
         self.events = bus or EventBus()
-        self.limits = limits or ItemLimits.configured()
+        self.clock = clock
         self.job_id = secrets.token_hex(16)  # only this cook's jobs know it
         self.cook_id = secrets.token_hex(8)  # names this cook's processes; not a secret
         self.number = next(_COOK_NUMBERS)  # 1 for this process's first cook: its temp dir
-        self.items: dict[int, WorkItem] = {}
         # reports and requests for the engine thread, in the order they came; a token in
         # _wakeups wakes the engine for them (see post)
-        self._inbox: collections.deque = collections.deque()
+        self._inbox: collections.deque[tuple[Report, Scheduler | None]] = collections.deque()
         self._wakeups: queue.SimpleQueue = queue.SimpleQueue()
         self._waking_at = 0.0  # while the engine waits: when it wakes by itself
-        self._scheduler_choice = scheduler
-        self._workdir = workdir
-        self._scheds: dict[str, SchedulerState] = {}
-        self._nodes: dict[str, NodeState] = {}
-        self._dependents: dict[int, list[WorkItem]] = {}
-        self._pending: dict[int, int] = {}
-        self._blocked: set[int] = set()  # Uncooked for good: something upstream did not cook
-        self._to_ready: collections.deque[WorkItem] = collections.deque()  # see _make_ready
-        self._readying = False
-        self._handed: set[int] = set()  # items given to a scheduler (transitions.report_verdict)
-        self._refused: set[tuple[int, type]] = set()  # refused reports, said once
-        self._live = 0             # items neither final nor blocked: the cook ends at 0
-        self._in_flight = 0        # items Scheduled or Cooking: a scheduler has them
-        self._next_id = 1
-        self._errors: list[str] = []
-        self._warnings: list[str] = []
-        self._stop: str | None = None  # why the cook stops early
-        self._canceled = False
         self._cancels = 0  # cancels asked (any thread)
-        self._over = False  # the loop ended: a cancel asked now changes nothing
-        self._generating = self._regenerate = False
         self._thread: threading.Thread | None = None
         self.result: CookResult | None = None
         self._done = threading.Event()
-        self._context = CookContext(
+        context = CookContext(
             job_id=self.job_id, cook_id=self.cook_id, number=self.number, hip=network.hip,
             post=self.post, find=self.find, items=lambda: list(self.items.values()),
             payload=self.payload, node_parms=self.node_parms,
             dependency_graph=self.dependency_graph)
-        self._setup()
+        setup = CookSetup(network, context, upto=upto, choice=scheduler, workdir=workdir,
+                          static=static)
+        self._schedulers = setup.schedulers
         self.journal_path = self._journal_path()
-        self._lock: CookLock | None = None
-        self._earlier: dict = {}  # the lock's last holder, when it died holding it
-        self._resume: dict = {}
-        self._journal = None
+        self._record: CookRecord | None = None
         if journal:
-            self._open_journal(resume)
+            self._record = CookRecord(self.journal_path, network.path, setup.nodes)
+            self._record.open(self.cook_id, resume)
+        record = self._record
+        self.state = CookState(
+            list(setup.nodes.values()), setup.queues, static=static,
+            limits=limits or ItemLimits.configured(),
+            cached=record.cached if record is not None and resume else None,
+            forget_cached=record.forget if record is not None else None)
+        if record is not None and record.journal is not None:
+            self.events.subscribe(record.journal)
 
     # == the outside world (any thread) =================================================
     @property
     def schedulers(self) -> list[Scheduler]:
         """The scheduler instances of this cook."""
-        return [state.scheduler for state in self._scheds.values()]
+        return list(self._schedulers.values())
+
+    @property
+    def items(self) -> dict[int, WorkItem]:
+        """Every item of the cook so far, by id."""
+        return self.state.items
 
     # seconds a report posted without waking the engine may wait for it
     QUIET = 0.05
@@ -141,19 +130,19 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
     def post(self, report: Report, scheduler: Scheduler | None = None, *,
              wake: bool = True) -> None:
         """Queue a report or request for the engine thread; ``scheduler``: the one it came
-        through. ``wake=False``: it need not be
-        read at once, only within ``QUIET`` seconds (a scheduler with more jobs queued than
-        slots lets the engine read many reports in one go; waking the engine for each costs
-        a busy cook a good part of its CPU)."""
+        through. ``wake=False``: it need not be read at once, only within ``QUIET`` seconds
+        (a scheduler with more jobs queued than slots lets the engine read many reports in
+        one go; waking the engine for each costs a busy cook a good part of its CPU)."""
         self._inbox.append((report, scheduler))
         # the engine sets _waking_at before it looks at the inbox a last time and waits:
         # read after the append, it is either that time or the engine will see the report
-        if wake or self._waking_at > time.monotonic() + self.QUIET:
+        if wake or self._waking_at > self.clock() + self.QUIET:
             self._wakeups.put(None)
 
     def cancel(self) -> None:
         """Cancel the cook: running jobs are killed, unfinished items become CookedCancel."""
         self._cancels += 1  # read by the end of the cook (_end_shared_servers)
+        self.state.cancel_asked = True  # read by a long generation
         self.post(CancelAsked())
 
     def start(self) -> threading.Thread:
@@ -170,101 +159,68 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
             self._thread.join()
         return self.result
 
+    def find(self, ref: object) -> WorkItem | None:
+        """An item by id (int or digits) or by name (PDG 17.5 sent names); any thread."""
+        return self.state.find(ref)
+
+    def payload(self, item: WorkItem) -> dict | None:
+        node = self.state.nodes[item.node]
+        return node.type.payload(node.parms, item)
+
+    def node_parms(self, name: str):
+        """The parameters of TOP node ``name`` in this cook (None for an unknown node)."""
+        node = self.state.nodes.get(str(name))
+        return node.parms if node is not None else None
+
+    def dependency_graph(self, scheduler: Scheduler):
+        """``(dependencies, dependents, ready)`` for the items ``scheduler`` cooks."""
+        return self.state.dependency_graph(self._name_of(scheduler))
+
     # == the cook (engine thread) =======================================================
     def run(self) -> CookResult:
         """Cook on this thread and return the result."""
-        order = list(self._nodes)
-        started: list[SchedulerState] = []  # those whose onStartCook ran: onStopCook too
+        state = self.state
+        state.observed = bool(self.events.subscribers)
+        started: list[Scheduler] = []  # those whose onStartCook ran: onStopCook too
         try:
-            self.events.emit(CookStarted(order, self.static))
-            for text in self._warnings:  # said before anyone listened (the journal, resume)
-                self.events.emit(CookMessage("warning", text, ""))
-            self._stop_jobs_of_a_dead_cook()
-            if all(self._start_scheduler(s, order, started) for s in self._scheds.values()):
+            self.events.emit(CookStarted(list(state.nodes), self.static))
+            for text in self._record.warnings if self._record is not None else ():
+                self._say(CookMessage("warning", text, ""))  # from before anyone listened
+                state.warnings.append(text)
+            if self._record is not None:
+                self._record.on_warning = self._warning
+                for text in self._record.stop_jobs_of_a_dead_cook():
+                    self._warning(text)
+            if all(self._start_scheduler(name, started) for name in self._schedulers):
                 try:
-                    self._generate()
-                    if self.static:
-                        self._schedule_static()
+                    self._carry_out(state.begin())
                     self._loop()
                 except Exception:  # a bug of ours: keep what was cooked, stop the jobs, say it
-                    self._stop = "an internal error of the engine"
+                    state.stop = "an internal error of the engine"
                     self._error("internal error of the engine; please report it:\n"
                                 + traceback.format_exc())
             else:
-                self._stop = "a scheduler could not start the cook"
+                state.stop = "a scheduler could not start the cook"
         except BaseException as exc:  # Ctrl-C when cooking on the main thread, SystemExit
-            self._stop = self._stop or f"it was interrupted ({type(exc).__name__})"
+            state.stop = state.stop or f"it was interrupted ({type(exc).__name__})"
             raise  # once the cook ended below: its jobs stopped, its waiters told
         finally:
             self._finish(started)
-        return self.result
-
-    def _setup(self) -> None:
-        try:
-            specs = self.network.topological(self.upto)
-        except KeyError as exc:
-            raise CookError(f"cannot cook up to {self.upto!r}: {exc.args[0]}") from None
-        for spec in specs:
-            sched = self._scheduler_state(spec)
-            node = self._nodes[spec.name] = NodeState(spec, self.network, sched, self.static)
-            node.inputs = [self._nodes[name] for name in spec.inputs]
-            for upstream in node.inputs:
-                if node.dynamic:
-                    upstream.dynamic_children.append(node)
+        return self.result  # type: ignore[return-value]  # _finish set it
 
     def _journal_path(self) -> str:
         """``<working dir>/pdgtemp/journal/<network file name>.sqlite``."""
-        states = list(self._scheds.values())
-        workdir = states[0].scheduler["pdg_workingdir"].evaluateString() if states \
+        first = next(iter(self._schedulers.values()), None)
+        workdir = first["pdg_workingdir"].evaluateString() if first is not None \
             else self.network.hip
         return journal_file.journal_path(workdir, self.network.path)
 
-    def _scheduler_state(self, spec: NodeSpec) -> SchedulerState:
-        choice = self._scheduler_choice
-        if isinstance(choice, Scheduler):
-            key = choice.name
-        else:
-            key = choice or self.network.scheduler_for(spec)
-        if key not in self._scheds:
-            scheduler = choice if isinstance(choice, Scheduler) else self._make_scheduler(key)
-            scheduler.attach(self._context)
-            if self._workdir:
-                scheduler.parms.set("pdg_workingdir", os.path.abspath(self._workdir))
-            self._scheds[key] = SchedulerState(scheduler)
-        return self._scheds[key]
-
-    def _make_scheduler(self, key: str) -> Scheduler:
-        types = scheduler_types()
-        names = [s.name for s in self.network.schedulers]
-        if key in names:
-            spec = self.network.scheduler(key)
-            cls = types.get(spec.type)
-            if cls is None:
-                raise CookError(f"scheduler node {key!r}: "
-                                + registry.unknown_type_message(spec.type))
-            return self._create(cls, spec.name, spec.values())  # with spare parms
-        if key in types:
-            return self._create(types[key], key, {})
-        raise CookError(f"no scheduler node or scheduler type named {key!r}"
-                        + did_you_mean(key, names + list(types)))
-
-    def _create(self, cls: type[Scheduler], name: str, parms: dict) -> Scheduler:
-        """An instance of a scheduler type; its own code raising (in ``__init__``, say) is a
-        cook error pointing at its line, not a crash."""
-        try:
-            return cls.create(name, parms, self.network.hip)
-        except SchedcoreError:
-            raise
-        except Exception as exc:
-            raise CookError(f"scheduler {name!r} ({cls.__name__}) could not be created: "
-                            f"{type(exc).__name__}: {exc} ({_user_line(exc)})") from None
-
-    def _start_scheduler(self, state: SchedulerState, order: list[str],
-                         started: list[SchedulerState]) -> bool:
-        scheduler = state.scheduler
-        for callback, args in (("onStart", ()), ("onStartCook", (self.static, order))):
+    def _start_scheduler(self, name: str, started: list[Scheduler]) -> bool:
+        scheduler = self._schedulers[name]
+        for callback, args in (("onStart", ()),
+                               ("onStartCook", (self.static, list(self.state.nodes)))):
             if callback == "onStartCook":
-                started.append(state)
+                started.append(scheduler)
             ok, value = self._call(scheduler, callback, *args)
             if not ok or value is False:
                 if ok:
@@ -272,36 +228,30 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
                                 f"the cook cannot start", scheduler.name)
                 return False
         try:  # onStartCook may have set them, as Houdini's farm schedulers do
-            state.period, state.max_items = tick_period(scheduler), max_items(scheduler)
+            self.state.pace(name, tick_period(scheduler), max_items(scheduler), self.clock())
         except CookError as exc:
             self._error(str(exc), scheduler.name)
             return False
-        state.budget = state.max_items
-        state.next_tick = time.monotonic() + state.period
         return True
 
     def _loop(self) -> None:
-        scheds = list(self._scheds.values())
+        state = self.state
         while True:
-            self._drain()
-            now = time.monotonic()
-            if self._journal is not None:  # a busy engine commits on time too
-                self._journal.due(now)
-            for state in scheds:
-                if self._stop is None and (now >= state.next_tick or state.spent):
-                    self._tick(state, now)
-            if self._stop is not None:
+            read = self._drain()
+            now = self.clock()
+            if self._record is not None and self._record.journal is not None:
+                self._record.journal.due(now)  # a busy engine commits on time too
+            self._carry_out(state.wake(now, read))
+            if state.stop is not None or state.done:
                 return
-            for state in scheds:
-                self._schedule(state)
-            if self._live == 0 and all(n.complete for n in self._nodes.values()):
-                return
-            if any(state.can_schedule or state.spent for state in scheds):
+            if state.busy():
                 continue  # a spent budget: the next tick comes at once, not at its time
-            if self._stalled(scheds):
-                return
-            timeout = self._wait_time(scheds)
-            self._waking_at = time.monotonic() + timeout
+            if state.idle and not self._inbox:
+                self._carry_out(state.stalled())
+                if state.stop is not None:
+                    return
+            timeout = self._wait_time()
+            self._waking_at = self.clock() + timeout
             if not self._inbox:
                 try:
                     self._wakeups.get(timeout=timeout)
@@ -309,163 +259,175 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
                     pass
             self._waking_at = 0.0
 
-    def _wait_time(self, scheds: list[SchedulerState]) -> float:
+    def _wait_time(self) -> float:
         """Seconds the engine may wait for a message: until the next tick, or until the
         journal's pending events are due for their commit."""
-        now = time.monotonic()
-        wake = min(state.next_tick for state in scheds)
-        if self._journal is not None:
-            due = self._journal.due(now)
+        now = self.clock()
+        wake = self.state.next_tick()
+        journal = self._record.journal if self._record is not None else None
+        if journal is not None:
+            due = journal.due(now)
             if due is not None:
                 wake = min(wake, due)
         return max(0.0, wake - now)
 
-    def _stalled(self, scheds: list[SchedulerState]) -> bool:
-        """Whether nothing can change any more although the cook is not over: no item is with
-        a scheduler, ready or on its way, yet items wait or nodes lack items. That is a bug
-        (of the engine or a node type); the cook ends saying which items could not run, it
-        never waits for ever."""
-        if self._in_flight or any(s.ready or s.deferred for s in scheds) \
-                or self._inbox:
-            return False
-        self._generate()
-        incomplete = [n.name for n in self._nodes.values() if not n.complete]
-        stuck = [item for item in self.items.values() if self._is_live(item)]
-        if not stuck and not incomplete:
-            return False
-        for item in stuck:
-            waits_for = [d.name for d in item.dependencies if not d.state.is_success]
-            self._block(item, "it could never run: it waited for "
-                              + (", ".join(waits_for) or "nothing that was left to cook"))
-        self._error("internal error of the engine: the cook could not go on "
-                    f"({len(stuck)} items could never run"
-                    + (f"; nodes {', '.join(incomplete)} could not make their items"
-                       if incomplete else "") + "); please report it with the network")
-        self._stop = "the cook could not go on"
-        return True
-
-    def _drain(self) -> None:
+    def _drain(self) -> bool:
+        """Apply the reports queued so far; whether there were any."""
         while True:  # the wake-ups of what is read now (a later one only wakes it early)
             try:
                 self._wakeups.get_nowait()
             except queue.Empty:
                 break
         if not self._inbox:
-            return
+            return False
+        state = self.state
+        state.observed = bool(self.events.subscribers)
         while self._inbox:
-            self._apply(*self._inbox.popleft())
-        for state in self._scheds.values():
-            state.wake()
+            report, scheduler = self._inbox.popleft()
+            found = self._expected(report, scheduler) if type(report) is Succeeded else ()
+            self._carry_out(state.report(report, scheduler.name if scheduler else "", found))
+        return True
 
-    def _tick(self, state: SchedulerState, now: float) -> None:
-        ok, value = self._call(state.scheduler, "onTick")
-        state.next_tick = now + state.period
-        state.budget = state.max_items
-        state.wake()
-        if not ok:
-            self._stop = f"onTick of {state.scheduler.name} raised"
-            return
+    def _expected(self, report: Succeeded, scheduler: Scheduler | None) -> list[OutputFile]:
+        """The expected outputs of a succeeded item that exist, as its scheduler sees them."""
+        item = self.state.find(report.item)
+        if scheduler is None or item is None:
+            return []
+        found = []
+        for expected in item.expectedOutputFiles:
+            path = scheduler.localizePath(expected.path)
+            if os.path.exists(path):
+                found.append(OutputFile(path, expected.tag))
+        return found
+
+    # == carrying out what the cook state decided ========================================
+    def _carry_out(self, todo: list[Any]) -> None:
+        """Emit the events and carry out the instructions, in order; what an answer leads to
+        comes before what was decided earlier (a pass of onSchedule calls goes on at once)."""
+        work = collections.deque(todo)
+        emit = self.events.emit
+        while work:
+            step = work.popleft()
+            handler = self._HANDLERS.get(type(step))
+            if handler is None:
+                emit(step)
+                continue
+            after = handler(self, step)
+            if after:
+                work.extendleft(reversed(after))
+
+    def _say(self, event: Any) -> None:
+        self.events.emit(event)
+
+    def _on_schedule(self, step: CallOnSchedule) -> list[Any]:
+        scheduler, item = self._schedulers[step.scheduler], step.item
         try:
-            result = tick_result(value)
+            value = scheduler.onSchedule(item)
+        except Exception:
+            return self.state.schedule_answered(
+                ScheduleAnswer(item, None, self._raised(scheduler, "onSchedule")))
+        try:
+            result = schedule_result(value)
         except TypeError as exc:
-            self._error(f"{state.scheduler.name}: onTick {exc}", state.scheduler.name)
-            self._stop = "onTick returned a value outside tickResult"
-            return
-        state.busy = result == TickResult.SchedulerBusy
-        if result == TickResult.SchedulerCancelCook:
-            self._stop = f"onTick of {state.scheduler.name} canceled the cook"
-            self._canceled = True
+            return self.state.schedule_answered(
+                ScheduleAnswer(item, None, f"{scheduler.name}: onSchedule {exc}"))
+        if result is ScheduleResult.Succeeded:
+            uris = [self._call(scheduler, callback, item)
+                    for callback in ("getLogURI", "getStatusURI")]
+            log_uri, status_uri = (str(value) if ok and value else "" for ok, value in uris)
+            answer = ScheduleAnswer(item, result, log_uri=log_uri, status_uri=status_uri)
+        elif result is ScheduleResult.CookSucceeded:
+            found = self._expected(Succeeded(item.id), scheduler)
+            answer = ScheduleAnswer(item, result, found=tuple(found))
+        else:
+            answer = ScheduleAnswer(item, result)
+        return self._said() + self.state.schedule_answered(answer)
 
-    def _schedule(self, state: SchedulerState) -> None:
-        scheduler = state.scheduler
-        if state.can_schedule:
-            self._schedule_ready(state, scheduler)
-            ok, _value = self._call(scheduler, "onSchedulePassEnd")
-            if not ok:  # what the pass accepted would wait for ever
-                self._stop = f"{scheduler.name} could not submit the scheduled jobs"
+    def _on_pass_end(self, step: CallOnSchedulePassEnd) -> list[Any]:
+        ok, _value = self._call(self._schedulers[step.scheduler], "onSchedulePassEnd")
+        return self._said() + self.state.pass_ended(PassEnded(step.scheduler, ok))
 
-    def _schedule_ready(self, state: SchedulerState, scheduler: Scheduler) -> None:
-        while state.can_schedule:
-            item = heapq.heappop(state.ready)[2]
-            if item.state is not S.Waiting:
-                continue
-            state.budget -= 1
-            self._handed.add(item.id)  # its job may report from inside onSchedule on
+    def _on_tick(self, step: CallOnTick) -> list[Any]:
+        scheduler = self._schedulers[step.scheduler]
+        ok, value = self._call(scheduler, "onTick")
+        if not ok:
+            answer = TickAnswer(step.scheduler, None)
+        else:
             try:
-                value = scheduler.onSchedule(item)
-            except Exception:
-                self._fail(item, self._raised(scheduler, "onSchedule"))
-                continue
-            try:
-                result = schedule_result(value)
+                answer = TickAnswer(step.scheduler, tick_result(value))
             except TypeError as exc:
-                self._fail(item, f"{scheduler.name}: onSchedule {exc}")
-                continue
-            if result is ScheduleResult.Succeeded:
-                self._scheduled(scheduler, item)
-            elif result is ScheduleResult.CookSucceeded:
-                self._succeed(item, scheduler)
-            elif result is ScheduleResult.Deferred:
-                state.deferred.append(item)
-            elif result is ScheduleResult.FullDeferred:
-                heapq.heappush(state.ready, (-item.priority, item.id, item))
-                state.full = True
-            elif result is ScheduleResult.CookCanceled:
-                if self._finalize(item, S.CookedCancel, "onSchedule returned CookCanceled"):
-                    self._block_dependents(item)
-            else:
-                reason = item.reason or (f"{scheduler.name}: onSchedule returned "
-                                         f"{result.name}")
-                self._fail(item, reason)
+                answer = TickAnswer(step.scheduler, None, str(exc))
+        return self._said() + self.state.tick_answered(answer)
 
-    def _scheduled(self, scheduler: Scheduler, item: WorkItem) -> None:
-        for attr, callback in (("log_uri", "getLogURI"), ("status_uri", "getStatusURI")):
-            ok, value = self._call(scheduler, callback, item)
-            if ok and value:
-                setattr(item, attr, str(value))
-        self._set_state(item, S.Scheduled)  # observers see the item with its URIs
+    def _on_schedule_static(self, step: CallOnScheduleStatic) -> list[Any]:
+        deps, dependents, ready = self.state.dependency_graph(step.scheduler)
+        self._call(self._schedulers[step.scheduler], "onScheduleStatic", deps, dependents,
+                   ready)
+        return self._said()
 
-    def _schedule_static(self) -> None:
-        for state in self._scheds.values():
-            deps, dependents, ready = self.dependency_graph(state.scheduler)
-            self._call(state.scheduler, "onScheduleStatic", deps, dependents, ready)
-
-    def _finish(self, started: list[SchedulerState]) -> None:
+    def _on_cook_here(self, step: CookHere) -> list[Any]:
+        node = self.state.nodes[step.item.node]
         try:
-            self._over = True
-            cancel = self._stop is not None
+            node.type.cook(node.parms, step.item, self._schedulers[step.scheduler])
+            error = ""
+        except SchedcoreError as exc:
+            error = str(exc)
+        except Exception:
+            error = f"node {node.name} could not cook {step.item.name}:\n" \
+                    + traceback.format_exc()
+        return self._said() + self.state.cooked_here(CookedHere(step.item, error))
+
+    def _on_keep_server(self, step: KeepSharedServer) -> list[Any]:
+        scheduler = self._schedulers[step.scheduler]
+        if scheduler.getSharedServerInfo(step.name) is not None:  # the earlier one: lost
+            self._warning(f"{step.item.name} started shared server {step.name!r} again: the "
+                          f"earlier one is ended", scheduler.name)
+            self._call(scheduler, "endSharedServer", step.name)
+        scheduler.setSharedServerInfo(step.name, step.info)
+        return self._said()
+
+    _HANDLERS: dict[type, Callable[[Engine, Any], list[Any]]] = {
+        CallOnSchedule: _on_schedule, CallOnSchedulePassEnd: _on_pass_end,
+        CallOnTick: _on_tick, CallOnScheduleStatic: _on_schedule_static,
+        CookHere: _on_cook_here, KeepSharedServer: _on_keep_server,
+    }
+
+    def _said(self) -> list[Any]:
+        """What the state was told outside its calls (errors of a callback)."""
+        return self.state.take()
+
+    # == the end of the cook ==============================================================
+    def _finish(self, started: list[Scheduler]) -> None:
+        state = self.state
+        try:
+            state.over = True
+            cancel = state.stop is not None
             stopped = True
-            for state in started:
-                ok, value = self._call(state.scheduler, "onStopCook", cancel)
+            for scheduler in started:
+                ok, value = self._call(scheduler, "onStopCook", cancel)
                 stopped = stopped and ok and value is not False
             if cancel and not stopped:  # user code failed: its jobs must not outlive the cook
                 self._kill_jobs_left()
             self._drain()  # what jobs reported while they were stopped
             self._end_shared_servers(started)  # they live as long as the cook
-            why = ("the cook was canceled" if self._canceled
-                   else f"the cook stopped: {self._stop}")
-            for item in self.items.values():
-                if not item.state.is_final and item.id not in self._blocked:
-                    self._finalize(item, S.CookedCancel, item.reason or why)
-            for state in self._scheds.values():
-                self._call(state.scheduler, "onStop")
-            if self._stop and not self._canceled and not self._errors:
-                self._errors.append(self._stop)
-            if self._journal is not None:
-                self._journal.close()
+            self._carry_out(state.finish())
+            for scheduler in self._schedulers.values():
+                self._call(scheduler, "onStop")
+            self._carry_out(state.take())
+            if self._record is not None:
+                self._record.close()
         finally:  # whatever failed above, the cook ends and whoever waits for it learns so
-            self.result = CookResult(list(self.items.values()), self._errors, self._warnings,
-                                     self._canceled)
-            if self._lock is not None:  # before anyone waiting learns it ended: they may cook
-                self._lock.release()
+            self.result = state.result()
+            if self._record is not None:  # before anyone waiting learns it ended: they may
+                self._record.release()    # cook
             self._done.set()
         self.events.emit(CookFinished(self.result))
 
-    def _end_shared_servers(self, started: list[SchedulerState]) -> None:
+    def _end_shared_servers(self, started: list[Scheduler]) -> None:
         """``endSharedServer`` for every server still known, side by side, for at most
         ``serverends.DEADLINE`` seconds in all or until a cancel is asked (see serverends)."""
-        ends = [functools.partial(self._call, state.scheduler, "endSharedServer", name)
-                for state in started for name in list(state.scheduler.getSharedServers())]
+        ends = [functools.partial(self._call, scheduler, "endSharedServer", name)
+                for scheduler in started for name in list(scheduler.getSharedServers())]
         if not ends:
             return
         cancels = self._cancels
@@ -482,132 +444,15 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
         """Kill every process of this cook's jobs (each carries its marker), as a scheduler's
         ``onStopCook`` that raised or returned False could not be trusted to."""
         killed = process.kill_owned(process.MARKER, self.cook_id)
-        for state in self._scheds.values():  # startJob's processes are ours to reap
-            state.scheduler.reap_started_jobs()
+        for scheduler in self._schedulers.values():  # startJob's processes are ours to reap
+            scheduler.reap_started_jobs()
         if killed:
             self._warning(f"onStopCook failed, so the engine killed the {len(killed)} processes "
                           f"its jobs left running (pids {', '.join(map(str, killed[:10]))}"
                           f"{', ...' * (len(killed) > 10)})")
 
-    # == state changes ==================================================================
-    def _set_state(self, item: WorkItem, new: WorkItemState) -> bool:
-        """Change an item's state, if the transition table allows it; an illegal change is a
-        cook error naming the item and both states, and nothing changes."""
-        old = item.state
-        if not legal(old, new):
-            self._error(f"internal error of the engine: {item.name} cannot go from "
-                        f"{old.name} to {new.name}; please report it with the network")
-            return False
-        item.state = new
-        self._in_flight += (new in _IN_FLIGHT) - (old in _IN_FLIGHT)
-        if self.events.subscribers:
-            self.events.emit(ItemStateChanged(item, old, new))
-        return True
-
-    def _finalize(self, item: WorkItem, state: WorkItemState, reason: str = "") -> bool:
-        """Give a live item its final state; False (and nothing changes) when it had one."""
-        if item.id in self._blocked or not legal(item.state, state):
-            return False
-        if reason:
-            item.reason = reason
-        self._set_state(item, state)
-        self._resolved(self._nodes[item.node])
-        return True
-
-    def _is_live(self, item: WorkItem) -> bool:
-        return not item.state.is_final and item.id not in self._blocked
-
-    def _resolved(self, node: NodeState) -> None:
-        """One item of ``node`` is over (final or blocked): the only place that counts it."""
-        self._live -= 1
-        node.unfinished -= 1
-        if node.unfinished == 0 and any(not n.complete for n in self._nodes.values()):
-            self._generate()
-
-    def _succeed(self, item: WorkItem, scheduler: Scheduler | None,
-                 state: WorkItemState = S.CookedSuccess) -> None:
-        if scheduler is not None:
-            for expected in item._expected or ():
-                path = scheduler.localizePath(expected.path)
-                if os.path.exists(path):
-                    item.addOutputFile(path, expected.tag)
-        if not self._is_live(item):
-            return
-        # dynamic children first: they must exist before this node may count as done
-        for child in self._downstream_of(item):
-            self._make_items(child, lambda make, c=child: c.type.generate(c.parms, item, make))
-        self._finalize(item, state)
-        for child in self._dependents.pop(item.id, ()):
-            left = self._pending.get(child.id, 0) - 1
-            if left < 0:  # blocked by another of its dependencies meanwhile
-                continue
-            if left:
-                self._pending[child.id] = left
-            else:
-                del self._pending[child.id]
-                self._make_ready(child)
-
-    def _fail(self, item: WorkItem, reason: str) -> None:
-        if self._finalize(item, S.CookedFail, reason):
-            self._block_dependents(item)
-
-    def _block_dependents(self, item: WorkItem) -> None:
-        for child in self._dependents.pop(item.id, ()):
-            self._pending.pop(child.id, None)
-            self._block(child, f"upstream item {item.name} "
-                               f"{'failed' if item.state == S.CookedFail else 'did not run'}")
-        for child in self._downstream_of(item):
-            child.failed_above = child.failed_above or item
-            self._warning(f"node {child.name}: no items made from {item.name}, which "
-                          f"{'failed' if item.state == S.CookedFail else 'did not run'}",
-                          child.name)
-
-    def _block(self, item: WorkItem, reason: str) -> None:
-        """An item that can never run: it stays Uncooked and says why (once: an item that
-        waits for several failed items is blocked by the first); so do the items below it,
-        depth first in the order they were linked, as a loop (a chain of any length)."""
-        todo = [(item, reason)]
-        while todo:
-            item, reason = todo.pop()
-            if not self._is_live(item):
-                continue
-            item.reason = reason
-            self._blocked.add(item.id)
-            self._set_state(item, S.Uncooked)
-            self._resolved(self._nodes[item.node])
-            children = self._dependents.pop(item.id, ())
-            for child in children:
-                self._pending.pop(child.id, None)
-            todo.extend((child, f"upstream item {item.name} did not run")
-                        for child in reversed(children))
-
-    # == services for schedulers ========================================================
-    def payload(self, item: WorkItem) -> dict | None:
-        node = self._nodes[item.node]
-        return node.type.payload(node.parms, item)
-
-    def node_parms(self, name: str):
-        """The parameters of TOP node ``name`` in this cook (None for an unknown node)."""
-        node = self._nodes.get(str(name))
-        return node.parms if node is not None else None
-
-    def dependency_graph(self, scheduler: Scheduler):
-        """``(dependencies, dependents, ready)`` for the items ``scheduler`` cooks."""
-        mine = [item for node in self._nodes.values() if node.sched.scheduler is scheduler
-                for item in node.items]
-        dependencies = {item: list(item.dependencies) for item in mine}
-        dependents: dict[WorkItem, list[WorkItem]] = {item: [] for item in mine}
-        for item in mine:
-            for dep in item.dependencies:
-                dependents.setdefault(dep, []).append(item)
-        ready = [entry[2] for entry in sorted(self._scheds_of(scheduler).ready)]
-        return dependencies, dependents, ready
-
-    def _scheds_of(self, scheduler: Scheduler) -> SchedulerState:
-        return next(s for s in self._scheds.values() if s.scheduler is scheduler)
-
     # == the guarded dispatcher =========================================================
-    def _call(self, scheduler: Scheduler, callback: str, *args):
+    def _call(self, scheduler: Scheduler, callback: str, *args) -> tuple[bool, Any]:
         """Call a scheduler callback; an exception becomes a cook error, never a crash.
         Returns ``(ok, value)``."""
         try:
@@ -623,26 +468,21 @@ class Engine(ResumeMixin, GenerationMixin, ReportsMixin):
         """The traceback of the exception being handled, from the callback's own frame on
         (the engine's frames say nothing to the person who wrote the callback)."""
         exc = sys.exc_info()[1]
+        assert exc is not None
         tb = exc.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
             tb = tb.tb_next
         text = "".join(traceback.format_exception(type(exc), exc, tb)).rstrip()
         return f"{scheduler.name}: {callback} raised:\n{text}"
 
+    def _name_of(self, scheduler: Scheduler) -> str:
+        return next(name for name, s in self._schedulers.items() if s is scheduler)
+
     def _error(self, text: str, source: str = "") -> None:
-        self._errors.append(text)
-        self.events.emit(CookMessage("error", text, source))
+        """A cook error, said at once (the state keeps it for the result)."""
+        self.state.error(text, source)
+        self._carry_out(self.state.take())
 
     def _warning(self, text: str, source: str = "") -> None:
-        self._warnings.append(text)
-        self.events.emit(CookMessage("warning", text, source))
-
-
-def _user_line(exc: BaseException) -> str:
-    """``file:line`` of the deepest frame of ``exc`` outside schedcore: the user's own code."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    where = "unknown line"
-    for frame, line in traceback.walk_tb(exc.__traceback__):
-        if not os.path.abspath(frame.f_code.co_filename).startswith(here + os.sep):
-            where = f"{frame.f_code.co_filename}:{line}"
-    return where
+        self.state.warning(text, source)
+        self._carry_out(self.state.take())

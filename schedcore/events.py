@@ -29,7 +29,11 @@ class CookStarted:
 
 @dataclass(slots=True)
 class ItemAdded:
+    """An item was made, in ``state`` (events are emitted after the change that made
+    them, so the item itself may have moved on: read the event's states, not the item's)."""
+
     item: WorkItem
+    state: WorkItemState = WorkItemState.Waiting
 
 
 @dataclass(slots=True)

@@ -1,62 +1,101 @@
-"""How the engine makes work items (``Engine``'s generation, in a file of its own; it runs on the
-engine thread): static and dynamic generation, partitions, the item limits, and linking each
-new item to what it waits for."""
+"""How a cook makes its work items: static and dynamic generation, partitions, the item
+limits, and linking each new item to what it waits for. A part of the cook state
+(``schedcore.cookstate``), as pure as it: node types make the items."""
 
 from __future__ import annotations
 
-import heapq
 import traceback
+from collections.abc import Callable
+from typing import Any, Protocol
 
-from .cookstate import _SUCCESS, NodeState
+from .cooknodes import NodeState
 from .errors import CookError
 from .events import ItemAdded
-from .limits import TooManyItems
+from .limits import ItemLimits, TooManyItems
+from .nodes.base import MakeItem
 from .tokens import TokenError
 from .workitem import WorkItem, WorkItemState
 
 S = WorkItemState
 
 
-class GenerationMixin:
-    """The ``Engine``'s making of items; see ``schedcore.engine``."""
+class Host(Protocol):
+    """What generation reads and changes of the cook state it is part of."""
 
-    def _generate(self) -> None:
-        """Make the items of every node that can make them now (not re-entrant)."""
-        if self._generating:
-            self._regenerate = True
+    nodes: dict[str, NodeState]
+    items: dict[int, WorkItem]
+    live: int
+    stop: str | None
+    cancel_asked: bool
+    observed: bool
+
+    def error(self, text: str, source: str = "") -> None: ...
+    def emit(self, event: Any) -> None: ...
+    def link(self, item: WorkItem) -> None: ...
+
+
+class Generation:
+    """Makes the items of the nodes of ``state`` as they can be made."""
+
+    def __init__(self, state: Host, limits: ItemLimits):
+        self.state = state
+        self.limits = limits
+        self.next_id = 1
+        self._running = self._again = False
+
+    def run(self) -> None:
+        """Make the items of every node that can make them now (not re-entrant: a call from
+        within only asks for another round)."""
+        if self._running:
+            self._again = True
             return
-        self._generating = True
+        self._running = True
         try:
-            self._regenerate = True
-            while self._regenerate:
-                self._regenerate = False
-                for node in self._nodes.values():
+            self._again = True
+            while self._again:
+                self._again = False
+                for node in self.state.nodes.values():
                     if not node.complete and all(n.complete for n in node.inputs):
                         self._generate_node(node)
         finally:
-            self._generating = False
+            self._running = False
+
+    def from_cooked(self, item: WorkItem) -> None:
+        """``item`` cooked: the dynamic nodes below make their items from it."""
+        for child in self.dynamic_below(item):
+            self._make_items(child, lambda make, c=child: c.type.generate(c.parms, item, make))
+
+    def dynamic_below(self, item: WorkItem) -> list[NodeState]:
+        """The dynamic nodes that make items from ``item`` once it cooked."""
+        node = self.state.nodes[item.node]
+        return node.dynamic_children if node.type.visible_downstream(item) else []
+
+    @staticmethod
+    def upstream_items(node: NodeState) -> list[WorkItem]:
+        return [i for n in node.inputs for i in n.items if n.type.visible_downstream(i)]
 
     def _generate_node(self, node: NodeState) -> None:
-        if node.dynamic:  # items come from _succeed as upstream items cook
+        if node.dynamic:  # items come from from_cooked as upstream items cook
             if all(n.unfinished == 0 for n in node.inputs):
                 self._complete(node)
             return
         if node.type.partition:  # None: the node has no inputs (not: they made no items)
-            upstream = self._upstream_items(node) if node.inputs else None
+            upstream = self.upstream_items(node) if node.inputs else None
             self._make_items(node, lambda make: node.type.generate_partition(
                 node.parms, upstream, make))
         elif not node.inputs:
             self._make_items(node, lambda make: node.type.generate(node.parms, None, make))
         else:
-            for upstream in self._upstream_items(node):
-                self._make_items(node, lambda make, u=upstream: node.type.generate(
+            for upstream_item in self.upstream_items(node):
+                self._make_items(node, lambda make, u=upstream_item: node.type.generate(
                     node.parms, u, make))
         self._complete(node)
 
-    def _make_items(self, node: NodeState, generate) -> None:
+    def _make_items(self, node: NodeState, generate: Callable[[MakeItem], None]) -> None:
         """Run a node type's generation, then link what it made (once the type has set
         each item's priority and attributes)."""
-        if self._stop is not None:  # the cook is over: nothing new to make
+        state = self.state
+        if state.stop is not None:  # the cook is over: nothing new to make
             return
         made: list[WorkItem] = []
         try:
@@ -64,36 +103,23 @@ class GenerationMixin:
             generate(self._maker(node, made))
         except TooManyItems as exc:  # nothing of it cooks: the cook stops, saying why
             self._unmake(node, made)
-            self._error(str(exc), node.name)
-            self._stop = f"node {node.name} made too many work items"
+            state.error(str(exc), node.name)
+            state.stop = f"node {node.name} made too many work items"
             return
         except Exception as exc:
-            self._generation_failed(node, exc)
-        emit = self.events.emit if self.events.subscribers else None
+            detail = str(exc) if isinstance(exc, TokenError | ValueError | OSError | CookError) \
+                else traceback.format_exc()
+            state.error(f"node {node.name}: could not make its work items: {detail}", node.name)
         for item in made:
-            if emit:
-                emit(ItemAdded(item))
-            self._link(item)
-
-    @staticmethod
-    def _upstream_items(node: NodeState) -> list[WorkItem]:
-        return [i for n in node.inputs for i in n.items if n.type.visible_downstream(i)]
-
-    def _downstream_of(self, item: WorkItem) -> list[NodeState]:
-        """The dynamic nodes that make items from ``item`` once it cooked."""
-        node = self._nodes[item.node]
-        return node.dynamic_children if node.type.visible_downstream(item) else []
-
-    def _generation_failed(self, node: NodeState, exc: Exception) -> None:
-        detail = str(exc) if isinstance(exc, TokenError | ValueError | OSError) \
-            else traceback.format_exc()
-        self._error(f"node {node.name}: could not make its work items: {detail}", node.name)
+            if state.observed:
+                state.emit(ItemAdded(item))
+            state.link(item)
 
     def _complete(self, node: NodeState) -> None:
         node.complete = True
         for upstream in node.inputs:  # what stopped a node above stops this one's partitions
             node.failed_above = node.failed_above or upstream.failed_above
-        self._regenerate = True
+        self._again = True
 
     def _check_count(self, node: NodeState) -> None:
         """Refuse at once a count parameter that alone is over a limit (before making a
@@ -103,100 +129,33 @@ class GenerationMixin:
         if isinstance(count, int) and count > 0:
             cause = f"{parm} is {count}" + (" for each upstream item" if node.inputs else "")
             why = self.limits.exceeded(node.name, len(node.items) + count - 1,
-                                       self._next_id + count - 2, cause)
+                                       self.next_id + count - 2, cause)
             if why:
                 raise TooManyItems(why)
 
     def _unmake(self, node: NodeState, made: list[WorkItem]) -> None:
         for item in made:
-            del self.items[item.id]
+            del self.state.items[item.id]
         del node.items[len(node.items) - len(made):]
         node.unfinished -= len(made)
-        self._live -= len(made)
+        self.state.live -= len(made)
 
-    def _maker(self, node: NodeState, made: list[WorkItem]):
-        limits = self.limits
+    def _maker(self, node: NodeState, made: list[WorkItem]) -> MakeItem:
+        state, limits = self.state, self.limits
 
         def make(index: int, dependencies: tuple = ()) -> WorkItem:
-            if len(node.items) >= limits.node or self._next_id > limits.cook:
+            if len(node.items) >= limits.node or self.next_id > limits.cook:
                 raise TooManyItems(limits.exceeded(node.name, len(node.items),
-                                                   self._next_id - 1))
-            item = WorkItem(self._next_id, node.name, index, dependencies=tuple(dependencies))
-            self._next_id += 1
+                                                   self.next_id - 1))
+            item = WorkItem(self.next_id, node.name, index, dependencies=tuple(dependencies))
+            self.next_id += 1
             item.state = S.Waiting
-            self.items[item.id] = item
+            state.items[item.id] = item
             node.items.append(item)
             node.unfinished += 1
-            self._live += 1
+            state.live += 1
             made.append(item)
             return item
         # asked by a long generation (nodes.base.canceled): a cancel from any thread
-        make.canceled = lambda: self._cancels > 0 or self._stop is not None  # type: ignore
+        make.canceled = lambda: state.cancel_asked or state.stop is not None  # type: ignore
         return make
-
-    def _link(self, item: WorkItem) -> None:
-        """Count what the item waits for; make it ready now when nothing."""
-        node = self._nodes[item.node]
-        if node.type.partition and node.inputs and not item.dependencies \
-                and not self._upstream_items(node):  # not a server item: made from items
-            above = next((n.failed_above for n in node.inputs if n.failed_above), None)
-            if above is not None:  # made from no items, as those above never came
-                self._block(item, f"upstream item {above.name} "
-                                  f"{'failed' if above.state == S.CookedFail else 'did not run'}")
-                return
-        pending = 0
-        for dep in item.dependencies:
-            if dep.id in self._blocked or dep.state in (S.CookedFail, S.CookedCancel):
-                self._block(item, f"upstream item {dep.name} "
-                                  f"{'failed' if dep.state == S.CookedFail else 'did not run'}")
-                return
-            if dep.state not in _SUCCESS:
-                pending += 1
-                self._dependents.setdefault(dep.id, []).append(item)
-        if pending:
-            self._pending[item.id] = pending
-        else:
-            self._make_ready(item)
-
-    def _make_ready(self, item: WorkItem) -> None:
-        """Make ``item`` ready: cook it here, take it from the journal, or queue it for its
-        scheduler. An item that cooks here makes those below it ready in turn: they wait in
-        a worklist that the outermost call works through, first come first, so that a long
-        chain is a loop, not a recursion (each item is made ready after every item it
-        waits for ended, as before)."""
-        self._to_ready.append(item)
-        if self._readying:
-            return
-        self._readying = True
-        try:
-            while self._to_ready:
-                self._ready_one(self._to_ready.popleft())
-        except BaseException:  # the cook stops (an internal error): nothing half-done waits
-            self._to_ready.clear()
-            raise
-        finally:
-            self._readying = False
-
-    def _ready_one(self, item: WorkItem) -> None:
-        node = self._nodes[item.node]
-        if not node.type.partition:
-            for dep in item.dependencies:
-                item.copy_attributes_from(dep)
-        here = node.type.cooks_here(item)
-        try:
-            node.type.prepare(node.parms, item)
-            if here:
-                node.type.cook(node.parms, item, node.sched.scheduler)
-        except (TokenError, CookError) as exc:
-            self._fail(item, str(exc))
-            return
-        except Exception:
-            self._fail(item, f"node {node.name} could not prepare {item.name}:\n"
-                             + traceback.format_exc())
-            return
-        if here:
-            self._succeed(item, None)
-        elif not (self._resume and node.type.resumable and self._cached(item)):
-            if self.static:  # onScheduleStatic gave the farm the graph: it may run it now
-                self._handed.add(item.id)
-            heapq.heappush(node.sched.ready, (-item.priority, item.id, item))

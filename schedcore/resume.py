@@ -9,16 +9,20 @@ import json
 import os
 import socket
 import sqlite3
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from . import journal as journal_file
 from . import process
 from .cooklock import CookLock
-from .cookstate import NodeState
 from .errors import CookError
-from .workitem import WorkItem, WorkItemState
+from .workitem import WorkItem
+
+if TYPE_CHECKING:
+    from .cookstate import NodeState
 
 
-def node_shapes(nodes: dict[str, NodeState]) -> dict[str, dict]:
+def node_shapes(nodes: Mapping[str, NodeState]) -> dict[str, dict]:
     """Each node's type, parameter values (defaults filled in) and inputs: what shapes its
     items. Where the studio draws it, and which scheduler cooks it, do not."""
     return {name: {"type": node.spec.type, "inputs": list(node.spec.inputs),
@@ -109,88 +113,111 @@ def _differences(old: dict, new: dict) -> list[str]:
     return what or ["its shape"]
 
 
-class ResumeMixin:
-    """The ``Engine``'s journal, its lock of the working dir, and what a resumed cook takes
-    from an earlier one (engine thread); see ``schedcore.engine``."""
+class CookRecord:
+    """A cook's journal, its lock of the working dir, and what a resumed cook takes from an
+    earlier one (engine thread). ``open`` locks the working dir (or raises ``CookBusy``),
+    reads the journal when resuming, then starts writing it; what goes wrong on the way is
+    in ``warnings``, said when the cook starts."""
 
-    def _stop_jobs_of_a_dead_cook(self) -> None:
-        """The last cook of this network here died holding the lock (SIGKILL, a crash): its
-        jobs may still run and would write what this cook's run again. Stop them first."""
-        earlier = self._earlier
-        if earlier.get("foreign"):
-            self._warning(f"{self._lock.path} was made by the user {earlier['foreign']}: "
-                          f"what it says of an earlier cook is not believed, and no jobs of "
-                          f"one were looked for")
-            return
-        if not isinstance(earlier.get("cook"), str) or self._lock is None:
-            return
-        who = f"the earlier cook (process {earlier.get('pid', '?')} on {earlier.get('host')})"
-        if earlier.get("host") != socket.gethostname():
-            self._warning(f"{who} ended without releasing {self._lock.path}; jobs it started "
-                          f"on other machines may still run: this cook cannot stop them")
-            return
-        killed = process.kill_owned(process.MARKER, self._lock.marks(earlier["cook"]))
-        if killed:
-            self._warning(f"{who} ended without finishing; {len(killed)} processes of its jobs "
-                          f"were still running and were stopped (pids "
-                          f"{', '.join(map(str, killed[:10]))}) so that no item runs twice")
+    def __init__(self, path: str, network_path: str, nodes: Mapping[str, NodeState]):
+        self.path = path
+        self.network_path = network_path
+        self.warnings: list[str] = []
+        shapes = node_shapes(nodes)
+        self.item_key = ItemKeys(nodes, fingerprints(shapes))
+        self._made_of = about(network_path, shapes)
+        self.lock: CookLock | None = None
+        self.earlier: dict = {}  # the lock's last holder, when it died holding it
+        self.records: dict = {}  # key: what an earlier cook recorded (resuming)
+        self.journal: journal_file.Journal | None = None
 
-    def _open_journal(self, resume: bool) -> None:
-        """Lock the network's working dir (or raise CookBusy), then read the journal when
-        resuming, then start writing it."""
-        kind = journal_file.not_a_file(self.journal_path)
+    def open(self, cook_id: str, resume: bool) -> None:
+        kind = journal_file.not_a_file(self.path)
         if resume and kind:  # SQLite would block in its open of a FIFO, for ever
-            raise CookError(f"cannot resume: the cook journal {self.journal_path} is not a "
+            raise CookError(f"cannot resume: the cook journal {self.path} is not a "
                             f"regular file ({kind}); remove it, or cook without --resume "
                             f"(which starts a new journal and runs every item again)")
-        shapes = node_shapes(self._nodes)
-        self.item_key = ItemKeys(self._nodes, fingerprints(shapes))
-        made_of = about(self.network.path, shapes)
-        lock = CookLock(self.journal_path)
+        lock = CookLock(self.path)
         try:
-            self._earlier = lock.acquire(self.network.path, self.cook_id)
-            self._lock = lock
+            self.earlier = lock.acquire(self.network_path, cook_id)
+            self.lock = lock
             if resume:
-                self._resume = self._resumable(made_of)
-            self._journal = journal_file.Journal(
-                self.journal_path, self.item_key, fresh=not resume, on_error=self._warning,
-                about=made_of)
-            self.events.subscribe(self._journal)
+                self.records = self._resumable()
+            self.journal = journal_file.Journal(
+                self.path, self.item_key, fresh=not resume, on_error=self._warn_later,
+                about=self._made_of)
         except (OSError, sqlite3.Error) as exc:  # the cook says why, later, and goes on
-            self._warnings.append(f"no cook journal at {self.journal_path} "
-                                  f"({exc.strerror if isinstance(exc, OSError) else exc});"
-                                  f" this cook cannot be resumed")
-        if "unlocked" in self._earlier:
-            self._warnings.append(f"{lock.path} cannot be locked ({self._earlier['unlocked']})"
-                                  f": nothing stops a second cook of this network into this "
-                                  f"working dir")
+            self.warnings.append(f"no cook journal at {self.path} "
+                                 f"({exc.strerror if isinstance(exc, OSError) else exc});"
+                                 f" this cook cannot be resumed")
+        if "unlocked" in self.earlier:
+            self.warnings.append(f"{lock.path} cannot be locked ({self.earlier['unlocked']})"
+                                 f": nothing stops a second cook of this network into this "
+                                 f"working dir")
 
-    def _resumable(self, made_of: dict) -> dict:
+    # once the cook runs, it says the journal's troubles at once; before, they wait
+    on_warning: Callable[[str], None] | None = None
+
+    def _warn_later(self, text: str) -> None:
+        (self.on_warning or self.warnings.append)(text)
+
+    def _resumable(self) -> dict:
         """The journal's records this cook may take results from, saying what it may not."""
         bad: list[int] = []
-        records = journal_file.read(self.journal_path, bad)
+        records = journal_file.read(self.path, bad)
         if bad:
-            self._warnings.append(f"{len(bad)} rows of the journal {self.journal_path} cannot "
-                                  f"be read (first: row {bad[0]}); their items run again")
+            self.warnings.append(f"{len(bad)} rows of the journal {self.path} cannot "
+                                 f"be read (first: row {bad[0]}); their items run again")
         if not records:
             return {}
-        usable, changed = changes(journal_file.about(self.journal_path), made_of)
+        usable, changed = changes(journal_file.about(self.path), self._made_of)
         if changed:
-            self._warnings.append(f"resume: {changed}")
+            self.warnings.append(f"resume: {changed}")
         return records if usable else {}
 
-    def _cached(self, item: WorkItem) -> bool:
-        """Resuming: an item an earlier cook cooked, whose outputs are all still on disk, is
-        CookedCache with what it reported then."""
-        record = self._resume.get(self.item_key(item))
+    def cached(self, item: WorkItem):
+        """What an earlier cook recorded of ``item``, when it cooked and its outputs are all
+        still on disk; else None (it runs)."""
+        if not self.records:
+            return None
+        record = self.records.get(self.item_key(item))
         if record is None or not record.state.is_success \
                 or not all(os.path.exists(o.path) for o in record.outputs):
-            return False
-        for name, attrib in record.attributes.items():
-            item.setAttribArray(name, attrib.type, attrib.values)
-        for output in record.outputs:
-            item.addOutputFile(output.path, output.tag, output.checksum)
-        item.cook_duration = record.duration
-        item.reason = "cooked by an earlier cook; its outputs are on disk"
-        self._succeed(item, None, WorkItemState.CookedCache)
-        return True
+            return None
+        return record
+
+    def forget(self, nodes: set[str]) -> int:
+        """Take no results for the items of ``nodes`` in this cook; how many were dropped."""
+        stale = [key for key in self.records if key.rsplit("/", 1)[0] in nodes]
+        for key in stale:
+            del self.records[key]
+        return len(stale)
+
+    def stop_jobs_of_a_dead_cook(self) -> list[str]:
+        """The last cook of this network here died holding the lock (SIGKILL, a crash): its
+        jobs may still run and would write what this cook runs again. Stop them first.
+        Returns what to warn of."""
+        earlier, lock = self.earlier, self.lock
+        if earlier.get("foreign") and lock is not None:
+            return [f"{lock.path} was made by the user {earlier['foreign']}: what it says "
+                    f"of an earlier cook is not believed, and no jobs of one were looked for"]
+        if not isinstance(earlier.get("cook"), str) or lock is None:
+            return []
+        who = f"the earlier cook (process {earlier.get('pid', '?')} on {earlier.get('host')})"
+        if earlier.get("host") != socket.gethostname():
+            return [f"{who} ended without releasing {lock.path}; jobs it started on other "
+                    f"machines may still run: this cook cannot stop them"]
+        killed = process.kill_owned(process.MARKER, lock.marks(earlier["cook"]))
+        if not killed:
+            return []
+        return [f"{who} ended without finishing; {len(killed)} processes of its jobs were "
+                f"still running and were stopped (pids {', '.join(map(str, killed[:10]))}) "
+                f"so that no item runs twice"]
+
+    def close(self) -> None:
+        if self.journal is not None:
+            self.journal.close()
+
+    def release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()

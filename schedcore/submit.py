@@ -115,7 +115,7 @@ class StatusFile:
     def __call__(self, event) -> None:
         with self._lock:
             if isinstance(event, ItemAdded):
-                state = event.item.state.name
+                state = event.state.name
                 self.counts[state] = self.counts.get(state, 0) + 1
             elif isinstance(event, ItemStateChanged):
                 self.counts[event.old.name] -= 1

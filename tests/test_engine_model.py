@@ -19,14 +19,13 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from types import SimpleNamespace
 from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
 
-from schedcore import engine as engine_module
+from schedcore import cooksetup
 from schedcore import network as network_file
 from schedcore.engine import Engine
 from schedcore.events import CookFinished, CookStarted, ItemAdded, ItemStateChanged
@@ -542,10 +541,10 @@ class Recorder:
             item = event.item
             if item.id in self.states:
                 bad(f"{item.name} added twice")
-            self.states[item.id] = item.state
-            self.paths[item.id] = [item.state]
-            if item.state != S.Waiting:
-                bad(f"{item.name} added {item.state.name}")
+            self.states[item.id] = event.state
+            self.paths[item.id] = [event.state]
+            if event.state != S.Waiting:
+                bad(f"{item.name} added {event.state.name}")
         elif isinstance(event, ItemStateChanged):
             item, old, new = event.item, event.old, event.new
             if item.id not in self.states:
@@ -583,11 +582,9 @@ def cook(folder: str, net: dict, data) -> tuple:
             scheds[name] = ModelScheduler(name, parms, hip, model)
             return scheds[name]
 
-    with mock.patch.object(engine_module, "time", SimpleNamespace(monotonic=clock.monotonic)), \
-            mock.patch.object(engine_module, "scheduler_types",
-                              lambda: {"localscheduler": Factory}):
+    with mock.patch.object(cooksetup, "scheduler_types", lambda: {"localscheduler": Factory}):
         engine = Engine(network, upto=net["upto"], static=net["static"], workdir=folder,
-                        journal=False)
+                        journal=False, clock=clock.monotonic)
         model.engine = engine
         for sched in engine.schedulers:
             sched.nodes = {n["name"] for n in net["nodes"] if n["scheduler"] == sched.name}

@@ -148,7 +148,7 @@ class Probe:
     def __call__(self, event) -> None:
         if isinstance(event, ItemAdded):
             with self._lock:
-                self.states[event.item.name] = event.item.state
+                self.states[event.item.name] = event.state
             return
         if not isinstance(event, ItemStateChanged):
             return

@@ -43,6 +43,7 @@ class NodeType:
     partition = False    # one generate() call with every upstream item
     resumable = True     # a resumed cook may take an earlier cook's result for its items
     count_parm = ""      # the parameter that says how many items it makes (to name it)
+    cook_needs_scheduler = False  # cook() (for items it cooks here) uses the scheduler
 
     def is_dynamic(self, parms: ParmSet, has_inputs: bool) -> bool:
         """Whether items are made per upstream item *as it cooks* (seeing its results)."""

@@ -119,6 +119,7 @@ class ServerEnd(NodeType):
     description = "Waits for every item sent to a shared server, then ends the server."
     in_process = True
     partition = True
+    cook_needs_scheduler = True  # it ends the server the scheduler keeps
     parm_templates = []
 
     def generate_partition(self, parms, upstream, make):
