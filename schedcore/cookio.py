@@ -9,6 +9,7 @@ below. Schedulers are named, never held: the engine keeps the scheduler objects.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .results import ScheduleResult, TickResult
 from .workitem import OutputFile, WorkItem
@@ -63,7 +64,7 @@ class KeepSharedServer:
     scheduler: str
     item: WorkItem
     name: str
-    info: dict
+    info: dict[str, Any]
 
 
 Instruction = (CallOnSchedule | CallOnSchedulePassEnd | CallOnTick | CallOnScheduleStatic

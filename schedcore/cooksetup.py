@@ -9,7 +9,7 @@ import os
 import traceback
 
 from . import registry
-from .cookstate import NodeState, Queue
+from .cooknodes import NodeState, Queue
 from .errors import CookError, SchedcoreError, did_you_mean
 from .network import Network, NodeSpec
 from .nodes import node_type

@@ -64,6 +64,7 @@ from .transitions import Verdict, legal, report_verdict
 from .workitem import AttribIndexError, OutputFile, WorkItem, WorkItemState
 
 S = WorkItemState
+Found = Sequence[OutputFile]  # a succeeded item's expected outputs that exist
 _SUCCESS = (S.CookedSuccess, S.CookedCache)
 _IN_FLIGHT = (S.Scheduled, S.Cooking)
 
@@ -92,7 +93,7 @@ class CookResult:
     def not_run(self) -> list[WorkItem]:
         return [item for item in self.items if not item.state.is_final]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         keys = ("id", "name", "node", "state", "attributes", "outputs", "log_uri",
                 "status_uri", "reason", "cook_duration")
         return {"ok": self.ok, "counts": dict(self.counts), "errors": self.errors,
@@ -326,7 +327,9 @@ class CookState:
             return item if item is not None and item.name == ref else None
         return None
 
-    def dependency_graph(self, scheduler: str) -> tuple[dict, dict, list[WorkItem]]:
+    def dependency_graph(self, scheduler: str) -> tuple[dict[WorkItem, list[WorkItem]],
+                                                        dict[WorkItem, list[WorkItem]],
+                                                        list[WorkItem]]:
         """``(dependencies, dependents, ready)`` for the items ``scheduler`` cooks."""
         mine = [item for node in self.nodes.values() if node.sched.name == scheduler
                 for item in node.items]
@@ -433,10 +436,10 @@ class CookState:
         for child in self._dependents.pop(item.id, ()):
             self._pending.pop(child.id, None)
             self.block(child, f"upstream item {item.name} {_what_became_of(item)}")
-        for child in self.generation.dynamic_below(item):
-            child.failed_above = child.failed_above or item
-            self.warning(f"node {child.name}: no items made from {item.name}, which "
-                         f"{_what_became_of(item)}", child.name)
+        for node in self.generation.dynamic_below(item):
+            node.failed_above = node.failed_above or item
+            self.warning(f"node {node.name}: no items made from {item.name}, which "
+                         f"{_what_became_of(item)}", node.name)
 
     def block(self, item: WorkItem, reason: str) -> None:
         """An item that can never run: it stays Uncooked and says why (once: an item that
@@ -575,27 +578,28 @@ class CookState:
         if self.observed:
             self._out.append(ItemChanged(item, report))
 
-    def _on_start(self, item: WorkItem, report: Started, source: str, found) -> None:
+    def _on_start(self, item: WorkItem, report: Started, source: str, found: Found) -> None:
         self._move(item, S.Cooking)  # Scheduled, or Waiting handed over
 
-    def _on_success(self, item: WorkItem, report: Succeeded, source: str, found) -> None:
+    def _on_success(self, item: WorkItem, report: Succeeded, source: str, found: Found) -> None:
         item.cook_duration = report.duration
         self._succeed(item, found)
 
-    def _on_fail(self, item: WorkItem, report: Failed, source: str, found) -> None:
+    def _on_fail(self, item: WorkItem, report: Failed, source: str, found: Found) -> None:
         item.cook_duration = report.duration  # how long it ran before it failed, when known
         self._fail(item, report.reason or f"{source or 'its scheduler'} reported the job "
                                           f"failed")
 
-    def _on_cancel(self, item: WorkItem, report: Canceled, source: str, found) -> None:
+    def _on_cancel(self, item: WorkItem, report: Canceled, source: str, found: Found) -> None:
         if self._finalize(item, S.CookedCancel, "the job was canceled"):
             self._block_dependents(item)
 
-    def _on_output(self, item: WorkItem, report: OutputAdded, source: str, found) -> None:
+    def _on_output(self, item: WorkItem, report: OutputAdded, source: str, found: Found) -> None:
         item.addOutputFile(report.path, report.tag, report.checksum)
         self._changed(item, report)
 
-    def _on_attribute(self, item: WorkItem, report: AttributeSet, source: str, found) -> None:
+    def _on_attribute(self, item: WorkItem, report: AttributeSet, source: str,
+                      found: Found) -> None:
         try:
             item.setAttrib(report.name, report.type, report.value, report.index)
         except AttribIndexError as exc:  # one value far out would take the cook's memory
@@ -604,26 +608,26 @@ class CookState:
         self._changed(item, report)
 
     def _on_attribute_array(self, item: WorkItem, report: AttributeArraySet, source: str,
-                            found) -> None:
+                            found: Found) -> None:
         item.setAttribArray(report.name, report.type, list(report.values))
         self._changed(item, report)
 
-    def _on_log(self, item: WorkItem, report: LogAppended, source: str, found) -> None:
+    def _on_log(self, item: WorkItem, report: LogAppended, source: str, found: Found) -> None:
         item.appendLog(report.text)
         self._changed(item, report)
 
-    def _on_percent(self, item: WorkItem, report: PercentSet, source: str, found) -> None:
+    def _on_percent(self, item: WorkItem, report: PercentSet, source: str, found: Found) -> None:
         item.cook_percent = min(100.0, max(0.0, report.percent))
         self._changed(item, report)
 
     def _on_custom_state(self, item: WorkItem, report: CustomStateSet, source: str,
-                         found) -> None:
+                         found: Found) -> None:
         """For the cook's views, as the cook percent is."""
         item.custom_state = report.state
         self._changed(item, report)
 
     def _on_invalidate_cache(self, item: WorkItem, report: CacheInvalidated, source: str,
-                             found) -> None:
+                             found: Found) -> None:
         """What the nodes below made in an earlier cook is not taken from the journal in this
         one (all their items, as which of them came from this item is known only once they
         exist)."""
@@ -644,7 +648,7 @@ class CookState:
         return below
 
     def _on_shared_server(self, item: WorkItem, report: SharedServerStarted, source: str,
-                          found) -> None:
+                          found: Found) -> None:
         if not source:
             raise ValueError("a shared server reported without a scheduler to keep it")
         self._out.append(KeepSharedServer(source, item, report.name, dict(report.info)))

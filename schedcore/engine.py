@@ -426,7 +426,8 @@ class Engine:
     def _end_shared_servers(self, started: list[Scheduler]) -> None:
         """``endSharedServer`` for every server still known, side by side, for at most
         ``serverends.DEADLINE`` seconds in all or until a cancel is asked (see serverends)."""
-        ends = [functools.partial(self._call, scheduler, "endSharedServer", name)
+        ends: list[Callable[[], object]] = [
+            functools.partial(self._call, scheduler, "endSharedServer", name)
                 for scheduler in started for name in list(scheduler.getSharedServers())]
         if not ends:
             return

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Protocol
 
 from .cooknodes import NodeState
@@ -63,7 +64,7 @@ class Generation:
     def from_cooked(self, item: WorkItem) -> None:
         """``item`` cooked: the dynamic nodes below make their items from it."""
         for child in self.dynamic_below(item):
-            self._make_items(child, lambda make, c=child: c.type.generate(c.parms, item, make))
+            self._make_items(child, partial(child.type.generate, child.parms, item))
 
     def dynamic_below(self, item: WorkItem) -> list[NodeState]:
         """The dynamic nodes that make items from ``item`` once it cooked."""
@@ -81,14 +82,12 @@ class Generation:
             return
         if node.type.partition:  # None: the node has no inputs (not: they made no items)
             upstream = self.upstream_items(node) if node.inputs else None
-            self._make_items(node, lambda make: node.type.generate_partition(
-                node.parms, upstream, make))
+            self._make_items(node, partial(node.type.generate_partition, node.parms, upstream))
         elif not node.inputs:
-            self._make_items(node, lambda make: node.type.generate(node.parms, None, make))
+            self._make_items(node, partial(node.type.generate, node.parms, None))
         else:
             for upstream_item in self.upstream_items(node):
-                self._make_items(node, lambda make, u=upstream_item: node.type.generate(
-                    node.parms, u, make))
+                self._make_items(node, partial(node.type.generate, node.parms, upstream_item))
         self._complete(node)
 
     def _make_items(self, node: NodeState, generate: Callable[[MakeItem], None]) -> None:
@@ -143,7 +142,7 @@ class Generation:
     def _maker(self, node: NodeState, made: list[WorkItem]) -> MakeItem:
         state, limits = self.state, self.limits
 
-        def make(index: int, dependencies: tuple = ()) -> WorkItem:
+        def make(index: int, dependencies: tuple[WorkItem, ...] = ()) -> WorkItem:
             if len(node.items) >= limits.node or self.next_id > limits.cook:
                 raise TooManyItems(limits.exceeded(node.name, len(node.items),
                                                    self.next_id - 1))

@@ -19,7 +19,7 @@ from .errors import CookError
 from .workitem import WorkItem
 
 if TYPE_CHECKING:
-    from .cookstate import NodeState
+    from .cooknodes import NodeState
 
 
 def node_shapes(nodes: Mapping[str, NodeState]) -> dict[str, dict]:
@@ -46,25 +46,27 @@ class ItemKeys:
     node's fingerprint and the key of the item it came from (ids depend on the order things
     cooked; this does not). Readable in front, of bounded length however deep the network."""
 
-    def __init__(self, nodes: dict[str, NodeState], prints: dict[str, str]):
+    def __init__(self, nodes: Mapping[str, NodeState], prints: dict[str, str]):
         self._nodes = nodes
         self._prints = prints
         self._keys: dict[int, str] = {}
 
     def __call__(self, item: WorkItem) -> str:
-        key = self._keys.get(item.id)
-        if key is not None:
-            return key
+        known = self._keys.get(item.id)
+        if known is not None:
+            return known
         chain = []  # the item and its ancestors without a key yet, without recursion
-        while item is not None and item.id not in self._keys:
-            chain.append(item)
-            item = self._parent(item)
-        for item in reversed(chain):
-            parent = self._parent(item)
-            text = f"{self._prints[item.node]}/{item.index}<" + \
+        step: WorkItem | None = item
+        while step is not None and step.id not in self._keys:
+            chain.append(step)
+            step = self._parent(step)
+        key = ""
+        for link in reversed(chain):
+            parent = self._parent(link)
+            text = f"{self._prints[link.node]}/{link.index}<" + \
                 (self._keys[parent.id] if parent is not None else "")
             digest = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
-            key = self._keys[item.id] = f"{item.node}/{item.index}:{digest}"
+            key = self._keys[link.id] = f"{link.node}/{link.index}:{digest}"
         return key
 
     def _parent(self, item: WorkItem) -> WorkItem | None:
@@ -91,7 +93,8 @@ def changes(earlier: dict | None, now: dict) -> tuple[bool, str]:
         return False, (f"the journal was written by a cook of "
                        f"{earlier.get('network') or 'another network'}, not of "
                        f"{now['network']}: every item runs again")
-    before = earlier.get("nodes") if isinstance(earlier.get("nodes"), dict) else {}
+    nodes = earlier.get("nodes")
+    before: dict = nodes if isinstance(nodes, dict) else {}
     changed = []
     for name, shape in now["nodes"].items():
         old = before.get(name)
@@ -107,7 +110,8 @@ def changes(earlier: dict | None, now: dict) -> tuple[bool, str]:
 
 def _differences(old: dict, new: dict) -> list[str]:
     what = [key for key in ("type", "inputs") if old.get(key) != new.get(key)]
-    old_parms = old.get("parms") if isinstance(old.get("parms"), dict) else {}
+    parms = old.get("parms")
+    old_parms: dict = parms if isinstance(parms, dict) else {}
     what += [f"parameter {p}" for p in sorted(set(old_parms) | set(new["parms"]))
              if old_parms.get(p) != new["parms"].get(p)]
     return what or ["its shape"]

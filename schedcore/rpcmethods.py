@@ -161,8 +161,9 @@ def _file(value) -> str:
     return _string(value)
 
 
-_CASTS = {AttribType.Int: int, AttribType.Float: float, AttribType.String: _string,
-          AttribType.File: _file, AttribType.PyObject: _pyobject, AttribType.Dict: _dict}
+_CASTS: dict[AttribType, Callable[[Any], Any]] = {
+    AttribType.Int: int, AttribType.Float: float, AttribType.String: _string,
+    AttribType.File: _file, AttribType.PyObject: _pyobject, AttribType.Dict: _dict}
 
 
 def attribute(ref, name, type: AttribType, value, index=0) -> AttributeSet:
@@ -307,7 +308,7 @@ def _failed(ref, reason: str = "") -> Failed:
     return Failed(ref, reason or "the job reported that it failed")
 
 
-def _report(kind: Callable[[object], ItemReport]):
+def _report(kind: Callable[[Any], ItemReport]):
     """A method that reports ``kind`` for the item it names, whatever else it sends."""
     return lambda req, ref, *ignored: req.report(kind(ref))
 
@@ -371,7 +372,7 @@ def multicall_hint(calls: list):
 
 # == JSON reports (pdgjob) ================================================================
 # kind -> (argument names, their checks); the value types a JSON report may carry
-_FIELDS = {
+_FIELDS: dict[str, tuple[tuple[str, Any, Any], ...]] = {
     "start_cook": (),
     "success": (("duration", (int, float), 0.0),),
     "failed": (("reason", str, ""),),
@@ -416,7 +417,7 @@ def json_report(report) -> ItemReport:
         except KeyError:
             raise ReportError(f"{kind}: type {args[1]!r} is not one of "
                               f"{', '.join(t.name for t in AttribType)}") from None
-    return _JSON_KINDS[kind](report["item"], *args)
+    return _JSON_KINDS[str(kind)](report["item"], *args)
 
 
 def _json_duration(ref, duration) -> Succeeded:
