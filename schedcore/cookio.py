@@ -3,7 +3,9 @@
 The cook state (``schedcore.cookstate``) decides; the engine carries out. The engine gives
 the state what happened (a report, the answer of a scheduler callback, the time) and gets
 back, in order, what to do: the events to emit (``schedcore.events``) and the instructions
-below. Schedulers are named, never held: the engine keeps the scheduler objects.
+below. Schedulers are named, never held: the engine keeps the scheduler objects. They are
+not changed once made (not frozen: one or two are made per item, and a frozen dataclass's
+``__init__`` costs three times as much).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from .workitem import OutputFile, WorkItem
 # -- instructions: what the engine does for the state ------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CallOnSchedule:
     """Offer ``item`` to the scheduler's ``onSchedule``; answer with ``ScheduleAnswer``."""
 
@@ -25,7 +27,7 @@ class CallOnSchedule:
     item: WorkItem
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CallOnSchedulePassEnd:
     """The scheduler's pass of ``onSchedule`` calls is over: call ``onSchedulePassEnd``;
     answer with ``PassEnded``."""
@@ -33,21 +35,21 @@ class CallOnSchedulePassEnd:
     scheduler: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CallOnTick:
     """Call the scheduler's ``onTick``; answer with ``TickAnswer``."""
 
     scheduler: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CallOnScheduleStatic:
     """A static cook's items all exist: give the scheduler the graph (``onScheduleStatic``)."""
 
     scheduler: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CookHere:
     """Cook ``item`` of a node type that needs its scheduler for it (``NodeType.cook``, a
     Server End ending its server); answer with ``CookedHere``."""
@@ -56,7 +58,7 @@ class CookHere:
     item: WorkItem
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class KeepSharedServer:
     """The item's job started a shared server: the scheduler keeps its address (ending the
     one it had under that name, which the state has warned of)."""
@@ -73,7 +75,7 @@ Instruction = (CallOnSchedule | CallOnSchedulePassEnd | CallOnTick | CallOnSched
 # -- answers: what the engine tells the state of a call it made ---------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ScheduleAnswer:
     """What ``onSchedule`` answered for ``item`` (``error``: why there is no usable answer,
     a traceback or a value outside ``scheduleResult``). With ``Succeeded``, the URIs the
@@ -87,7 +89,7 @@ class ScheduleAnswer:
     found: tuple[OutputFile, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TickAnswer:
     scheduler: str
     result: TickResult | None
@@ -95,13 +97,13 @@ class TickAnswer:
     now: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PassEnded:
     scheduler: str
     ok: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CookedHere:
     item: WorkItem
     error: str = ""

@@ -102,6 +102,25 @@ class CookResult:
                           for item in self.items]}
 
 
+class IdFlags:
+    """A set of item ids, one byte per id: ids count up from 1, and a cook of a million
+    items would spend a hundred megabytes on a ``set`` of them."""
+
+    __slots__ = ("_flags",)
+
+    def __init__(self) -> None:
+        self._flags = bytearray()
+
+    def add(self, item_id: int) -> None:
+        if item_id >= len(self._flags):
+            self._flags.extend(bytes(max(item_id + 1 - len(self._flags), len(self._flags))))
+        self._flags[item_id] = 1
+
+    def __contains__(self, item_id: object) -> bool:
+        return type(item_id) is int and 0 <= item_id < len(self._flags) \
+            and bool(self._flags[item_id])
+
+
 class CookState:
     """See the module. ``nodes`` in dependency order, their inputs linked; ``queues`` by
     scheduler name; ``cached(item)`` gives what an earlier cook recorded of an item whose
@@ -128,7 +147,7 @@ class CookState:
         self._dependents: dict[int, list[WorkItem]] = {}
         self._pending: dict[int, int] = {}
         self._blocked: set[int] = set()  # Uncooked for good: something upstream did not cook
-        self._handed: set[int] = set()  # items given to a scheduler (report_verdict)
+        self._handed = IdFlags()  # items given to a scheduler (report_verdict)
         self._refused: set[tuple[int, type]] = set()  # refused reports, said once
         self._to_ready: list[WorkItem] = []  # see _make_ready
         self._readying = False

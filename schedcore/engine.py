@@ -284,16 +284,17 @@ class Engine:
         state.observed = bool(self.events.subscribers)
         while self._inbox:
             report, scheduler = self._inbox.popleft()
-            found = self._expected(report, scheduler) if type(report) is Succeeded else ()
+            found: list[OutputFile] = []
+            if type(report) is Succeeded and scheduler is not None:
+                item = state.find(report.item)
+                found = self._expected(item, scheduler) if item is not None else []
             self._carry_out(state.report(report, scheduler.name if scheduler else "", found))
         return True
 
-    def _expected(self, report: Succeeded, scheduler: Scheduler | None) -> list[OutputFile]:
+    @staticmethod
+    def _expected(item: WorkItem, scheduler: Scheduler) -> list[OutputFile]:
         """The expected outputs of a succeeded item that exist, as its scheduler sees them."""
-        item = self.state.find(report.item)
-        if scheduler is None or item is None:
-            return []
-        found = []
+        found: list[OutputFile] = []
         for expected in item.expectedOutputFiles:
             path = scheduler.localizePath(expected.path)
             if os.path.exists(path):
@@ -337,8 +338,7 @@ class Engine:
             log_uri, status_uri = (str(value) if ok and value else "" for ok, value in uris)
             answer = ScheduleAnswer(item, result, log_uri=log_uri, status_uri=status_uri)
         elif result is ScheduleResult.CookSucceeded:
-            found = self._expected(Succeeded(item.id), scheduler)
-            answer = ScheduleAnswer(item, result, found=tuple(found))
+            answer = ScheduleAnswer(item, result, found=tuple(self._expected(item, scheduler)))
         else:
             answer = ScheduleAnswer(item, result)
         return self._said() + self.state.schedule_answered(answer)

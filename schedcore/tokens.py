@@ -18,6 +18,7 @@ for the rare command that builds shell syntax from an attribute.
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 
@@ -54,8 +55,12 @@ def expand_attributes(text: str, item: WorkItem, where: str = "") -> str:
     """Replace every ``@name`` in ``text`` with the item's value; ``TokenError`` if unknown."""
     if "@" not in text:
         return text
-    return _REF.sub(lambda match: _joined(_value(item, match, where)), text) \
-        .replace("\\@", "@")
+    literals, refs = _template(text)
+    parts = [literals[0]]
+    for (name, index, _raw, _levels), literal in zip(refs, literals[1:], strict=True):
+        parts.append(_joined(_value(item, name, index, where)))
+        parts.append(literal)
+    return "".join(parts)
 
 
 def expand_command(text: str, item: WorkItem, where: str = "") -> str:
@@ -63,23 +68,39 @@ def expand_command(text: str, item: WorkItem, where: str = "") -> str:
     it lands (see the module's docstring); ``@name:raw`` as it is."""
     if "@" not in text:
         return text
+    literals, refs = _template(text)
+    parts = [literals[0]]
+    for (name, index, raw, levels), literal in zip(refs, literals[1:], strict=True):
+        value = _value(item, name, index, where)
+        parts.append(_joined(value) if raw else _quoted(value, levels))
+        parts.append(literal)
+    return "".join(parts)
+
+
+Ref = tuple[str, int, bool, tuple[str, ...]]  # name, index, :raw, the quotes it is in
+
+
+@functools.lru_cache(maxsize=1024)
+def _template(text: str) -> tuple[tuple[str, ...], tuple[Ref, ...]]:
+    """``text`` cut at its references: the literal pieces around them (``\\@`` made ``@``)
+    and each reference with the quotes it is in. A node's items share their parameter's
+    text: it is read once, not once per item."""
     levels = _quote_levels(text)
-
-    def sub(match: re.Match) -> str:
-        value = _value(item, match, where)
-        if match.group(3):
-            return _joined(value)
-        return _quoted(value, levels[match.start()])
-
-    return _REF.sub(sub, text).replace("\\@", "@")
+    literals, refs, last = [], [], 0
+    for match in _REF.finditer(text):
+        literals.append(text[last:match.start()].replace("\\@", "@"))
+        refs.append((match.group(1), int(match.group(2) or 0), bool(match.group(3)),
+                     levels[match.start()]))
+        last = match.end()
+    literals.append(text[last:].replace("\\@", "@"))
+    return tuple(literals), tuple(refs)
 
 
 def _joined(value: str | list[str]) -> str:
     return value if isinstance(value, str) else " ".join(value)
 
 
-def _value(item: WorkItem, match: re.Match, where: str) -> str | list[str]:
-    name, index = match.group(1), int(match.group(2) or 0)
+def _value(item: WorkItem, name: str, index: int, where: str) -> str | list[str]:
     if item.hasAttrib(name):
         value = item.attribValue(name, index)
         if value is None:
@@ -87,8 +108,8 @@ def _value(item: WorkItem, match: re.Match, where: str) -> str | list[str]:
                              f"has only {len(item.attribArray(name) or ())} value(s)")
         return _format(value)
     try:
-        value = _builtin(item, name)
-        return value if isinstance(value, list) else _format(value)
+        builtin = _builtin(item, name)
+        return builtin if isinstance(builtin, list) else _format(builtin)
     except KeyError:
         known = sorted(item.attribNames()) + ["pdg_id", "pdg_index", "pdg_input",
                                               "pdg_name", "pdg_output"]
