@@ -49,25 +49,30 @@ class ItemKeys:
     def __init__(self, nodes: Mapping[str, NodeState], prints: dict[str, str]):
         self._nodes = nodes
         self._prints = prints
-        self._keys: dict[int, str] = {}
+        # item id: its digest, as an int (a cook of a million items holds a million)
+        self._digests: dict[int, int] = {}
 
     def __call__(self, item: WorkItem) -> str:
-        known = self._keys.get(item.id)
+        return f"{item.node}/{item.index}:{self._digest(item):016x}"
+
+    def _digest(self, item: WorkItem) -> int:
+        known = self._digests.get(item.id)
         if known is not None:
             return known
-        chain = []  # the item and its ancestors without a key yet, without recursion
+        chain = []  # the item and its ancestors without a digest yet, without recursion
         step: WorkItem | None = item
-        while step is not None and step.id not in self._keys:
+        while step is not None and step.id not in self._digests:
             chain.append(step)
             step = self._parent(step)
-        key = ""
+        digest = 0
         for link in reversed(chain):
             parent = self._parent(link)
             text = f"{self._prints[link.node]}/{link.index}<" + \
-                (self._keys[parent.id] if parent is not None else "")
-            digest = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
-            key = self._keys[link.id] = f"{link.node}/{link.index}:{digest}"
-        return key
+                (self(parent) if parent is not None else "")
+            digest = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(),
+                                    "big")
+            self._digests[link.id] = digest
+        return digest
 
     def _parent(self, item: WorkItem) -> WorkItem | None:
         if item.dependencies and not self._nodes[item.node].type.partition:
