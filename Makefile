@@ -26,6 +26,7 @@ test: lint
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/mypy  # schedcore, as configured in pyproject.toml
 
 # The wheel and the sdist in dist/ (built in an isolated environment, as pip would).
 dist: $(VENV)/.installed

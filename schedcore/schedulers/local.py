@@ -25,7 +25,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .. import process
 from ..errors import CookError
@@ -34,6 +34,9 @@ from ..reports import Started, Succeeded
 from ..results import ScheduleResult
 from ..workitem import WorkItem
 from .base import COMMON_PARMS, Scheduler, private_folder, write_private
+
+if TYPE_CHECKING:
+    from ..resultserver import ResultServer
 
 MAX_RETRIES = 100  # runs of a failing job beyond the first, at most
 
@@ -83,7 +86,9 @@ class LocalScheduler(Scheduler):
         self._stdin: int | None = None
         self._running: dict[int, tuple] = {}  # item id -> (Popen, the job's marker)
         self._canceling = False
-        self._status_server = self._status_uri = None  # getStatusURI's, for that server
+        # getStatusURI's, made once for each result server
+        self._status_server: ResultServer | None = None
+        self._status_uri: list[str] | None = None
         self._subreaper = False  # this cook made the process a subreaper
 
     def total_slots(self) -> int:
