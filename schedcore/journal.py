@@ -203,17 +203,18 @@ class Journal:
             raise OSError(errno.EPERM, foreign, str(self.path))
         os.chmod(self.path, 0o600)  # one written by an earlier version was 0644
         self._key = key
-        self._db = sqlite3.connect(self.path, check_same_thread=False)
+        db = sqlite3.connect(self.path, check_same_thread=False)
+        self._db: sqlite3.Connection | None = db  # None once closed, or not writable
         # TRUNCATE: a rollback journal without a file made and deleted per commit
-        self._db.execute("PRAGMA journal_mode=" + ("WAL" if self.mode == "wal" else "TRUNCATE"))
-        self._db.execute("PRAGMA synchronous=NORMAL")  # a killed process loses nothing
-        self._db.executescript(_SCHEMA)
+        db.execute("PRAGMA journal_mode=" + ("WAL" if self.mode == "wal" else "TRUNCATE"))
+        db.execute("PRAGMA synchronous=NORMAL")  # a killed process loses nothing
+        db.executescript(_SCHEMA)
         # the items whose last row is a success: only for them does a run that began need a
         # row of its own (it voids that success); any other unfinished item runs again anyway
-        self._standing = set() if fresh else self._successes()
+        self._standing = set() if fresh else self._successes(db)
         if about is not None:
-            with self._db:
-                self._db.execute("INSERT OR REPLACE INTO about VALUES ('network', ?)",
+            with db:
+                db.execute("INSERT OR REPLACE INTO about VALUES ('network', ?)",
                                  (json.dumps(about),))
 
     def __del__(self) -> None:
@@ -245,7 +246,7 @@ class Journal:
                     self._append_text(item, "state", _STATE_ONLY[new])
                 return
             duration = item.cook_duration
-            if not item.reason and not item.outputFiles and type(duration) is float \
+            if not item.reason and not item.outputCount and type(duration) is float \
                     and math.isfinite(duration):
                 # most rows: the same text json.dumps makes, at a tenth of its cost
                 self._append_text(item, "state", f'{{"state": "{new.name}", "duration": '
@@ -253,12 +254,18 @@ class Journal:
                 return
             self._append(item, "state", {"state": new.name, "duration": duration,
                                          "reason": item.reason,
-                                         "outputs": [o.to_json() for o in item.outputFiles]})
+                                         "outputs": [o.to_json()
+                                                     for o in item.iterOutputFiles()]})
         elif isinstance(event, ItemChanged) and isinstance(event.report, OutputAdded):
-            path = event.report.path
-            output = next((o for o in event.item.outputFiles if o.path == path), None)
-            if output is not None:
-                self._append(event.item, "output", output.to_json())
+            # an output of an item still cooking is in the row of its end, which lists every
+            # output (a row each now would write them twice, and an item that never ends
+            # runs again on resume); a late one, of an item that ended, gets its own row: the
+            # output as the item keeps it (the first of its path), found by path at once
+            item = event.item
+            if item.state.is_final:
+                output = item.outputFile(event.report.path)
+                if output is not None:
+                    self._append(item, "output", output.to_json())
         elif isinstance(event, ItemChanged) and isinstance(event.report, _ATTRIBUTES):
             name = event.report.name
             if event.item.state.is_final:
@@ -290,9 +297,10 @@ class Journal:
         if len(self._pending) >= self.BATCH:
             self.flush()
 
-    def _successes(self) -> set[str]:
+    @staticmethod
+    def _successes(db: sqlite3.Connection) -> set[str]:
         last: dict[str, bool] = {}
-        for key, text in self._db.execute("SELECT item, data FROM events WHERE kind = 'state' "
+        for key, text in db.execute("SELECT item, data FROM events WHERE kind = 'state' "
                                           "ORDER BY seq"):
             try:
                 last[key] = WorkItemState[_loads(text)["state"]].is_success
@@ -313,12 +321,13 @@ class Journal:
         if self._db is None or not self._pending:
             return
         pending, self._pending = self._pending, []
+        db = self._db
         try:
-            with self._db:
-                self._db.executemany("INSERT INTO events (item, kind, data) VALUES (?, ?, ?)",
-                                     pending)
+            with db:
+                db.executemany("INSERT INTO events (item, kind, data) VALUES (?, ?, ?)",
+                               pending)
         except sqlite3.Error as exc:  # a full disk, say: the cook goes on, unjournaled
-            self._db.close()
+            db.close()
             self._db = None
             if self._on_error is not None:
                 self._on_error(f"the cook journal {self.path} cannot be written ({exc}); "

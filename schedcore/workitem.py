@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import functools
 import operator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -74,6 +75,30 @@ def checked_attrib_index(name: str, index) -> int:
         raise AttribIndexError(f"attribute {name!r}: index {index:,} is out of range: an "
                                f"index goes from 0 to {MAX_ATTRIB_INDEX:,}")
     return index
+
+
+# The most outputs one item keeps beyond those its node expects (``addExpectedOutputFile``,
+# which the engine adds as it finds them on disk). A job that reported 1,000,000 would take
+# the cook's memory and its journal; the result server refuses a job's outputs beyond it.
+MAX_OUTPUTS = 100_000
+
+# outputs of an item looked up by scanning them; beyond, by a dict of their paths (most items
+# have a few outputs: a dict for each would cost more than the scan)
+_SCANNED_OUTPUTS = 16
+
+
+class OutputLimitError(ValueError):
+    """An output beyond the most an item keeps (``MAX_OUTPUTS``); the text names the item."""
+
+
+class _OutputIndex(dict[str, "OutputFile"]):
+    """An item's outputs by path; ``full`` once one was refused for the item's limit."""
+
+    __slots__ = ("full",)
+
+    def __init__(self, outputs: list[OutputFile]):
+        super().__init__((o.path, o) for o in outputs)
+        self.full = False
 
 
 _CASTS = {
@@ -143,7 +168,8 @@ class WorkItem:
     __slots__ = (
         "id", "name", "index", "priority", "frame", "command", "state", "node",
         "dependencies", "cook_duration", "log_uri", "status_uri", "_environment",
-        "reason", "_attribs", "_expected", "_outputs", "_log", "cook_percent", "custom_state",
+        "reason", "_attribs", "_expected", "_outputs", "_output_index", "_log", "cook_percent",
+        "custom_state",
     )
 
     def __init__(self, id: int, node: str, index: int = 0, *, priority: int = 0,
@@ -168,6 +194,7 @@ class WorkItem:
         self._attribs: dict[str, Attribute] | None = None
         self._expected: list[OutputFile] | None = None
         self._outputs: list[OutputFile] | None = None
+        self._output_index: _OutputIndex | None = None  # beyond _SCANNED_OUTPUTS outputs
         self._log: list[str] | None = None
 
     def __repr__(self) -> str:
@@ -281,7 +308,24 @@ class WorkItem:
 
     @property
     def outputFiles(self) -> list[OutputFile]:
+        """The outputs in the order they were added, one per path: a copy (see
+        ``iterOutputFiles`` and ``outputCount`` to read them without one)."""
         return list(self._outputs or ())
+
+    def iterOutputFiles(self) -> Iterator[OutputFile]:
+        """The outputs in order, without copying them (not while outputs are added)."""
+        return iter(self._outputs or ())
+
+    @property
+    def outputCount(self) -> int:
+        return len(self._outputs or ())
+
+    def outputFile(self, path: str) -> OutputFile | None:
+        """The output of this path, or None."""
+        path = str(path)
+        if self._output_index is not None:
+            return self._output_index.get(path)
+        return next((o for o in self._outputs or () if o.path == path), None)
 
     def addExpectedOutputFile(self, path: str, tag: str = "file") -> None:
         if self._expected is None:
@@ -289,10 +333,32 @@ class WorkItem:
         self._expected.append(OutputFile(str(path), tag))
 
     def addOutputFile(self, path: str, tag: str = "file", checksum: int = 0) -> None:
-        if self._outputs is None:
-            self._outputs = []
-        if not any(o.path == path for o in self._outputs):
-            self._outputs.append(OutputFile(str(path), tag or "file", checksum))
+        """Add an output, unless one of this path is there already (the first one stays).
+        Beyond ``MAX_OUTPUTS`` and the expected outputs, the first output refused raises
+        ``OutputLimitError`` (saying later ones are not kept either) and later ones are
+        dropped without a word: one warning per item, not one per output."""
+        path = str(path)
+        if self.outputFile(path) is not None:
+            return
+        outputs = self._outputs
+        if outputs is None:
+            outputs = self._outputs = []
+        if len(outputs) >= MAX_OUTPUTS + len(self._expected or ()):
+            index = self._output_index
+            if index is None:
+                index = self._output_index = _OutputIndex(outputs)
+            if index.full:
+                return
+            index.full = True
+            raise OutputLimitError(f"{self.name}: output {path!r} not kept: an item keeps at "
+                                   f"most {MAX_OUTPUTS:,} outputs besides its expected ones; "
+                                   f"those it reports after this are not kept either")
+        output = OutputFile(path, tag or "file", checksum)
+        outputs.append(output)
+        if self._output_index is not None:
+            self._output_index[path] = output
+        elif len(outputs) > _SCANNED_OUTPUTS:
+            self._output_index = _OutputIndex(outputs)
 
     addResultData = addOutputFile  # the 17.5 name
 
