@@ -10,8 +10,10 @@ Types come from three places, all through ``registerTypes(type_registry)``:
   imported under a module name of its own (``import pdg`` works inside it).
 
 A file that cannot be used becomes a ``LoadFailure`` (file, line, kind, why) and the others
-still load. ``reload()`` imports again the files that changed, so the next cook uses them,
-without a restart.
+still load. A file another user could change is not imported at all (``writable_by_others``):
+its code would run as the user of every cook and of the studio. ``reload()`` imports again
+the files that changed (or whose owner or mode did), so the next cook uses them, without a
+restart.
 
 The process's registry (``default()``) loads the built-ins when made, and the entry points
 and the types path when first asked for more than a built-in's name: the built-ins are
@@ -29,6 +31,7 @@ import importlib.util
 import inspect
 import itertools
 import os
+import stat
 import sys
 import threading
 import traceback
@@ -41,6 +44,7 @@ import platformdirs
 from . import compat
 from .compat.pdg import TypeRegistry
 from .errors import did_you_mean
+from .privatefiles import user_name
 from .schedulers import Scheduler
 
 ENTRY_POINT_GROUP = "schedcore.schedulers"
@@ -70,7 +74,8 @@ class LoadFailure:
     file: str
     line: int | None
     kind: str   # syntax error, import error, needs Houdini, registerTypes missing,
-    #             registerTypes raised, not a scheduler class, registered twice
+    #             registerTypes raised, not a scheduler class, registered twice,
+    #             writable by others
     message: str
 
     @property
@@ -84,7 +89,7 @@ class LoadFailure:
 
 @dataclass
 class _Source:
-    stamp: tuple   # (mtime_ns, size) of the file when it was loaded
+    stamp: tuple   # (mtime_ns, size, who else could change it) when it was loaded
     names: list[str]
     failures: list[LoadFailure]
 
@@ -234,6 +239,10 @@ class Registry:
     def _load_file(self, path: Path, stamp: tuple) -> None:
         source = self._sources[path] = _Source(stamp, [], [])
         shown = str(path.parent if path.name == "__init__.py" else path)
+        if stamp[2]:  # never imported: a "chmod o-w" or a move changes the stamp, and the
+            #           next reload() tries again
+            source.failures.append(LoadFailure(shown, None, "writable by others", stamp[2]))
+            return
         try:
             module = import_file(path)
         except SyntaxError as exc:
@@ -289,6 +298,8 @@ def import_file(path: str | Path):
     package = [str(path.parent)] if path.name == "__init__.py" else None
     spec = importlib.util.spec_from_file_location(name, path,
                                                   submodule_search_locations=package)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{path} cannot be imported as a Python file", path=str(path))
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
@@ -300,8 +311,63 @@ def import_file(path: str | Path):
 
 
 def _stamp(path: Path) -> tuple:
-    stat = path.stat()
-    return stat.st_mtime_ns, stat.st_size
+    info = path.stat()
+    return info.st_mtime_ns, info.st_size, writable_by_others(path)
+
+
+def writable_by_others(path: str | Path) -> str:
+    """"", or why a user other than this one (and root) could change the code of the type
+    file ``path`` before it is imported, and what to do: the file (for a package, any file
+    or folder in it) or a folder above it is another user's (an owner may rewrite a file or
+    rename what is in a folder), writable by every user, or a folder writable by every user
+    without the sticky bit (any user may rename its entries: /tmp's sticky bit keeps them to
+    their owners). Members of a file's group are trusted, as on a farm."""
+    path = Path(os.path.abspath(path))
+    me = os.geteuid()
+    within: list[Path] = [path]
+    if path.name == "__init__.py":  # the package's modules run too
+        within = [path.parent]
+        for inside, dirs, files in os.walk(path.parent):
+            within += [Path(inside, name) for name in (*dirs, *files)]
+    for entry in within:
+        try:
+            info = os.stat(entry)
+        except OSError:
+            continue  # gone, or a broken link: the import says so
+        why = _who_else(entry, info, me)
+        if why:
+            return why
+    folder = path.parent.parent if path.name == "__init__.py" else path.parent
+    while True:
+        try:
+            info = os.stat(folder)
+        except OSError:
+            break
+        why = _who_else(folder, info, me)
+        if why:
+            return f"{why}; the type file {path} is in it"
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    return ""
+
+
+def _who_else(path: Path, info: os.stat_result, me: int) -> str:
+    """Why another user could change ``path`` (a file or folder of this ``info``), or ""."""
+    mode, folder = stat.S_IMODE(info.st_mode), stat.S_ISDIR(info.st_mode)
+    what = "the folder" if folder else "the file"
+    if info.st_uid not in (me, 0):
+        return (f"{what} {path} belongs to the user {user_name(info.st_uid)}, who could "
+                f"change the code before it runs as you; it is not imported. Move the "
+                f"scheduler to a folder of yours (or one root owns), or have root or you own "
+                f"{path}")
+    if mode & stat.S_IWOTH and not (folder and mode & stat.S_ISVTX):
+        return (f"{what} {path} is writable by every user (mode {mode:o}"
+                f"{', without the sticky bit' if folder else ''}): any of them could "
+                f"{'replace the files in it' if folder else 'change the code'} before it runs "
+                f"as you; it is not imported. Run 'chmod o-w {path}', or move the scheduler "
+                f"to a folder only you can write")
+    return ""
 
 
 def _why(exc: BaseException, kind: str) -> tuple[str, str]:
