@@ -9,9 +9,12 @@ Members of the working dir's group are trusted as on a farm; other users are not
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import pwd
+import secrets
+import shutil
 import stat
 import tempfile
 
@@ -25,6 +28,25 @@ def user_name(uid: int) -> str:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
         return f"uid {uid}"
+
+
+def other_owner(path: str) -> str:
+    """The name of the user other than this one who made ``path`` (a file, a folder or a
+    link), or "" (this user's, or nothing there)."""
+    try:
+        uid = os.lstat(path).st_uid
+    except OSError:
+        return ""
+    return "" if uid == os.geteuid() else user_name(uid)
+
+
+def foreign_link(path: str) -> bool:
+    """Whether ``path`` is a symbolic link another user made."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISLNK(info.st_mode) and info.st_uid != os.geteuid()
 
 
 def _others_may_replace(mode: int) -> bool:
@@ -106,3 +128,65 @@ def copy_new(source: str, target: str) -> None:
         return
     with open(fd, "wb") as out, open(source, "rb") as data:
         out.write(data.read())
+
+
+def submission_folder(workdir: str) -> str:
+    """``<workdir>/pdgtemp/submitted``, where submitted cooks keep their status files and
+    logs, made or checked: this user's or root's, in a ``pdgtemp`` that is, and writable by
+    no other user (whose link planted as a log was written through, whose swapped status
+    file lied). Raises CookError saying why and what to do."""
+    os.makedirs(workdir, exist_ok=True)
+    check_working_dir(workdir)
+    folder = safe_folder(os.path.join(safe_folder(os.path.join(workdir, "pdgtemp")),
+                                      "submitted"))
+    info = os.stat(folder)
+    if info.st_mode & stat.S_IWOTH:
+        if info.st_uid != os.geteuid():
+            raise CookError(f"{folder} is writable by every user: another user could plant "
+                            f"a link where a submitted cook writes its log. Ask "
+                            f"{user_name(info.st_uid)} to run 'chmod o-w' on it, or set "
+                            f"pdg_workingdir to another folder")
+        os.chmod(folder, stat.S_IMODE(info.st_mode) & ~stat.S_IWOTH & ~stat.S_ISVTX)
+    return folder
+
+
+def new_file(path: str, mode: int = 0o666) -> None:
+    """Make ``path`` a new, empty file (``mode`` less the umask), never through a link; a
+    file or link there already is refused with an OSError naming who made it."""
+    try:
+        os.close(os.open(path, NEW_FILE, mode))
+    except FileExistsError:
+        try:
+            owner = user_name(os.lstat(path).st_uid)
+        except OSError:
+            owner = "someone"
+        raise FileExistsError(errno.EEXIST, f"it exists already, made by {owner}: a new "
+                                            f"file was to be made there", path) from None
+
+
+def replace_with_copy(source: str, target: str) -> None:
+    """Copy ``source`` to ``target`` by a new file beside it (``O_EXCL|O_NOFOLLOW``, an
+    unpredictable name) renamed over it: what was at ``target`` (a file or a link someone
+    planted) is replaced, never opened or written through. The copy has the source's mode
+    and times, without set-id bits and never writable by other users."""
+    folder = os.path.dirname(os.path.abspath(target))
+    info = os.stat(source)
+    mode = stat.S_IMODE(info.st_mode) & 0o775
+    while True:
+        temp = os.path.join(folder, f".{os.path.basename(target)}.{secrets.token_hex(8)}.tmp")
+        try:
+            fd = os.open(temp, NEW_FILE, 0o600)
+            break
+        except FileExistsError:
+            continue
+    try:
+        with open(fd, "wb") as out, open(source, "rb") as data:
+            shutil.copyfileobj(data, out)
+            out.flush()
+            os.fchmod(out.fileno(), mode)
+            os.utime(out.fileno(), ns=(info.st_atime_ns, info.st_mtime_ns))
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
