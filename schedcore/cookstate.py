@@ -240,8 +240,7 @@ class CookState:
             queue.push(item)
             queue.full = True
         elif result is ScheduleResult.CookCanceled:
-            if self._finalize(item, S.CookedCancel, "onSchedule returned CookCanceled"):
-                self._block_dependents(item)
+            self._lose(item, S.CookedCancel, "onSchedule returned CookCanceled")
         else:
             self._fail(item, item.reason or f"{queue.name}: onSchedule returned {result.name}")
         self._offer_next(queue)
@@ -448,8 +447,21 @@ class CookState:
                 self._make_ready(child)
 
     def _fail(self, item: WorkItem, reason: str) -> None:
-        if self._finalize(item, S.CookedFail, reason):
+        self._lose(item, S.CookedFail, reason)
+
+    def _lose(self, item: WorkItem, state: WorkItemState, reason: str) -> None:
+        """An item ends without cooking (failed or canceled): what was to come from it never
+        will. The dynamic nodes below learn it first (the item's end may complete them, and
+        a partition below must know what they lost), then what waits for it is blocked."""
+        if item.id in self._blocked or not legal(item.state, state):
+            return
+        self._lost_below(item)
+        if self._finalize(item, state, reason):
             self._block_dependents(item)
+
+    def _lost_below(self, item: WorkItem) -> None:
+        for node in self.generation.dynamic_below(item):
+            node.failed_above = node.failed_above or item
 
     def _block_dependents(self, item: WorkItem) -> None:
         for child in self._dependents.pop(item.id, ()):
@@ -471,6 +483,7 @@ class CookState:
                 continue
             item.reason = reason
             self._blocked.add(item.id)
+            self._lost_below(item)
             self._move(item, S.Uncooked)
             self.resolved(self.nodes[item.node])
             children = self._dependents.pop(item.id, ())
@@ -482,10 +495,12 @@ class CookState:
     def link(self, item: WorkItem) -> None:
         """Count what a new item waits for; make it ready now when nothing."""
         node = self.nodes[item.node]
-        if node.type.partition and node.inputs and not item.dependencies \
-                and not self.generation.upstream_items(node):  # made from no items
+        if node.type.partition and node.inputs:
             above = next((n.failed_above for n in node.inputs if n.failed_above), None)
-            if above is not None:  # as those above never came
+            # a partition that stands for every upstream item is missing those that never
+            # came; any other, only when it was made from none at all
+            if above is not None and (node.type.whole or not (
+                    item.dependencies or self.generation.upstream_items(node))):
                 self.block(item, f"upstream item {above.name} {_what_became_of(above)}")
                 return
         pending = 0
@@ -610,8 +625,7 @@ class CookState:
                                           f"failed")
 
     def _on_cancel(self, item: WorkItem, report: Canceled, source: str, found: Found) -> None:
-        if self._finalize(item, S.CookedCancel, "the job was canceled"):
-            self._block_dependents(item)
+        self._lose(item, S.CookedCancel, "the job was canceled")
 
     def _on_output(self, item: WorkItem, report: OutputAdded, source: str, found: Found) -> None:
         item.addOutputFile(report.path, report.tag, report.checksum)

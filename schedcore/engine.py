@@ -88,6 +88,7 @@ class Engine:
         self._wakeups: queue.SimpleQueue = queue.SimpleQueue()
         self._waking_at = 0.0  # while the engine waits: when it wakes by itself
         self._cancels = 0  # cancels asked (any thread)
+        self._carrying = False  # within a step of _carry_out: what is said waits its turn
         self._thread: threading.Thread | None = None
         self.result: CookResult | None = None
         self._done = threading.Event()
@@ -303,8 +304,8 @@ class Engine:
 
     # == carrying out what the cook state decided ========================================
     def _carry_out(self, todo: list[Any]) -> None:
-        """Emit the events and carry out the instructions, in order; what an answer leads to
-        comes before what was decided earlier (a pass of onSchedule calls goes on at once)."""
+        """Emit the events and carry out the instructions in the order the state decided
+        them: what an answer leads to comes after what was decided before it."""
         work = collections.deque(todo)
         emit = self.events.emit
         while work:
@@ -313,9 +314,12 @@ class Engine:
             if handler is None:
                 emit(step)
                 continue
-            after = handler(self, step)
-            if after:
-                work.extendleft(reversed(after))
+            self._carrying = True
+            try:
+                after = handler(self, step)
+            finally:
+                self._carrying = False
+            work.extend(after)
 
     def _say(self, event: Any) -> None:
         self.events.emit(event)
@@ -480,10 +484,13 @@ class Engine:
         return next(name for name, s in self._schedulers.items() if s is scheduler)
 
     def _error(self, text: str, source: str = "") -> None:
-        """A cook error, said at once (the state keeps it for the result)."""
+        """A cook error (the state keeps it for the result), said in its turn: within a
+        step it follows what the state decided before it (``_said``), else at once."""
         self.state.error(text, source)
-        self._carry_out(self.state.take())
+        if not self._carrying:
+            self._carry_out(self.state.take())
 
     def _warning(self, text: str, source: str = "") -> None:
         self.state.warning(text, source)
-        self._carry_out(self.state.take())
+        if not self._carrying:
+            self._carry_out(self.state.take())

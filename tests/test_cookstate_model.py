@@ -20,8 +20,7 @@ above it that did not cook.
 Single-threaded, and drawing inside one strategy (``cooks``), it runs two to 2.5 times as many
 examples per second as the engine's model (110 to 145 against 59); most of its time is the
 drawing of the network (``networks``, shared with that model: about 240 a second alone).
-``SCHEDCORE_COOKSTATE_EXAMPLES=20000`` runs more (random, not derandomized) examples by hand;
-``SCHEDCORE_COOKSTATE_KNOWN=`` (empty) stops looking past the known bugs listed in ``KNOWN``.
+``SCHEDCORE_COOKSTATE_EXAMPLES=20000`` runs more (random, not derandomized) examples by hand.
 A change of the transition table that no cook can show (one the state never asks for) is
 caught by ``test_the_transition_table_is_the_oracles``.
 """
@@ -92,11 +91,6 @@ EXAMPLES = int(_BY_HAND or 800)
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=not _BY_HAND,
                     database=None, print_blob=True, suppress_health_check=list(HealthCheck),
                     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
-# bugs of the state found by this test and not fixed yet, which the random test looks past
-# (each has its own strict xfail test below: once fixed, it passes and fails the run, and its
-# name here goes); SCHEDCORE_COOKSTATE_KNOWN= checks them too
-KNOWN = set(filter(None, os.environ.get("SCHEDCORE_COOKSTATE_KNOWN",
-                                        "partition-loss,event-order").split(",")))
 
 # ---------------------------------------------------------------- the oracle's own rules
 
@@ -208,7 +202,6 @@ class Play:
         self.state = CookState(nodes, queues, static=net["static"])
         self.static = net["static"]
         self.maxitems = {s["name"]: s["maxitems"] for s in net["schedulers"]}
-        self.strict_order = "event-order" not in KNOWN
         self.tick_count: Counter = Counter()
         self.announced: set[int] = set()
         self.choose()
@@ -467,9 +460,7 @@ class Play:
             if handler is None:
                 self.record(step)
                 continue
-            after = handler(self, step)
-            if after:
-                work.extendleft(reversed(after))
+            work.extend(handler(self, step))  # in the order decided, as the engine does
 
     def on_schedule(self, step: CallOnSchedule) -> list:
         self.step()
@@ -732,11 +723,9 @@ class Play:
     def check_runs(self, item, what: str) -> None:
         """An item that runs: every item it depends on cooked."""
         self.ran.add(item.id)
-        if self.strict_order:  # as the events told it
-            waits = [(d.name, self.rec.get(d.id)) for d in item.dependencies
-                     if self.rec.get(d.id) not in GOOD_STATES]
-        else:  # as the items are now (an event of an upstream item may still be on its way)
-            waits = [(d.name, d.state) for d in item.dependencies if d.state not in GOOD_STATES]
+        # as the events told it: a listener must never see an item run before what it needs
+        waits = [(d.name, self.rec.get(d.id)) for d in item.dependencies
+                 if self.rec.get(d.id) not in GOOD_STATES]
         if waits:
             self.violation(f"{item.name} {what} while upstream {waits}")
 
@@ -848,8 +837,6 @@ def check(play: Play) -> None:
         upstream = [d for d in item.dependencies if d.state not in GOOD_STATES]
         below = any(d.id in blocked for d in item.dependencies)
         if lost or upstream or below:
-            if lost and not upstream and not below and "partition-loss" in KNOWN:
-                continue  # the known bugs: it runs, and so may what is below it
             blocked.add(item.id)
             if item.id in play.ran:
                 raise AssertionError(
@@ -1148,12 +1135,10 @@ class FailFirst(Scripted):
         return "CookFailed" if item.name == "gen_1" else "CookSucceeded"
 
 
-@pytest.mark.xfail(strict=True, reason="CookState blocks a partition below a node that lost "
-                   "items to a failure only when the partition is made from no items at all")
 def test_a_partition_below_a_node_that_lost_some_items_to_a_failure_does_not_run():
     """Found by this test: gen (2 items, gen_1 fails) -> dyn (each upstream cooked) -> Wait
     for All. dyn makes an item from gen_2 only; the Wait for All, made after dyn lost gen_1's
-    items, depends on that one item, and runs (CookedSuccess) as if nothing had failed above
+    items, depends on that one item, and ran (CookedSuccess) as if nothing had failed above
     it; cooked statically, it is Uncooked. The state's own docstring says a partition whose
     upstream nodes lost items to a failure is Uncooked."""
     play = FailFirst(_net(PARTIAL), None)
@@ -1172,28 +1157,23 @@ EVENT_ORDER = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="an item's success is emitted after the success of an "
-                   "item below it, when a cook-here instruction comes between them")
 def test_events_tell_an_item_cooked_only_after_what_it_depends_on():
     """Found by this test: when ``send_3`` cooks, the state makes ``end_4`` ready (a Server
     End: ``CookHere``) and then ``all_5`` (a Wait for All, cooked at once: its
-    ``ItemStateChanged`` comes after the ``CookHere``). The engine carries out ``CookHere``
-    first and puts what it leads to before the rest, so ``last_6`` (waiting for both) is told
-    CookedSuccess before ``all_5`` is: a listener (the journal, the studio) sees an item cook
+    ``ItemStateChanged`` comes after the ``CookHere``). The engine carried out ``CookHere``
+    first and put what it led to before the rest, so ``last_6`` (waiting for both) was told
+    CookedSuccess before ``all_5`` was: a listener (the journal, the studio) saw an item cook
     while what it depends on is still Waiting."""
     play = Scripted(_net(EVENT_ORDER), {})
-    play.strict_order = True
     play.run()
     assert play.result.ok
     assert not play.violations, play.violations
 
 
-@pytest.mark.xfail(strict=True, reason="a partition below a dynamic node whose upstream items "
-                   "were Uncooked (not failed themselves) runs")
 def test_a_partition_below_a_dynamic_node_over_uncooked_items_does_not_run():
     """Found by this test: gen (fails) -> mid (one item per gen item: Uncooked) -> dyn (each
     upstream cooked: makes nothing) -> Wait for All. The Wait for All is made from no items
-    after dyn lost mid's item, yet it cooks (CookedSuccess): only the dynamic nodes right below
+    after dyn lost mid's item, yet it cooked (CookedSuccess): only the dynamic nodes right below
     an item that failed or was canceled learn of it (``_block_dependents``), not those below
     an item blocked by it (``block``). The same with Python Server Begin's session (Uncooked
     once its server item fails) above a dynamic Command Send."""
@@ -1217,12 +1197,10 @@ ONE_ABOVE = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="the last upstream item of a dynamic node failing makes "
-                   "the partition below before the dynamic node learns of the failure")
 @pytest.mark.parametrize("answer", ["CookFailed", "CookCanceled"])
 def test_a_partition_below_a_dynamic_node_whose_only_upstream_item_failed_does_not_run(answer):
     """Found by this test: gen (1 item, fails or is canceled) -> dyn (each upstream cooked) ->
-    Wait for All: the Wait for All cooks (CookedSuccess). ``_fail`` finalizes gen_1 first; that
+    Wait for All: the Wait for All cooked (CookedSuccess). ``_fail`` finalizes gen_1 first; that
     ends gen, so generation runs at once (``resolved``), completes dyn and makes the Wait for
     All, which finds no ``failed_above`` and is ready; only then does ``_block_dependents``
     set dyn's ``failed_above``. With two items that both fail the first one sets it in time

@@ -560,11 +560,25 @@ class Recorder:
             if runs and not all(d.state.is_success for d in item.dependencies):
                 bad(f"{item.name} became {new.name} while upstream "
                     f"{[(d.name, d.state.name) for d in item.dependencies]}")
-            if new == S.Uncooked and all(d.state.is_success for d in item.dependencies):
+            if new == S.Uncooked and all(d.state.is_success for d in item.dependencies) \
+                    and lost_above(self.model.engine, item) is None:
                 bad(f"{item.name} became Uncooked although its dependencies cooked: "
                     f"{item.reason!r}")
             self.states[item.id] = new
             self.paths[item.id].append(new)
+
+
+WHOLE = ("waitforall", "commandserverend")  # partitions that stand for every item above
+
+
+def lost_above(engine: Engine, item) -> object:
+    """The item a partition that stands for every upstream item names as lost above it (a
+    dynamic node made nothing from it), when it is one that did not cook; else None."""
+    if engine.state.nodes[item.node].type.type_name not in WHOLE:
+        return None
+    name = item.reason.removeprefix("upstream item ").split(" ", 1)[0]
+    lost = engine.find(name)
+    return lost if lost is not None and not lost.state.is_success else None
 
 
 def cook(folder: str, net: dict, data) -> tuple:
@@ -648,6 +662,8 @@ def check(net: dict, engine: Engine, model: Model, recorder: Recorder, result) -
         deps_ok = all(d.state.is_success for d in item.dependencies)
         if item.state == S.Uncooked:
             named = [d for d in item.dependencies if f"upstream item {d.name} " in item.reason]
+            lost = lost_above(engine, item)
+            named = named or ([lost] if lost is not None else [])
             assert named and not named[0].state.is_success, \
                 f"{item.name} is Uncooked saying {item.reason!r}; its dependencies: " \
                 f"{[(d.name, d.state.name) for d in item.dependencies]}"

@@ -44,6 +44,9 @@ class NodeType:
     resumable = True     # a resumed cook may take an earlier cook's result for its items
     count_parm = ""      # the parameter that says how many items it makes (to name it)
     cook_needs_scheduler = False  # cook() (for items it cooks here) uses the scheduler
+    # a partition whose items stand for every upstream item (a Wait for All): when an item
+    # above was lost to a failure, they never run, even if the others all came
+    whole = False
 
     def is_dynamic(self, parms: ParmSet, has_inputs: bool) -> bool:
         """Whether items are made per upstream item *as it cooks* (seeing its results)."""

@@ -166,6 +166,7 @@ class WaitForAll(NodeType):
     description = "One partition item that waits for every upstream item; their outputs are its."
     in_process = True
     partition = True
+    whole = True
     parm_templates = []
 
     def generate_partition(self, parms, upstream, make):

@@ -120,6 +120,7 @@ class ServerEnd(NodeType):
     in_process = True
     partition = True
     cook_needs_scheduler = True  # it ends the server the scheduler keeps
+    whole = True  # it waits for every item sent to its server
     parm_templates = []
 
     def generate_partition(self, parms, upstream, make):
