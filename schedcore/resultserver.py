@@ -41,10 +41,10 @@ from typing import Protocol
 from . import resultpages as pages
 from .errors import CookError
 from .httpserver import IDLE_TIMEOUT, GuardedHTTPServer
-from .reports import Alive, AttributeSet, ItemReport, LogAppended, Report
+from .reports import Alive, AttributeSet, ItemReport, LogAppended, OutputAdded, Report
 from .resultpages import BadRequest, item_ref, parse_query, parse_url, short
 from .rpcmethods import XMLRPC_METHODS, ReportError, Request, json_report, multicall_hint
-from .workitem import AttribIndexError, WorkItem, checked_attrib_index
+from .workitem import MAX_OUTPUTS, AttribIndexError, WorkItem, checked_attrib_index
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,8 @@ class ResultServer:
         self._warn_later: threading.Timer | None = None
         self._logged: dict[int, int] = {}  # item id: bytes of log its reports appended
         self._logged_lock = threading.Lock()
+        self._outputs_taken: dict[int, int] = {}  # item id: new outputs its reports added
+        self._outputs_lock = threading.Lock()
         self.renders = threading.BoundedSemaphore(RENDERS)
         self._http = _listen(host, port, max_connections, idle_timeout)
         self._http.owner = self
@@ -118,7 +120,8 @@ class ResultServer:
 
     @property
     def address(self) -> tuple[str, int]:
-        return self._http.server_address[:2]
+        host, port = self._http.server_address[:2]
+        return str(host), int(port)
 
     def stop(self) -> None:
         """Stop at once: the loop is woken, not polled (``serve_forever`` looks for a stop
@@ -143,7 +146,8 @@ class ResultServer:
             while not self._stopping:
                 for key, _events in selector.select():
                     if key.fileobj is self._http and not self._stopping:
-                        self._http._handle_request_noblock()
+                        # socketserver's own step of serve_forever (not in its stubs)
+                        self._http._handle_request_noblock()  # type: ignore[attr-defined]
                 self._http.service_actions()
 
     @property
@@ -210,6 +214,7 @@ class ResultServer:
             raise ReportError(f"no work item {short(repr(report.item))} in this cook")
         if isinstance(report, AttributeSet):
             report = self._checked_index(item, report)
+        new_output = isinstance(report, OutputAdded) and self._new_output(item, report)
         if rid is not None:
             with self._rids_lock:
                 if rid in self._rids:
@@ -217,6 +222,8 @@ class ResultServer:
                 self._rids[rid] = None
                 if len(self._rids) > REMEMBERED_RIDS:
                     self._rids.popitem(last=False)
+        if new_output:
+            self._take_output(item)
         if isinstance(report, LogAppended):
             text = self._capped_log(item, report.text)
             if text is None:
@@ -245,6 +252,31 @@ class ResultServer:
                        f"{MAX_LOG // 2**20} MB from its reports; the rest is not kept",
                        kind="log")
         return kept + LOG_CUT.format(limit=MAX_LOG // 2**20)
+
+    def _new_output(self, item: WorkItem, report: OutputAdded) -> bool:
+        """Whether the output report adds an output to its item (not one of a path it has),
+        raising ReportError once the item's job added ``MAX_OUTPUTS`` (checked here, before
+        the engine: the job learns why, the cook gets one warning for the item). Counted by
+        ``_take_output`` once the report is known not to be a retried one."""
+        localize = getattr(self.sink, "localizePath", None)
+        path = localize(report.path) if callable(localize) else report.path
+        if item.outputFile(path) is not None:
+            return False  # a path the item has (a job run again): it adds nothing
+        key = getattr(item, "id", id(item))
+        with self._outputs_lock:
+            if self._outputs_taken.get(key, 0) < MAX_OUTPUTS:
+                return True
+        name = getattr(item, "name", item)
+        self.warn_once((key, "outputs"), f"{name}: output reports refused: its job reported "
+                       f"{MAX_OUTPUTS:,} outputs, the most an item keeps; those after them "
+                       f"are not kept", kind="output report refused")
+        raise ReportError(f"{name}: output {short(repr(report.path))} refused: an item keeps "
+                          f"at most {MAX_OUTPUTS:,} outputs from its job")
+
+    def _take_output(self, item: WorkItem) -> None:
+        key = getattr(item, "id", id(item))
+        with self._outputs_lock:
+            self._outputs_taken[key] = self._outputs_taken.get(key, 0) + 1
 
     def _checked_index(self, item: WorkItem, report: AttributeSet) -> AttributeSet:
         """The attribute report with its index checked here, before it reaches the engine:
@@ -380,7 +412,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     server: _HTTPServer
 
     def setup(self) -> None:
-        self.timeout = self.server.idle_timeout  # bounds every read and write of it
+        # bounds every read and write of it; per server, so set on the handler
+        self.timeout = self.server.idle_timeout  # type: ignore[misc]
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._rate = self.server.owner.rate

@@ -18,13 +18,23 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import process
 from ..compat.services import HoudiniServices
 from ..errors import CookError
 from ..jobs import pdgserver
 from ..parms import ParmSet, ParmTemplate, spare_of
-from ..privatefiles import cook_temp_dir, copy_new, private_folder
+from ..privatefiles import (
+    cook_temp_dir,
+    copy_new,
+    foreign_link,
+    new_file,
+    other_owner,
+    private_folder,
+    replace_with_copy,
+    submission_folder,
+)
 from ..reports import (
     AttributeArraySet,
     AttributeSet,
@@ -42,6 +52,9 @@ from ..results import ScheduleResult, TickResult
 from ..status import write_status
 from ..workitem import AttribType, WorkItem
 from .context import CookContext
+
+if TYPE_CHECKING:
+    from ..resultserver import ResultServer
 
 JOB_MODULES = Path(__file__).resolve().parent.parent / "jobs"
 
@@ -126,7 +139,7 @@ class Scheduler(HoudiniServices):
         self._cook: CookContext | None = None  # the cook it serves (attach)
         self._local_dir = self._remote_dir = ""
         self._cook_env: dict | None = None
-        self._server = None  # the result server, once started
+        self._server: ResultServer | None = None  # the result server, once started
         self._temp: tuple[tuple[str, int], str] | None = None  # (working dir, cook), name
         self._started: dict = {}  # what startJob started and pollJobs/killJobs watch
         if "jobs" not in self.__dict__ and not hasattr(type(self), "jobs"):
@@ -249,12 +262,20 @@ class Scheduler(HoudiniServices):
 
     def _submission(self, graph_file: str) -> tuple[str, str, str]:
         """A new submission's name, and its folder (``<working dir>/pdgtemp/submitted``, for
-        the status file and the log) here and as the machines running it see it."""
+        the status file and the log) here and as the machines running it see it. The folder
+        is checked as ``submit`` checks it (no other user may write in it) and the log made
+        new here, so what appends to it (the shell's ``>>``) writes to no planted link."""
         name = f"{Path(graph_file).name.split('.')[0]}-{os.getpid()}-{time.time_ns()}"
         folder = os.path.join("pdgtemp", "submitted")
-        os.makedirs(os.path.join(self.workingDir(True), folder), exist_ok=True)
-        return (name, os.path.join(self.workingDir(True), folder),
-                os.path.join(self.workingDir(False), folder))
+        local = submission_folder(self.workingDir(True))
+        log = os.path.join(local, f"{name}.log")
+        try:
+            new_file(log)
+        except FileExistsError as exc:
+            raise CookError(f"{log}: {exc.strerror}; the cook's log is not written through "
+                            f"it. Remove it, or set pdg_workingdir to another "
+                            f"folder") from None
+        return name, local, os.path.join(self.workingDir(False), folder)
 
     @staticmethod
     def _queued(status_path: str, graph_file: str, log: str, **about) -> None:
@@ -291,6 +312,7 @@ class Scheduler(HoudiniServices):
 
     def _server_host_port(self) -> str:
         """``host:port`` of the result server as jobs on other machines reach it."""
+        assert self._server is not None  # workItemResultServerAddr asks only when it runs
         bound, port = self._server.address
         host = self["pdg_resultserverhost"].evaluateString() or bound
         if host in ("0.0.0.0", "::", ""):
@@ -302,15 +324,25 @@ class Scheduler(HoudiniServices):
         there already. True when the file is in place."""
         source = Path(file_path)
         target = Path(self.workingDir(True)) / source.name
-        if source.resolve() == target.resolve():
-            return True
-        # by content: a file of the same size and a newer time may be another folder's
-        # network of the same name, and cooking it would report another cook's success
-        if target.is_file() and target.stat().st_size == source.stat().st_size \
-                and _digest(target) == _digest(source):
-            return True
+        if not foreign_link(str(target)):  # another user's link is replaced, whatever it names
+            if source.resolve() == target.resolve():
+                return True
+            # by content: a file of the same size and a newer time may be another folder's
+            # network of the same name, and cooking it would report another cook's success
+            if target.is_file() and target.stat().st_size == source.stat().st_size \
+                    and _digest(target) == _digest(source):
+                return True
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)
+        # a new file renamed over the target: a file or link planted there is replaced,
+        # never opened and written through (as copying onto it did)
+        try:
+            replace_with_copy(str(source), str(target))
+        except PermissionError as exc:  # a file of another user's in a sticky folder
+            owner = other_owner(str(target))
+            made = f", made by {owner}" if owner else ""
+            raise OSError(exc.errno, f"cannot replace it{made} ({exc.strerror}): remove it "
+                                     f"(its owner or root can), or set pdg_workingdir to "
+                                     f"another folder", str(target)) from None
         return True
 
     def getLogURI(self, work_item: WorkItem) -> str:
