@@ -61,7 +61,7 @@ from .reports import (
 from .results import ScheduleResult, TickResult
 from .tokens import TokenError
 from .transitions import Verdict, legal, report_verdict
-from .workitem import AttribIndexError, OutputFile, WorkItem, WorkItemState
+from .workitem import MAX_OUTPUTS, AttribIndexError, OutputFile, WorkItem, WorkItemState
 
 S = WorkItemState
 Found = Sequence[OutputFile]  # a succeeded item's expected outputs that exist
@@ -628,6 +628,13 @@ class CookState:
         self._lose(item, S.CookedCancel, "the job was canceled")
 
     def _on_output(self, item: WorkItem, report: OutputAdded, source: str, found: Found) -> None:
+        if item.reports_full(report.path):  # the result server stops a job's before this
+            key = (item.id, OutputAdded)
+            if key not in self._refused:  # one warning for the item, not one per output
+                self._refused.add(key)
+                self.warning(f"{item.name}: output reports refused from {report.path!r} on: "
+                             f"an item keeps at most {MAX_OUTPUTS:,} reported outputs", source)
+            return
         item.addOutputFile(report.path, report.tag, report.checksum)
         self._changed(item, report)
 

@@ -80,25 +80,20 @@ def checked_attrib_index(name: str, index) -> int:
 # The most outputs one item keeps beyond those its node expects (``addExpectedOutputFile``,
 # which the engine adds as it finds them on disk). A job that reported 1,000,000 would take
 # the cook's memory and its journal; the result server refuses a job's outputs beyond it.
-MAX_OUTPUTS = 100_000
+MAX_OUTPUTS = 100_000  # outputs a job or scheduler may report for one item
 
 # outputs of an item looked up by scanning them; beyond, by a dict of their paths (most items
 # have a few outputs: a dict for each would cost more than the scan)
 _SCANNED_OUTPUTS = 16
 
 
-class OutputLimitError(ValueError):
-    """An output beyond the most an item keeps (``MAX_OUTPUTS``); the text names the item."""
-
-
 class _OutputIndex(dict[str, "OutputFile"]):
-    """An item's outputs by path; ``full`` once one was refused for the item's limit."""
+    """An item's outputs by path."""
 
-    __slots__ = ("full",)
+    __slots__ = ()
 
     def __init__(self, outputs: list[OutputFile]):
         super().__init__((o.path, o) for o in outputs)
-        self.full = False
 
 
 _CASTS = {
@@ -334,25 +329,14 @@ class WorkItem:
 
     def addOutputFile(self, path: str, tag: str = "file", checksum: int = 0) -> None:
         """Add an output, unless one of this path is there already (the first one stays).
-        Beyond ``MAX_OUTPUTS`` and the expected outputs, the first output refused raises
-        ``OutputLimitError`` (saying later ones are not kept either) and later ones are
-        dropped without a word: one warning per item, not one per output."""
+        Node code may add any number (a Wait for All takes every upstream output); what a
+        job or scheduler reports stops at ``MAX_OUTPUTS`` (``reports_full``)."""
         path = str(path)
         if self.outputFile(path) is not None:
             return
         outputs = self._outputs
         if outputs is None:
             outputs = self._outputs = []
-        if len(outputs) >= MAX_OUTPUTS + len(self._expected or ()):
-            index = self._output_index
-            if index is None:
-                index = self._output_index = _OutputIndex(outputs)
-            if index.full:
-                return
-            index.full = True
-            raise OutputLimitError(f"{self.name}: output {path!r} not kept: an item keeps at "
-                                   f"most {MAX_OUTPUTS:,} outputs besides its expected ones; "
-                                   f"those it reports after this are not kept either")
         output = OutputFile(path, tag or "file", checksum)
         outputs.append(output)
         if self._output_index is not None:
@@ -361,6 +345,12 @@ class WorkItem:
             self._output_index = _OutputIndex(outputs)
 
     addResultData = addOutputFile  # the 17.5 name
+
+    def reports_full(self, path: str) -> bool:
+        """Whether a reported output of ``path`` is one too many: the item has
+        ``MAX_OUTPUTS`` besides its expected ones, and not this one."""
+        return self.outputCount >= MAX_OUTPUTS + len(self._expected or ()) \
+            and self.outputFile(str(path)) is None
 
     @property
     def inputFiles(self) -> list[OutputFile]:

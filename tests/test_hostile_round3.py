@@ -25,7 +25,7 @@ from schedcore.reports import OutputAdded
 from schedcore.results import ScheduleResult
 from schedcore.schedulers import Scheduler
 from schedcore.schedulers.local import LocalScheduler
-from schedcore.workitem import MAX_OUTPUTS, OutputLimitError, WorkItem
+from schedcore.workitem import MAX_OUTPUTS, WorkItem
 from schedcore.workitem import WorkItemState as S
 
 from .conftest import ROOT, make_network
@@ -151,24 +151,23 @@ def test_a_job_reporting_more_outputs_than_an_item_keeps_is_refused(tmp_path):
     assert len(refused) == 1 and "py_1" in refused[0], cooked["warnings"]
 
 
-def test_an_item_refuses_outputs_beyond_its_limit_once_then_drops_them():
-    """The last guard, for outputs that reach an item by another way than the result server
-    (a scheduler's own reports, node code): beyond ``MAX_OUTPUTS`` and the item's expected
-    outputs the first raises (the cook turns it into one warning), the rest are dropped."""
+def test_an_item_knows_when_a_reported_output_is_one_too_many():
+    """Beyond ``MAX_OUTPUTS`` and the item's expected outputs a reported output is refused
+    (by the cook state, for a scheduler's own reports); one it has already is never too
+    many; node code (a Wait for All gathering every upstream output) adds without a limit."""
     item = WorkItem(1, "n", 0)
     item.addExpectedOutputFile("/o/expected.exr")
     for n in range(MAX_OUTPUTS):
         item.addOutputFile(f"/o/{n}.exr")
-    item.addOutputFile("/o/expected.exr")  # the expected one still fits
-    item.addOutputFile("/o/0.exr", "other")  # a path it has: nothing added, nothing said
-    with pytest.raises(OutputLimitError, match=f"at most {MAX_OUTPUTS:,} outputs"):
-        item.addOutputFile("/o/one-more.exr")
-    item.addOutputFile("/o/two-more.exr")  # said once: dropped
-    assert item.outputCount == MAX_OUTPUTS + 1
+    assert not item.reports_full("/o/expected.exr")  # the expected one still fits
+    item.addOutputFile("/o/expected.exr")
+    item.addOutputFile("/o/0.exr", "other")  # a path it has: nothing added
+    assert item.reports_full("/o/one-more.exr") and not item.reports_full("/o/0.exr")
+    item.addOutputFile("/o/one-more.exr")  # node code: kept
+    assert item.outputCount == MAX_OUTPUTS + 2
     assert item.outputFile("/o/0.exr").tag == "file"
-    assert item.outputFile("/o/two-more.exr") is None
-    assert [o.path for o in item.iterOutputFiles()][-2:] == [f"/o/{MAX_OUTPUTS - 1}.exr",
-                                                             "/o/expected.exr"]
+    assert [o.path for o in item.iterOutputFiles()][-2:] == ["/o/expected.exr",
+                                                             "/o/one-more.exr"]
     assert item.to_json()["outputs"][0] == {"path": "/o/0.exr", "tag": "file", "checksum": 0}
 
 
@@ -188,8 +187,8 @@ def test_a_schedulers_own_flood_of_outputs_is_one_warning(tmp_path):
     result = Engine(net, scheduler=Flood("flood", {})).run()
     [item] = result.items
     assert item.state == S.CookedSuccess and item.outputCount == MAX_OUTPUTS
-    refused = [w for w in result.warnings if "could not be applied" in w]
-    assert len(refused) == 1 and "OutputLimitError" in refused[0], result.warnings
+    refused = [w for w in result.warnings if "output reports refused" in w]
+    assert len(refused) == 1 and f"at most {MAX_OUTPUTS:,}" in refused[0], result.warnings
 
 
 # == files the cook copies into a working dir others may write to ============================
@@ -351,3 +350,24 @@ def test_a_scheduler_file_of_another_user_is_not_imported(tmp_path):
     os.chown(theirs, 0, -1)
     registry.reload()
     assert "theirs" in registry.types
+
+
+def test_a_wait_for_all_gathers_more_outputs_than_a_job_may_report(tmp_path, monkeypatch):
+    """The limit is on what jobs and schedulers report, not on node code: a Wait for All
+    over many items takes every upstream output (here 9 with a limit of 5)."""
+    monkeypatch.setattr("schedcore.workitem.MAX_OUTPUTS", 5)
+
+    class Three(Scheduler):
+        def onSchedule(self, work_item):
+            for n in range(3):
+                self.workItemFileResult(work_item.id, 0, f"/o/{work_item.name}_{n}.exr")
+            self.workItemSucceeded(work_item.id)
+            return ScheduleResult.Succeeded
+
+    net = make_network(tmp_path, [
+        {"name": "g", "type": "genericgenerator", "parms": {"itemcount": 3, "command": "x"}},
+        {"name": "all", "type": "waitforall", "inputs": ["g"]}])
+    result = Engine(net, scheduler=Three("three", {})).run()
+    assert result.ok, result.errors
+    gathered = next(i for i in result.items if i.node == "all")
+    assert gathered.outputCount == 9 and not result.warnings
