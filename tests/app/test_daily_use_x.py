@@ -118,10 +118,13 @@ def state(window):
     problems, view = window.problems, window.source_view
     point = tab = None
     for n in range(problems.count()):
-        rect = problems.visualItemRect(problems.item(n))
+        # the part of the line a person sees (the panel may be narrower than the line), once
+        # the panel is laid out in the window
+        rect = problems.visualItemRect(problems.item(n)).intersected(problems.viewport().rect())
+        seen = problems.viewport().mapToGlobal(rect.center())
         if problems.item(n).text().startswith("load error") and problems.isVisible() \\
-                and problems.viewport().rect().contains(rect.center()):
-            point = problems.viewport().mapToGlobal(rect.center())
+                and not rect.isEmpty() and window.frameGeometry().contains(seen):
+            point = seen
     for bar in window.findChildren(QTabBar):
         for n in range(bar.count()):
             if bar.tabText(n) == "Problems" and bar.isVisible():
