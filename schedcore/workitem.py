@@ -161,7 +161,7 @@ class WorkItem:
     """One work item. The engine owns its state; everyone else reads it."""
 
     __slots__ = (
-        "id", "name", "index", "priority", "frame", "command", "state", "node",
+        "id", "index", "priority", "frame", "command", "state", "node",
         "dependencies", "cook_duration", "log_uri", "status_uri", "_environment",
         "reason", "_attribs", "_expected", "_outputs", "_output_index", "_log", "cook_percent",
         "custom_state",
@@ -171,7 +171,6 @@ class WorkItem:
                  frame: float = 0.0, command: str = "",
                  dependencies: tuple[WorkItem, ...] = ()):
         self.id = id
-        self.name = f"{node}_{id}"
         self.node = node if type(node) is NodeRef else node_ref(str(node))
         self.index = index
         self.priority = priority
@@ -191,6 +190,12 @@ class WorkItem:
         self._outputs: list[OutputFile] | None = None
         self._output_index: _OutputIndex | None = None  # beyond _SCANNED_OUTPUTS outputs
         self._log: list[str] | None = None
+
+    @property
+    def name(self) -> str:
+        """``<node>_<id>``, made when asked: a cook of a million items would keep a million
+        of them."""
+        return f"{self.node}_{self.id}"
 
     def __repr__(self) -> str:
         return f"<WorkItem {self.name} {self.state.name}>"
