@@ -160,19 +160,19 @@ class Farm(CallbackServerMixin, PyScheduler):
 
 def test_a_subclass_owns_self_jobs_and_the_base_keeps_its_own(tmp_path):
     farm = Farm.create("farm1", {}, str(tmp_path))
-    assert farm.jobs == {"farmjob1": 3} and farm._started == {}
+    assert farm.jobs == {"farmjob1": 3} and farm._processes.running == {}
     farm.setWorkingDir(str(tmp_path), str(tmp_path))
     item = WorkItem(1, "gen", command="true")
     job = farm.startJob(item, "true")
     job.wait(30)
-    assert farm._started == {1: job} and farm.jobs == {"farmjob1": 3}
+    assert farm._processes.running == {1: job} and farm.jobs == {"farmjob1": 3}
     farm.waitJobs()
 
 
 def test_python_scheduler_keeps_self_jobs_as_the_started_jobs():
     from schedcore.schedulers.python import PythonScheduler
     sched = PythonScheduler("p")
-    assert sched.jobs is sched._started
+    assert sched.jobs is sched._processes.running
 
 
 def test_parameters_set_override_and_environment(tmp_path):

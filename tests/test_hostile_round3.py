@@ -251,7 +251,7 @@ def test_a_link_planted_as_the_submitted_cooks_log_is_refused(tmp_path, monkeypa
     submitted.mkdir(parents=True)
     victim = tmp_path / "precious.txt"
     victim.write_text("precious")
-    monkeypatch.setattr("schedcore.schedulers.base.time.time_ns", lambda: 42)
+    monkeypatch.setattr("schedcore.schedulers.submission.time.time_ns", lambda: 42)
     (submitted / f"net-{os.getpid()}-42.log").symlink_to(victim)
     scheduler = LocalScheduler("local", {"pdg_workingdir": str(workdir)})
     scheduler.setWorkingDir(str(workdir), str(workdir))

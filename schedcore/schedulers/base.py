@@ -15,7 +15,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,11 +28,9 @@ from ..privatefiles import (
     cook_temp_dir,
     copy_new,
     foreign_link,
-    new_file,
     other_owner,
     private_folder,
     replace_with_copy,
-    submission_folder,
 )
 from ..reports import (
     AttributeArraySet,
@@ -49,9 +46,10 @@ from ..reports import (
     Succeeded,
 )
 from ..results import ScheduleResult, TickResult
-from ..status import write_status
 from ..workitem import AttribType, WorkItem
+from . import submission
 from .context import CookContext
+from .jobprocesses import JobProcesses
 
 if TYPE_CHECKING:
     from ..resultserver import ResultServer
@@ -141,11 +139,11 @@ class Scheduler(HoudiniServices):
         self._cook_env: dict | None = None
         self._server: ResultServer | None = None  # the result server, once started
         self._temp: tuple[tuple[str, int], str] | None = None  # (working dir, cook), name
-        self._started: dict = {}  # what startJob started and pollJobs/killJobs watch
+        self._processes = JobProcesses()  # what startJob started (jobprocesses)
+        self._processes.user_jobs = lambda: self.__dict__.get("jobs")
         if "jobs" not in self.__dict__ and not hasattr(type(self), "jobs"):
             # a plain attribute, the same dict by default: a subclass may replace it
-            self.jobs = self._started
-        self._exiting: list = []  # job processes whose item finished, not yet gone
+            self.jobs = self._processes.running
         self._shared_servers: dict[str, dict] = {}
 
     @classmethod
@@ -233,7 +231,7 @@ class Scheduler(HoudiniServices):
         ``schedcore cook`` as a detached process on this machine: the submitter may exit and
         the cook carries on, writing its progress to the JSON file the URI names."""
         workdir = self.workingDir(True)
-        name, folder, _ = self._submission(graph_file)
+        name, folder, _ = submission.new(graph_file, workdir, self.workingDir(False))
         status = os.path.join(folder, f"{name}.json")
         command = [python_for_jobs(), "-m", "schedcore.cli", "cook",
                    os.path.join(workdir, graph_file), "--status-file", status,
@@ -241,17 +239,11 @@ class Scheduler(HoudiniServices):
         if node_path:
             command += ["--node", node_path]
         log = os.path.join(folder, f"{name}.log")
-        self._queued(status, graph_file, log, host=socket.gethostname())
-        # started through a shell that exits at once: the cook belongs to no one here, so
-        # it outlives the submitter and leaves no zombie behind; the shell says its pid
-        started = subprocess.run(
-            ["/bin/sh", "-c", '"$@" >> "$SCHEDCORE_SUBMIT_LOG" 2>&1 < /dev/null & echo $!',
-             "sh", *command], cwd=workdir, start_new_session=True, check=True,
-            capture_output=True, text=True, env={**os.environ, "SCHEDCORE_SUBMIT_LOG": log})
+        submission.queued(status, graph_file, log, host=socket.gethostname())
+        pid = submission.start_detached(command, workdir, log)
         # with its pid, a cook that dies before it writes its status is seen to be dead (it
         # takes far longer to start than this takes)
-        self._queued(status, graph_file, log, host=socket.gethostname(),
-                     pid=int(started.stdout.split()[-1]))
+        submission.queued(status, graph_file, log, host=socket.gethostname(), pid=pid)
         return Path(status).as_uri()
 
     def submitted_hip(self) -> list[str]:
@@ -259,36 +251,6 @@ class Scheduler(HoudiniServices):
         with its original's ``$HIP`` (where its scripts are, what its paths are relative
         to), not the working dir it was copied into."""
         return ["--hip", self.parms.hip] if self.parms.hip else []
-
-    def _submission(self, graph_file: str) -> tuple[str, str, str]:
-        """A new submission's name, and its folder (``<working dir>/pdgtemp/submitted``, for
-        the status file and the log) here and as the machines running it see it. The folder
-        is checked as ``submit`` checks it (no other user may write in it) and the log made
-        new here, so what appends to it (the shell's ``>>``) writes to no planted link."""
-        name = f"{Path(graph_file).name.split('.')[0]}-{os.getpid()}-{time.time_ns()}"
-        folder = os.path.join("pdgtemp", "submitted")
-        local = submission_folder(self.workingDir(True))
-        log = os.path.join(local, f"{name}.log")
-        try:
-            new_file(log)
-        except FileExistsError as exc:
-            raise CookError(f"{log}: {exc.strerror}; the cook's log is not written through "
-                            f"it. Remove it, or set pdg_workingdir to another "
-                            f"folder") from None
-        return name, local, os.path.join(self.workingDir(False), folder)
-
-    @staticmethod
-    def _queued(status_path: str, graph_file: str, log: str, **about) -> None:
-        """The status of a submitted cook that has not started yet, so that whoever follows
-        its URI at once finds it, and where its log is. The cook overwrites it."""
-        try:
-            with open(status_path, encoding="utf-8") as handle:
-                if json.load(handle).get("state") != "queued":
-                    return  # the cook has started already
-        except (OSError, ValueError):
-            pass
-        write_status(status_path, {"state": "queued", "network": graph_file, "log": log,
-                                   **about})
 
     def endSharedServer(self, sharedserver_name: str) -> bool:
         """Close a shared server instance. True on success. The default stops a server
@@ -539,25 +501,14 @@ class Scheduler(HoudiniServices):
             job = subprocess.Popen(wrapper, stdin=subprocess.DEVNULL, stdout=log,
                                    stderr=subprocess.STDOUT, env=self.jobEnvironment(work_item),
                                    cwd=self.workingDir(True), start_new_session=True)
-        self._started[work_item.id] = job
+        self._processes.add(work_item.id, job)
         return job
 
     def pollJobs(self) -> None:
         """Forget the jobs whose item has finished or whose process has ended; an item
         whose process ended without reporting (killed, crashed) fails."""
-        self._exiting = [job for job in self._exiting if job.poll() is None]
-        for item_id, job in list(self._started.items()):
-            item = self._cook.find(item_id) if self._cook else None
-            code = job.poll()
-            if code is None and (item is None or not item.state.is_final):
-                continue
-            self._forget_job(item_id)
-            if code is None:
-                self._exiting.append(job)  # it reported; its process is on its way out
-            elif item is not None and not item.state.is_final:
-                why = f"signal {-code}" if code < 0 else f"exit code {code}"
-                self.workItemFailed(item_id, -1, f"the job ended ({why}) without reporting "
-                                                 f"its outcome")
+        self._processes.poll(self.find_item, lambda item_id, why: self.workItemFailed(
+            item_id, -1, why))
 
     def killJob(self, job) -> None:
         """Kill a job started by ``startJob`` with its whole process tree."""
@@ -565,35 +516,17 @@ class Scheduler(HoudiniServices):
 
     def killJobs(self) -> None:
         """Kill every running job with its process tree; their items are canceled."""
-        for item_id, job in list(self._started.items()):
-            self.killJob(job)
-            self.workItemCancelled(item_id)
-            self._forget_job(item_id)
+        self._processes.kill_all(self.killJob, self.workItemCancelled)
 
     def reap_started_jobs(self) -> None:
         """Forget the jobs of ``startJob`` whose processes have ended, and reap them: the
         engine calls it once it killed what a failed ``onStopCook`` left running."""
-        for item_id, job in list(self._started.items()):
-            if job.poll() is not None:
-                self._forget_job(item_id)
-        self._exiting = [job for job in self._exiting if job.poll() is None]
-
-    def _forget_job(self, item_id) -> None:
-        """Drop a job from the started jobs, and from ``self.jobs`` when it is there."""
-        job = self._started.pop(item_id, None)
-        jobs = self.__dict__.get("jobs")
-        if isinstance(jobs, dict) and jobs is not self._started and jobs.get(item_id) is job:
-            del jobs[item_id]
+        self._processes.reap()
 
     def waitJobs(self, timeout: float = 10.0) -> None:
         """Return once every job process is gone; one still there after ``timeout`` seconds
         is killed with its tree."""
-        for job in [*self._started.values(), *self._exiting]:
-            try:
-                job.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.killJob(job)
-        self._exiting = []
+        self._processes.wait(timeout, self.killJob)
 
     # == services: shared servers, graph, messages ======================================
     def getSharedServers(self) -> dict[str, dict]:

@@ -25,6 +25,7 @@ from ..parms import ParmTemplate
 from ..reports import Started
 from ..results import ScheduleResult, TickResult
 from ..workitem import AttribType, WorkItem
+from . import submission
 from .base import COMMON_PARMS, Scheduler, private_folder
 
 if TYPE_CHECKING:
@@ -515,7 +516,8 @@ class DaskScheduler(Scheduler):
         distributed = _import_distributed()
         from . import daskjob
 
-        name, local, remote = self._submission(graph_file)
+        name, local, remote = submission.new(graph_file, self.workingDir(True),
+                                             self.workingDir(False))
         status = os.path.join(remote, f"{name}.json")
         args = ["cook", os.path.join(self.workingDir(False), graph_file), "--status-file", status,
                 *self.submitted_hip()]  # a worker without that folder falls back, and says so
@@ -524,9 +526,9 @@ class DaskScheduler(Scheduler):
         key = f"schedcore-submit-{name}"
         with _connect(address) as client:
             # written before the task exists: the cook overwrites it once it runs
-            self._queued(os.path.join(local, f"{name}.json"), graph_file,
-                         os.path.join(remote, f"{name}.log"), dask_scheduler=address,
-                         dask_task=key)
+            submission.queued(os.path.join(local, f"{name}.json"), graph_file,
+                              os.path.join(remote, f"{name}.log"), dask_scheduler=address,
+                              dask_task=key)
             future = client.submit(daskjob.run_submitted, args, self.workingDir(False),
                                    status, os.path.join(remote, f"{name}.log"),
                                    key=key, pure=False)
