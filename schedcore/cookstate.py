@@ -498,9 +498,11 @@ class CookState:
         if node.type.partition and node.inputs:
             above = next((n.failed_above for n in node.inputs if n.failed_above), None)
             # a partition that stands for every upstream item is missing those that never
-            # came; any other, only when it was made from none at all
-            if above is not None and (node.type.whole or not (
-                    item.dependencies or self.generation.upstream_items(node))):
+            # came; any other (a Python Server Begin's server) only when none of the items
+            # it was made from can still cook
+            if above is not None and (node.type.whole or not item.dependencies and not any(
+                    self.is_live(u) or u.state.is_success
+                    for u in self.generation.upstream_items(node))):
                 self.block(item, f"upstream item {above.name} {_what_became_of(above)}")
                 return
         pending = 0

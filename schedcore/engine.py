@@ -345,11 +345,11 @@ class Engine:
             answer = ScheduleAnswer(item, result, found=tuple(self._expected(item, scheduler)))
         else:
             answer = ScheduleAnswer(item, result)
-        return self._said() + self.state.schedule_answered(answer)
+        return self.state.schedule_answered(answer)
 
     def _on_pass_end(self, step: CallOnSchedulePassEnd) -> list[Any]:
         ok, _value = self._call(self._schedulers[step.scheduler], "onSchedulePassEnd")
-        return self._said() + self.state.pass_ended(PassEnded(step.scheduler, ok))
+        return self.state.pass_ended(PassEnded(step.scheduler, ok))
 
     def _on_tick(self, step: CallOnTick) -> list[Any]:
         scheduler = self._schedulers[step.scheduler]
@@ -361,7 +361,7 @@ class Engine:
                 answer = TickAnswer(step.scheduler, tick_result(value))
             except TypeError as exc:
                 answer = TickAnswer(step.scheduler, None, str(exc))
-        return self._said() + self.state.tick_answered(answer)
+        return self.state.tick_answered(answer)
 
     def _on_schedule_static(self, step: CallOnScheduleStatic) -> list[Any]:
         deps, dependents, ready = self.state.dependency_graph(step.scheduler)
@@ -379,7 +379,7 @@ class Engine:
         except Exception:
             error = f"node {node.name} could not cook {step.item.name}:\n" \
                     + traceback.format_exc()
-        return self._said() + self.state.cooked_here(CookedHere(step.item, error))
+        return self.state.cooked_here(CookedHere(step.item, error))
 
     def _on_keep_server(self, step: KeepSharedServer) -> list[Any]:
         scheduler = self._schedulers[step.scheduler]
@@ -397,7 +397,8 @@ class Engine:
     }
 
     def _said(self) -> list[Any]:
-        """What the state was told outside its calls (errors of a callback)."""
+        """What the state was told outside its calls (errors of a callback), for a step that
+        feeds it nothing else; a step that does gets them first from that call."""
         return self.state.take()
 
     # == the end of the cook ==============================================================
