@@ -21,7 +21,7 @@ from .errors import CookError, SchedcoreError
 from .events import CookFinished, ItemAdded, ItemStateChanged
 from .journal import journal_path
 from .network import Network
-from .privatefiles import check_working_dir, safe_folder, user_name
+from .privatefiles import submission_folder, user_name
 from .registry import scheduler_types
 from .status import write_status
 
@@ -39,7 +39,7 @@ def submit(network: Network, scheduler: str | None = None, node: str | None = No
     running = cooklock.holder(journal)
     if running is not None:  # refused here, at once (the cook would refuse it later)
         raise CookBusy(cooklock.busy_message(running, network.path, Path(f"{journal}.lock")))
-    _safe_submission_folders(workdir)
+    submission_folder(workdir)  # checked before anything is copied or queued
     copy = os.path.join(workdir, Path(network.path).name)
     _own_copy(copy, network.path)
     instance.setWorkingDir(workdir, workdir)
@@ -49,24 +49,6 @@ def submit(network: Network, scheduler: str | None = None, node: str | None = No
     if not uri:
         raise SchedcoreError(f"{spec.name} ({spec.type}) cannot submit a network as a job")
     return uri
-
-
-def _safe_submission_folders(workdir: str) -> None:
-    """``pdgtemp/submitted`` (status files and logs, whose names a folder's reader learns
-    as they are made) must be this user's or root's, and writable by no other user: a link
-    planted there as a log was written through by the shell, a status file swapped lied."""
-    os.makedirs(workdir, exist_ok=True)
-    check_working_dir(workdir)
-    folder = safe_folder(os.path.join(safe_folder(os.path.join(workdir, "pdgtemp")),
-                                      "submitted"))
-    info = os.stat(folder)
-    if info.st_mode & stat.S_IWOTH:
-        if info.st_uid != os.geteuid():
-            raise CookError(f"{folder} is writable by every user: another user could plant "
-                            f"a link where a submitted cook writes its log. Ask "
-                            f"{user_name(info.st_uid)} to run 'chmod o-w' on it, or set "
-                            f"pdg_workingdir to another folder")
-        os.chmod(folder, stat.S_IMODE(info.st_mode) & ~stat.S_IWOTH & ~stat.S_ISVTX)
 
 
 def _own_copy(copy: str, original: str) -> None:
