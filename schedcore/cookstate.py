@@ -1,17 +1,21 @@
-"""The rules of a cook, in one object with no threads, no clock, no sockets, no files.
+"""The rules of a cook, in one object with no threads, no clock, no sockets, no SQLite.
 
 ``CookState`` knows which items exist, their states and dependencies, what is ready for which
 scheduler, what a report or a callback's answer changes, and when the cook ends and why. The
 engine thread (``schedcore.engine``) feeds it what happened (``report``, the answers of
 ``schedcore.cookio``, ``wake`` with the time) and carries out what each call returns, in
 order: events to emit and instructions (call this callback, cook this item here). Every
-state change is checked against the transition table (``schedcore.transitions``).
+state change is checked against the transition table (``schedcore.transitions``). Node types
+make the items (a File Pattern reads folders); the one look at the disk the rules need, whether
+an earlier cook's outputs are still there, is a function the engine gives (``cached``).
 
 The rules, in short: an item is ready once every item it depends on cooked (CookedSuccess or
 CookedCache); an item below one that failed, was canceled or never ran is Uncooked for good,
-naming it; so is a partition (a Wait for All, a Server End) whose upstream nodes lost items
-to such a failure, although it depends on no item of them (a dynamic node made nothing from
-the failed item). The cook ends when every node made all its items and none is left to cook.
+naming it; so is a partition that stands for every upstream item (a Wait for All, a Server
+End) whose upstream nodes lost items to such a failure, although it depends on no item of them
+(a dynamic node made nothing from the failed item), and a Python Server Begin's server when
+none of the items it was made from can cook. The cook ends when every node made all its items
+and none is left to cook.
 """
 
 from __future__ import annotations

@@ -186,7 +186,7 @@ class Engine:
         try:
             self.events.emit(CookStarted(list(state.nodes), self.static))
             for text in self._record.warnings if self._record is not None else ():
-                self._say(CookMessage("warning", text, ""))  # from before anyone listened
+                self.events.emit(CookMessage("warning", text, ""))  # before anyone listened
                 state.warnings.append(text)
             if self._record is not None:
                 self._record.on_warning = self._warning
@@ -320,9 +320,6 @@ class Engine:
             finally:
                 self._carrying = False
             work.extend(after)
-
-    def _say(self, event: Any) -> None:
-        self.events.emit(event)
 
     def _on_schedule(self, step: CallOnSchedule) -> list[Any]:
         scheduler, item = self._schedulers[step.scheduler], step.item
