@@ -70,7 +70,6 @@ class HoudiniServices:
 
         def __getitem__(self, name: str) -> ParmValue: ...
         def pdgEnvironment(self, work_item: WorkItem) -> dict[str, str]: ...
-        def applicationBin(self, name: str, work_item: WorkItem | None) -> str: ...
         def _copy_job_modules(self) -> None: ...
 
     # -- parameters ---------------------------------------------------------------------
@@ -162,8 +161,10 @@ class HoudiniServices:
 
     # -- interpreters and job files --------------------------------------------------------
     def _pythonBin(self, *args) -> str:
-        """The Python jobs run (``applicationBin("python", None)``)."""
-        return self.applicationBin("python", None)
+        """The Python jobs run (what the base ``applicationBin("python", None)`` answers;
+        never a subclass's ``applicationBin``, which is often built on this)."""
+        from ..schedulers.base import python_for_jobs
+        return python_for_jobs()
 
     def _hythonBin(self, *args) -> str:
         """``hython`` on the PATH (``$HFS/bin/hython`` when HFS is set), else the name."""

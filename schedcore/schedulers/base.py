@@ -230,8 +230,8 @@ class Scheduler(HoudiniServices):
         dir; ``node_path`` the node to cook up to ("" for all). The default runs
         ``schedcore cook`` as a detached process on this machine: the submitter may exit and
         the cook carries on, writing its progress to the JSON file the URI names."""
-        workdir = self.workingDir(True)
-        name, folder, _ = submission.new(graph_file, workdir, self.workingDir(False))
+        workdir = self._workdir(True)
+        name, folder, _ = submission.new(graph_file, workdir, self._workdir(False))
         status = os.path.join(folder, f"{name}.json")
         command = [python_for_jobs(), "-m", "schedcore.cli", "cook",
                    os.path.join(workdir, graph_file), "--status-file", status,
@@ -285,7 +285,7 @@ class Scheduler(HoudiniServices):
         """Copy a file the work needs into the working dir, unless an identical copy is
         there already. True when the file is in place."""
         source = Path(file_path)
-        target = Path(self.workingDir(True)) / source.name
+        target = Path(self._workdir(True)) / source.name
         if not foreign_link(str(target)):  # another user's link is replaced, whatever it names
             if source.resolve() == target.resolve():
                 return True
@@ -309,7 +309,7 @@ class Scheduler(HoudiniServices):
 
     def getLogURI(self, work_item: WorkItem) -> str:
         """URI of the item's log (``file:///...``), or ""."""
-        return Path(self.logDir(True), f"{work_item.name}.log").as_uri()
+        return Path(self._subdir("logs", True), f"{work_item.name}.log").as_uri()
 
     def getStatusURI(self, work_item: WorkItem) -> str:
         """URI of the item's status on the result server (JSON; HTML for a browser), or ""."""
@@ -332,45 +332,57 @@ class Scheduler(HoudiniServices):
         return shutil.which(name) or name
 
     # == services: directories ==========================================================
+    # Houdini's services never call a method a subclass may override (they are C++ there):
+    # these call the private implementations below, never ``self.tempDir`` and the like,
+    # so an override built on them (``tempDir`` on ``workingDir``) cannot recurse.
     def setWorkingDir(self, local: str, remote: str) -> None:
         self._local_dir, self._remote_dir = str(local), str(remote)
         self._cook_env = None
 
     def workingDir(self, local: bool = True) -> str:
-        if not self._local_dir:
-            workdir = self["pdg_workingdir"].evaluateString()
-            self.setWorkingDir(workdir, workdir)
-        return self._local_dir if local else self._remote_dir
+        return self._workdir(local)
 
     def tempDir(self, local: bool = True) -> str:
         """``<working dir>/pdgtemp/<pid>-<random>`` for a process's first cook (a ``schedcore
         cook``), ``<pid>-<number>-<random>`` for its later ones (the studio cooks many
         times): each cook's logs, data and scripts are its own. It is made fresh (mode 0700,
         a name nobody can guess) on first use, so no one else can have put files there."""
+        return self._tempdir(local)
+
+    def scriptDir(self, local: bool = True) -> str:
+        return self._subdir("scripts", local)
+
+    def logDir(self, local: bool = True) -> str:
+        return self._subdir("logs", local)
+
+    def dataDir(self, local: bool = True) -> str:
+        return self._subdir("data", local)
+
+    def _workdir(self, local: bool) -> str:
+        if not self._local_dir:
+            workdir = self["pdg_workingdir"].evaluateString()
+            Scheduler.setWorkingDir(self, workdir, workdir)
+        return self._local_dir if local else self._remote_dir
+
+    def _tempdir(self, local: bool) -> str:
         number = self._cook.number if self._cook is not None else 1
-        key = (self.workingDir(True), number)
+        key = (self._workdir(True), number)
         if self._temp is None or self._temp[0] != key:
             prefix = f"{os.getpid()}-" if number == 1 else f"{os.getpid()}-{number}-"
             self._temp = (key, os.path.basename(cook_temp_dir(key[0], prefix)))
-        return os.path.join(self.workingDir(local), "pdgtemp", self._temp[1])
+        return os.path.join(self._workdir(local), "pdgtemp", self._temp[1])
 
-    def scriptDir(self, local: bool = True) -> str:
-        return os.path.join(self.tempDir(local), "scripts")
-
-    def logDir(self, local: bool = True) -> str:
-        return os.path.join(self.tempDir(local), "logs")
-
-    def dataDir(self, local: bool = True) -> str:
-        return os.path.join(self.tempDir(local), "data")
+    def _subdir(self, name: str, local: bool) -> str:
+        return os.path.join(self._tempdir(local), name)
 
     def createJobDirsAndSerializeWorkItems(self, work_item: WorkItem) -> str:
         """Make the job dirs, copy the job-side modules into the script dir and write
         ``<temp>/data/<item>.json``; returns that file's path."""
-        for folder in (self.scriptDir(True), self.logDir(True)):
+        for folder in (self._subdir("scripts", True), self._subdir("logs", True)):
             private_folder(folder)
         self._copy_job_modules()
-        path = os.path.join(self.dataDir(True), f"{work_item.name}.json")
-        write_private(path, json.dumps(self.serializeWorkItem(work_item)))
+        path = os.path.join(self._subdir("data", True), f"{work_item.name}.json")
+        write_private(path, json.dumps(Scheduler.serializeWorkItem(self, work_item)))
         return path
 
     def serializeWorkItem(self, work_item: WorkItem) -> dict:
@@ -384,8 +396,8 @@ class Scheduler(HoudiniServices):
     def _copy_job_modules(self) -> None:
         """The job-side modules into the script dir; and the data dir made private, as every
         scheduler calls this before its first job."""
-        private_folder(self.dataDir(True))
-        script_dir = private_folder(self.scriptDir(True))
+        private_folder(self._subdir("data", True))
+        script_dir = private_folder(self._subdir("scripts", True))
         for source in JOB_MODULES.glob("*.py"):
             target = os.path.join(script_dir, source.name)
             if not os.path.exists(target):
@@ -396,10 +408,10 @@ class Scheduler(HoudiniServices):
         if "__PDG_" not in command:
             return command
         tokens = {
-            "__PDG_DIR__": self.workingDir(False),
-            "__PDG_TEMP__": self.tempDir(False),
-            "__PDG_SHARED_TEMP__": self.tempDir(False),
-            "__PDG_SCRIPTDIR__": self.scriptDir(False),
+            "__PDG_DIR__": self._workdir(False),
+            "__PDG_TEMP__": self._tempdir(False),
+            "__PDG_SHARED_TEMP__": self._tempdir(False),
+            "__PDG_SCRIPTDIR__": self._subdir("scripts", False),
             "__PDG_RESULT_SERVER__": self.workItemResultServerAddr(),
             "__PDG_PYTHON__": self.applicationBin("python", work_item),
             "__PDG_HYTHON__": self.applicationBin("hython", work_item),
@@ -414,10 +426,10 @@ class Scheduler(HoudiniServices):
         return command
 
     def localizePath(self, path: str) -> str:
-        return path.replace("__PDG_DIR__", self.workingDir(True))
+        return path.replace("__PDG_DIR__", self._workdir(True))
 
     def delocalizePath(self, path: str) -> str:
-        local = self.workingDir(True)
+        local = self._workdir(True)
         return "__PDG_DIR__" + path[len(local):] if local and path.startswith(local) else path
 
     def pdgEnvironment(self, work_item: WorkItem) -> dict[str, str]:
@@ -425,10 +437,10 @@ class Scheduler(HoudiniServices):
         if self._cook_env is None:  # the same for every item until the dirs change
             self._cook_env = {
                 "PDG_RESULT_SERVER": self.workItemResultServerAddr(),
-                "PDG_DIR": self.workingDir(False),
-                "PDG_TEMP": self.tempDir(False),
-                "PDG_SHARED_TEMP": self.tempDir(False),
-                "PDG_SCRIPTDIR": self.scriptDir(False),
+                "PDG_DIR": self._workdir(False),
+                "PDG_TEMP": self._tempdir(False),
+                "PDG_SHARED_TEMP": self._tempdir(False),
+                "PDG_SCRIPTDIR": self._subdir("scripts", False),
                 "PDG_JOBID": self._cook.job_id if self._cook else "",
                 "PDG_JOBID_VAR": "PDG_JOBID",
                 # names the cook in every process of its jobs, which inherit it: with
@@ -492,15 +504,15 @@ class Scheduler(HoudiniServices):
         kept (by item id) for ``pollJobs``, ``killJobs`` and ``waitJobs``; ``self.jobs`` is
         the same dict unless a subclass put its own there."""
         self._copy_job_modules()
-        private_folder(self.logDir(True))
+        private_folder(self._subdir("logs", True))
         wrapper = [self.applicationBin("python", work_item),
-                   os.path.join(self.scriptDir(True), "pdgjob.py"), "--run", "--", command]
-        log_path = os.path.join(self.logDir(True), f"{work_item.name}.log")
+                   os.path.join(self._subdir("scripts", True), "pdgjob.py"), "--run", "--", command]
+        log_path = os.path.join(self._subdir("logs", True), f"{work_item.name}.log")
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
         with open(os.open(log_path, flags, 0o600), "ab") as log:
             job = subprocess.Popen(wrapper, stdin=subprocess.DEVNULL, stdout=log,
                                    stderr=subprocess.STDOUT, env=self.jobEnvironment(work_item),
-                                   cwd=self.workingDir(True), start_new_session=True)
+                                   cwd=self._workdir(True), start_new_session=True)
         self._processes.add(work_item.id, job)
         return job
 
