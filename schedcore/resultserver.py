@@ -11,8 +11,13 @@ TCP_NODELAY):
 Only reports from this cook's jobs are applied: a report carries the cook's secret as its job
 id, or as HTTP Basic authorization, which ``xmlrpc.client`` sends for the ``<secret>@`` of the
 address jobs are given (``<secret>@host:port``), so a scheduler may put its own job ids in
-``PDG_JOBID``. The server only checks and forwards reports to its ``sink`` (the scheduler,
-which queues them for the engine); ``rpcmethods`` says what each call means. ``GET /`` lists
+``PDG_JOBID``; or it comes from a peer that stands in for the secret (``peers``: a process of
+the cook's own user on this machine, a host of ``pdg_trustedhosts``). Jobs get a bare
+``host:port`` where every peer that can connect is known: on loopback (the kernel names each
+connection's user) or when every host is trusted.
+
+The server only checks and forwards reports to its ``sink`` (the scheduler, which queues
+them for the engine); ``rpcmethods`` says what each call means. ``GET /`` lists
 the cook, ``/status/<id>`` answers an item's status as JSON (or HTML for a browser),
 ``/log/<id>`` its log text. Every read of item data needs a credential, on loopback too
 (there every user of the machine is an outsider): queries the secret, pages the secret or
@@ -41,6 +46,7 @@ from typing import Protocol
 from . import resultpages as pages
 from .errors import CookError
 from .httpserver import IDLE_TIMEOUT, GuardedHTTPServer
+from .peers import TrustedHosts, is_loopback, owners_known, socket_owner
 from .reports import Alive, AttributeSet, ItemReport, LogAppended, OutputAdded, Report
 from .resultpages import BadRequest, item_ref, parse_query, parse_url, short
 from .rpcmethods import XMLRPC_METHODS, ReportError, Request, json_report, multicall_hint
@@ -65,11 +71,11 @@ LOG_CUT = ("\n[schedcore: this item's log reached {limit} MB from its reports; w
            "after that was not kept]\n")
 
 REFUSED = ("job id refused: the report is not from a job of the current cook: it carries "
-           "neither the cook's PDG_JOBID nor its secret. A job proves it is one by reporting "
-           "to $PDG_RESULT_SERVER as the scheduler gives it (workItemResultServerAddr(): "
-           "<secret>@host:port; xmlrpc.client and pdgjob send the secret as HTTP Basic "
-           "authorization). A scheduler that sets its own host or job id in a job's "
-           "environment must keep the '<secret>@' of that address")
+           "neither the cook's PDG_JOBID nor its secret, from neither the cook's user on "
+           "this machine nor a host of pdg_trustedhosts. Jobs send the secret when they "
+           "report to $PDG_RESULT_SERVER as given (<secret>@host:port). A scheduler that "
+           "builds its own address must keep its '<secret>@', or list the farm's hosts or "
+           "network in pdg_trustedhosts")
 UNAUTHORIZED = ("this result server answers only its cook: its pages need the read key "
                 "of the status URIs the cook hands out (?key=...), and its queries the cook's "
                 "secret, the part before '@' of $PDG_RESULT_SERVER, as HTTP Basic "
@@ -90,10 +96,16 @@ class Sink(Protocol):
 class ResultServer:
     """An HTTP server on its own threads; ``address`` is ``(host, port)`` it is bound to."""
 
+    # processes of the cook's user on this machine stand in for the secret; False makes
+    # every peer an outsider unless it is a trusted host (a test, from the cook's own user)
+    own_user_trusted = True
+
     def __init__(self, sink: Sink, host: str = "127.0.0.1", port: int = 0, rate: int = RATE,
                  idle_timeout: float = IDLE_TIMEOUT, max_connections: int | None = None,
-                 min_body_rate: int = MIN_BODY_RATE, body_grace: float = BODY_GRACE):
+                 min_body_rate: int = MIN_BODY_RATE, body_grace: float = BODY_GRACE,
+                 trusted: TrustedHosts | None = None):
         self.sink = sink
+        self.trusted = trusted or TrustedHosts()
         self.rate = rate  # requests per second per connection
         # a body must come at min_body_rate bytes a second on average, after body_grace s
         self.min_body_rate, self.body_grace = min_body_rate, body_grace
@@ -176,6 +188,21 @@ class ResultServer:
             return False
         user, _, password = decoded.partition(":")
         return self._is_secret(user) or self._is_secret(password)
+
+    def trusts(self, peer: tuple, server_side: tuple) -> bool:
+        """Whether a connection stands in for the secret (``peers``): a process of the cook's
+        own user on this machine, or a host of ``pdg_trustedhosts``."""
+        return self.trusted.admits(str(peer[0])) or (
+            self.own_user_trusted and socket_owner(peer, server_side) == os.geteuid())
+
+    @property
+    def needs_secret(self) -> bool:
+        """Whether jobs must carry the secret: some host that could connect is neither
+        trusted nor known to be running as the cook's user."""
+        host = self.address[0]
+        if self.trusted.everyone:
+            return False
+        return not (is_loopback(host) and self.own_user_trusted and owners_known())
 
     def _is_secret(self, text) -> bool:
         expected = self.sink.current_job_id()
@@ -419,6 +446,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._rate = self.server.owner.rate
         self._tokens, self._refilled = float(self._rate), time.monotonic()
         self._replied = False
+        self._trusted_peer: bool | None = None
 
     def log_message(self, format, *args) -> None:
         log.debug("result server: %s " + format, self.client_address[0], *args)
@@ -587,7 +615,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._reply(200, data.encode(), "text/xml")
 
     def _authorized(self) -> bool:
-        return self.server.owner.authorized(self.headers.get("Authorization"))
+        """The secret in the request, or a peer that stands in for it (asked once per
+        connection)."""
+        if self.server.owner.authorized(self.headers.get("Authorization")):
+            return True
+        if self._trusted_peer is None:
+            self._trusted_peer = self.server.owner.trusts(self.client_address,
+                                                          self.connection.getsockname())
+        return self._trusted_peer
 
     def _multicall(self, params):
         if len(params) != 1 or not isinstance(params[0], list):

@@ -111,6 +111,15 @@ def own_settings(tmp_path_factory, monkeypatch):
                        str(tmp_path_factory.mktemp("settings") / "schedstudio.ini"))
 
 
+@pytest.fixture
+def outsiders_only(monkeypatch):
+    """The result server as a farm's jobs see it: every test connection comes from this
+    user on 127.0.0.1, which the server would trust without the secret; here a connection
+    is an outsider unless it carries the secret or comes from a trusted host."""
+    from schedcore.resultserver import ResultServer
+    monkeypatch.setattr(ResultServer, "own_user_trusted", False)
+
+
 def _process_helper(process: psutil.Process) -> bool:
     """multiprocessing's resource tracker and forkserver: one each, for the whole test run
     (Dask's local clusters start them); they are not a test's leftovers."""

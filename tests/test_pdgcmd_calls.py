@@ -256,6 +256,7 @@ def test_bad_arguments_are_refused_with_the_reason(cook):
     assert c.finish().ok
 
 
+@pytest.mark.usefixtures("outsiders_only")
 def test_a_job_id_the_scheduler_chose_lands_and_outsiders_do_not(cook):
     c = cook(2)
     first, second = c.ids
@@ -269,7 +270,8 @@ def test_a_job_id_the_scheduler_chose_lands_and_outsiders_do_not(cook):
     (refused,) = run_job(c, second, calls, PDG_RESULT_SERVER=c.bare, PDG_JOBID="7")
     assert refused["fault"].startswith("set_int_attrib: job id refused: the report is not "
                                        "from a job of the current cook")
-    assert "must keep the '<secret>@' of that address" in refused["fault"]
+    assert "must keep its '<secret>@', or list the farm's hosts or network in " \
+        "pdg_trustedhosts" in refused["fault"]
     # a secret of another cook (an earlier one), with its job id
     (stale,) = run_job(c, second, calls, PDG_RESULT_SERVER=f"{'0' * 32}@{c.bare}",
                        PDG_JOBID="0" * 32)
@@ -297,6 +299,7 @@ class CookBeyond(Cook):
         return answer
 
 
+@pytest.mark.usefixtures("outsiders_only")
 def test_beyond_loopback_pages_and_queries_need_the_secret(tmp_path):
     c = CookBeyond(tmp_path)
     try:
@@ -318,6 +321,7 @@ def test_beyond_loopback_pages_and_queries_need_the_secret(tmp_path):
         c.finish()
 
 
+@pytest.mark.usefixtures("outsiders_only")
 def test_a_status_uri_reads_its_page_and_reports_nothing(tmp_path):
     """The status URI the cook hands out carries a read key, not the cook's secret: it opens
     the page beyond loopback, and the same key cannot report."""

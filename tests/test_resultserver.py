@@ -31,6 +31,10 @@ from schedcore.workitem import WorkItemState as S
 
 from .conftest import ROOT, make_network
 
+# jobs here carry the secret or are outsiders (a farm's view); tests/test_trust.py has the
+# peers that stand in for the secret
+pytestmark = pytest.mark.usefixtures("outsiders_only")
+
 JOBS = ROOT / "schedcore" / "jobs"
 
 

@@ -11,6 +11,7 @@ import struct
 import threading
 import xmlrpc.client
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,8 @@ from schedcore.resultserver import MAX_BODY
 from schedcore.rpcmethods import XMLRPC_METHODS
 
 from .test_resultserver import Cook, basic
+
+pytestmark = pytest.mark.usefixtures("outsiders_only")  # random bytes come from outsiders
 
 KINDS = ["start_cook", "success", "failed", "cancelled", "result", "attrib", "attrib_array",
          "log", "warning", "keepalive", "percent", "custom_state", "invalidate_cache",

@@ -24,6 +24,7 @@ from ..compat.services import HoudiniServices
 from ..errors import CookError
 from ..jobs import pdgserver
 from ..parms import ParmSet, ParmTemplate, spare_of
+from ..peers import TrustedHosts
 from ..privatefiles import (
     cook_temp_dir,
     copy_new,
@@ -111,6 +112,12 @@ COMMON_PARMS = [
                  "machine, 0.0.0.0 (or one interface's address) for jobs on a farm."),
     ParmTemplate("pdg_resultserverport", "int", 0, "Result Server Port",
                  "0: any free port."),
+    ParmTemplate("pdg_trustedhosts", "string", "", "Trusted Hosts",
+                 "Hosts whose reports are taken without the cook's secret: addresses, "
+                 "networks (10.1.0.0/16) or host names, separated by spaces; * for every "
+                 "host, as Houdini takes them. Processes of your own user on this machine are "
+                 "always trusted. Use it for a farm whose scheduler builds the result server's "
+                 "address itself (ip:port) and so drops the secret."),
     ParmTemplate("pdg_resultserverhost", "string", "", "Result Server Address For Jobs",
                  "The host jobs connect to. Empty: the interface listened on, or this "
                  "machine's IP address when it listens on all of them (farm machines often "
@@ -263,14 +270,18 @@ class Scheduler(HoudiniServices):
         return pdgserver.stop(info, cook=self._cook.cook_id if self._cook else "")
 
     def workItemResultServerAddr(self) -> str:
-        """``<secret>@host:port`` where jobs report (the result server), "" when it is not
-        running. The cook's secret rides as the address's user name: Houdini's job helper
-        and ``xmlrpc.client`` send it as HTTP Basic authorization, so a job may carry any
-        job id its scheduler chose in ``PDG_JOBID`` and still be known for one of the cook's."""
+        """Where jobs report (the result server), "" when it is not running: ``host:port``
+        when only trusted peers can connect (it listens on loopback, where the kernel names
+        the user of each connection, or every host is trusted), else ``<secret>@host:port``.
+        The cook's secret rides as the address's user name: Houdini's job helper and
+        ``xmlrpc.client`` send it as HTTP Basic authorization, so a job may carry any job id
+        its scheduler chose in ``PDG_JOBID`` and still be known for one of the cook's."""
         if self._server is None:
             return ""
         secret = self.current_job_id()
-        return f"{secret}@{self._server_host_port()}" if secret else self._server_host_port()
+        if secret and self._server.needs_secret:
+            return f"{secret}@{self._server_host_port()}"
+        return self._server_host_port()
 
     def _server_host_port(self) -> str:
         """``host:port`` of the result server as jobs on other machines reach it."""
@@ -469,8 +480,18 @@ class Scheduler(HoudiniServices):
         if self._server is None:
             from ..resultserver import ResultServer
             self._server = ResultServer(self, self["pdg_resultserverbind"].evaluateString(),
-                                        self["pdg_resultserverport"].evaluateInt())
+                                        self["pdg_resultserverport"].evaluateInt(),
+                                        trusted=self._trusted_hosts())
             self._cook_env = None
+
+    def _trusted_hosts(self) -> TrustedHosts:
+        text = self["pdg_trustedhosts"].evaluateString() if "pdg_trustedhosts" in self.parms \
+            else ""
+        trusted = TrustedHosts(text)
+        if trusted.unknown and self._cook is not None:
+            self.cookWarning(f"{self.name}: pdg_trustedhosts names hosts that do not resolve "
+                             f"here, so they are not trusted: {', '.join(trusted.unknown)}")
+        return trusted
 
     def stopCallbackServer(self) -> None:
         if self._server is not None:
