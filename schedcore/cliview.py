@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["CookProgress", "Live", "OutputConsole", "Table", "Text", "escape", "summary",
            "to_devnull"]
 
+REPORTED_LINES = 5  # lines of the text a failed item's job reported, in the summary
+
 SHORT_NAMES = {
     "Waiting": "waiting", "Scheduled": "scheduled", "Cooking": "cooking",
     "CookedSuccess": "cooked", "CookedCache": "cached", "CookedFail": "failed",
@@ -125,6 +127,10 @@ def summary(result: CookResult, console: Console) -> None:
                       highlight=False)
         if item.log_uri:
             console.print(f"       log: {escape(item.log_file or item.log_uri)}",
+                          highlight=False)
+        reported = item.log.strip().splitlines()[-REPORTED_LINES:]
+        if reported:  # what the job said through the result server, beside its log file
+            console.print("\n".join(f"       | {escape(line)}" for line in reported),
                           highlight=False)
     not_run = result.not_run
     for item in not_run[:10]:

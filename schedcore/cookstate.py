@@ -99,7 +99,7 @@ class CookResult:
 
     def to_json(self) -> dict[str, Any]:
         keys = ("id", "name", "node", "state", "attributes", "outputs", "log_uri",
-                "status_uri", "reason", "cook_duration")
+                "status_uri", "reason", "cook_duration", "log")
         return {"ok": self.ok, "counts": dict(self.counts), "errors": self.errors,
                 "warnings": self.warnings, "canceled": self.canceled,
                 "items": [{k: v for k, v in item.to_json().items() if k in keys}

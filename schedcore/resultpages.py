@@ -78,16 +78,45 @@ def status(item: WorkItem) -> dict:
 
 # == logs ===================================================================================
 def open_log(item: WorkItem):
-    """``(binary file, size)`` of the item's log: its file, or its text in memory."""
+    """``(binary file, size)`` of the item's log: its file, then the text reported for it;
+    or only that text when it has no file."""
     if item.log_file:
+        after = item.log_after_file().encode("utf-8", "replace")
         try:
             handle = open(item.log_file, "rb")
         except OSError as exc:
-            text = f"(the log {item.log_file} cannot be read: {exc.strerror})\n"
-            return io.BytesIO(text.encode()), len(text.encode())
-        return handle, os.fstat(handle.fileno()).st_size
+            text = f"(the log {item.log_file} cannot be read: {exc.strerror})\n".encode()
+            return io.BytesIO(text + after), len(text + after)
+        size = os.fstat(handle.fileno()).st_size
+        return (_FileThen(handle, size, after) if after else handle), size + len(after)
     data = (item.log or "(no log)\n").encode("utf-8", "replace")
     return io.BytesIO(data), len(data)
+
+
+class _FileThen:
+    """A log file's first ``size`` bytes, then ``after``: read a chunk at a time."""
+
+    def __init__(self, handle, size: int, after: bytes):
+        self._handle, self._size, self._after, self._at = handle, size, after, 0
+
+    def seek(self, at: int) -> int:
+        self._at = at
+        return at
+
+    def read(self, count: int) -> bytes:
+        if self._at < self._size:
+            self._handle.seek(self._at)
+            data = self._handle.read(min(count, self._size - self._at))
+        else:
+            data = self._after[self._at - self._size:self._at - self._size + count]
+        self._at += len(data)
+        return data
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._handle.close()
 
 
 def log_span(size: int, tail: str | None, range_header: str | None) -> tuple[int, int, bool]:

@@ -81,6 +81,7 @@ def checked_attrib_index(name: str, index) -> int:
 # which the engine adds as it finds them on disk). A job that reported 1,000,000 would take
 # the cook's memory and its journal; the result server refuses a job's outputs beyond it.
 MAX_OUTPUTS = 100_000  # outputs a job or scheduler may report for one item
+REPORTED_LOG = "\n----- reported to the cook (workItemAppendLog, warnings) -----\n"
 
 # outputs of an item looked up by scanning them; beyond, by a dict of their paths (most items
 # have a few outputs: a dict for each would cost more than the scan)
@@ -370,7 +371,14 @@ class WorkItem:
 
     @property
     def log(self) -> str:
+        """The text reported for the item (``workItemAppendLog``, a job's ``warning`` and
+        log calls): its whole log when it has no log file, else what follows the file."""
         return "".join(self._log or ())
+
+    def log_after_file(self) -> str:
+        """What a view shows after the item's log file: the reported text under a line that
+        says where it came from, or "" when nothing was reported."""
+        return f"{REPORTED_LOG}{self.log}" if self._log and self.log_file else ""
 
     @property
     def log_file(self) -> str:
@@ -399,6 +407,7 @@ class WorkItem:
             "log_uri": self.log_uri,
             "status_uri": self.status_uri,
             "reason": self.reason,
+            **({"log": self.log} if self._log else {}),
         }
 
 

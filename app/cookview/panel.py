@@ -35,10 +35,11 @@ def log_tail(item: WorkItem) -> str:
     if not item.log_file:
         return item.log
     path = Path(item.log_file)
+    after = item.log_after_file()[-LOG_TAIL:]
     try:
         with open(path, "rb") as handle:
-            handle.seek(max(0, path.stat().st_size - LOG_TAIL))
-            return handle.read().decode("utf-8", errors="replace")
+            handle.seek(max(0, path.stat().st_size - LOG_TAIL + len(after)))
+            return handle.read().decode("utf-8", errors="replace") + after
     except OSError:
         return item.log or "(no log yet)"
 

@@ -312,3 +312,21 @@ def test_failures_above_a_wait_for_all_end_the_cook_in_the_studio(qtbot, windows
     finally:
         other.run()  # releases the lock
     assert "another cook of hang.top.json is running in this working dir" in shown[0]
+
+
+def test_text_a_job_reported_shows_after_its_log(qtbot, windows, tmp_path):
+    from ..test_job_log import JOB
+    (tmp_path / "job.py").write_text(JOB)
+    path = tmp_path / "reports.top.json"
+    path.write_text(json.dumps({
+        "format": "schedcore-network", "version": 1,
+        "schedulers": [{"name": "local", "type": "localscheduler", "parms": {}}],
+        "nodes": [{"name": "render", "type": "genericgenerator", "inputs": [],
+                   "parms": {"itemcount": 1,
+                             "command": f"{sys.executable} {tmp_path / 'job.py'}"}}]}))
+    win = windows(path)
+    assert not cook(qtbot, win).ok
+    assert win.viewer.select_item(win.viewer.model.rows[0].id)
+    text = win.viewer.log.toPlainText()
+    assert text.index("printed by the job") < text.index("reported to the cook") < \
+        text.index("rendered 3 tiles of 4") < text.index("warning: disk nearly full")
