@@ -422,6 +422,16 @@ def _save_python_options(save) -> None:
 _json_out = None  # where --json prints; sys.stdout then goes to stderr
 
 
+def _private_stdout():
+    """The process's stdout for the JSON object alone: file descriptor 1, which processes
+    that scheduler code starts inherit (Rush's ``os.system("rush -af")``), goes to stderr."""
+    sys.stdout.flush()
+    kept = os.dup(1)  # not inherited by children
+    os.dup2(2, 1)
+    return os.fdopen(kept, "w", encoding=sys.stdout.encoding, errors=sys.stdout.errors,
+                     newline=None)
+
+
 def _to_devnull(stream) -> None:
     from .cliview import to_devnull  # the reader went away: nothing is left to hurry for
     to_devnull(stream)
@@ -473,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
     args.program = program  # the process's own command, not a call of a program's
     if getattr(args, "json", False):
         # print() in scheduler modules and callbacks must not break the one JSON object
-        _json_out, sys.stdout = sys.stdout, sys.stderr
+        _json_out, sys.stdout = (_private_stdout() if program else sys.stdout), sys.stderr
     try:
         return args.run(args)
     except BrokenPipeError:  # the reader of the output went away (`| head`)

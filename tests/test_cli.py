@@ -520,3 +520,26 @@ def test_cooking_a_type_whose_file_failed_says_which_file_and_why(tmp_path):
                            env=env, timeout=60)
     failures = {(f["file"], f["line"]) for f in json.loads(types.stdout)["failures"]}
     assert (str(folder / "pkg" / "inner.py"), 2) in failures  # not pkg/__init__.py
+
+
+def test_json_stays_json_when_scheduler_code_starts_processes_that_print(tmp_path):
+    """Rush's onTick runs ``os.system("rush -af")``: its children write to the process's
+    stdout, not to Python's ``sys.stdout``."""
+    code = ("import os, subprocess, sys\n"
+            "os.system('echo from os.system')\n"
+            "subprocess.run(['echo', 'from subprocess'])\n"
+            "os.write(1, b'straight to fd 1\\n')\n"
+            "print('from print')\n"
+            "return pdg.scheduleResult.CookSucceeded\n")
+    net = tmp_path / "noisy.top.json"
+    net.write_text(json.dumps({
+        "format": "schedcore-network", "version": 1,
+        "schedulers": [{"name": "noisy", "type": "pythonscheduler",
+                        "parms": {"onSchedule": code}}],
+        "nodes": [{"name": "a", "type": "genericgenerator", "inputs": [], "scheduler": "noisy",
+                   "parms": {"itemcount": 2, "command": "true"}}]}))
+    done = run("cook", net, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["counts"] == {"CookedSuccess": 2}
+    for said in ("from os.system", "from subprocess", "straight to fd 1", "from print"):
+        assert done.stderr.count(said) == 2, done.stderr  # kept, on stderr
