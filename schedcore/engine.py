@@ -41,7 +41,7 @@ from .cookio import (
     ScheduleAnswer,
     TickAnswer,
 )
-from .cooksetup import CookSetup, max_items, tick_period
+from .cooksetup import CookSetup, houdini_session, max_items, tick_period
 from .cookstate import CookResult, CookState
 from .errors import CookError, SchedcoreError
 from .events import CookFinished, CookMessage, CookStarted, EventBus
@@ -180,6 +180,10 @@ class Engine:
     # == the cook (engine thread) =======================================================
     def run(self) -> CookResult:
         """Cook on this thread and return the result."""
+        with houdini_session(self.network):
+            return self._run()
+
+    def _run(self) -> CookResult:
         state = self.state
         state.observed = bool(self.events.subscribers)
         started: list[Scheduler] = []  # those whose onStartCook ran: onStopCook too
@@ -232,6 +236,13 @@ class Engine:
             self.state.pace(name, tick_period(scheduler), max_items(scheduler), self.clock())
         except CookError as exc:
             self._error(str(exc), scheduler.name)
+            return False
+        try:
+            scheduler.make_cook_dirs()
+        except OSError as exc:
+            self._error(f"{scheduler.name}: the cook's temp dir cannot be made: "
+                        f"{exc.strerror or exc} ({exc.filename or scheduler.tempDir(True)}); "
+                        f"set pdg_workingdir to a folder you can write to", scheduler.name)
             return False
         return True
 

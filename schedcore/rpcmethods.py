@@ -429,7 +429,7 @@ _JSON_KINDS: dict[str, Callable[..., ItemReport]] = {
     "start_cook": Started, "success": _json_duration, "failed": _failed,
     "cancelled": Canceled, "result": OutputAdded, "attrib": attribute,
     "attrib_array": attribute_array, "log": LogAppended,
-    "warning": lambda ref, text: LogAppended(ref, "warning: " + text),
+    "warning": lambda ref, text: LogAppended(ref, "warning: " + _line(text)),
     "keepalive": Alive, "percent": PercentSet, "custom_state": CustomStateSet,
     "invalidate_cache": CacheInvalidated, "sharedserver": SharedServerStarted,
 }

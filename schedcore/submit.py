@@ -17,6 +17,7 @@ import psutil
 
 from . import cooklock
 from .cooklock import CookBusy
+from .cooksetup import houdini_session
 from .errors import CookError, SchedcoreError
 from .events import CookFinished, ItemAdded, ItemStateChanged
 from .journal import journal_path
@@ -45,7 +46,8 @@ def submit(network: Network, scheduler: str | None = None, node: str | None = No
     instance.setWorkingDir(workdir, workdir)
     instance.transferFile(network.path)  # the network into the working dir, unless unchanged
     _own_copy(copy, network.path)  # as it was copied: the file the submitted cook loads
-    uri = instance.submitAsJob(Path(network.path).name, node or "")
+    with houdini_session(network):
+        uri = instance.submitAsJob(Path(network.path).name, node or "")
     if not uri:
         raise SchedcoreError(f"{spec.name} ({spec.type}) cannot submit a network as a job")
     return uri

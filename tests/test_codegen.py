@@ -261,7 +261,7 @@ JSONS = st.recursive(st.none() | st.booleans() | st.integers() | FLOATS | TEXT,
                      lambda inner: st.lists(inner, max_size=3)
                      | st.dictionaries(TEXT, inner, max_size=3), max_leaves=8)
 SETTING_VALUES = {"string": TEXT, "int": st.integers() | st.integers(10 ** 4400, 10 ** 4500),
-                  "float": FLOATS}
+                  "float": FLOATS, "bool": st.booleans()}
 STRING_TEXT = st.text(st.characters(blacklist_characters='\\"\r\x00',
                                     blacklist_categories=("Cs",)), max_size=20)
 STATEMENTS = st.one_of(

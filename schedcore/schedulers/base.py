@@ -102,6 +102,10 @@ COMMON_PARMS = [
                  "output. The intermediate files will be placed in a subdirectory. Typically "
                  "$HIP is used. For running jobs on the farm, the working directory would "
                  "typically be a mounted directory on all client machines."),
+    ParmTemplate("pdg_waitforfailures", "bool", False, "Block on Failed Work Items",
+                 "Houdini's toggle, read by scheduler code through isWaitForFailures. The "
+                 "cook here ends once nothing more can run; it does not wait for failed "
+                 "items to be retried."),
     ParmTemplate("pdg_tickperiod", "float", 0.5, "Tick Period",
                  "Seconds between onTick calls."),
     ParmTemplate("pdg_maxitems", "int", 30, "Max Items Per Tick",
@@ -385,6 +389,13 @@ class Scheduler(HoudiniServices):
 
     def _subdir(self, name: str, local: bool) -> str:
         return os.path.join(self._tempdir(local), name)
+
+    def make_cook_dirs(self) -> None:
+        """Make the cook's temp dir with its scripts, logs and data folders, and put the
+        job-side modules (``pdgjob``, ``pdgcmd``) in the script dir: the engine calls it after
+        ``onStartCook``, so they exist before the first ``onSchedule``, as in Houdini."""
+        private_folder(self._subdir("logs", True))
+        self._copy_job_modules()
 
     def createJobDirsAndSerializeWorkItems(self, work_item: WorkItem) -> str:
         """Make the job dirs, copy the job-side modules into the script dir and write
