@@ -243,8 +243,10 @@ class Registry:
             #           next reload() tries again
             source.failures.append(LoadFailure(shown, None, "writable by others", stamp[2]))
             return
+        missed = MissedImports()
         try:
-            module = import_file(path)
+            with missed:
+                module = import_file(path)
         except SyntaxError as exc:
             source.failures.append(LoadFailure(exc.filename or shown, exc.lineno,
                                                "syntax error", exc.msg))
@@ -253,7 +255,7 @@ class Registry:
             if isinstance(exc, KeyboardInterrupt):
                 raise
             source.failures.append(LoadFailure(*_where(exc, path, shown),
-                                               *_why(exc, "import error")))
+                                               *missed.explain(exc, "import error")))
             return
         register = getattr(module, "registerTypes", None)
         if not callable(register):
@@ -262,16 +264,18 @@ class Registry:
                 "the file defines no registerTypes(type_registry) function, so it registers "
                 "nothing"))
             return
-        source.names = self._register_from(register, shown, path, source.failures)
+        source.names = self._register_from(register, shown, path, source.failures, missed)
 
     def _register_from(self, register, origin: str, path: Path | None,
-                       failures: list[LoadFailure]) -> list[str]:
+                       failures: list[LoadFailure],
+                       missed: MissedImports | None = None) -> list[str]:
         registry = TypeRegistry()
         try:
             register(registry)
         except Exception as exc:
-            failures.append(LoadFailure(*_where(exc, path, origin),
-                                        *_why(exc, "registerTypes raised")))
+            explained = missed.explain(exc, "registerTypes raised") if missed is not None \
+                else _why(exc, "registerTypes raised")
+            failures.append(LoadFailure(*_where(exc, path, origin), *explained))
         failures.extend(LoadFailure(origin, line, "not a scheduler class", why)
                         for line, why in registry.refused)
         names = []
@@ -368,6 +372,43 @@ def _who_else(path: Path, info: os.stat_result, me: int) -> str:
                 f"as you; it is not imported. Run 'chmod o-w {path}', or move the scheduler "
                 f"to a folder only you can write")
     return ""
+
+
+class MissedImports:
+    """While a type file loads: the modules it tried to import that exist nowhere, last on
+    ``sys.meta_path`` (asked only when no other finder knows a name). A file that caught such
+    an ImportError fails later with a NameError; this names the cause."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in self.names:
+            self.names.append(name)
+        return None
+
+    def __enter__(self) -> MissedImports:
+        sys.meta_path.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        sys.meta_path.remove(self)
+
+    def explain(self, exc: BaseException, kind: str) -> tuple[str, str]:
+        """``_why`` of ``exc``, and when it is not itself an ImportError, the imports that
+        failed before it (a Houdini module among them makes it "needs Houdini")."""
+        found = _why(exc, kind)
+        names = [n for n in self.names if n not in sys.modules]  # not found, then made
+        if isinstance(exc, ImportError) or not names:
+            return found
+        causes = [compat.load_error(ModuleNotFoundError(name=name)) for name in names]
+        houdini = next((c for c in causes if c is not None), None)
+        earlier = (f"; before it, the file tried to import {', '.join(map(repr, names))}, "
+                   f"which {'is' if len(names) == 1 else 'are'} not installed here, and "
+                   f"went on: that is the likely cause")
+        if houdini is not None:
+            return houdini[0], f"{found[1]}{earlier} ({houdini[1]})"
+        return found[0], found[1] + earlier
 
 
 def _why(exc: BaseException, kind: str) -> tuple[str, str]:

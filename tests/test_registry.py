@@ -134,3 +134,44 @@ def test_installed_packages_register_through_entry_points(tmp_path, monkeypatch)
     registry = Registry(folders=[])
     assert registry.types["farmplug"].origin == "entry point farmplug (farmplug)"
     assert registry.types["farmplug"].label == "Farm Plug"
+
+
+# Royal Render's shape: Houdini's message-queue modules imported in a try, the class defined
+# only when they import, the error printed, and registerTypes naming the class anyway
+CAUGHT = '''
+import pdg
+from pdg.scheduler import PyScheduler
+from pdg.job.callbackserver import CallbackServerMixin
+from pdg.job.eventdispatch import EventDispatchMixin
+try:
+    from pdg.utils.mq import MQUtility, MQSchedulerMixin
+    class royalScheduler(CallbackServerMixin, EventDispatchMixin, PyScheduler):
+        pass
+except ImportError as e:
+    print(e)
+
+def registerTypes(type_registry):
+    type_registry.registerScheduler(royalScheduler, label="Royal")
+'''
+
+
+def test_an_import_error_the_file_caught_is_named_as_the_cause(tmp_path):
+    types = tmp_path / "types"
+    write_types(types, {"royal.py": CAUGHT,
+                        "mine.py": CAUGHT.replace("pdg.utils.mq", "farm_client_lib")})
+    registry = Registry(folders=[types], use_entry_points=False)
+    failures = {os.path.basename(f.file): f for f in registry.failures}
+    royal, mine = failures["royal.py"], failures["mine.py"]
+    assert (royal.line, royal.kind) == (14, "needs Houdini")
+    assert "NameError: name 'royalScheduler' is not defined" in royal.message
+    assert "tried to import 'pdg.utils.mq'" in royal.message
+    assert (mine.line, mine.kind) == (14, "registerTypes raised")
+    assert "tried to import 'farm_client_lib', which is not installed here" in mine.message
+
+
+def test_houdinis_event_dispatch_mixin_keeps_class_definitions_working(tmp_path):
+    types = tmp_path / "types"
+    write_types(types, {"dispatching.py": CAUGHT.replace(
+        "    from pdg.utils.mq import MQUtility, MQSchedulerMixin\n", "")})
+    registry = Registry(folders=[types], use_entry_points=False)
+    assert "royalscheduler" in registry.types, registry.failures

@@ -1,7 +1,7 @@
 """PDG's names for code written for Houdini: ``import pdg``, ``pdg.scheduleResult``,
 ``from pdg.scheduler import PyScheduler``, ``from pdg.job.callbackserver import
-CallbackServerMixin``, ``pdg.utils``, and a small ``hou`` stand-in (``compat/hou.py`` says
-what it covers).
+CallbackServerMixin``, ``pdg.job.eventdispatch``, ``pdg.utils``, and a small ``hou``
+stand-in (``compat/hou.py`` says what it covers).
 
 They live in ``schedcore.compat``; ``install()`` makes ``import pdg`` and ``import hou`` find
 them while scheduler files load, without top-level ``pdg``/``hou`` packages being installed
@@ -16,7 +16,8 @@ import importlib
 import importlib.util
 import sys
 
-ALIASES = ("pdg", "pdg.scheduler", "pdg.job", "pdg.job.callbackserver", "pdg.utils")
+ALIASES = ("pdg", "pdg.scheduler", "pdg.job", "pdg.job.callbackserver",
+           "pdg.job.eventdispatch", "pdg.utils")
 
 
 def install() -> bool:

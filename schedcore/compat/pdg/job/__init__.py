@@ -1,5 +1,5 @@
 """``pdg.job``."""
 
-from . import callbackserver
+from . import callbackserver, eventdispatch
 
-__all__ = ["callbackserver"]
+__all__ = ["callbackserver", "eventdispatch"]

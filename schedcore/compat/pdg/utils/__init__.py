@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import hou
+from ... import hou
 
 
 def expand_vars(value, work_item=None) -> str:
