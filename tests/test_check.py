@@ -162,3 +162,31 @@ def test_pytest_runs_the_scenarios_in_a_schedulers_own_repository(tmp_path):
                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert "1 failed, 1 passed" in run.stdout, run.stdout + run.stderr
     assert "test_configured[commands]" in run.stdout and " ran 2 times" in run.stdout
+
+
+def test_a_scheduler_that_never_starts_a_job_is_told_once_pointing_at_onschedule(broken):
+    report = check.run(broken("never_starts"), timeout=3)
+    first, *rest = report.results
+    assert first.status == check.FAILED and "its job never started" in first.reason
+    path = BROKEN / "never_starts.py"
+    assert (first.where.callback, first.where.line) == \
+        ("onSchedule", line_of(path, "def onSchedule"))
+    # the others would each wait as long for nothing: not run, and said why
+    assert rest and all(r.reason == f"not run: in {first.name!r} no job ever started, and "
+                                     f"this needs jobs too" for r in rest)
+    assert all(r.seconds == 0 for r in rest)
+
+
+def test_a_result_server_kept_from_the_jobs_is_named_as_the_cause(broken):
+    result = failure(broken("hides_server"), "results")
+    assert "its jobs had no $PDG_RESULT_SERVER, so they could not report" in result.reason
+
+
+def test_what_the_base_class_did_is_not_credited_to_the_scheduler(broken):
+    target = broken("hides_server")
+    report = check.run(target, ["uris", "submit-as-job"], timeout=10)
+    uris, submitted = report.results
+    # its log URIs would be the base class's default, a file only startJob writes: none
+    assert uris.status == check.PASSED and "no log URIs" in uris.line()
+    assert submitted.status == check.PASSED
+    assert "it defines no submitAsJob: the base class's default ran" in submitted.line()

@@ -60,6 +60,10 @@ class Remote(Scheduler):
     def onSchedule(self, work_item):
         return ScheduleResult.Succeeded
 
+    def getLogURI(self, work_item):
+        """Where its farm would write the item's log."""
+        return Path(self.logDir(True), f"{work_item.name}.log").as_uri()
+
 
 class Cook:
     """An engine on its thread with every item scheduled and waiting for reports."""

@@ -30,6 +30,7 @@ class Cook:
     timeout: float
     result: CookResult | None = None
     stuck: str | None = None        # why the kit canceled the cook
+    stuck_in: str = "onTick"        # the callback that should have moved it on
     hung: str | None = None         # the cook did not end: the kit gave up on it
     leftovers: list[str] = field(default_factory=list)
     canceled_at: float | None = None
@@ -85,8 +86,9 @@ def _watch(cook: Cook, during) -> None:
         if during is not None and cook.stuck is None:
             during(cook)
         if cook.stuck is None:
-            cook.stuck = lost(cook)
-            if cook.stuck:
+            why = lost(cook)
+            if why is not None:
+                cook.stuck, cook.stuck_in = why
                 cook.cancel()
         if cook.canceled_at is not None and time.monotonic() - cook.canceled_at > timeout:
             running = cook.probe.running
@@ -98,22 +100,24 @@ def _watch(cook: Cook, during) -> None:
     cook.result = engine.result
 
 
-def lost(cook: Cook) -> str | None:
-    """Why the cook cannot go on by itself, once nothing changed for ``timeout`` seconds and
-    ``MIN_TICKS`` ticks; None while it may."""
+def lost(cook: Cook) -> tuple[str, str] | None:
+    """Why the cook cannot go on by itself, and the callback that should have moved it on,
+    once nothing changed for ``timeout`` seconds and ``MIN_TICKS`` ticks; None while it
+    may."""
     probe, now = cook.probe, time.monotonic()
     running = probe.running
     if running and now - running[1] > cook.timeout:
         return (f"{running[0]} has not returned for {now - running[1]:.0f} s: a callback "
-                f"runs on the engine thread and must not block")
+                f"runs on the engine thread and must not block", running[0])
     since, ticks = probe.last_change
     if now - since < cook.timeout or probe.ticks - ticks < MIN_TICKS:
         return None
     flying = sorted(probe.in_flight().items(), key=lambda entry: entry[1])
     if flying:
         name, (start, start_ticks) = flying[0]
+        news, callback = _job_news(cook, name)
         return (f"item {name} was scheduled {now - start:.0f} s ({probe.ticks - start_ticks} "
-                f"ticks) ago and nothing reported it" + _job_news(cook, name))
+                f"ticks) ago and nothing reported it{news}", callback)
     live = probe.live()
     if not live:
         return None
@@ -122,23 +126,31 @@ def lost(cook: Cook) -> str | None:
     if answers:
         return (f"item {name} has waited {now - since:.0f} s ({probe.ticks - ticks} ticks): "
                 f"onSchedule answered {_name(answers[-1])} {len(answers)} times and never "
-                f"took it")
+                f"took it", "onSchedule")
     busy = [c for c in probe.called("onTick") if _name(c[2]) == "SchedulerBusy"]
     return (f"item {name} has waited {now - since:.0f} s ({probe.ticks - ticks} ticks) and "
             f"onSchedule was never called for it"
-            + (": onTick keeps answering SchedulerBusy" if busy else ""))
+            + (": onTick keeps answering SchedulerBusy" if busy else ""),
+            "onTick" if busy else "onSchedule")
 
 
-def _job_news(cook: Cook, name: str) -> str:
+def _job_news(cook: Cook, name: str) -> tuple[str, str]:
+    """What became of an item's job, and the callback to look at."""
     end = cook.runs.end_of(name)
     if end is not None:
         return (f"; its job ended {time.time() - end['t']:.0f} s ago with exit code "
                 f"{end['code']}: does onTick poll its jobs and report their outcome "
-                f"(workItemSucceeded / workItemFailed)?")
+                f"(workItemSucceeded / workItemFailed)?", "onTick")
     starts = cook.runs.starts(name)
     if starts:
-        return f"; its job (pid {starts[-1]['pid']}) is still running"
-    return "; its job never started: does onSchedule start work_item.command?"
+        return f"; its job (pid {starts[-1]['pid']}) is still running", "onTick"
+    return ("; its job never started: does onSchedule start work_item.command (or hand it "
+            "to the farm)?", "onSchedule")
+
+
+def no_job_started(cook: Cook) -> bool:
+    """Items were scheduled and not one job of the cook ever started."""
+    return bool(cook.probe.called("onSchedule")) and not cook.runs.records()
 
 
 def _name(value) -> str:

@@ -7,6 +7,7 @@ import time
 
 from .. import submit
 from ..errors import SchedcoreError
+from ..schedulers import Scheduler
 from . import jobs
 from .probe import Probe
 from .scenario import Context, Fail, NotSupported, S, Scenario, expect, healthy
@@ -85,6 +86,9 @@ def submit_as_job(ctx: Context) -> None:
     instance = ctx.target.cls.create(ctx.target.spec.name, ctx.target.spec.values(),
                                      str(ctx.folder))
     instance.parms.set("pdg_workingdir", str(ctx.folder))
+    if getattr(ctx.target.cls, "submitAsJob", None) is Scheduler.submitAsJob:
+        ctx.notes.append("it defines no submitAsJob: the base class's default ran (a "
+                         "`schedcore cook` started on this machine, not on its farm)")
     probe = Probe()
     probe.attach(instance)
     instance.setWorkingDir(str(ctx.folder), str(ctx.folder))

@@ -20,6 +20,7 @@ class ScenarioResult:
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     folder: str = ""               # the scenario's network and job logs, when kept
+    no_jobs: bool = False          # no job of its cook ever started
 
     @property
     def failed(self) -> bool:

@@ -36,11 +36,20 @@ def run(target: Target, only: list[str] | None = None, timeout: float = DEFAULT_
     ends the check between scenarios. Folders are removed unless ``keep``."""
     report = Report(target.label)
     root = Path(tempfile.mkdtemp(prefix="schedcore-check-"))
+    no_jobs = ""  # the scenario in which no job ever started: the rest would wait as long
     try:
         for scenario in chosen(only):
             if should_stop is not None and should_stop():
                 break
-            result = run_one(scenario, target, root / scenario.name, timeout)
+            if no_jobs:
+                required = not scenario.optional or scenario.name in target.claims
+                result = ScenarioResult(
+                    scenario.name, scenario.title, FAILED if required else NOT_SUPPORTED,
+                    f"not run: in {no_jobs!r} no job ever started, and this needs jobs too",
+                    required=required)
+            else:
+                result = run_one(scenario, target, root / scenario.name, timeout)
+                no_jobs = scenario.name if result.no_jobs else ""
             if keep:
                 result.folder = str(root / scenario.name)
             report.results.append(result)
@@ -61,6 +70,7 @@ def run_one(scenario: Scenario, target: Target, folder: Path, timeout: float) \
         scenario.run(Context(target, folder, timeout, result.notes))
     except Fail as exc:
         result.status, result.reason, result.where = FAILED, exc.reason, exc.where
+        result.no_jobs = exc.no_jobs
     except NotSupported as exc:
         result.status, result.reason = NOT_SUPPORTED, str(exc)
     except SchedcoreError as exc:  # the cook could not even start (the scheduler's fault)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..workitem import WorkItemState
 from . import cook as cooking
-from .cook import GRACE, Cook
+from .cook import GRACE, Cook, no_job_started
 from .probe import Where
 from .target import Target
 
@@ -16,11 +16,12 @@ S = WorkItemState
 
 
 class Fail(Exception):
-    """The scenario failed: ``reason`` in words, ``where`` the callback and line."""
+    """The scenario failed: ``reason`` in words, ``where`` the callback and line;
+    ``no_jobs``: no job of its cook ever started (every later scenario would wait as long)."""
 
-    def __init__(self, reason: str, where: Where | None = None):
+    def __init__(self, reason: str, where: Where | None = None, no_jobs: bool = False):
         super().__init__(reason)
-        self.reason, self.where = reason, where
+        self.reason, self.where, self.no_jobs = reason, where, no_jobs
 
 
 class NotSupported(Exception):
@@ -74,7 +75,7 @@ def healthy(cook: Cook, errors_allowed: bool = False) -> None:
     if cook.hung:
         raise Fail(cook.hung, cook.probe.where("onStopCook"))
     if cook.stuck:
-        raise Fail(cook.stuck, cook.probe.where("onTick"))
+        raise Fail(cook.stuck, cook.probe.where(cook.stuck_in), no_jobs=no_job_started(cook))
     if cook.leftovers:
         stops = cook.probe.called("onStopCook")
         how = f"onStopCook(cancel={stops[-1][1][0]!r})" if stops and stops[-1][1] \

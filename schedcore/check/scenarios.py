@@ -49,6 +49,8 @@ def partition(ctx: Context) -> None:
 
 RESULT_SCRIPT = '''\
 import os
+with open(os.path.join({folder!r}, "server_%d.txt" % work_item.index), "w") as handle:
+    handle.write(os.environ.get("PDG_RESULT_SERVER", ""))  # what the kit's message names
 path = os.path.join({folder!r}, "out_%d.txt" % work_item.index)
 with open(path, "w") as handle:
     handle.write(work_item.name)
@@ -63,8 +65,11 @@ def results(ctx: Context) -> None:
         {"name": "w", "type": "wedge", "parms": {"wedgecount": 3}},
         {"name": "py", "type": "pythonscript", "inputs": ["w"], "parms": {"script": script}},
     ])
-    healthy(cook)
-    expect(cook, {"w": 3, "py": 3}, {"py": S.CookedSuccess})
+    try:
+        healthy(cook)
+        expect(cook, {"w": 3, "py": 3}, {"py": S.CookedSuccess})
+    except Fail as failed:
+        raise Fail(failed.reason + _no_server(ctx), failed.where) from None
     for item in cook.items("py"):
         index = item.attribValue("wedgeindex")
         if item.attribValue("checked") != index * 10:
@@ -75,6 +80,17 @@ def results(ctx: Context) -> None:
         if len(outputs) != 1 or _text(outputs[0].path) != item.name:
             raise Fail(f"item {item.name} has outputs {[o.path for o in item.outputFiles]}; "
                        f"its job reported {ctx.folder / f'out_{item.index}.txt'}")
+
+
+def _no_server(ctx: Context) -> str:
+    """Why jobs could not report, when the scheduler kept the result server's address from
+    them (its jobs wrote what they were given)."""
+    given = [p.read_text() for p in ctx.folder.glob("server_*.txt")]
+    if given and not any(given):
+        return ("; its jobs had no $PDG_RESULT_SERVER, so they could not report: give jobs "
+                "the PDG_* variables (addCommonJobEnvVars, or jobEnvironment), or "
+                "workItemResultServerAddr() as PDG_RESULT_SERVER")
+    return ""
 
 
 def _text(path: str) -> str:

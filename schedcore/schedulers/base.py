@@ -323,7 +323,11 @@ class Scheduler(HoudiniServices):
         return True
 
     def getLogURI(self, work_item: WorkItem) -> str:
-        """URI of the item's log (``file:///...``), or ""."""
+        """URI of the item's log (``file:///...``), or "". The default names the log file
+        ``startJob`` writes, for the items whose job it started; "" for the others (a farm
+        scheduler that starts its jobs otherwise knows where their logs are)."""
+        if work_item.id not in self._processes.running:
+            return ""
         return Path(self._subdir("logs", True), f"{work_item.name}.log").as_uri()
 
     def getStatusURI(self, work_item: WorkItem) -> str:

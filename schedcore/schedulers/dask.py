@@ -271,6 +271,11 @@ class DaskScheduler(Scheduler):
             f"{self._data_dir}/{name}.json", data)))
         return ScheduleResult.Succeeded
 
+    def getLogURI(self, work_item: WorkItem) -> str:
+        """The log file the worker writes (in the shared working dir), as this machine sees
+        it."""
+        return Path(self.logDir(True), f"{work_item.name}.log").as_uri()
+
     def onSchedulePassEnd(self) -> None:
         """The engine's pass over the ready items ended: submit the tasks it scheduled, one
         message to the cluster per priority instead of one per item (a submit per item cost
