@@ -37,12 +37,12 @@ def socket_owner(peer: tuple, server_side: tuple) -> int | None:
     """The uid owning the TCP socket on this machine whose address is ``peer`` and which is
     connected to ``server_side``; None when there is none here (a connection from another
     host) or the kernel cannot be asked."""
-    ip = str(ipaddress.ip_address(peer[0].split("%")[0]))
-    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
-    server_ip = str(server_side[0]).split("%")[0]
-    if family == socket.AF_INET6 and ":" not in server_ip:
-        server_ip = f"::ffff:{server_ip}"
     try:
+        ip = str(ipaddress.ip_address(str(peer[0]).split("%")[0]))
+        family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+        server_ip = str(server_side[0]).split("%")[0]
+        if family == socket.AF_INET6 and ":" not in server_ip:
+            server_ip = f"::ffff:{server_ip}"
         sockid = struct.pack("!HH16s16s", int(peer[1]), int(server_side[1]),
                              _packed(family, ip), _packed(family, server_ip))
         request = struct.pack("=BBBBI", family, socket.IPPROTO_TCP, 0, 0, _ALL_STATES) + \

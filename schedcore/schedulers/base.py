@@ -275,8 +275,9 @@ class Scheduler(HoudiniServices):
 
     def workItemResultServerAddr(self) -> str:
         """Where jobs report (the result server), "" when it is not running: ``host:port``
-        when only trusted peers can connect (it listens on loopback, where the kernel names
-        the user of each connection, or every host is trusted), else ``<secret>@host:port``.
+        when every peer that can connect is known without the secret (on loopback the kernel
+        names the user of each connection; or every host is trusted), else
+        ``<secret>@host:port``.
         The cook's secret rides as the address's user name: Houdini's job helper and
         ``xmlrpc.client`` send it as HTTP Basic authorization, so a job may carry any job id
         its scheduler chose in ``PDG_JOBID`` and still be known for one of the cook's."""
