@@ -453,9 +453,12 @@ def print_json(data) -> None:
 def _failure(exc: Exception) -> tuple[int, str]:
     """The exit status and message of an error that ends a command before it could run."""
     from .cooklock import CookBusy
+    from .errors import SchedulerCodeError
 
     if isinstance(exc, CookBusy):  # not the network's fault: try again once it ends
         return EXIT_BUSY, str(exc)
+    if isinstance(exc, SchedulerCodeError):  # the network and options were fine
+        return EXIT_FAILED, str(exc)
     if isinstance(exc, KeyError):  # an unknown node or scheduler name, with "did you mean"
         return EXIT_USAGE, str(exc.args[0])
     if isinstance(exc, OSError):

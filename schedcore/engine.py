@@ -244,6 +244,9 @@ class Engine:
                         f"{exc.strerror or exc} ({exc.filename or scheduler.tempDir(True)}); "
                         f"set pdg_workingdir to a folder you can write to", scheduler.name)
             return False
+        problem = scheduler.result_server_problem()
+        if problem:
+            self._warning(problem, scheduler.name)
         return True
 
     def _loop(self) -> None:

@@ -75,5 +75,10 @@ class NetworkError(SchedcoreError):
         super().__init__(f"{source}: {count}:\n{lines}")
 
 
+class SchedulerCodeError(SchedcoreError):
+    """Scheduler code outside a cook (``submitAsJob``) raised: the command failed, the network
+    and the options were fine."""
+
+
 class CookError(SchedcoreError):
     """The cook could not start or was stopped by an error."""

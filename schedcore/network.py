@@ -145,7 +145,7 @@ class Network:
 
     def node_parms(self, node: NodeSpec) -> ParmSet:
         from .nodes import node_type
-        return ParmSet(node_type(node.type).parm_templates, node.parms, self.hip)
+        return ParmSet(node_type(node.type).parm_templates, node.parms, self.hip, node.name)
 
     def topological(self, upto: str | None = None) -> list[NodeSpec]:
         """Nodes in dependency order; with ``upto``, only that node and its ancestors."""

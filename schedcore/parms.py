@@ -78,21 +78,25 @@ def expand_vars(text: str, hip: str = "", extra: dict | None = None) -> str:
 class ParmValue:
     """What ``node["name"]`` returns: Houdini's ``evaluate*`` accessors on one value."""
 
-    __slots__ = ("name", "raw", "_hip")
+    __slots__ = ("name", "raw", "_hip", "_node")
 
-    def __init__(self, name: str, raw: Any, hip: str = ""):
+    def __init__(self, name: str, raw: Any, hip: str = "", node: str = ""):
         self.name = name
         self.raw = raw
         self._hip = hip
+        self._node = node  # what $OS stands for, as in Houdini: the node's name
 
     def __repr__(self) -> str:
         return f"<ParmValue {self.name}={self.raw!r}>"
 
     def evaluate(self) -> Any:
-        return expand_vars(self.raw, self._hip) if isinstance(self.raw, str) else self.raw
+        return self._expand(self.raw) if isinstance(self.raw, str) else self.raw
 
     def evaluateString(self) -> str:
-        return expand_vars(str(self.raw if self.raw is not None else ""), self._hip)
+        return self._expand(str(self.raw if self.raw is not None else ""))
+
+    def _expand(self, text: str) -> str:
+        return expand_vars(text, self._hip, {"OS": self._node} if self._node else None)
 
     def evaluateInt(self) -> int:
         return int(float(self.evaluateString())) if isinstance(self.raw, str) else int(self.raw)
@@ -109,10 +113,12 @@ class ParmValue:
 class ParmSet:
     """A node's parameter values over its type's templates (defaults filled in)."""
 
-    def __init__(self, templates: list[ParmTemplate], values: dict, hip: str = ""):
+    def __init__(self, templates: list[ParmTemplate], values: dict, hip: str = "",
+                 node: str = ""):
         self.templates = {t.name: t for t in templates}
         self.values = dict(values)
         self.hip = hip
+        self.node = node  # the node's name: $OS
 
     def raw(self, name: str) -> Any:
         if name in self.values:
@@ -124,7 +130,7 @@ class ParmSet:
         return template.default
 
     def __getitem__(self, name: str) -> ParmValue:
-        return ParmValue(name, self.raw(name), self.hip)
+        return ParmValue(name, self.raw(name), self.hip, self.node)
 
     def __contains__(self, name: str) -> bool:
         return name in self.values or name in self.templates

@@ -3,12 +3,14 @@ when the submitter exits, and a status URI to follow it by."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import socket
 import stat
 import threading
 import time
+import traceback
 from pathlib import Path
 from typing import TypeGuard
 from urllib.parse import unquote, urlparse
@@ -18,7 +20,7 @@ import psutil
 from . import cooklock
 from .cooklock import CookBusy
 from .cooksetup import houdini_session
-from .errors import CookError, SchedcoreError
+from .errors import CookError, SchedcoreError, SchedulerCodeError
 from .events import CookFinished, ItemAdded, ItemStateChanged
 from .journal import journal_path
 from .network import Network
@@ -47,10 +49,27 @@ def submit(network: Network, scheduler: str | None = None, node: str | None = No
     instance.transferFile(network.path)  # the network into the working dir, unless unchanged
     _own_copy(copy, network.path)  # as it was copied: the file the submitted cook loads
     with houdini_session(network):
-        uri = instance.submitAsJob(Path(network.path).name, node or "")
+        try:
+            uri = instance.submitAsJob(Path(network.path).name, node or "")
+        except Exception as exc:  # the scheduler's own code: say where, keep the rest
+            raise SchedulerCodeError(f"{spec.name} ({spec.type}): submitAsJob raised "
+                                     f"{type(exc).__name__}: {exc}{_raised_at(exc, instance)}") \
+                from None
+    if isinstance(uri, (tuple, list)) and uri:  # Houdini 18+: (status URI, job id)
+        uri = uri[0]
     if not uri:
         raise SchedcoreError(f"{spec.name} ({spec.type}) cannot submit a network as a job")
+    if not isinstance(uri, str):
+        raise SchedulerCodeError(f"{spec.name} ({spec.type}): submitAsJob returned {uri!r}; "
+                                 f"it returns the status URI (text), or (URI, job id)")
     return uri
+
+
+def _raised_at(exc: Exception, instance) -> str:
+    """`` (at file:line)``, the last line of the scheduler's own module the error passed."""
+    source = inspect.getsourcefile(type(instance)) or ""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == source]
+    return f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
 
 
 def _own_copy(copy: str, original: str) -> None:

@@ -543,3 +543,40 @@ def test_json_stays_json_when_scheduler_code_starts_processes_that_print(tmp_pat
     assert json.loads(done.stdout)["counts"] == {"CookedSuccess": 2}
     for said in ("from os.system", "from subprocess", "straight to fd 1", "from print"):
         assert done.stderr.count(said) == 2, done.stderr  # kept, on stderr
+
+
+SUBMITTER = '''
+import os
+from pdg.scheduler import PyScheduler
+
+
+class Farm(PyScheduler):
+    def onSchedule(self, work_item):
+        return True
+
+    def submitAsJob(self, graph_file, node_path):
+        {body}
+
+
+def registerTypes(type_registry):
+    type_registry.registerScheduler(Farm, label="Farm")
+'''
+
+
+@pytest.mark.parametrize("body, code, says", [
+    # Rush's: a Houdini file it copies to the farm is not here
+    ("self.transferFile(os.path.expandvars('$HHP/pdgjob/topcook.py'))", 1,
+     "farm1 (farm): submitAsJob raised FileNotFoundError: [Errno 2] No such file or "
+     "directory: '$HHP/pdgjob/topcook.py' (at {file}:11)"),
+    ("return ('file:///farm/status/7', 'job7')", 0,
+     "submitted: follow the cook at file:///farm/status/7"),  # Houdini 18+: (URI, job id)
+    ("return 7", 1, "farm1 (farm): submitAsJob returned 7; it returns the status URI"),
+])
+def test_submit_says_what_the_schedulers_submit_did(tmp_path, body, code, says):
+    env = types_folder(tmp_path, {"farm.py": SUBMITTER.format(body=body)})
+    done = subprocess.run([*SCHEDCORE, "submit", str(farm_network(tmp_path))],
+                          capture_output=True, text=True, env=env, timeout=60)
+    farm = tmp_path / "types" / "pdg" / "types" / "farm.py"
+    assert done.returncode == code, done.stderr
+    assert says.format(file=farm) in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr

@@ -86,3 +86,13 @@ def test_submit_as_job_runs_in_the_session(tmp_path):
     assert json.loads((tmp_path / "seen.json").read_text()) == {
         "HIP": str(tmp_path), "HIPNAME": "shot030",
         "HIPFILE": str(tmp_path / "shot030.top.json")}
+
+
+def test_os_in_a_parameter_is_the_nodes_name(tmp_path):
+    """Rush's default job title is ``PDG-$HIPNAME:$OS``."""
+    net = make_network(tmp_path, [{"name": "a", "type": "genericgenerator",
+                                   "parms": {"itemcount": 1, "command": "true"}}],
+                       name="shot040.top.json")
+    looks = Looks("rush1", parms={"pdg_workingdir": "$HIP/$HIPNAME-$OS"})
+    assert Engine(net, scheduler=looks).run().ok
+    assert looks.seen["workdir"] == str(tmp_path / "shot040-rush1")

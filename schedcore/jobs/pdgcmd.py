@@ -10,12 +10,15 @@ Copied into the script dir of every cook, beside ``pdgjob``::
     pdgcmd.addOutputFile("/shared/out/frame.0001.exr", result_data_tag="file/image")
     pdgcmd.workItemSuccess(pdgcmd.getItemIdFromEnv())
 
-Reports are sent in batches: a state change (start, success, failure, cancel, keepalive)
-sends everything before it at once, and the rest goes at exit. Standard library only.
+Each call is sent at once, as Houdini's are (over one kept connection, with pdgjob's
+retries), and raises ``RpcError`` when the result server does not take it, unless the call
+says ``raise_exc=False``: a job whose reports were lost fails instead of passing for a
+success. Standard library only.
 """
 
-import atexit
 import datetime
+import functools
+import inspect
 import json
 import locale
 import os
@@ -183,29 +186,37 @@ _reporter = None
 
 
 def _own():
-    """The reporter of this module's calls (what is waiting is sent at exit)."""
+    """The reporter of this module's calls."""
     global _reporter
     if _reporter is None:
         _reporter = pdgjob.Reporter(server=getResultServerAddr() or "", job_id=theJobid)
-        atexit.register(_flush_at_exit)
     return _reporter
 
 
-def _flush_at_exit():
-    try:
-        _flush()
-    except RpcError as exc:
-        sys.stderr.write("pdgcmd: {}\n".format(exc))
-
-
-def _send(kind, workitem_id, flush=False, **fields):
-    """One report through pdgjob; nothing when this job has no result server."""
+def _send(kind, workitem_id, **fields):
+    """One report through pdgjob, sent now; nothing when this job has no result server."""
     if disable_rpc:
         return
     try:
-        _own().report(kind, flush=flush, item=_item(workitem_id), **fields)
+        _own().report(kind, flush=True, item=_item(workitem_id), **fields)
     except pdgjob.ReportError as exc:
         raise RpcError(str(exc)) from None
+
+
+def _honours_raise_exc(function):
+    """Houdini's ``raise_exc=False``: a call that could not be sent says so and goes on."""
+    signature = inspect.signature(function)
+
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except RpcError as exc:
+            if signature.bind(*args, **kwargs).arguments.get("raise_exc", True):
+                raise
+            printlog("pdgcmd: {}".format(exc))
+            return None
+    return call
 
 
 def _say(to_stdout, text):
@@ -213,26 +224,31 @@ def _say(to_stdout, text):
         printlog(text)
 
 
+@_honours_raise_exc
 def workItemStartCook(workitem_id=None, subindex=-1, server_addr=None, to_stdout=True,
                       raise_exc=True):
     _say(to_stdout, "PDG_START: {};{}".format(_item(workitem_id), subindex))
-    _send("start_cook", workitem_id, flush=True)
+    _send("start_cook", workitem_id)
 
 
+@_honours_raise_exc
 def workItemSuccess(workitem_id=None, subindex=-1, server_addr=None, to_stdout=True,
                     raise_exc=True):
     _say(to_stdout, "PDG_SUCCESS: {};{};0".format(_item(workitem_id), subindex))
-    _send("success", workitem_id, flush=True, duration=0.0)
+    _send("success", workitem_id, duration=0.0)
 
 
+@_honours_raise_exc
 def workItemFailed(workitem_id=None, server_addr=None, to_stdout=True, raise_exc=True):
-    _send("failed", workitem_id, flush=True, reason="")
+    _send("failed", workitem_id, reason="")
 
 
+@_honours_raise_exc
 def workItemCancelled(workitem_id=None, server_addr=None, raise_exc=True):
-    _send("cancelled", workitem_id, flush=True)
+    _send("cancelled", workitem_id)
 
 
+@_honours_raise_exc
 def workItemSetCustomState(custom_state, workitem_id=None, subindex=-1, server_addr=None,
                            to_stdout=True, raise_exc=True):
     _say(to_stdout, "PDG_SET_CUSTOM_STATE: {};{};{}".format(_item(workitem_id), subindex,
@@ -240,6 +256,7 @@ def workItemSetCustomState(custom_state, workitem_id=None, subindex=-1, server_a
     _send("custom_state", workitem_id, state=str(custom_state))
 
 
+@_honours_raise_exc
 def workItemSetCookPercent(cook_percent, workitem_id=None, subindex=-1, server_addr=None,
                            to_stdout=True, raise_exc=True):
     _say(to_stdout, "PDG_SET_COOK_PERCENT: {};{};{}".format(_item(workitem_id), subindex,
@@ -247,6 +264,7 @@ def workItemSetCookPercent(cook_percent, workitem_id=None, subindex=-1, server_a
     _send("percent", workitem_id, percent=float(cook_percent))
 
 
+@_honours_raise_exc
 def workItemAppendLog(log_data, log_type=3, workitem_id=None, subindex=-1, server_addr=None,
                       to_stdout=True, raise_exc=True):
     _say(to_stdout, "PDG_APPEND_LOG: {};{};{}".format(_item(workitem_id), subindex,
@@ -258,14 +276,17 @@ def workItemAppendLog(log_data, log_type=3, workitem_id=None, subindex=-1, serve
     _send("log", workitem_id, text=text)
 
 
+@_honours_raise_exc
 def warning(message, workitem_id=None, server_addr=None, raise_exc=True):
     _send("warning", workitem_id, text=str(message))
 
 
+@_honours_raise_exc
 def keepalive(workitem_id=None, server_addr=None, raise_exc=True):
-    _send("keepalive", workitem_id, flush=True)
+    _send("keepalive", workitem_id)
 
 
+@_honours_raise_exc
 def invalidateCache(workitem_id=None, subindex=-1, server_addr=None, raise_exc=True):
     printlog("PDG_INVALIDATE_CACHE: {};{}".format(_item(workitem_id), subindex))
     _send("invalidate_cache", workitem_id)
@@ -280,18 +301,19 @@ def _paths(result_data, what="result_data"):
     return [p.decode("utf-8") if isinstance(p, (bytes, bytearray)) else p for p in paths]
 
 
+@_honours_raise_exc
 def addOutputFile(result_data, workitem_id=None, server_addr=None, result_data_tag="",
                   subindex=-1, and_success=False, to_stdout=True, raise_exc=True,
                   duration=0.0, hash_code=0, batch_size=50):
-    for path in _paths(result_data):
+    for path in map(delocalizePath, _paths(result_data)):
         _say(to_stdout, "PDG_RESULT: {};{};{};{};{}".format(
             _item(workitem_id), subindex, path, result_data_tag, hash_code))
-        _send("result", workitem_id, path=delocalizePath(path), tag=result_data_tag or "file",
+        _send("result", workitem_id, path=path, tag=result_data_tag or "file",
               checksum=int(hash_code))
     if and_success:
         _say(to_stdout, "PDG_SUCCESS: {};{};{}".format(_item(workitem_id), subindex,
                                                         duration))
-        _send("success", workitem_id, flush=True, duration=float(duration))
+        _send("success", workitem_id, duration=float(duration))
 
 
 reportResultData = addOutputFile  # 18.5's name; 20.x keeps it
@@ -321,58 +343,68 @@ def _attrib_array(kind, name, values, workitem_id, label):
     _send("attrib_array", workitem_id, name=str(name), type=kind, values=list(values))
 
 
+@_honours_raise_exc
 def setStringAttrib(attr_name, attr_value, attr_index=0, workitem_id=None, subindex=-1,
                     server_addr=None, raise_exc=True):
     _attrib("String", attr_name, str(attr_value), attr_index, workitem_id,
             "SET_STRING_ATTRIB")
 
 
+@_honours_raise_exc
 def setIntAttrib(attr_name, attr_value, attr_index=0, workitem_id=None, subindex=-1,
                  server_addr=None, raise_exc=True):
     _attrib("Int", attr_name, int(attr_value), attr_index, workitem_id, "SET_INT_ATTRIB")
 
 
+@_honours_raise_exc
 def setFloatAttrib(attr_name, attr_value, attr_index=0, workitem_id=None, subindex=-1,
                    server_addr=None, raise_exc=True):
     _attrib("Float", attr_name, float(attr_value), attr_index, workitem_id,
             "SET_FLOAT_ATTRIB")
 
 
+@_honours_raise_exc
 def setFileAttrib(attr_name, attr_value, attr_index=0, workitem_id=None, subindex=-1,
                   server_addr=None, raise_exc=True):
     _attrib("File", attr_name, str(attr_value), attr_index, workitem_id, "SET_FILE_ATTRIB")
 
 
+@_honours_raise_exc
 def setDictAttrib(attr_name, attr_value, attr_index=0, workitem_id=None, subindex=-1,
                   server_addr=None, raise_exc=True):
     """``attr_value``: a dict, or its JSON text as 20.x sends it."""
     _attrib("Dict", attr_name, _dict(attr_value), attr_index, workitem_id, "SET_DICT_ATTRIB")
 
 
+@_honours_raise_exc
 def setStringAttribArray(attr_name, attr_value, workitem_id=None, subindex=-1,
                          server_addr=None, raise_exc=True):
     _attrib_array("String", attr_name, [str(v) for v in attr_value], workitem_id,
                   "SET_STRING_ATTRIB_ARRAY")
 
 
+@_honours_raise_exc
 def setIntAttribArray(attr_name, attr_value, workitem_id=None, subindex=-1,
                       server_addr=None, raise_exc=True):
     _attrib_array("Int", attr_name, [int(v) for v in attr_value], workitem_id,
                   "SET_INT_ATTRIB_ARRAY")
 
 
+@_honours_raise_exc
 def setFloatAttribArray(attr_name, attr_value, workitem_id=None, subindex=-1,
                         server_addr=None, raise_exc=True):
     _attrib_array("Float", attr_name, [float(v) for v in attr_value], workitem_id,
                   "SET_FLOAT_ATTRIB_ARRAY")
 
 
+@_honours_raise_exc
 def setFileAttribArray(attr_name, attr_value, workitem_id=None, subindex=-1,
                        server_addr=None, raise_exc=True):
     _attrib_array("File", attr_name, [str(v) for v in attr_value], workitem_id,
                   "SET_FILE_ATTRIB_ARRAY")
 
 
+@_honours_raise_exc
 def setDictAttribArray(attr_name, attr_value, workitem_id=None, subindex=-1,
                        server_addr=None, raise_exc=True):
     _attrib_array("Dict", attr_name, [_dict(v) for v in attr_value], workitem_id,
@@ -383,6 +415,7 @@ def _dict(value):
     return json.loads(value) if is_str(value) else dict(value)
 
 
+@_honours_raise_exc
 def setPyObjectAttrib(attr_name, attr_value, workitem_id=None, subindex=-1,
                       server_addr=None, raise_exc=True):
     """``attr_value``: the ``repr()`` of a Python value (only literals are taken)."""
@@ -390,6 +423,7 @@ def setPyObjectAttrib(attr_name, attr_value, workitem_id=None, subindex=-1,
          str(attr_value), theJobid)
 
 
+@_honours_raise_exc
 def writeAttribute(attr_name, attr_value, item_name=None, server_addr=None, raise_exc=True):
     """17.5's call, kept by Houdini as deprecated."""
     values = attr_value if isinstance(attr_value, list) else [attr_value]
@@ -397,6 +431,7 @@ def writeAttribute(attr_name, attr_value, item_name=None, server_addr=None, rais
          theJobid)
 
 
+@_honours_raise_exc
 def reportServerStarted(servername, pid, host, port, proto_type, log_fname, workitem_id=None,
                         server_addr=None, raise_exc=True):
     _send("sharedserver", workitem_id, info={
@@ -405,22 +440,12 @@ def reportServerStarted(servername, pid, host, port, proto_type, log_fname, work
     for value, tag in ((host, "socket/ip"), (str(port), "socket/port"),
                        (log_fname, "file/text/log")):
         _send("result", workitem_id, path=str(value), tag=tag, checksum=0)
-    _flush()
-
-
-def _flush():
-    if _reporter is not None:
-        try:
-            _reporter.flush()
-        except pdgjob.ReportError as exc:
-            raise RpcError(str(exc)) from None
 
 
 # == queries (XML-RPC, as Houdini's helper asks them) ====================================
 def _rpc(method, *args):
     if disable_rpc:
         return None
-    _flush()  # what was said before comes first
     address = getResultServerAddr()
     secret, host, port = pdgjob.split_address(address)
     url = "http://{}{}:{}".format(secret + "@" if secret else "", host, port)
@@ -431,10 +456,12 @@ def _rpc(method, *args):
             raise RpcError("{}: {}".format(method, exc)) from None
 
 
+@_honours_raise_exc
 def getWorkItemJSON(workitem_id, subindex, server_addr=None, raise_exc=True):
     return _rpc("get_workitem_json", _item(workitem_id), subindex) or ""
 
 
+@_honours_raise_exc
 def checkReady(workitem_id, subindex, server_addr=None, raise_exc=True):
     answer = _rpc("check_ready_batch", _item(workitem_id), subindex)
     if answer is not None and int(answer) == 2:
@@ -442,11 +469,13 @@ def checkReady(workitem_id, subindex, server_addr=None, raise_exc=True):
     return answer is not None and int(answer) == 1
 
 
+@_honours_raise_exc
 def waitUntilReady(workitem_id, subindex, server_addr=None, raise_exc=True):
     while not disable_rpc and not checkReady(workitem_id, subindex):
         time.sleep(batch_poll_delay)
 
 
+@_honours_raise_exc
 def appendSubItem(workitem_id, server_addr=None, raise_exc=True):
     answer = _rpc("add_sub_item_batch", _item(workitem_id))
     return int(answer) if answer else -1

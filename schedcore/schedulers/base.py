@@ -24,7 +24,7 @@ from ..compat.services import HoudiniServices
 from ..errors import CookError
 from ..jobs import pdgserver
 from ..parms import ParmSet, ParmTemplate, spare_of
-from ..peers import TrustedHosts
+from ..peers import TrustedHosts, is_loopback
 from ..privatefiles import (
     cook_temp_dir,
     copy_new,
@@ -143,7 +143,7 @@ class Scheduler(HoudiniServices):
 
     def __init__(self, name: str = "", parms: dict | None = None, hip: str = ""):
         self.name = name or self.type_name
-        self.parms = ParmSet(self.parm_templates, parms or {}, hip or os.getcwd())
+        self.parms = ParmSet(self.parm_templates, parms or {}, hip or os.getcwd(), self.name)
         self._hip_given = bool(hip)  # made in code without one: a cook gives its network's
         self._cook: CookContext | None = None  # the cook it serves (attach)
         self._local_dir = self._remote_dir = ""
@@ -287,6 +287,31 @@ class Scheduler(HoudiniServices):
         if secret and self._server.needs_secret:
             return f"{secret}@{self._server_host_port()}"
         return self._server_host_port()
+
+    def result_server_problem(self) -> str:
+        """Why jobs could not reach the result server at the address this scheduler hands
+        them (its ``workItemResultServerAddr``, which farm schedulers override), or "". The
+        engine asks once ``onStartCook`` returned."""
+        if self._server is None:
+            return ""
+        try:
+            given = str(self.workItemResultServerAddr())
+        except Exception:  # said where the scheduler itself calls it
+            return ""
+        host = given.rpartition("@")[2].rpartition(":")[0].strip("[]")
+        bound = self._server.address[0]
+        if not host or bound in ("0.0.0.0", "::", host):
+            return ""
+        try:
+            found = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
+        except (OSError, UnicodeError):
+            return (f"{self.name} hands its jobs the result server's address {given!r}, "
+                    f"whose host does not resolve here; jobs on this machine cannot report")
+        if bound in found or (is_loopback(bound) and all(map(is_loopback, found))):
+            return ""
+        return (f"{self.name} hands its jobs the result server's address {host}, but the "
+                f"server listens on {bound} only, so they cannot report: set "
+                f"pdg_resultserverbind to 0.0.0.0 (or to {host})")
 
     def _server_host_port(self) -> str:
         """``host:port`` of the result server as jobs on other machines reach it."""

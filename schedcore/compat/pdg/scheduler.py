@@ -38,7 +38,7 @@ class PyScheduler(Scheduler):
         instance = cls(None, name)
         instance.name = name
         # the class's parameters, its templateBody's, and the node's spare ones
-        instance.parms = ParmSet(templates_of(cls) + spare_of(parms), parms or {}, hip)
+        instance.parms = ParmSet(templates_of(cls) + spare_of(parms), parms or {}, hip, name)
         instance._hip_given = bool(hip)
         return instance
 
