@@ -190,3 +190,28 @@ def test_what_the_base_class_did_is_not_credited_to_the_scheduler(broken):
     assert uris.status == check.PASSED and "no log URIs" in uris.line()
     assert submitted.status == check.PASSED
     assert "it defines no submitAsJob: the base class's default ran" in submitted.line()
+
+
+def test_parameters_a_houdini_file_declares_in_its_template_body_can_be_set(tmp_path):
+    """OpenCue's scheduler declares oc_python and the rest in templateBody()."""
+    module = tmp_path / "templated.py"
+    module.write_text(
+        "import json\nfrom pdg.scheduler import PyScheduler\n\n\n"
+        "class Templated(PyScheduler):\n"
+        "    @classmethod\n    def templateName(cls):\n        return 'templated'\n\n"
+        "    @classmethod\n    def templateBody(cls):\n"
+        "        return json.dumps({'name': 'templated', 'parameters': [\n"
+        "            {'name': 'oc_python', 'label': 'Python', 'type': 'String', 'value': ''}]})\n\n"
+        "    def onSchedule(self, work_item):\n        return True\n\n\n"
+        "def registerTypes(type_registry):\n"
+        "    type_registry.registerScheduler(Templated)\n")
+    reg = registry.default()
+    before = list(reg.extra_files)
+    try:
+        target = check.resolve(str(module), {"oc_python": "/usr/bin/python3"})
+        assert target.spec.parms["oc_python"] == "/usr/bin/python3"
+        with pytest.raises(check.TargetError, match="has no parameter 'oc_pyhton'"):
+            check.resolve(str(module), {"oc_pyhton": "x"})
+    finally:
+        reg.extra_files[:] = before
+        reg.reload()

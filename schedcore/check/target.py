@@ -12,6 +12,7 @@ from .. import network as network_file
 from .. import registry
 from ..errors import SchedcoreError, did_you_mean
 from ..network import SchedulerSpec
+from ..parms import templates_of
 
 # Optional scenarios a built-in type promises to pass; a type of its own says so with a class
 # attribute ``conformance_claims`` (a set of these names).
@@ -104,7 +105,7 @@ def _target(spec: SchedulerSpec, label: str, source: str) -> Target:
 
 def set_parms(target: Target, parms: dict) -> None:
     """Set ``parms`` on the target, refusing names neither its type nor the node declares."""
-    known = {t.name for t in target.cls.parm_templates} | \
+    known = {t.name for t in templates_of(target.cls)} | \
         {t.name for t in target.spec.spare_parms}
     for name, value in parms.items():
         if name not in known:
