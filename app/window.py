@@ -187,6 +187,11 @@ class MainWindow(QMainWindow):
         self.resizeDocks([viewer], [300], Qt.Orientation.Vertical)
         self.viewer_dock, self.problems_dock = viewer, problems
 
+    def show_pane(self, dock: QDockWidget) -> None:
+        """A pane shown in front of those it shares its place with, closed or not."""
+        dock.show()
+        dock.raise_()
+
     # -- menus ---------------------------------------------------------------------------
     def _menus(self) -> None:
         file = self.menuBar().addMenu("&File")
@@ -227,6 +232,11 @@ class MainWindow(QMainWindow):
         view = self.menuBar().addMenu("&View")  # the keys work over the network alone
         view.addAction("Frame &All\tA", self.panel.frame_all)
         view.addAction("Frame &Selected\tF", self.panel.frame_selected)
+        panes = view.addMenu("&Panes")  # a closed pane comes back here, in front
+        for dock, label in ((self.viewer_dock, "Cook &Viewer"), (self.problems_dock, "&Problems"),
+                            (self.shell, "Python &Shell"), (self.submitted_dock, "Submitted &Jobs"),
+                            (self.check_dock, "Scheduler &Check")):
+            panes.addAction(label, lambda dock=dock: self.show_pane(dock))
         cook = self.menuBar().addMenu("&Cook")
         toolbar = self.addToolBar("Cook")
         toolbar.setObjectName("cooktoolbar")

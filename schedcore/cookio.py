@@ -69,8 +69,17 @@ class KeepSharedServer:
     info: dict[str, Any]
 
 
+@dataclass(slots=True)
+class CallGetLogURI:
+    """Ask the scheduler's ``getLogURI`` again for ``item``, which has no log URI as it starts
+    or ends (a farm knows it once it took the job); answer with ``LogFound``."""
+
+    scheduler: str
+    item: WorkItem
+
+
 Instruction = (CallOnSchedule | CallOnSchedulePassEnd | CallOnTick | CallOnScheduleStatic
-               | CookHere | KeepSharedServer)
+               | CookHere | KeepSharedServer | CallGetLogURI)
 
 # -- answers: what the engine tells the state of a call it made ---------------------------
 
@@ -87,6 +96,14 @@ class ScheduleAnswer:
     log_uri: str = ""
     status_uri: str = ""
     found: tuple[OutputFile, ...] = ()
+
+
+@dataclass(slots=True)
+class LogFound:
+    """What ``getLogURI`` answered when asked again (``CallGetLogURI``)."""
+
+    item: WorkItem
+    log_uri: str
 
 
 @dataclass(slots=True)

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .cookio import (
+    CallGetLogURI,
     CallOnSchedule,
     CallOnSchedulePassEnd,
     CallOnScheduleStatic,
@@ -34,6 +35,7 @@ from .cookio import (
     CookedHere,
     CookHere,
     KeepSharedServer,
+    LogFound,
     PassEnded,
     ScheduleAnswer,
     TickAnswer,
@@ -71,6 +73,8 @@ S = WorkItemState
 Found = Sequence[OutputFile]  # a succeeded item's expected outputs that exist
 _SUCCESS = (S.CookedSuccess, S.CookedCache)
 _IN_FLIGHT = (S.Scheduled, S.Cooking)
+# an item leaving these states was its scheduler's, which may know its log URI by then
+_HANDED = _IN_FLIGHT
 
 
 class CookResult:
@@ -222,6 +226,11 @@ class CookState:
             self.canceled = True
         self._next_step()
         return self._take()
+
+    def log_found(self, answer: LogFound) -> None:
+        """A log URI given after ``onSchedule``; the one given first stays."""
+        if answer.log_uri and not answer.item.log_uri:
+            answer.item.log_uri = answer.log_uri
 
     def schedule_answered(self, answer: ScheduleAnswer) -> list[Any]:
         """What ``onSchedule`` answered for an item; then the next item of the pass."""
@@ -410,6 +419,8 @@ class CookState:
             return False
         item.state = new
         self.in_flight += (new in _IN_FLIGHT) - (old in _IN_FLIGHT)
+        if old in _HANDED and not item.log_uri:  # its scheduler may know it by now
+            self._out.append(CallGetLogURI(self.nodes[item.node].sched.name, item))
         if self.observed:
             self._out.append(ItemStateChanged(item, old, new))
         return True

@@ -30,6 +30,7 @@ from typing import Any
 from . import journal as journal_file
 from . import process, serverends
 from .cookio import (
+    CallGetLogURI,
     CallOnSchedule,
     CallOnSchedulePassEnd,
     CallOnScheduleStatic,
@@ -37,6 +38,7 @@ from .cookio import (
     CookedHere,
     CookHere,
     KeepSharedServer,
+    LogFound,
     PassEnded,
     ScheduleAnswer,
     TickAnswer,
@@ -335,6 +337,14 @@ class Engine:
                 self._carrying = False
             work.extend(after)
 
+    def _on_get_log_uri(self, step: CallGetLogURI) -> list[Any]:
+        try:
+            found = self._schedulers[step.scheduler].getLogURI(step.item)
+        except Exception:  # said when onSchedule's answer asked it
+            found = ""
+        self.state.log_found(LogFound(step.item, str(found or "")))
+        return []
+
     def _on_schedule(self, step: CallOnSchedule) -> list[Any]:
         scheduler, item = self._schedulers[step.scheduler], step.item
         try:
@@ -405,6 +415,7 @@ class Engine:
         CallOnSchedule: _on_schedule, CallOnSchedulePassEnd: _on_pass_end,
         CallOnTick: _on_tick, CallOnScheduleStatic: _on_schedule_static,
         CookHere: _on_cook_here, KeepSharedServer: _on_keep_server,
+        CallGetLogURI: _on_get_log_uri,
     }
 
     def _said(self) -> list[Any]:

@@ -41,6 +41,7 @@ from hypothesis import strategies as st
 
 from schedcore import network as network_file
 from schedcore.cookio import (
+    CallGetLogURI,
     CallOnSchedule,
     CallOnSchedulePassEnd,
     CallOnScheduleStatic,
@@ -48,6 +49,7 @@ from schedcore.cookio import (
     CookedHere,
     CookHere,
     KeepSharedServer,
+    LogFound,
     PassEnded,
     ScheduleAnswer,
     TickAnswer,
@@ -636,10 +638,25 @@ class Play:
         self.keep_server(step.scheduler, step.name, step.item)
         return []
 
+    def on_get_log_uri(self, step: CallGetLogURI) -> list:
+        """Asked only of the scheduler that was given the item, while it has no log URI;
+        what it answers is kept."""
+        item = step.item
+        if not self.handed(item) or item.log_uri:
+            self.violation(f"getLogURI asked again for {item.name} "
+                           f"({'handed' if self.handed(item) else 'never handed'}, log URI "
+                           f"{item.log_uri!r})")
+        if step.scheduler != self.state.nodes[item.node].sched.name:
+            self.violation(f"getLogURI of {step.scheduler} asked for {item.name}")
+        self.state.log_found(LogFound(item, f"file:///logs/{item.name}.log"))
+        if item.log_uri != f"file:///logs/{item.name}.log":
+            self.violation(f"the log URI found for {item.name} was not kept")
+        return []
+
     HANDLERS = {
         CallOnSchedule: on_schedule, CallOnSchedulePassEnd: on_pass_end, CallOnTick: on_tick,
         CallOnScheduleStatic: on_schedule_static, CookHere: on_cook_here,
-        KeepSharedServer: on_keep_server,
+        KeepSharedServer: on_keep_server, CallGetLogURI: on_get_log_uri,
     }
 
     # -- the end, as the engine's _finish

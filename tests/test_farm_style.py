@@ -99,3 +99,53 @@ def test_an_address_the_server_does_not_listen_on_is_said_and_its_tasks_fail(tmp
         f"0.0.0.0 (or to {local_ip()})"]
     assert [i.state for i in result.items] == [S.CookedFail, S.CookedFail]
     assert not any(i.hasAttrib("n") for i in result.items)
+
+
+class BatchStyle(Scheduler):
+    """OpenCue's shape: items wait in onSchedule, go out together from onTick, and each log's
+    path is known only then; getLogURI answers "" until it is."""
+
+    type_name = "batchstyle"
+
+    def __init__(self, hip):
+        super().__init__("farm1", {"pdg_tickperiod": 0.05}, hip)
+        self.pending, self.tasks, self.logs = [], {}, {}
+
+    def onSchedule(self, work_item):
+        self.pending.append(work_item)
+        return ScheduleResult.Succeeded
+
+    def onTick(self):
+        for item in self.pending:
+            log = os.path.join(self.workingDir(True), f"farm-{item.name}.log")
+            with open(log, "w") as out:
+                self.tasks[item.id] = subprocess.Popen(["echo", item.name], stdout=out)
+            self.logs[item.id] = log
+            self.workItemStartCook(item.id)
+        self.pending = []
+        for item_id, task in list(self.tasks.items()):
+            if task.poll() is not None:
+                del self.tasks[item_id]
+                self.workItemSucceeded(item_id)
+        return TickResult.SchedulerReady
+
+    def getLogURI(self, work_item):
+        log = self.logs.get(work_item.id)
+        return f"file://{log}" if log else ""
+
+
+def test_a_log_uri_known_once_the_farm_took_the_job_is_asked_for_again(tmp_path):
+    from schedcore.events import ItemStateChanged
+    net = make_network(tmp_path, [{"name": "gen", "type": "genericgenerator", "parms": {
+        "itemcount": 3, "command": "true"}}])
+    engine = Engine(net, scheduler=BatchStyle(str(tmp_path)))
+    seen = []
+    engine.events.subscribe(lambda e: seen.append((e.item.name, e.new, e.item.log_uri))
+                            if isinstance(e, ItemStateChanged) else None)
+    result = engine.run()
+    assert result.ok
+    for item in result.items:
+        log = tmp_path / f"farm-{item.name}.log"
+        assert item.log_uri == f"file://{log}" and log.read_text() == f"{item.name}\n"
+        # the Cook Viewer has it as the item starts
+        assert (item.name, S.Cooking, item.log_uri) in seen

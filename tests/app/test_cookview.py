@@ -330,3 +330,17 @@ def test_text_a_job_reported_shows_after_its_log(qtbot, windows, tmp_path):
     text = win.viewer.log.toPlainText()
     assert text.index("printed by the job") < text.index("reported to the cook") < \
         text.index("rendered 3 tiles of 4") < text.index("warning: disk nearly full")
+
+
+def test_view_panes_brings_back_a_closed_pane_in_front(qtbot, windows, tmp_path):
+    win = windows(failing_network(tmp_path))
+    win.problems_dock.close()
+    assert not win.problems_dock.isVisible()
+    panes = next(a.menu() for a in win.menuBar().actions() if a.text() == "&View")
+    panes = next(a.menu() for a in panes.actions() if a.text() == "&Panes")
+    labels = [a.text() for a in panes.actions()]
+    assert labels == ["Cook &Viewer", "&Problems", "Python &Shell", "Submitted &Jobs",
+                      "Scheduler &Check"]
+    next(a for a in panes.actions() if a.text() == "&Problems").trigger()
+    qtbot.waitUntil(lambda: win.problems_dock.isVisible()
+                    and win.problems.viewport().width() > 200)

@@ -156,7 +156,9 @@ def test_a_broken_scheduler_file_is_fixed_in_its_own_window(xdisplay, tmp_path):
         FIX_HOOK)
     state = studio.wait_for(lambda s: not s["cooking"] and s["problems_tab"], timeout=60,
                             what="the cook over")
-    xdisplay.click(*state["problems_tab"])  # the cook went well: the Cook Viewer is in front
+    # the cook went well: the Cook Viewer is in front; View > Panes > Problems brings it (the
+    # keys, as the tab's reported place can be off after a cook: a studio issue still open)
+    xdisplay.key("alt+v", "p", "p")
     state = studio.wait_for(lambda s: s["load_error_point"], what="the load error in Problems")
     xdisplay.click(*state["load_error_point"], times=2)
     studio.wait_for(lambda s: s["source"] and s["source"]["active"] and s["source"]["focus"],
