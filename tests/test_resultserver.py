@@ -116,8 +116,8 @@ class Cook:
 def cook(tmp_path):
     started = []
 
-    def make(count=2):
-        started.append(Cook(tmp_path, count))
+    def make(count=2, **parms):
+        started.append(Cook(tmp_path, count, **parms))
         return started[-1]
 
     yield make

@@ -20,30 +20,15 @@ from schedcore.workitem import WorkItemState as S
 
 from .test_hostile import as_another_user
 from .test_pdgcmd_calls import JOB, run_job
-from .test_resultserver import Cook
+from .test_resultserver import cook  # noqa: F401 -- the fixture
 
 SET = [["set_int_attrib", ["$ID", -1, "n", 1, 0, "$JOB"]]]
 needs_owners = pytest.mark.skipif(not owners_known(), reason="this kernel does not name the "
                                   "owner of a TCP connection (no sock_diag/inet_diag)")
 
 
-@pytest.fixture
-def cook(tmp_path):
-    started = []
-
-    def make(count=2, **parms):
-        started.append(Cook(tmp_path, count, **parms))
-        return started[-1]
-
-    yield make
-    for running in started:
-        if running.engine.result is None:
-            running.engine.cancel()
-            running.engine.wait(20)
-
-
 @needs_owners
-def test_jobs_on_loopback_get_a_bare_address_and_report_without_the_secret(cook):
+def test_jobs_on_loopback_get_a_bare_address_and_report_without_the_secret(cook):  # noqa: F811
     c = cook(1)
     (item_id,) = c.ids
     assert "@" not in c.address and c.host == "127.0.0.1"
@@ -58,7 +43,7 @@ def test_jobs_on_loopback_get_a_bare_address_and_report_without_the_secret(cook)
 
 
 @needs_owners
-def test_another_local_user_without_the_secret_writes_nothing(cook):
+def test_another_local_user_without_the_secret_writes_nothing(cook):  # noqa: F811
     command, who = as_another_user()
     if who != "nobody":
         pytest.skip("needs another local user: run as root where `nobody` and runuser exist")
@@ -88,7 +73,7 @@ def test_the_kernel_names_the_owner_of_a_connection():
 
 
 @pytest.mark.usefixtures("outsiders_only")
-def test_a_trusted_network_reports_without_the_secret(cook):
+def test_a_trusted_network_reports_without_the_secret(cook):  # noqa: F811
     trusted = cook(1, pdg_trustedhosts="10.9.0.0/16 127.0.0.0/8")
     (item_id,) = trusted.ids
     assert run_job(trusted, item_id, SET, PDG_RESULT_SERVER=trusted.bare,
@@ -98,7 +83,7 @@ def test_a_trusted_network_reports_without_the_secret(cook):
 
 
 @pytest.mark.usefixtures("outsiders_only")
-def test_an_untrusted_host_needs_the_secret(cook):
+def test_an_untrusted_host_needs_the_secret(cook):  # noqa: F811
     c = cook(1, pdg_trustedhosts="10.9.0.0/16")
     (item_id,) = c.ids
     assert "@" in c.address  # an outsider may connect: jobs carry the secret
@@ -108,7 +93,7 @@ def test_an_untrusted_host_needs_the_secret(cook):
     c.finish()
 
 
-def test_the_address_jobs_get(cook):
+def test_the_address_jobs_get(cook):  # noqa: F811
     beyond = cook(1, pdg_resultserverbind="0.0.0.0")
     assert "@" in beyond.address  # any host may connect: the secret rides along
     beyond.finish()
@@ -118,7 +103,7 @@ def test_the_address_jobs_get(cook):
     everyone.finish()
 
 
-def test_a_trusted_host_name_that_does_not_resolve_is_said(cook):
+def test_a_trusted_host_name_that_does_not_resolve_is_said(cook):  # noqa: F811
     c = cook(1, pdg_trustedhosts="farm-node-that-is-not-here.invalid 10.0.0.1")
     c.finish()
     assert any("farm-node-that-is-not-here.invalid" in w and "not trusted" in w
