@@ -109,13 +109,14 @@ def test_a_double_click_on_failures_alike_shows_them_all(xdisplay, tmp_path):  #
 
 
 FIX_HOOK = '''
-from PySide6.QtWidgets import QTabBar
+from PySide6.QtWidgets import QApplication, QTabBar
 
 from schedcore import registry
 
 
 def state(window):
     problems, view = window.problems, window.source_view
+    popup = QApplication.activePopupWidget()
     point = tab = None
     for n in range(problems.count()):
         # the part of the line a person sees (the panel may be narrower than the line), once
@@ -130,6 +131,7 @@ def state(window):
             if bar.tabText(n) == "Problems" and bar.isVisible():
                 tab = bar.mapToGlobal(bar.tabRect(n).center())
     return {"load_error_point": [point.x(), point.y()] if point else None,
+            "menu": popup.title() if popup is not None and hasattr(popup, "title") else "",
             "problems_tab": [tab.x(), tab.y()] if tab else None,
             "cooking": window.bridge.cooking, "dirty": window.document.dirty,
             "source": None if view is None else {
@@ -158,7 +160,11 @@ def test_a_broken_scheduler_file_is_fixed_in_its_own_window(xdisplay, tmp_path):
                             what="the cook over")
     # the cook went well: the Cook Viewer is in front; View > Panes > Problems brings it (the
     # keys, as the tab's reported place can be off after a cook: a studio issue still open)
-    xdisplay.key("alt+v", "p", "p")
+    xdisplay.key("alt+v")
+    studio.wait_for(lambda s: s["menu"] == "&View", what="the View menu open")
+    xdisplay.key("p")
+    studio.wait_for(lambda s: s["menu"] == "&Panes", what="its Panes menu open")
+    xdisplay.key("p")
     state = studio.wait_for(lambda s: s["load_error_point"], what="the load error in Problems")
     xdisplay.click(*state["load_error_point"], times=2)
     studio.wait_for(lambda s: s["source"] and s["source"]["active"] and s["source"]["focus"],
