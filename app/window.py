@@ -224,7 +224,7 @@ class MainWindow(QMainWindow):
         add = QAction("&Add Node…  (Tab)", self)
         add.triggered.connect(self.open_tab_menu)
         reload_types = QAction("&Reload Types", self, shortcut="Ctrl+R")
-        reload_types.triggered.connect(self.reload_types)
+        reload_types.triggered.connect(lambda: self.reload_types())  # not triggered's bool
         check_action = QAction("&Check Scheduler", self, toolTip="Run the selected scheduler "
                                "node through the conformance kit's scenarios, in the background")
         check_action.triggered.connect(self.check_scheduler)
@@ -333,9 +333,13 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open network", start,
                                               "TOP networks (*.top.json);;All files (*)")
         if path:
-            self.open_path(path)
+            self.open_path(path, asked=True)
 
-    def open_path(self, path: str) -> bool:
+    def open_path(self, path: str, asked: bool = False) -> bool:
+        """Open the network at ``path`` in place of this one, once unsaved changes are saved
+        or given up (``asked``: the caller asked already)."""
+        if not asked and not self._may_discard():
+            return False
         try:
             document = Document.open(path)
         except SchedcoreError as exc:
@@ -524,6 +528,8 @@ class MainWindow(QMainWindow):
                                                    ";;".join(forms))
         if not path:
             return
+        if not path.endswith(".py"):  # the Scheduler Factory loads .py files only
+            path += ".py"
         from schedcore import codegen
 
         try:
@@ -533,13 +539,26 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Not saved", str(exc))
             self._jump_to_error(exc)
             return
-        if any(Path(path).resolve().parent == f.resolve() for f in registry.default().folders()):
-            registry.default().reload()
+        self.statusBar().showMessage(f"Saved {path}: {self._registered(path)}", 15000)
+
+    def _registered(self, path: str) -> str:
+        """Load the saved module as the Scheduler Factory would, and say what it made."""
+        where = Path(path).resolve()
+        reg = registry.default()
+        if any(where.parent == f.resolve() for f in reg.folders()):
+            reg.reload()
         else:
-            registry.register_file(path)
+            try:
+                registry.register_file(where)
+            except ImportError as exc:
+                return f"it did not load: {exc}"
         self._refresh_tab_menu()
-        self.statusBar().showMessage(f"Saved {path}: the scheduler type {node!r} is in the TAB "
-                                     f"menu", 8000)
+        failures = [f for f in reg.failures if Path(f.file).resolve() == where]
+        if failures:
+            return f"it did not load: {failures[0]}"
+        names = [t.name for t in reg.types.values() if Path(t.origin).resolve() == where]
+        return (f"the scheduler type {', '.join(map(repr, names))} is in the TAB menu" if names
+                else "it registers no scheduler type")
 
     def _jump_to_error(self, exc: Exception) -> None:
         problems = getattr(exc, "problems", None)

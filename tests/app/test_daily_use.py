@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from schedstudio import main as studio_main
@@ -109,6 +109,34 @@ def test_quit_with_a_typed_edit_asks_first(qtbot, windows, example, monkeypatch)
     assert "Ctrl+Q" in win.quit_action.shortcut().toString()
     win.quit_action.trigger()
     assert asked and win.isVisible()
+
+
+@pytest.mark.parametrize("answer, opened", [(QMessageBox.StandardButton.Cancel, False),
+                                             (QMessageBox.StandardButton.Discard, True)])
+def test_open_recent_with_a_typed_edit_asks_first(qtbot, windows, example, monkeypatch, answer,
+                                                  opened):
+    other = example.parent / "python_scheduler.top.json"
+    win = windows(example)
+    win._remember(str(other))
+    win.panel.select("render1")
+    type_into(qtbot, win.pane.widgets["command"], "echo unsaved")
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(
+        lambda *args, **kwargs: asked.append(args) or answer))
+    recent = next(a for a in win.recent_menu.actions() if a.text() == str(other.resolve()))
+    recent.trigger()
+    assert asked and "unsaved changes" in asked[0][2]
+    assert (Path(win.document.path).resolve() == other.resolve()) is opened
+    if not opened:  # the edit is still there
+        assert win.document.dirty
+        assert win.document.network.node("render1").parms["command"] == "echo unsaved"
+
+
+def test_reload_types_from_its_menu_says_what_it_did(qtbot, windows, example):
+    win = windows(example)
+    action = next(a for a in win.findChildren(QAction) if a.text() == "&Reload Types")
+    action.trigger()  # an exception in the slot fails the test
+    assert win.statusBar().currentMessage().startswith(("Types reloaded", "No type file"))
 
 
 # -- 7. undo that says what it undoes, and redo -----------------------------------------------

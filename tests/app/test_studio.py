@@ -97,6 +97,25 @@ def test_python_scheduler_pane_save_to_python_and_the_tab_menu(qtbot, window, mo
         registry.default().reload()
 
 
+def test_save_to_python_adds_the_extension_and_says_only_what_loaded(qtbot, window,
+                                                                     monkeypatch):
+    """A name typed without .py still makes a module the Scheduler Factory loads; the status
+    bar says what the registry found in it."""
+    target = registry.user_types_folder() / "noextension"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *args, **kwargs: (str(target), "")))
+    try:
+        window.save_to_python("pythonscheduler1")
+        saved = target.with_suffix(".py")
+        assert saved.is_file() and not target.exists()
+        assert window.statusBar().currentMessage() == (
+            f"Saved {saved}: the scheduler type 'pythonscheduler1' is in the TAB menu")
+        assert "pythonscheduler1" in registry.scheduler_types()
+    finally:
+        target.with_suffix(".py").unlink(missing_ok=True)
+        registry.default().reload()
+
+
 def test_code_editor_keys_and_live_syntax_check(qtbot, window):
     click_node(qtbot, window, "pythonscheduler1")
     field = window.pane.editors["onTick"]
