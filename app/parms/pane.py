@@ -121,6 +121,7 @@ class ParameterPane(QWidget):
             self._body.setParent(None)
             self._body.deleteLater()
         self.node = name
+        self.working_dir_label: QLabel | None = None  # the shown node's, if it has one
         self.widgets, self.editors = Built(self._make_tab_of), Built(self._make_tab_of)
         self._unmade, self._tab_of = {}, {}
         self._body = QWidget()
@@ -440,7 +441,7 @@ class ParameterPane(QWidget):
                 widget.setCurrentText(str(value))
         finally:
             widget.blockSignals(False)
-        if parm == "pdg_workingdir" and hasattr(self, "working_dir_label"):
+        if parm == "pdg_workingdir" and self.working_dir_label is not None:
             self.working_dir_label.setText(expand_vars(str(value), self.document.network.hip))
 
 

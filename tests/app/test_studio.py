@@ -287,6 +287,20 @@ def test_changes_made_elsewhere_show_in_the_pane(qtbot, window):
     assert window.pane.working_dir_label.text() == "/tmp/elsewhere"
 
 
+def test_a_working_dir_typed_after_another_scheduler_was_shown(qtbot, window):
+    """The Python Scheduler's pane shows its working dir expanded; once another node is shown,
+    that label is gone and typing the Local Scheduler's working dir must not reach it."""
+    click_node(qtbot, window, "pythonscheduler1")
+    assert window.pane.working_dir_label is not None
+    click_node(qtbot, window, "localscheduler1")
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # the old pane is gone
+    field = window.pane.widgets["pdg_workingdir"]
+    field.setFocus()
+    field.selectAll()
+    qtbot.keyClicks(field, "/tmp/x")  # an exception in a slot fails the test
+    assert window.document.spec("localscheduler1").parms["pdg_workingdir"] == "/tmp/x"
+
+
 def test_reload_types_lists_new_and_broken_files(qtbot, window):
     folder = registry.user_types_folder()
     folder.mkdir(parents=True, exist_ok=True)
