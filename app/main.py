@@ -215,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(f"schedstudio: {exc}\n")
             return 2
         window.show()
+        show_errors_in_problems()
         scan_types_after_first_paint(window)
     if os.environ.get(EXIT_WHEN_SHOWN):
         exit_when_shown(window)
@@ -233,6 +234,30 @@ def main(argv: list[str] | None = None) -> int:
     elif args.screenshot:
         return 0 if save_screenshot(window, args.screenshot) else 1
     return app.exec()
+
+
+def show_errors_in_problems() -> None:
+    """An exception no code of the studio caught (in a slot, an event handler) is shown in
+    the Problems of the window in front, with its traceback, besides stderr: never silent,
+    and the studio goes on."""
+    import traceback
+
+    from PySide6.QtWidgets import QApplication
+
+    from .window import MainWindow
+
+    previous = sys.excepthook
+
+    def hook(kind, exc, tb) -> None:
+        previous(kind, exc, tb)
+        windows = [w for w in QApplication.topLevelWidgets()
+                   if isinstance(w, MainWindow) and w.isVisible()]
+        active = QApplication.activeWindow()
+        window = active if isinstance(active, MainWindow) else next(iter(windows), None)
+        if window is not None:
+            window.internal_error("".join(traceback.format_exception(kind, exc, tb)))
+
+    sys.excepthook = hook
 
 
 @contextlib.contextmanager

@@ -631,6 +631,12 @@ class MainWindow(QMainWindow):
         self.cancel_action.setEnabled(True)
         self.statusBar().showMessage("Cooking…")
 
+    def internal_error(self, text: str) -> None:
+        """An exception of the studio's own code that nothing caught: in Problems with its
+        traceback (the last line shown), said in the status bar."""
+        self.problems.add("internal error of the studio (please report it)", text.rstrip())
+        self.statusBar().showMessage("An internal error of the studio: see Problems", 15000)
+
     def _cook_message(self, message) -> None:
         self.problems.add(message.level, message.text)
 

@@ -380,3 +380,27 @@ def test_a_second_cook_shows_its_own_log(qtbot, windows, tmp_path):
     assert Path(first.log_file).read_text() == "first cook\n"  # kept, as it was
     win.viewer.select_item(second.id)
     assert win.viewer.log.toPlainText() == "second cook\n"
+
+
+@pytest.mark.qt_no_exception_capture
+def test_an_error_in_a_slot_shows_in_problems_with_its_traceback(qtbot, windows, example):
+    from PySide6.QtCore import QTimer
+
+    win = windows(example)
+    before = sys.excepthook
+    studio_main.show_errors_in_problems()
+    try:
+        def broken_slot():
+            raise TypeError("unsupported operand type(s) for +: 'bool' and 'str'")
+
+        QTimer.singleShot(0, broken_slot)
+        qtbot.waitUntil(lambda: win.problems.count() > 0)
+    finally:
+        sys.excepthook = before
+    entry = win.problems.item(win.problems.count() - 1)
+    assert entry.text().startswith("internal error of the studio (please report it): "
+                                   "Traceback (most recent call last):")
+    assert entry.text().endswith("TypeError: unsupported operand type(s) for +: 'bool' and "
+                                 "'str'")
+    assert "in broken_slot" in entry.toolTip()
+    assert win.statusBar().currentMessage() == "An internal error of the studio: see Problems"
