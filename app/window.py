@@ -425,7 +425,7 @@ class MainWindow(QMainWindow):
 
     def show_items_of(self, node: str) -> None:
         """The Cook Viewer, showing ``node``'s items only."""
-        self.viewer_dock.raise_()
+        self.show_pane(self.viewer_dock)
         index = self.viewer.node_filter.findData(node)
         if index >= 0:
             self.viewer.node_filter.setCurrentIndex(index)
@@ -514,7 +514,7 @@ class MainWindow(QMainWindow):
         except check.TargetError as exc:
             self.statusBar().showMessage(str(exc), 15000)
             return False
-        self.check_dock.raise_()
+        self.show_pane(self.check_dock)
         return self.check_panel.start(target)
 
     def save_to_python(self, node: str) -> None:
@@ -593,7 +593,7 @@ class MainWindow(QMainWindow):
             self.bridge.start(self.document.network, upto, resume=resume)
         except SchedcoreError as exc:
             self.problems.add("error", str(exc), self._field_of(exc))
-            self.problems_dock.raise_()
+            self.show_pane(self.problems_dock)
             QMessageBox.warning(self, "Cannot cook", str(exc))
             return False
         self.shell.refresh()
@@ -611,7 +611,7 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Not submitted", str(exc))
             return ""
         self.submitted.add(uri, self.document.path)
-        self.submitted_dock.raise_()
+        self.show_pane(self.submitted_dock)
         self.statusBar().showMessage(f"Submitted: the cook goes on as its own job, even when "
                                      f"the studio closes; follow it in Submitted Jobs ({uri})",
                                      15000)
@@ -649,7 +649,7 @@ class MainWindow(QMainWindow):
                    else "the cook failed")
         self.statusBar().showMessage(f"Cook over: {verdict} ({len(result.items)} items)")
         if not result.ok and self.problems.count():
-            self.problems_dock.raise_()
+            self.show_pane(self.problems_dock)
         self.panel.viewport().update()
         self.shell.refresh()
 
@@ -685,7 +685,7 @@ class MainWindow(QMainWindow):
                 self.source_view.saved.connect(self._module_saved)
             self.source_view.show_line(*target[1:])
         elif target[0] == "item":  # ("item", id) or ("item", id, state, node): those shown
-            self.viewer_dock.raise_()
+            self.show_pane(self.viewer_dock)
             self.viewer.show_item(*target[1:])
 
     # -- the Python Shell ----------------------------------------------------------------------

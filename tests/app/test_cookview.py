@@ -344,3 +344,14 @@ def test_view_panes_brings_back_a_closed_pane_in_front(qtbot, windows, tmp_path)
     next(a for a in panes.actions() if a.text() == "&Problems").trigger()
     qtbot.waitUntil(lambda: win.problems_dock.isVisible()
                     and win.problems.viewport().width() > 200)
+
+
+def test_a_dot_clicked_brings_back_a_closed_cook_viewer(qtbot, windows, tmp_path):
+    win = windows(failing_network(tmp_path))
+    result = cook(qtbot, win)
+    win.viewer_dock.close()
+    assert not win.viewer_dock.isVisible()
+    item = result.items[0]
+    win.panel.itemClicked.emit(item.id)  # what a click on the node's dot sends
+    assert win.viewer_dock.isVisible()
+    assert [i.name for i in win.viewer.selected_items()] == [item.name]
