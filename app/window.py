@@ -12,15 +12,18 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QEvent, Qt, QUrl
+from PySide6.QtGui import QAction, QCursor, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QPlainTextEdit,
     QSplitter,
+    QTextEdit,
 )
 
 from schedcore import network as network_file
@@ -85,9 +88,25 @@ class MainWindow(QMainWindow):
         self.viewer.openInside.connect(self.show_inside)
         self._watch(document)
         self._remember(document.path)
+        QApplication.instance().installEventFilter(self)  # Tab follows the mouse (eventFilter)
         self._restore_layout()
         self.select_first()
         self._restore_view()
+
+    def eventFilter(self, watched, event) -> bool:
+        """Tab over the network opens the TAB menu, wherever the keyboard focus is (a field
+        of the pane just typed in), as in Houdini: that key follows the mouse. A code editor
+        keeps its Tab (an indent)."""
+        if event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Tab \
+                and not event.modifiers() and self.isActiveWindow() \
+                and not isinstance(QApplication.focusWidget(), (QPlainTextEdit, QTextEdit)) \
+                and QApplication.activePopupWidget() is None and not self.panel.hasFocus():
+            viewport = self.panel.viewport()
+            if viewport.rect().contains(viewport.mapFromGlobal(QCursor.pos())):
+                self.panel.setFocus()
+                self.open_tab_menu()
+                return True
+        return super().eventFilter(watched, event)
 
     def open_link(self, url: QUrl) -> None:
         """A log or status URI: the desktop's viewer, else the studio's Log Viewer."""

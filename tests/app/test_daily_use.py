@@ -404,3 +404,26 @@ def test_an_error_in_a_slot_shows_in_problems_with_its_traceback(qtbot, windows,
                                  "'str'")
     assert "in broken_slot" in entry.toolTip()
     assert win.statusBar().currentMessage() == "An internal error of the studio: see Problems"
+
+
+def test_tab_over_the_network_opens_the_menu_whatever_has_the_keys(qtbot, windows, example):
+    """As in Houdini, Tab follows the mouse: typed into a field with the mouse over the
+    network, it opens the TAB menu (the next field does not get what is typed next); over the
+    pane it moves to the next field."""
+    from PySide6.QtGui import QCursor
+
+    win = windows(example)
+    win.activateWindow()
+    qtbot.waitUntil(win.isActiveWindow)
+    win.panel.select("render1")
+    field = win.pane.widgets["command"]
+    type_into(qtbot, field, "echo typed")
+    viewport = win.panel.viewport()
+    QCursor.setPos(viewport.mapToGlobal(viewport.rect().center()))
+    qtbot.keyClick(field, Qt.Key.Key_Tab)
+    assert win.tab_menu.isVisible() and win.tab_menu.search.hasFocus()
+    win.tab_menu.hide()
+    QCursor.setPos(field.mapToGlobal(field.rect().center()))  # over the pane: the next field
+    field.setFocus()
+    qtbot.keyClick(field, Qt.Key.Key_Tab)
+    assert not win.tab_menu.isVisible() and not field.hasFocus()
