@@ -9,6 +9,7 @@ imported when first used."""
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -385,12 +386,15 @@ class MainWindow(QMainWindow):
         return self._save_to(named)
 
     def _save_to(self, path: str) -> bool:
+        untitled = not self.document.path
         try:
             self.document.save(path)
         except OSError as exc:
             QMessageBox.warning(self, "Not saved", f"{path}: {exc.strerror or exc}\n"
                                                    f"The file on disk is unchanged.")
             return False
+        if untitled:  # $HIP is the file's folder now, no longer the untitled cook's
+            self.document.network.hip = ""
         self._remember(path)
         self.statusBar().showMessage(f"Saved {path}", 5000)
         return True
@@ -608,6 +612,7 @@ class MainWindow(QMainWindow):
         for failure in registry.default().failures:
             where = ("file", failure.file, failure.line or 0, failure.why)
             self.problems.add("load error", str(failure), where)
+        self._untitled_hip()
         try:
             self.bridge.start(self.document.network, upto, resume=resume)
         except SchedcoreError as exc:
@@ -617,6 +622,16 @@ class MainWindow(QMainWindow):
             return False
         self.shell.refresh()
         return True
+
+    def _untitled_hip(self) -> None:
+        """An untitled network cooks in a folder of its own (never the folder the studio was
+        started from), kept and named in Problems, until the network is saved."""
+        network = self.document.network
+        if self.document.path or network.hip_given:
+            return
+        network.hip = tempfile.mkdtemp(prefix="schedstudio-untitled-")
+        self.problems.add("warning", f"the network is untitled: it cooks in {network.hip} "
+                                     f"($HIP). Save it to cook beside its file")
 
     def submit_as_job(self) -> str:
         """Save, then hand the network to its default scheduler as one job; the status URI."""

@@ -119,6 +119,11 @@ class Network:
     def hip(self, folder: str) -> None:
         self._hip = str(Path(folder).resolve()) if folder else ""
 
+    @property
+    def hip_given(self) -> bool:
+        """Whether ``$HIP`` was set, rather than taken from the file's folder."""
+        return bool(self._hip)
+
     def node(self, name: str) -> NodeSpec:
         spot = self._index.get(name)
         if spot is None or spot >= len(self.nodes) or self.nodes[spot].name != name:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from schedcore import network as network_file
 from schedcore.engine import Engine
 from schedstudio.cookview.model import COLUMNS
 from schedstudio.document import Document
@@ -355,3 +356,26 @@ def test_a_dot_clicked_brings_back_a_closed_cook_viewer(qtbot, windows, tmp_path
     win.panel.itemClicked.emit(item.id)  # what a click on the node's dot sends
     assert win.viewer_dock.isVisible()
     assert [i.name for i in win.viewer.selected_items()] == [item.name]
+
+
+def test_an_untitled_network_cooks_in_a_folder_of_its_own(qtbot, tmp_path, monkeypatch):
+    """Never in the folder the studio was started from (it wrote pdgtemp/ into a checkout)."""
+    monkeypatch.chdir(tmp_path)
+    win = MainWindow(Document(network_file.from_json({
+        "format": "schedcore-network", "version": 1,
+        "nodes": [{"name": "gen", "type": "genericgenerator", "inputs": [],
+                   "parms": {"command": "true"}}]})))
+    win.show()
+    try:
+        assert cook(qtbot, win).ok
+        hip = Path(win.document.network.hip)
+        assert hip != tmp_path and hip.name.startswith("schedstudio-untitled-")
+        assert (hip / "pdgtemp").is_dir() and not (tmp_path / "pdgtemp").exists()
+        said = [win.problems.item(i).text() for i in range(win.problems.count())]
+        assert any(f"it cooks in {hip}" in text for text in said)
+        win._save_to(str(tmp_path / "kept.top.json"))
+        assert win.document.network.hip == str(tmp_path)  # beside its file from now on
+    finally:
+        win.document.dirty = False
+        win.close()
+        shutil.rmtree(hip, ignore_errors=True)
