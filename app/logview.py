@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, QUrl
-from PySide6.QtGui import QDesktopServices, QFontDatabase
+from PySide6.QtGui import QDesktopServices, QFontDatabase, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QHBoxLayout,
     QLabel,
@@ -88,9 +89,35 @@ class LogViewer(QWidget):
         self.text.clear()
         self.reload()
         self._follow_changed(self.follow.isChecked())
+        first = not self.isVisible()
         self.show()
+        if first:  # once shown, its frame's size is known
+            self._place()
         self.raise_()
         self.activateWindow()
+
+    def keyPressEvent(self, event) -> None:
+        """Esc and Ctrl+W close it, as they close a dialog or a tab."""
+        if event.key() == Qt.Key.Key_Escape or event.matches(QKeySequence.StandardKey.Close):
+            self.close()
+        else:
+            super().keyPressEvent(event)
+
+    def _place(self) -> None:
+        """On the screen of the window that opened it, whole (its size fitted to the screen),
+        centred on that window."""
+        opener = QApplication.activeWindow()
+        screen = (opener.screen() if opener is not None else None) or self.screen()
+        area = screen.availableGeometry()
+        border = self.frameGeometry().size() - self.size()
+        self.resize(min(self.width(), area.width() - border.width()),
+                    min(self.height(), area.height() - border.height()))
+        frame = self.frameGeometry()
+        frame.moveCenter(opener.frameGeometry().center() if opener is not None
+                         else area.center())
+        frame.moveLeft(max(area.left(), min(frame.left(), area.right() - frame.width() + 1)))
+        frame.moveTop(max(area.top(), min(frame.top(), area.bottom() - frame.height() + 1)))
+        self.move(frame.topLeft())
 
     def reload(self) -> None:
         if self.url.isLocalFile():

@@ -113,8 +113,8 @@ class TabMenu(QFrame):
                 item.setForeground(0, QColor("#e06c75"))
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled)
         self.tree.expandAll()
-        self.status.setText(f"{len(reg.types)} scheduler types"
-                            + (f", {len(failures)} files failed" if failures else ""))
+        self._summary = (f"{len(reg.types)} scheduler types"
+                         + (f", {len(failures)} files failed" if failures else ""))
         self._filter(self.search.text())
 
     def reload_types(self) -> None:
@@ -156,9 +156,11 @@ class TabMenu(QFrame):
             if section.childCount() and section.child(0).data(0, TYPE_ROLE):
                 section.setHidden(all(section.child(i).isHidden()
                                       for i in range(section.childCount())))
+        visible = [item for item in self._choices() if not item.isHidden()]
         if not self.current():  # keep the highlight on a visible choice
-            visible = [item for item in self._choices() if not item.isHidden()]
             self.tree.setCurrentItem(visible[0] if visible else None)
+        self.status.setText(self._summary if visible or not words
+                            else f"No node or scheduler type matches \u201c{text.strip()}\u201d")
         self._fit()
 
     def _sections(self) -> list[QTreeWidgetItem]:

@@ -374,6 +374,7 @@ class ParameterPane(QWidget):
             widget.textChanged.connect(lambda: self._json_changed(widget, template))
         else:
             widget = QLineEdit(str(value if value is not None else ""))
+            widget.setCursorPosition(0)  # a long command opens at its start, not its end
             # every keystroke: Cook, Save and Quit see what is on screen (the document makes
             # one undo step of a field's run of edits)
             widget.textChanged.connect(set_parm)

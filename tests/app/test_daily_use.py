@@ -427,3 +427,35 @@ def test_tab_over_the_network_opens_the_menu_whatever_has_the_keys(qtbot, window
     field.setFocus()
     qtbot.keyClick(field, Qt.Key.Key_Tab)
     assert not win.tab_menu.isVisible() and not field.hasFocus()
+
+
+def test_small_habits(qtbot, windows, example, tmp_path):
+    """A long command opens at its start; the TAB menu says when a search finds nothing; the
+    Log Viewer closes with Esc and Ctrl+W and opens whole on the screen."""
+    from PySide6.QtCore import QUrl
+
+    win = windows(example)
+    long = "python render.py " + " ".join(f"--flag{i}" for i in range(40))
+    win.document.set_parm("render1", "command", long)
+    win.panel.select("render1")
+    assert win.pane.widgets["command"].cursorPosition() == 0
+
+    win.open_tab_menu()
+    qtbot.keyClicks(win.tab_menu.search, "pysched")
+    assert win.tab_menu.entries() == {}
+    assert win.tab_menu.status.text() == "No node or scheduler type matches \u201cpysched\u201d"
+    win.tab_menu.search.clear()
+    assert win.tab_menu.status.text().endswith("scheduler types")
+    win.tab_menu.hide()
+
+    log = tmp_path / "a.log"
+    log.write_text("a line\n")
+    for keys in ((Qt.Key.Key_Escape, Qt.KeyboardModifier.NoModifier),
+                 (Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)):
+        win.show_inside(QUrl.fromLocalFile(str(log)))
+        viewer = win.log_viewer
+        qtbot.waitUntil(viewer.isVisible)
+        area = viewer.screen().availableGeometry()
+        assert area.contains(viewer.frameGeometry()) or viewer.frameGeometry().isEmpty()
+        qtbot.keyClick(viewer.text, keys[0], keys[1])
+        qtbot.waitUntil(lambda: not viewer.isVisible())
