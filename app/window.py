@@ -252,7 +252,8 @@ class MainWindow(QMainWindow):
         view = self.menuBar().addMenu("&View")  # the keys work over the network alone
         view.addAction("Frame &All\tA", self.panel.frame_all)
         view.addAction("Frame &Selected\tF", self.panel.frame_selected)
-        panes = view.addMenu("&Panes")  # a closed pane comes back here, in front
+        # kept: PySide6 6.9 lets a submenu made by addMenu(title) go with its last reference
+        self.panes_menu = panes = view.addMenu("&Panes")  # a closed pane comes back, in front
         for dock, label in ((self.viewer_dock, "Cook &Viewer"), (self.problems_dock, "&Problems"),
                             (self.shell, "Python &Shell"), (self.submitted_dock, "Submitted &Jobs"),
                             (self.check_dock, "Scheduler &Check")):

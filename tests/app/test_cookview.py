@@ -337,8 +337,9 @@ def test_view_panes_brings_back_a_closed_pane_in_front(qtbot, windows, tmp_path)
     win = windows(failing_network(tmp_path))
     win.problems_dock.close()
     assert not win.problems_dock.isVisible()
-    panes = next(a.menu() for a in win.menuBar().actions() if a.text() == "&View")
-    panes = next(a.menu() for a in panes.actions() if a.text() == "&Panes")
+    view = next(a.menu() for a in win.menuBar().actions() if a.text() == "&View")
+    panes = win.panes_menu
+    assert panes.menuAction() in view.actions()
     labels = [a.text() for a in panes.actions()]
     assert labels == ["Cook &Viewer", "&Problems", "Python &Shell", "Submitted &Jobs",
                       "Scheduler &Check"]
