@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QPlainTextEdit,
     QSplitter,
@@ -252,8 +253,9 @@ class MainWindow(QMainWindow):
         view = self.menuBar().addMenu("&View")  # the keys work over the network alone
         view.addAction("Frame &All\tA", self.panel.frame_all)
         view.addAction("Frame &Selected\tF", self.panel.frame_selected)
-        # kept: PySide6 6.9 lets a submenu made by addMenu(title) go with its last reference
-        self.panes_menu = panes = view.addMenu("&Panes")  # a closed pane comes back, in front
+        # the window owns it: PySide6 6.9 deleted a submenu made by addMenu(title)
+        self.panes_menu = panes = QMenu("&Panes", self)  # a closed pane comes back, in front
+        view.addMenu(panes)
         for dock, label in ((self.viewer_dock, "Cook &Viewer"), (self.problems_dock, "&Problems"),
                             (self.shell, "Python &Shell"), (self.submitted_dock, "Submitted &Jobs"),
                             (self.check_dock, "Scheduler &Check")):
