@@ -4,11 +4,9 @@ and each scheduler's pace parameters checked."""
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import traceback
-from collections.abc import Iterator
 
 from . import registry
 from .cooknodes import NodeState, Queue
@@ -24,32 +22,25 @@ from .schedulers.context import CookContext
 MAX_TICK_PERIOD = 86_400.0
 
 
-@contextlib.contextmanager
-def houdini_session(network: Network) -> Iterator[None]:
-    """Houdini's session variables in the process environment while a cook (or a submit) of
-    ``network`` runs, as Houdini has them: scheduler code reads ``os.environ["HIP"]``,
-    parameters expand ``$HIPNAME``, jobs inherit them. ``HIPFILE`` is the network file,
-    ``HIPNAME`` its name without ``.top.json`` (``scene`` for ``scene.top.json``). The
-    values before are put back after."""
-    session = {"HIP": network.hip}
-    if network.path:
-        path = os.path.abspath(network.path)
-        name = os.path.basename(path)
-        for suffix in (".top.json", ".json"):
-            if name.endswith(suffix) and len(name) > len(suffix):
-                name = name[:-len(suffix)]
-                break
-        session.update(HIPFILE=path, HIPNAME=name)
-    before = {name: os.environ.get(name) for name in ("HIP", "HIPFILE", "HIPNAME")}
-    os.environ.update(session)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def houdini_session(network: Network) -> None:
+    """Houdini's session variables for a cook (or a submit) of ``network``, in the process
+    environment as Houdini has them: scheduler code reads ``os.environ["HIP"]``, parameters
+    expand ``$HIPNAME``, jobs inherit them. ``HIPFILE`` is the network file, ``HIPNAME`` its
+    name without ``.top.json`` (``scene`` for ``scene.top.json``); an unsaved network has
+    neither. Set on the thread that makes the cook, never on the engine's: the environment is
+    the process's, and a change while another thread starts a process can break its exec."""
+    os.environ["HIP"] = network.hip
+    if not network.path:
+        os.environ.pop("HIPFILE", None)
+        os.environ.pop("HIPNAME", None)
+        return
+    path = os.path.abspath(network.path)
+    name = os.path.basename(path)
+    for suffix in (".top.json", ".json"):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            name = name[:-len(suffix)]
+            break
+    os.environ.update(HIPFILE=path, HIPNAME=name)
 
 
 class CookSetup:

@@ -99,6 +99,7 @@ class Engine:
             post=self.post, find=self.find, items=lambda: list(self.items.values()),
             payload=self.payload, node_parms=self.node_parms,
             dependency_graph=self.dependency_graph)
+        houdini_session(network)  # here, on the caller's thread (see houdini_session)
         setup = CookSetup(network, context, upto=upto, choice=scheduler, workdir=workdir,
                           static=static)
         self._schedulers = setup.schedulers
@@ -182,10 +183,6 @@ class Engine:
     # == the cook (engine thread) =======================================================
     def run(self) -> CookResult:
         """Cook on this thread and return the result."""
-        with houdini_session(self.network):
-            return self._run()
-
-    def _run(self) -> CookResult:
         state = self.state
         state.observed = bool(self.events.subscribers)
         started: list[Scheduler] = []  # those whose onStartCook ran: onStopCook too

@@ -48,13 +48,13 @@ def submit(network: Network, scheduler: str | None = None, node: str | None = No
     instance.setWorkingDir(workdir, workdir)
     instance.transferFile(network.path)  # the network into the working dir, unless unchanged
     _own_copy(copy, network.path)  # as it was copied: the file the submitted cook loads
-    with houdini_session(network):
-        try:
-            uri = instance.submitAsJob(Path(network.path).name, node or "")
-        except Exception as exc:  # the scheduler's own code: say where, keep the rest
-            raise SchedulerCodeError(f"{spec.name} ({spec.type}): submitAsJob raised "
-                                     f"{type(exc).__name__}: {exc}{_raised_at(exc, instance)}") \
-                from None
+    houdini_session(network)
+    try:
+        uri = instance.submitAsJob(Path(network.path).name, node or "")
+    except Exception as exc:  # the scheduler's own code: say where, keep the rest
+        raise SchedulerCodeError(f"{spec.name} ({spec.type}): submitAsJob raised "
+                                 f"{type(exc).__name__}: {exc}{_raised_at(exc, instance)}") \
+            from None
     if isinstance(uri, (tuple, list)) and uri:  # Houdini 18+: (status URI, job id)
         uri = uri[0]
     if not uri:

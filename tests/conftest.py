@@ -111,6 +111,20 @@ def own_settings(tmp_path_factory, monkeypatch):
                        str(tmp_path_factory.mktemp("settings") / "schedstudio.ini"))
 
 
+@pytest.fixture(autouse=True)
+def own_houdini_session():
+    """A cook sets $HIP, $HIPNAME and $HIPFILE for the process, as a Houdini session has
+    them; each test starts from the variables the run began with."""
+    names = ("HIP", "HIPNAME", "HIPFILE")
+    before = {name: os.environ.get(name) for name in names}
+    yield
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture
 def outsiders_only(monkeypatch):
     """The result server as a farm's jobs see it: every test connection comes from this

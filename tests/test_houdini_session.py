@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 
+from schedcore import network as network_file
 from schedcore.engine import Engine
 from schedcore.results import ScheduleResult
 from schedcore.schedulers import Scheduler
@@ -48,7 +49,6 @@ def test_a_cook_runs_in_houdinis_session(tmp_path):
     net = make_network(tmp_path, [{"name": "a", "type": "genericgenerator",
                                    "parms": {"itemcount": 1, "command": "true"}}],
                        name="shot010.top.json")
-    before = {n: os.environ.get(n) for n in ("HIP", "HIPNAME", "HIPFILE")}
     looks = Looks(parms={"pdg_workingdir": "$HIP/$HIPNAME-work"})
     assert Engine(net, scheduler=looks).run().ok
     assert looks.seen["env"] == {"HIP": str(tmp_path), "HIPNAME": "shot010",
@@ -57,8 +57,10 @@ def test_a_cook_runs_in_houdinis_session(tmp_path):
     assert looks.seen["temp"] and looks.seen["logs"]
     assert {"pdgjob.py", "pdgcmd.py"} <= set(looks.seen["helpers"])
     assert looks.seen["waitforfailures"] == (False, False)
-    # put back once the cook ended: the next network's cook has its own
-    assert {n: os.environ.get(n) for n in ("HIP", "HIPNAME", "HIPFILE")} == before
+    # the next cook's are its network's; an unsaved network has no file
+    untitled = network_file.Network()
+    Engine(untitled, scheduler=Looks(), journal=False)
+    assert os.environ["HIP"] == untitled.hip and "HIPFILE" not in os.environ
 
 
 def test_jobs_inherit_the_session(tmp_path):
