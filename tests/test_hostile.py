@@ -349,6 +349,7 @@ class SlowLoris:
                     conn.sendall(b" ")
                 except OSError:
                     self.conns.remove(conn)
+                    conn.close()
                     self.closed += 1
 
     def stop(self) -> None:
@@ -358,7 +359,7 @@ class SlowLoris:
             conn.close()
 
 
-def test_slow_loris_bodies_do_not_stop_the_cooks_reports(tmp_path):
+def test_slow_loris_bodies_do_not_stop_the_cooks_reports(tmp_path, outsiders_only):
     """With the result server on every interface, 8 connections announce 8 MB bodies and
     trickle them a byte at a time: they held the 64 MB of bodies the server keeps in memory,
     every report got 503 and every item failed ("did not take the reports"). Now a body is
