@@ -207,8 +207,19 @@ def x_display(folder: Path, size: tuple[int, int] = SCREEN):
     try:
         number = _read_display(read, folder)
         env["DISPLAY"] = f":{number}"
-        processes.append(_start(["openbox", "--sm-disable"], env, folder / "openbox.log"))
-        _wait(lambda: _window_manager_running(env), 30, "openbox")  # slow on a busy machine
+        for attempt in range(3):  # on a busy machine openbox may find the display not yet
+            #                           open ("Failed to open the display"): it exits, and
+            #                           a new one is started
+            openbox = _start(["openbox", "--sm-disable"], env, folder / "openbox.log")
+            processes.append(openbox)
+            _wait(lambda wm=openbox: _window_manager_running(env) or wm.poll() is not None, 30,
+                  "openbox")  # slow on a busy machine
+            if openbox.poll() is None:
+                break
+            time.sleep(0.2 * (attempt + 1))
+        else:
+            raise RuntimeError("openbox did not start: "
+                               + (folder / "openbox.log").read_text().strip()[-500:])
         display = XDisplay(number, env)
         yield display
     finally:
