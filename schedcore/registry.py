@@ -273,8 +273,7 @@ class Registry:
         try:
             register(registry)
         except Exception as exc:
-            explained = missed.explain(exc, "registerTypes raised") if missed is not None \
-                else _why(exc, "registerTypes raised")
+            explained = (missed or MissedImports()).explain(exc, "registerTypes raised")
             failures.append(LoadFailure(*_where(exc, path, origin), *explained))
         failures.extend(LoadFailure(origin, line, "not a scheduler class", why)
                         for line, why in registry.refused)

@@ -94,7 +94,9 @@ def applicationName() -> str:
 def expandString(text: str) -> str:
     """``$HIP``, ``$HIPNAME``, ``$HIPFILE`` and environment variables, expanded."""
     path = hipFile.path()
-    extra = {"HIPFILE": path, "HIPNAME": os.path.splitext(os.path.basename(path))[0]}
+    # a cook's session names it already (``scene`` for ``scene.top.json``)
+    name = os.environ.get("HIPNAME") or os.path.splitext(os.path.basename(path))[0]
+    extra = {"HIPFILE": path, "HIPNAME": name}
     return expand_vars(str(text), _hip(), extra)
 
 
