@@ -40,6 +40,7 @@ class Document(QObject):
     undoAvailable = Signal(bool)
     historyChanged = Signal()          # what undo and redo would do has changed
     sparesChanged = Signal(str)        # a scheduler node's spare parameters added or removed
+    renamed = Signal(str, str)         # old name, new name (before structureChanged)
 
     UNDO_STEPS = 200
 
@@ -248,6 +249,31 @@ class Document(QObject):
                     at = spec.inputs.index(name)
                     spec.inputs[at:at + 1] = [i for i in removed.inputs if i not in spec.inputs]
 
+    def rename_node(self, old: str, new: str) -> None:
+        """Call node ``old`` ``new``: the connections into the nodes below, the TOP nodes a
+        scheduler node cooks and the default scheduler follow. ValueError says why not."""
+        net = self.network
+        new = new.strip()
+        if new == old:
+            return
+        if not network_file.valid_name(new):
+            raise ValueError(f"{new!r} is not a node name: use letters, digits and _, not "
+                             f"starting with a digit")
+        if new in net.node_names() or any(s.name == new for s in net.schedulers):
+            raise ValueError(f"there is a node named {new} already")
+        spec = self.spec(old)
+        self._checkpoint(f"Rename {old} to {new}")
+        spec.name = new
+        for node in net.nodes:
+            node.inputs = [new if name == old else name for name in node.inputs]
+            if node.scheduler == old:
+                node.scheduler = new
+        if net.default_scheduler == old:
+            net.default_scheduler = new
+        self._set_dirty(True)
+        self.renamed.emit(old, new)
+        self.structureChanged.emit()
+
     def move_nodes(self, moves: list[tuple[str, float, float]]) -> None:
         """Where nodes are shown (the panel has moved them already): one undo step for all
         the nodes of one drag."""
@@ -333,11 +359,18 @@ class Document(QObject):
 
     def _restore(self, state: tuple) -> None:
         net = self.network
+        before = self._names_and_types()
         net.nodes, net.schedulers, net.default_scheduler = state
+        gone, came = before - self._names_and_types(), self._names_and_types() - before
+        if len(gone) == len(came) == 1 and gone.copy().pop()[1] == came.copy().pop()[1]:
+            self.renamed.emit(gone.pop()[0], came.pop()[0])  # a rename undone or redone
         self._last_edit = None
         self._set_dirty(True)
         self.refresh()
         self._history_changed()
+
+    def _names_and_types(self) -> set[tuple[str, str]]:
+        return {(spec.name, spec.type) for spec in (*self.network.nodes, *self.network.schedulers)}
 
     def _history_changed(self) -> None:
         self.undoAvailable.emit(bool(self._history))

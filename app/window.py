@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self.panel.deletePressed.connect(self.delete_selected)
         self.panel.nodesMoved.connect(self.document.move_nodes)
         self.panel.connectRequested.connect(self.connect_nodes)
+        self.panel.renameRequested.connect(self.rename_node)
         self.panel.disconnectRequested.connect(lambda *args: self.document.disconnect(*args))
         self.panel.cookRequested.connect(lambda name: self.cook(name))
         self.panel.showItemsRequested.connect(self.show_items_of)
@@ -238,9 +239,12 @@ class MainWindow(QMainWindow):
         self.redo_action.triggered.connect(lambda: self.document.redo())
         delete = QAction("&Delete Node  (Del)", self)
         delete.triggered.connect(self.delete_selected)
+        rename = QAction("Re&name Node…  (F2)", self)
+        rename.triggered.connect(lambda: self.panel.selected() and
+                                 self.panel.edit_name(self.panel.selected()))
         edit.addActions([self.undo_action, self.redo_action])
         edit.addSeparator()
-        edit.addAction(delete)
+        edit.addActions([rename, delete])
         types = self.menuBar().addMenu("&Types")
         add = QAction("&Add Node…  (Tab)", self)
         add.triggered.connect(self.open_tab_menu)
@@ -463,6 +467,15 @@ class MainWindow(QMainWindow):
             self.document.connect(source, target)
         except ValueError as exc:
             self.statusBar().showMessage(f"Not connected: {exc}", 8000)
+
+    def rename_node(self, old: str, new: str) -> None:
+        try:
+            self.document.rename_node(old, new)
+        except ValueError as exc:
+            self.statusBar().showMessage(f"{old} not renamed: {exc}", 8000)
+            return
+        self.statusBar().showMessage(f"Renamed {old} to {new} (Ctrl+Z calls it {old} again)",
+                                     5000)
 
     def delete_selected(self) -> None:
         names = self.panel.selected_names()

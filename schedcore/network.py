@@ -31,6 +31,11 @@ FORMAT = "schedcore-network"
 VERSION = 1
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
+
+def valid_name(name: str) -> bool:
+    """Whether ``name`` may name a node or a scheduler node: letters, digits and _."""
+    return bool(_NAME.fullmatch(name))
+
 # The scheduler types a network may name, and why a name is unknown: given by whoever knows
 # the plugins (by default the schedcore package, which gives the registry's), so a document
 # never imports them.

@@ -81,6 +81,10 @@ class NodeItem(QGraphicsObject):
     def box(self) -> QRectF:
         return QRectF(0, 0, NODE_W, NODE_H)
 
+    def name_rect(self) -> QRectF:
+        """Where the name is drawn (and edited), in the node's coordinates."""
+        return QRectF(8, 4, NODE_W - 16, 20)
+
     def paint(self, painter: QPainter, option, widget=None) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         color = SCHEDULER_COLOR if self.is_scheduler else TOP_COLOR
@@ -102,7 +106,7 @@ class NodeItem(QGraphicsObject):
         bold = QFont(painter.font())
         bold.setBold(True)
         painter.setFont(bold)
-        painter.drawText(QRectF(8, 4, NODE_W - 16, 20), Qt.AlignmentFlag.AlignLeft, self.name)
+        painter.drawText(self.name_rect(), Qt.AlignmentFlag.AlignLeft, self.name)
         painter.setFont(QFont(painter.font().family(), max(7, painter.font().pointSize() - 1)))
         painter.setPen(QColor("#b8c4d0"))
         subtitle = painter.fontMetrics().elidedText(self.subtitle or self.type_name,

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QGraphicsScene,
     QGraphicsView,
     QLabel,
+    QLineEdit,
     QMenu,
     QToolTip,
 )
@@ -64,6 +65,36 @@ class InfoPopup(QLabel):
         self.show()
 
 
+class NameEditor(QLineEdit):
+    """The field that edits a node's name in place. ``done(old, new)`` once, with the text
+    on Return or when it loses the focus, and with ``old`` on Esc."""
+
+    done = Signal(str, str)
+
+    def __init__(self, name: str, parent):
+        super().__init__(name, parent)
+        self.name = name
+        self.setObjectName("nameeditor")
+        self.selectAll()
+        self.returnPressed.connect(lambda: self._finish(self.text().strip()))
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self._finish(self.name)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def focusOutEvent(self, event) -> None:
+        super().focusOutEvent(event)
+        if self.isVisible():
+            self._finish(self.text().strip())
+
+    def _finish(self, text: str) -> None:
+        self.hide()  # once: hiding takes the focus, which would finish again
+        self.done.emit(self.name, text)
+
+
 def _xy(position) -> QPointF | None:
     return QPointF(*position) if position else None
 
@@ -79,6 +110,7 @@ class NetworkPanel(QGraphicsView):
     cookRequested = Signal(str)     # cook up to this node (its context menu)
     showItemsRequested = Signal(str)  # show this node's items in the Cook Viewer
     itemClicked = Signal(int)       # a work item's dot was clicked: select that item
+    renameRequested = Signal(str, str)  # old name, new name (typed in the node's name editor)
 
     def __init__(self, document: Document, parent=None):
         super().__init__(parent)
@@ -95,6 +127,9 @@ class NetworkPanel(QGraphicsView):
         self._pending_view: tuple[float, float, float] | None = None  # for its first size
         self._menu_at: QPointF | None = None  # where the context menu asked for a node
         self._anchor: QPointF | None = None   # where the next new node goes
+        self._renamed: tuple[str, str] | None = None  # (old, new) for the next build
+        self._cooked_as: dict[str, str] = {}  # a node renamed since the cook: name -> cooked name
+        self.name_editor: QLineEdit | None = None
         self.info_popup = InfoPopup(self)
         self.setScene(QGraphicsScene(self))
         self.scene().setSceneRect(-SCENE_REACH, -SCENE_REACH, 2 * SCENE_REACH, 2 * SCENE_REACH)
@@ -107,13 +142,17 @@ class NetworkPanel(QGraphicsView):
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.scene().selectionChanged.connect(self._selection_changed)
+        document.renamed.connect(self._follow_rename)
         document.structureChanged.connect(self.rebuild)
         self.rebuild()
 
     def set_document(self, document: Document) -> None:
+        self.document.renamed.disconnect(self._follow_rename)
         self.document.structureChanged.disconnect(self.rebuild)
         self.document = document
+        document.renamed.connect(self._follow_rename)
         document.structureChanged.connect(self.rebuild)
+        self._cooked_as = {}
         self._fresh, self._view_touched, self._pending_view = True, False, None
         self.rebuild()
         self._home()
@@ -122,13 +161,31 @@ class NetworkPanel(QGraphicsView):
         """Show ``bridge``'s cook: each TOP node's work items beside it."""
         self.bridge = bridge
         bridge.cookStarted.connect(self.work.clear)
+        bridge.cookStarted.connect(self._cooked_as.clear)
         bridge.itemsChanged.connect(self._items_changed)
         self._show_dots()
 
     # -- building the scene ------------------------------------------------------------------
+    def _follow_rename(self, old: str, new: str) -> None:
+        """The next build keeps ``new`` where ``old`` was, selected if it was, with the
+        work items it cooked under its old name."""
+        self._renamed = (old, new)
+        self._cooked_as[new] = self._cooked_as.pop(old, old)
+
+    def cooked_name(self, name: str) -> str:
+        """The name node ``name`` had in the last cook (it may have been renamed since)."""
+        return self._cooked_as.get(name, name)
+
     def rebuild(self) -> None:
+        self._close_name_editor()
         selected = self.selected()
         before = None if self._fresh else set(self.items)
+        if self._renamed is not None:
+            old, new = self._renamed
+            self._renamed = None
+            selected = new if selected == old else selected
+            if before is not None and old in before:
+                before = (before - {old}) | {new}
         self._fresh = False
         scene = self.scene()
         scene.blockSignals(True)
@@ -209,8 +266,8 @@ class NetworkPanel(QGraphicsView):
                 item.prepareGeometryChange()
 
     def _dots_painter(self, name: str):
-        return lambda painter, rect: dots.paint(painter, rect, self.work.of(name),
-                                                self.bridge.counts.get(name))
+        return lambda painter, rect: dots.paint(painter, rect, self.work.of(self.cooked_name(name)),
+                                                self.bridge.counts.get(self.cooked_name(name)))
 
     def _items_changed(self, new: list, changed: list) -> None:
         self.work.update(new, changed)
@@ -223,7 +280,8 @@ class NetworkPanel(QGraphicsView):
         for name, item in self.items.items():
             if item.is_scheduler or not item.footprint().contains(point):
                 continue
-            found = dots.hit(self.work.of(name), self.bridge.counts.get(name), extra_rect(),
+            cooked = self.cooked_name(name)
+            found = dots.hit(self.work.of(cooked), self.bridge.counts.get(cooked), extra_rect(),
                              item.mapFromScene(point))
             if found is not None:
                 return name, found
@@ -231,12 +289,12 @@ class NetworkPanel(QGraphicsView):
 
     def node_info(self, name: str) -> str:
         """What hovering or middle-clicking ``name`` shows: counts, last cook, errors."""
-        item = self.items[name]
-        counts = self.bridge.counts.get(name) if self.bridge is not None else None
+        item, cooked = self.items[name], self.cooked_name(name)
+        counts = self.bridge.counts.get(cooked) if self.bridge is not None else None
         if item.is_scheduler:
             return f"<b>{name}</b> · scheduler {item.subtitle}"
-        return dots.info(name, item.subtitle, self.work.of(name), counts,
-                         self.work.changed_at.get(name))
+        return dots.info(name, item.subtitle, self.work.of(cooked), counts,
+                         self.work.changed_at.get(cooked))
 
     def _show_info(self, name: str, where: QPoint) -> None:
         area = self.mapFromScene(self.items[name].sceneBoundingRect()).boundingRect()
@@ -383,6 +441,8 @@ class NetworkPanel(QGraphicsView):
         key, plain = event.key(), not (event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier)
         if key == Qt.Key.Key_Tab:
             self.tabPressed.emit()
+        elif key == Qt.Key.Key_F2 and self.selected():
+            self.edit_name(self.selected())
         elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
             self._delete()
         elif plain and key in (Qt.Key.Key_A, Qt.Key.Key_Home):
@@ -436,6 +496,8 @@ class NetworkPanel(QGraphicsView):
                 menu.addAction(f"Cook {node.name}", lambda: self.cookRequested.emit(node.name))
                 menu.addAction("Show Its Items in the Cook Viewer",
                                lambda: self.showItemsRequested.emit(node.name))
+            menu.addAction("Rename…", lambda: self.edit_name(node.name),
+                           QKeySequence(Qt.Key.Key_F2))
             chosen = self.selected_names()
             menu.addAction(f"Delete {node.name}" if len(chosen) == 1 else
                            f"Delete {len(chosen)} Nodes", self.deletePressed.emit,
@@ -507,6 +569,44 @@ class NetworkPanel(QGraphicsView):
             self._wiring = (node, path)
             return True
         return False
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        """A double-click on a node's name edits it, as in Houdini."""
+        point = self.mapToScene(event.position().toPoint())
+        node = self._node_at(point)
+        if event.button() == Qt.MouseButton.LeftButton and node is not None \
+                and node.name_rect().contains(node.mapFromScene(point)):
+            self.edit_name(node.name)
+            return
+        super().mouseDoubleClickEvent(event)
+
+    # -- renaming ---------------------------------------------------------------------------
+    def edit_name(self, name: str) -> None:
+        """A field over node ``name``'s name: Return (or a click elsewhere) renames it, Esc
+        leaves it as it was."""
+        self._close_name_editor()
+        node = self.items[name]
+        self.select(name)
+        rect = self.mapFromScene(node.mapRectToScene(node.name_rect())).boundingRect()
+        editor = NameEditor(name, self.viewport())
+        editor.setGeometry(rect.adjusted(-2, -2, 2, 4))
+        editor.done.connect(self._name_edited)
+        editor.show()
+        editor.setFocus()
+        self.name_editor = editor
+
+    def _name_edited(self, old: str, new: str) -> None:
+        self._close_name_editor()
+        self.setFocus()
+        if new and new != old:
+            self.renameRequested.emit(old, new)
+
+    def _close_name_editor(self) -> None:
+        editor, self.name_editor = self.name_editor, None
+        if editor is not None:
+            editor.done.disconnect(self._name_edited)
+            editor.hide()
+            editor.deleteLater()
 
     def mouseMoveEvent(self, event) -> None:
         if self.info_popup.isVisible():

@@ -286,8 +286,8 @@ def test_context_menu_of_a_node_and_of_the_view(qtbot, window):
     panel = window.panel
     menu = panel.context_menu(panel.items["render1"].pos() + QPointF(30, 20))
     texts = [a.text() for a in menu.actions() if a.text()]
-    assert texts == ["Cook render1", "Show Its Items in the Cook Viewer", "Delete render1",
-                     "Add Node…", "Frame All", "Frame Selected"]
+    assert texts == ["Cook render1", "Show Its Items in the Cook Viewer", "Rename…",
+                     "Delete render1", "Add Node…", "Frame All", "Frame Selected"]
     assert panel.selected() == "render1"
     with qtbot.waitSignal(panel.cookRequested) as asked:
         menu.actions()[0].trigger()
@@ -318,3 +318,77 @@ def test_several_selected_nodes_are_deleted_together_and_come_back_in_one_undo(q
     doc.undo()
     assert [spec.name for spec in doc.network.nodes] == before
 
+
+
+# -- renaming ---------------------------------------------------------------------------------
+def _rename_with_keys(qtbot, panel, old: str, new: str) -> None:
+    panel.select(old)
+    panel.setFocus()
+    qtbot.keyClick(panel, Qt.Key.Key_F2)
+    editor = panel.name_editor
+    assert editor is not None and editor.isVisible() and editor.selectedText() == old
+    qtbot.keyClicks(editor, new)
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+
+
+def test_f2_renames_a_node_in_place_and_what_refers_to_it_follows(qtbot, window):
+    panel, doc = window.panel, window.document
+    where = panel.items["render1"].pos()
+    _rename_with_keys(qtbot, panel, "render1", "beauty")
+    net = doc.network
+    assert [spec.name for spec in net.nodes] == ["wedge1", "beauty", "collect1", "summary1"]
+    assert net.node("collect1").inputs == ["beauty"]
+    assert panel.selected() == "beauty" and window.pane.node == "beauty"
+    assert panel.items["beauty"].pos() == where  # where it was, not laid out again
+    assert panel.name_editor is None and doc.dirty
+    assert "Renamed render1 to beauty" in window.statusBar().currentMessage()
+    doc.undo()
+    assert net.node("collect1").inputs == ["render1"] and panel.selected() == "render1"
+    doc.redo()
+    assert net.node("collect1").inputs == ["beauty"] and panel.selected() == "beauty"
+
+
+def test_renaming_a_scheduler_node_moves_the_nodes_it_cooks_and_the_default(qtbot, window):
+    panel, doc = window.panel, window.document
+    doc.set_scheduler_of("render1", "pythonscheduler1")
+    _rename_with_keys(qtbot, panel, "pythonscheduler1", "farm")
+    _rename_with_keys(qtbot, panel, "localscheduler1", "here")
+    net = doc.network
+    assert net.node("render1").scheduler == "farm" and net.default_scheduler == "here"
+    assert panel.items["render1"].subtitle == "genericgenerator · farm"
+    assert panel.items["here"].subtitle == "localscheduler (default)"
+
+
+def test_a_name_taken_or_not_a_name_is_refused_and_said(qtbot, window):
+    panel, doc = window.panel, window.document
+    for wrong, why in (("wedge1", "there is a node named wedge1 already"),
+                       ("2render", "is not a node name"), ("my render", "is not a node name")):
+        _rename_with_keys(qtbot, panel, "render1", wrong)
+        assert why in window.statusBar().currentMessage()
+        assert "render1" in panel.items and not doc.dirty and doc.undo_text() == ""
+
+
+def test_escape_leaves_the_name_and_a_double_click_on_the_name_edits_it(qtbot, window):
+    panel, doc = window.panel, window.document
+    box = panel.items["summary1"]
+    panel.select("summary1")  # in view
+    at = panel.mapFromScene(box.mapToScene(box.name_rect().center()))
+    assert panel.viewport().rect().contains(at)
+    qtbot.mouseDClick(panel.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    editor = panel.name_editor
+    assert editor is not None and editor.text() == "summary1"
+    qtbot.keyClicks(editor, "other")
+    qtbot.keyClick(editor, Qt.Key.Key_Escape)
+    assert "summary1" in panel.items and not doc.dirty and panel.name_editor is None
+    qtbot.mouseDClick(panel.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    qtbot.keyClicks(panel.name_editor, "report")
+    panel.setFocus()  # a click elsewhere: the name typed is kept, as in Houdini
+    assert "report" in panel.items and "summary1" not in panel.items
+
+
+def test_a_renamed_node_keeps_showing_the_items_it_cooked(qtbot, cooked):
+    panel = cooked.panel
+    before = panel.node_info("gen")
+    _rename_with_keys(qtbot, panel, "gen", "make")
+    assert panel.node_info("make") == before.replace("<b>gen</b>", "<b>make</b>")
+    assert "5 items: 5 cooked" in panel.node_info("make")
