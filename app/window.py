@@ -376,13 +376,25 @@ class MainWindow(QMainWindow):
         return True
 
     def save(self) -> bool:
-        if not self.document.path or Path(self.document.path).resolve() == EXAMPLE:
-            return self.save_as()
+        if self.document.path and Path(self.document.path).resolve() == EXAMPLE:
+            return self.save_as("The example that comes with schedstudio is not changed: "
+                                "save your copy of it somewhere of yours")
+        if not self.document.path:
+            return self.save_as("This network has no file yet: choose one")
         return self._save_to(self.document.path)
 
-    def save_as(self) -> bool:
-        path, _ = QFileDialog.getSaveFileName(self, "Save network as", self.document.path,
-                                              "TOP networks (*.top.json)")
+    def save_as(self, why: str = "") -> bool:
+        """Save to a file the user chooses; ``why`` (Save, not Save As, asked for it) is said
+        in the status bar and the dialog's title while it is open."""
+        start = self.document.path
+        if start and Path(start).resolve() == EXAMPLE:
+            start = str(Path.home() / Path(start).name)  # not into the installation
+        if why:
+            self.statusBar().showMessage(why)
+        title = f"Save network as: {why}" if why else "Save network as"
+        path, _ = QFileDialog.getSaveFileName(self, title, start, "TOP networks (*.top.json)")
+        if why:
+            self.statusBar().clearMessage()
         if not path:
             return False
         named = with_extension(path)

@@ -504,3 +504,30 @@ def test_no_argument_opens_the_users_own_copy_of_the_example(tmp_path):
     copy = tmp_path / "data" / "schedstudio" / "examples"
     assert (copy / "wedge_summary.top.json").is_file()
     assert (copy / "scripts" / "render_shape.py").is_file()
+
+
+def test_ctrl_s_on_the_installed_example_says_why_it_asks_where(qtbot, monkeypatch, tmp_path):
+    from schedstudio.document import EXAMPLE
+    win = MainWindow(Document.open(EXAMPLE))
+    win.show()
+    qtbot.waitExposed(win)
+    asked = []
+
+    def choose(parent, title, start, filters, *rest):
+        asked.append((title, start, win.statusBar().currentMessage()))
+        return str(tmp_path / "mine"), ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(choose))
+    win.document.set_parm("wedge1", "wedgecount", 3)
+    before = EXAMPLE.read_bytes()
+    win.activateWindow()
+    qtbot.waitUntil(win.isActiveWindow)
+    win.panel.setFocus()
+    qtbot.keyClick(win.panel, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    title, start, said = asked[0]
+    assert "is not changed: save your copy of it" in title and said in title
+    assert Path(start).parent == Path.home()  # not the installation's folder
+    assert EXAMPLE.read_bytes() == before
+    assert (tmp_path / "mine.top.json").is_file() and not win.document.dirty
+    assert win.statusBar().currentMessage().startswith("Saved ")
+    win.close()
