@@ -512,6 +512,7 @@ class MainWindow(QMainWindow):
         changed = registry.default().reload()
         self._refresh_tab_menu()
         failures = registry.default().failures
+        self.problems.show_load_errors(failures)
         self.statusBar().showMessage(
             said + ("Types reloaded" if changed else "No type file changed")
             + (f"; {len(failures)} files failed to load (see the TAB menu)" if failures
@@ -637,9 +638,7 @@ class MainWindow(QMainWindow):
         if upto is not None and self.document.is_scheduler(upto):
             upto = None  # a scheduler node is not a place to cook up to
         self.problems.clear()
-        for failure in registry.default().failures:
-            where = ("file", failure.file, failure.line or 0, failure.why)
-            self.problems.add("load error", str(failure), where)
+        self.problems.show_load_errors(registry.default().failures)
         self._untitled_hip()
         try:
             self.bridge.start(self.document.network, upto, resume=resume)

@@ -149,7 +149,9 @@ class SourceView(QWidget):
             self.where.setText(f"{self.path}: not saved: {exc.strerror or exc}")
             return False
         self._on_disk = text
+        self._mark = syntax_error(text)  # the failure shown was the old text's
         self.editor.document().setModified(False)
+        self.editor.run_check()
         self.where.setText(f"{self.path}: saved")
         self.saved.emit(self.path)
         return True

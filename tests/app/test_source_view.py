@@ -84,8 +84,12 @@ def test_a_file_that_failed_to_load_is_fixed_and_saved_where_it_failed(qtbot, wi
     qtbot.keyClick(view.editor, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     assert module.read_text() == GOOD, (module.read_text(), view.editor.toPlainText())
     assert not view.modified and view.windowTitle() == "fixedhere.py:4"
+    view.editor.run_check()  # (as after a pause) the fixed line is no longer marked
+    assert view.editor.error is None and not view.editor.extraSelections()
     assert registry.scheduler_types()["fixedhere"].__name__ == "Fixed"  # in use at once
     assert not registry.default().failures
+    assert not any(window.problems.item(n).text().startswith("load error")  # fixed: gone
+                   for n in range(window.problems.count()))
     assert window.statusBar().currentMessage() == "Saved fixedhere.py. Types reloaded"
     assert not window.document.dirty  # Ctrl+S there saved the file, not the network
 
