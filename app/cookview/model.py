@@ -101,7 +101,7 @@ class ItemTableModel(QAbstractTableModel):
         item = self.rows[index.row()]
         column = COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(item, column)
+            return self.cell_text(item, column)
         if role == Qt.ItemDataRole.ForegroundRole and column == "state":
             return QColor(STATE_COLORS.get(item.state.name, "#cccccc"))
         if role == Qt.ItemDataRole.ToolTipRole and column in ("state", "name") and item.reason:
@@ -109,7 +109,8 @@ class ItemTableModel(QAbstractTableModel):
         return None
 
     @staticmethod
-    def _text(item: WorkItem, column: str) -> str:
+    def cell_text(item: WorkItem, column: str) -> str:
+        """What the table shows of ``item`` in ``column``."""
         try:
             if column == "id":
                 return str(item.id)

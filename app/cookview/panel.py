@@ -26,9 +26,11 @@ from schedcore.workitem import WorkItem, WorkItemState
 
 from ..bridge import CookBridge
 from ..logview import open_link
-from .model import STATE_COLORS, ItemTableModel, state_text
+from .model import COLUMNS, STATE_COLORS, ItemTableModel, state_text
 
 LOG_TAIL = 16_000  # characters of a log shown
+FITTED = [COLUMNS.index(name) for name in ("id", "name", "node")]
+MAX_FITTED = 360  # pixels: a column grows to its longest text, up to this
 
 
 def log_tail(item: WorkItem) -> str:
@@ -83,6 +85,12 @@ class CookViewer(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.table.setWordWrap(False)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self._longest: dict[int, int] = {}  # column -> characters of its longest text so far
+        self._fitting = False
+        self._user_sized: set[int] = set()  # columns the user resized: left as they are
+        self.table.horizontalHeader().sectionResized.connect(self._resized_by_user)
+        self.table.horizontalHeader().resizeSection(  # the longest state's name fits
+            COLUMNS.index("state"), self.table.fontMetrics().horizontalAdvance("CookedSuccessMM"))
         self.details = QTextBrowser(openLinks=False)
         self.details.anchorClicked.connect(self.open_url)
         self.log = QPlainTextEdit(readOnly=True)
@@ -156,10 +164,33 @@ class CookViewer(QWidget):
 
     def _changed(self, new: list, changed: list) -> None:
         self.model.update(new, changed)
+        self._fit_columns(new)
         for node in dict.fromkeys(i.node for i in new):
             if self.node_filter.findData(node) < 0:
                 self.node_filter.addItem(node, node)
         self._summary()
+
+    def _fit_columns(self, new: list) -> None:
+        """Widen the name columns to their longest text as items come (never narrower: a
+        column does not jump about while a cook runs); one the user sized stays so."""
+        metrics, header = self.table.fontMetrics(), self.table.horizontalHeader()
+        for column in FITTED:
+            if column in self._user_sized or not new:
+                continue
+            texts = (ItemTableModel.cell_text(item, COLUMNS[column]) for item in new)
+            longest = max(texts, key=len)
+            if len(longest) <= self._longest.get(column, 0):
+                continue
+            self._longest[column] = len(longest)
+            wanted = min(MAX_FITTED, metrics.horizontalAdvance(longest + "MM"))
+            if wanted > header.sectionSize(column):
+                self._fitting = True
+                header.resizeSection(column, wanted)
+                self._fitting = False
+
+    def _resized_by_user(self, column: int, _old: int, _new: int) -> None:
+        if not self._fitting and column != self.model.columnCount() - 1:
+            self._user_sized.add(column)
 
     def _finished(self, result) -> None:
         self._summary(result)

@@ -381,3 +381,23 @@ def test_an_untitled_network_cooks_in_a_folder_of_its_own(qtbot, tmp_path, monke
         win.document.dirty = False
         win.close()
         shutil.rmtree(hip, ignore_errors=True)
+
+
+def test_long_names_are_not_cut_in_the_items_table_unless_the_user_sized_the_column(
+        qtbot, windows, tmp_path):
+    long_node = "render_the_whole_sequence_for_review"
+    path = tmp_path / "long.top.json"
+    path.write_text(json.dumps({
+        "format": "schedcore-network", "version": 1,
+        "schedulers": [{"name": "local", "type": "localscheduler", "parms": {"maxprocs": 2}}],
+        "nodes": [{"name": long_node, "type": "genericgenerator", "inputs": [],
+                   "parms": {"itemcount": 12, "command": "true"}}]}))
+    win = windows(path)
+    table = win.viewer.table
+    assert cook(qtbot, win).ok
+    metrics, header = table.fontMetrics(), table.horizontalHeader()
+    for column, text in ((1, f"{long_node}_11"), (2, long_node), (3, "CookedSuccess")):
+        assert header.sectionSize(column) >= metrics.horizontalAdvance(text), text
+    header.resizeSection(2, 60)  # the user wants it narrow: the next cook leaves it so
+    assert cook(qtbot, win).ok
+    assert header.sectionSize(2) == 60
