@@ -213,25 +213,29 @@ class NetworkPanel(QGraphicsView):
         taken = [layout.footprint(pos, sched) for _s, sched, pos in placed.values()]
         depth: dict[str, int] = {}
         columns: dict[int, int] = {}
+        wanted: dict[str, QPointF] = {}  # where each node not placed yet goes by its rank
         for spec, scheduler in specs:
             level = 0 if scheduler else 1 + max((depth[i] for i in spec.inputs), default=0)
             depth[spec.name] = level
             column = columns.get(level, 0)
             columns[level] = column + 1
+            wanted[spec.name] = layout.scheduler_spot(column) if scheduler \
+                else layout.top_spot(level, column)
+        new = [(s, sched) for s, sched in specs if before is not None and s.name not in before]
+        # the nodes there were first, as they were laid out before; then the new ones, so a
+        # node added never moves one the user sees but never placed
+        for spec, scheduler in [*(n for n in specs if n not in new), *new]:
             if spec.name in placed:
                 continue
-            if before is not None and spec.name not in before:
-                wanted = self._new_spot(spec, placed)
-            else:
-                wanted = layout.scheduler_spot(column) if scheduler \
-                    else layout.top_spot(level, column)
-            position = layout.free_spot(wanted, scheduler, taken)
-            if before is not None and spec.name not in before:
+            if (spec, scheduler) in new:
+                position = layout.free_spot(self._new_spot(spec, placed), scheduler, taken)
                 # saved at once, as part of the step that made the node
                 spec.position = [round(position.x(), 1), round(position.y(), 1)]
+            else:
+                position = layout.free_spot(wanted[spec.name], scheduler, taken)
             placed[spec.name] = (spec, scheduler, position)
             taken.append(layout.footprint(position, scheduler))
-        return placed
+        return {spec.name: placed[spec.name] for spec, _s in specs}
 
     def _new_spot(self, spec, placed: dict) -> QPointF:
         """Under the node it is connected to; else where the TAB menu was asked for; else

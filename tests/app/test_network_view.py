@@ -202,6 +202,18 @@ def test_new_nodes_appear_in_view_on_a_free_spot(qtbot, window):
     assert made not in panel.items
 
 
+def test_a_node_added_never_moves_those_laid_out_before(qtbot, window):
+    panel = window.panel
+    for type_name, where in (("localscheduler", QPointF(20, 0)), ("pythonscheduler", None),
+                             ("genericgenerator", QPointF(300, 150)), ("wedge", None)):
+        before = {name: item.pos() for name, item in panel.items.items()}
+        panel._anchor = where  # where the TAB menu was asked for (None: the view's middle)
+        panel.scene().clearSelection()
+        window.add_node(type_name)
+        assert {name: panel.items[name].pos() for name in before} == before, type_name
+        assert not _overlaps(panel)
+
+
 def test_auto_layout_leaves_room_for_the_dots(qtbot, tmp_path):
     fan = [{"name": "wedge", "type": "wedge"}] + [
         {"name": f"gen{i}", "type": "genericgenerator", "inputs": ["wedge"]} for i in range(3)]
