@@ -203,7 +203,7 @@ class CodeEditor(QPlainTextEdit):
 
 
 class CallbackEditor(QWidget):
-    """A field's editor: the method's signature above the body, and the check's message."""
+    """A field's editor: the method's signature and the check's message above the body."""
 
     def __init__(self, signature: str, check, parent=None):
         super().__init__(parent)
@@ -218,8 +218,8 @@ class CallbackEditor(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addWidget(self.signature)
+        layout.addWidget(self.message)  # above the body: a tall field cannot push it away
         layout.addWidget(self.editor, 1)
-        layout.addWidget(self.message)
         self.editor.syntaxChecked.connect(self._show)
 
     def _show(self, error) -> None:
