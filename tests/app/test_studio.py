@@ -129,6 +129,8 @@ def test_code_editor_keys_and_live_syntax_check(qtbot, window):
     assert editor.error == (2, "'(' was never closed")
     assert "line 2" in field.message.text()
     # above the body, in view however tall the field is
+    field.resize(500, 2000)
+    field.layout().activate()
     assert field.message.geometry().bottom() < field.editor.geometry().top()
     field.message.linkActivated.emit("1")  # the message's link jumps to the line
     assert editor.textCursor().blockNumber() == 0
