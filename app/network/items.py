@@ -3,8 +3,19 @@ and a connection between two nodes."""
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPainterPathStroker, QPen
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QPainter,
+    QPainterPath,
+    QPainterPathStroker,
+    QPen,
+    QPolygonF,
+)
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsPathItem
 
 NODE_W, NODE_H = 200, 46
@@ -13,6 +24,7 @@ EXTRA_W = 250  # room beside a TOP node for its work-item dots and counts
 TOP_COLOR, SCHEDULER_COLOR = QColor("#3d4c5e"), QColor("#4b3d5e")
 EDGE_COLOR, SELECTED_COLOR = QColor("#9aa5b1"), QColor("#f0c040")
 PORT_R = 5  # radius of a TOP node's output port
+ARROW_LENGTH, ARROW_WIDTH = 9, 8
 
 
 def wire(start: QPointF, end: QPointF) -> QPainterPath:
@@ -135,8 +147,25 @@ class EdgeItem(QGraphicsPathItem):
         stroker.setWidth(10)  # easy to click
         return stroker.createStroke(self.path())
 
+    def arrow(self) -> QPolygonF:
+        """The arrowhead at the target's end: which way the work flows."""
+        path = self.path()
+        tip = path.pointAtPercent(1.0)
+        angle = math.radians(path.angleAtPercent(1.0))  # counter-clockwise, y up
+        back = QPointF(-math.cos(angle), math.sin(angle)) * ARROW_LENGTH
+        side = QPointF(-back.y(), back.x()) * (ARROW_WIDTH / 2 / ARROW_LENGTH)
+        return QPolygonF([tip, tip + back + side, tip + back - side])
+
+    def boundingRect(self) -> QRectF:
+        return super().boundingRect().united(self.arrow().boundingRect()).adjusted(-2, -2, 2, 2)
+
     def paint(self, painter: QPainter, option, widget=None) -> None:
         selected = self.isSelected()
-        painter.setPen(QPen(SELECTED_COLOR if selected else EDGE_COLOR, 2.5 if selected else 1.5))
+        color = SELECTED_COLOR if selected else EDGE_COLOR
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(color, 2.5 if selected else 1.5))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self.path())
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(color)
+        painter.drawPolygon(self.arrow())

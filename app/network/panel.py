@@ -75,6 +75,8 @@ class NameEditor(QLineEdit):
         super().__init__(name, parent)
         self.name = name
         self.setObjectName("nameeditor")
+        self.setStyleSheet("#nameeditor { background: #1b1f24; color: #ffffff; font-weight: bold;"
+                           " border: 1px solid #f0c040; padding: 0 4px; }")
         self.selectAll()
         self.returnPressed.connect(lambda: self._finish(self.text().strip()))
 

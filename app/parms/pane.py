@@ -118,7 +118,10 @@ class ParameterPane(QWidget):
     # -- building ------------------------------------------------------------------------
     def show_node(self, name: str) -> None:
         if self._body is not None:
-            self._body.setParent(None)
+            # hidden, not made parentless: a body made in this same pass of the event loop
+            # has a show queued by its layout, which would open it as a window of its own
+            self._layout.removeWidget(self._body)
+            self._body.hide()
             self._body.deleteLater()
         self.node = name
         self.working_dir_label: QLabel | None = None  # the shown node's, if it has one

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from schedstudio.document import Document
 from schedstudio.network import dots
-from schedstudio.network.items import extra_rect
+from schedstudio.network.items import EDGE_COLOR, NODE_W, extra_rect
 from schedstudio.network.tabmenu import clamp_to
 from schedstudio.window import MainWindow
 
@@ -404,3 +404,23 @@ def test_a_renamed_node_keeps_showing_the_items_it_cooked(qtbot, cooked):
     _rename_with_keys(qtbot, panel, "gen", "make")
     assert panel.node_info("make") == before.replace("<b>gen</b>", "<b>make</b>")
     assert "5 items: 5 cooked" in panel.node_info("make")
+
+
+def test_a_connection_ends_in_an_arrow_on_the_node_it_feeds(qtbot, window):
+    panel = window.panel
+    edge = next(e for e in panel.items["render1"].edges if e.target.name == "render1")
+    assert edge.source.name == "wedge1"
+    top_middle = panel.items["render1"].pos() + QPointF(NODE_W / 2, 0)
+    arrow = edge.arrow().boundingRect()
+    assert arrow.bottom() == pytest.approx(top_middle.y(), abs=0.5)  # its tip on the node
+    assert arrow.height() > 6 and arrow.center().x() == pytest.approx(top_middle.x(), abs=1)
+    # drawn: just above the node's top edge the arrowhead is filled, beside it is not
+    panel.select("render1")
+    image = panel.viewport().grab().toImage()
+
+    def near_edge_color(point: QPointF) -> bool:
+        color = image.pixelColor(panel.mapFromScene(point))
+        return max(abs(color.red() - EDGE_COLOR.red()), abs(color.green() - EDGE_COLOR.green()),
+                   abs(color.blue() - EDGE_COLOR.blue())) < 12
+    assert near_edge_color(QPointF(arrow.center().x(), arrow.bottom() - 3))
+    assert not near_edge_color(QPointF(arrow.center().x() + 12, arrow.bottom() - 3))

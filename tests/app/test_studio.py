@@ -535,3 +535,18 @@ def test_ctrl_s_on_the_installed_example_says_why_it_asks_where(qtbot, monkeypat
     assert (tmp_path / "mine.top.json").is_file() and not win.document.dirty
     assert win.statusBar().currentMessage().startswith("Saved ")
     win.close()
+
+
+def test_changing_the_selection_twice_at_once_opens_no_stray_window(qtbot, window):
+    """Clearing the selection and selecting a node in one pass of the event loop (as a
+    click on another node, or F2, does) left the pane's hint as a window of its own, which
+    took the activation from the studio (and the focus from what was being typed in)."""
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    for name in ("render1", "wedge1", "pythonscheduler1"):
+        window.panel.select(name)  # clears the selection (no node), then selects
+        QApplication.processEvents()
+        assert window.pane.node == name
+    stray = [w for w in QApplication.topLevelWidgets() if w.isVisible() and w is not window
+             and not w.windowType() & Qt.WindowType.Popup]
+    assert stray == [] and window.isActiveWindow()
