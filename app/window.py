@@ -628,6 +628,7 @@ class MainWindow(QMainWindow):
         self.shell.executed.connect(self.document_changed_elsewhere)
         self.panel.nodeSelected.connect(lambda *_: self.shell.refresh())
         self.viewer.itemSelected.connect(lambda *_: self.shell.refresh())
+        self.viewer.itemSelected.connect(self.panel.show_related)
         self.panel.set_bridge(self.bridge)
 
     def cook(self, upto: str | None = None, resume: bool = False) -> bool:

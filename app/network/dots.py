@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor, QPainter, QPen
 
 MAX_DOTS = 48          # a dot per item up to this many, then the proportional bar
 PER_ROW = 24
@@ -72,8 +72,38 @@ def _bar(counts: Counter, total: int, area: QRectF) -> list[Mark]:
     return segments
 
 
-def paint(painter: QPainter, area: QRectF, items: list, counts: Counter | None) -> None:
-    """The dots or the bar, and the counts by state under them."""
+# rings around the dots of the selected item and of the items it depends on and feeds
+SELECTED, UPSTREAM, DOWNSTREAM = "selected", "upstream", "downstream"
+RING_COLORS = {SELECTED: "#ffffff", UPSTREAM: "#58a6ff", DOWNSTREAM: "#f0883e"}
+
+
+def related(item, items: list) -> dict[int, str]:
+    """``item``'s id as SELECTED, the ids of every item it depends on (through any chain) as
+    UPSTREAM and of every item depending on it as DOWNSTREAM; ``items`` is the cook's."""
+    found = {item.id: SELECTED}
+    todo = list(item.dependencies)
+    while todo:
+        up = todo.pop()
+        if up.id not in found:
+            found[up.id] = UPSTREAM
+            todo.extend(up.dependencies)
+    dependents: dict[int, list] = {}
+    for other in items:
+        for dep in other.dependencies:
+            dependents.setdefault(dep.id, []).append(other)
+    todo = list(dependents.get(item.id, ()))
+    while todo:
+        down = todo.pop()
+        if down.id not in found:
+            found[down.id] = DOWNSTREAM
+            todo.extend(dependents.get(down.id, ()))
+    return found
+
+
+def paint(painter: QPainter, area: QRectF, items: list, counts: Counter | None,
+          rings: dict[int, str] | None = None) -> None:
+    """The dots or the bar, and the counts by state under them; ``rings`` (item id ->
+    SELECTED, UPSTREAM or DOWNSTREAM) are drawn around those items' dots."""
     if not counts:
         return
     colors = state_colors()
@@ -85,6 +115,13 @@ def paint(painter: QPainter, area: QRectF, items: list, counts: Counter | None) 
             painter.drawRect(mark.rect)
         else:
             painter.drawEllipse(mark.rect)
+    if rings:
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for mark in found:
+            ring = rings.get(mark.item_id) if mark.item_id is not None else None
+            if ring is not None:
+                painter.setPen(QPen(QColor(RING_COLORS[ring]), 1.5))
+                painter.drawEllipse(mark.rect.adjusted(-1.5, -1.5, 1.5, 1.5))
     painter.setPen(QColor("#c8c8c8"))
     text = painter.fontMetrics().elidedText(counts_text(counts), Qt.TextElideMode.ElideRight,
                                             int(area.width()))

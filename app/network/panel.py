@@ -132,6 +132,7 @@ class NetworkPanel(QGraphicsView):
         self._renamed: tuple[str, str] | None = None  # (old, new) for the next build
         self._cooked_as: dict[str, str] = {}  # a node renamed since the cook: name -> cooked name
         self.name_editor: QLineEdit | None = None
+        self.rings: dict[int, str] = {}  # the selected item and those it depends on and feeds
         self.info_popup = InfoPopup(self)
         self.setScene(QGraphicsScene(self))
         self.scene().setSceneRect(-SCENE_REACH, -SCENE_REACH, 2 * SCENE_REACH, 2 * SCENE_REACH)
@@ -164,6 +165,7 @@ class NetworkPanel(QGraphicsView):
         self.bridge = bridge
         bridge.cookStarted.connect(self.work.clear)
         bridge.cookStarted.connect(self._cooked_as.clear)
+        bridge.cookStarted.connect(lambda: self.show_related(None))
         bridge.itemsChanged.connect(self._items_changed)
         self._show_dots()
 
@@ -272,8 +274,16 @@ class NetworkPanel(QGraphicsView):
                 item.prepareGeometryChange()
 
     def _dots_painter(self, name: str):
-        return lambda painter, rect: dots.paint(painter, rect, self.work.of(self.cooked_name(name)),
-                                                self.bridge.counts.get(self.cooked_name(name)))
+        return lambda painter, rect: dots.paint(
+            painter, rect, self.work.of(self.cooked_name(name)),
+            self.bridge.counts.get(self.cooked_name(name)), self.rings)
+
+    def show_related(self, item) -> None:
+        """Ring ``item``'s dot, and the dots of the items upstream and downstream of it, as
+        Houdini does for a selected work item (None: no rings)."""
+        self.rings = dots.related(item, self.bridge.items) if item is not None \
+            and self.bridge is not None else {}
+        self.viewport().update()
 
     def _items_changed(self, new: list, changed: list) -> None:
         self.work.update(new, changed)
@@ -595,7 +605,7 @@ class NetworkPanel(QGraphicsView):
         self.select(name)
         rect = self.mapFromScene(node.mapRectToScene(node.name_rect())).boundingRect()
         editor = NameEditor(name, self.viewport())
-        editor.setGeometry(rect.adjusted(-2, -2, 2, 4))
+        editor.setGeometry(rect.adjusted(-2, -2, 2, 1))
         editor.done.connect(self._name_edited)
         editor.show()
         editor.setFocus()

@@ -424,3 +424,33 @@ def test_a_connection_ends_in_an_arrow_on_the_node_it_feeds(qtbot, window):
                    abs(color.blue() - EDGE_COLOR.blue())) < 12
     assert near_edge_color(QPointF(arrow.center().x(), arrow.bottom() - 3))
     assert not near_edge_color(QPointF(arrow.center().x() + 12, arrow.bottom() - 3))
+
+
+def test_a_selected_item_rings_its_dot_and_those_upstream_and_downstream(qtbot, window):
+    with qtbot.waitSignal(window.bridge.cookFinished, timeout=90_000):
+        assert window.cook()
+    panel, items = window.panel, window.bridge.items
+    render = [i for i in items if i.node == "render1"]
+    chosen = render[2]
+    window.viewer.select_item(chosen.id)
+    rings = panel.rings
+    assert rings[chosen.id] == dots.SELECTED
+    upstream = {i.id for i in items if rings.get(i.id) == dots.UPSTREAM}
+    downstream = {i.id for i in items if rings.get(i.id) == dots.DOWNSTREAM}
+    assert upstream == {d.id for d in chosen.dependencies} and len(upstream) == 1
+    assert next(i for i in items if i.id in upstream).node == "wedge1"
+    assert {i.node for i in items if i.id in downstream} == {"collect1", "summary1"}
+    assert not any(rings.get(i.id) for i in render if i is not chosen)  # its siblings: no
+    # drawn: a white ring around the chosen dot
+    mark = dots.marks(panel.work.of("render1"), window.bridge.counts["render1"],
+                      extra_rect())[2]
+    panel.select("render1")
+    image = panel.viewport().grab().toImage()
+    ring = mark.rect.adjusted(-1.5, -1.5, 1.5, 1.5)
+    at = panel.mapFromScene(panel.items["render1"].mapToScene(
+        QPointF(ring.center().x(), ring.top())))
+    around = [image.pixelColor(at.x() + dx, at.y() + dy).lightness()
+              for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+    assert max(around) > 200  # white on the dark background
+    window.viewer.table.clearSelection()
+    assert panel.rings == {}
