@@ -24,6 +24,7 @@ class CookBridge(QObject):
     cookStarted = Signal()
     itemsChanged = Signal(list, list)    # new items, ids of items that changed
     message = Signal(object)             # a CookMessage: an error or a warning
+    itemsForgotten = Signal(list)        # nodes whose items the last cook no longer shows
     cookFinished = Signal(object)        # the CookResult
 
     def __init__(self, parent=None):
@@ -126,6 +127,17 @@ class CookBridge(QObject):
                     del counts[before]
             counts[state] += 1
             self._seen[item.id] = state
+
+    def forget_nodes(self, nodes: set[str]) -> None:
+        """The items of ``nodes`` are no longer the last cook's (dirtied): not shown."""
+        if self.cooking:
+            return
+        self.items = [item for item in self.items if item.node not in nodes]
+        for node in nodes:
+            self.counts.pop(node, None)
+        self._seen = {item.id: state for item, state in
+                      ((item, self._seen.get(item.id)) for item in self.items) if state}
+        self.itemsForgotten.emit(sorted(nodes))
 
     def totals(self) -> Counter:
         total = Counter()

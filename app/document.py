@@ -310,6 +310,17 @@ class Document(QObject):
             self._set_dirty(True)
             self.structureChanged.emit()
 
+    def downstream_of(self, name: str) -> set[str]:
+        """TOP node ``name`` and every node below it."""
+        found, queue = {name}, [name]
+        while queue:
+            current = queue.pop()
+            for spec in self.network.nodes:
+                if current in spec.inputs and spec.name not in found:
+                    found.add(spec.name)
+                    queue.append(spec.name)
+        return found
+
     def _upstream_of(self, name: str) -> set[str]:
         found, queue = {name}, [name]
         while queue:

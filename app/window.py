@@ -9,6 +9,7 @@ imported when first used."""
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         self.panel.renameRequested.connect(self.rename_node)
         self.panel.disconnectRequested.connect(lambda *args: self.document.disconnect(*args))
         self.panel.cookRequested.connect(lambda name: self.cook(name))
+        self.panel.dirtyRequested.connect(self.dirty_node)
         self.panel.showItemsRequested.connect(self.show_items_of)
         self.panel.itemClicked.connect(lambda item_id: self.go_to(("item", item_id)))
         self.pane.saveToPython.connect(self.save_to_python)
@@ -488,6 +490,73 @@ class MainWindow(QMainWindow):
             return
         self.statusBar().showMessage(f"Renamed {old} to {new} (Ctrl+Z calls it {old} again)",
                                      5000)
+
+    def dirty_node(self, node: str, delete_results: bool = False) -> bool:
+        """Houdini's Dirty: the last cook's items of ``node`` and of the nodes below it are
+        forgotten (their dots, and their records in the cook journal, so Resume Cook runs
+        them again); with ``delete_results``, ``node``'s output files are deleted first,
+        once the user has seen them listed. False when nothing was done."""
+        import sqlite3
+
+        from schedcore import journal as journal_file
+
+        engine = self.bridge.engine
+        if self.bridge.cooking or engine is None:
+            self.statusBar().showMessage(
+                f"{node}: nothing to dirty: " + ("wait for the cook to end, or cancel it"
+                                                 if self.bridge.cooking else
+                                                 "it has not been cooked since the studio "
+                                                 "started"), 8000)
+            return False
+        cooked_as = self.panel.cooked_name(node)
+        below = {self.panel.cooked_name(name) for name in self.document.downstream_of(node)}
+        if delete_results and not self._delete_results(node, cooked_as, engine.journal_path):
+            return False
+        try:
+            dropped = journal_file.forget_nodes(engine.journal_path, below)
+        except (OSError, sqlite3.Error) as exc:
+            QMessageBox.warning(self, "Not dirtied", f"The cook journal {engine.journal_path} "
+                                f"cannot be changed: {exc}\nNothing was dirtied.")
+            return False
+        self.bridge.forget_nodes(below)
+        self.statusBar().showMessage(
+            f"Dirtied {', '.join(sorted(below))}: {dropped} items forgotten; Resume Cook "
+            f"runs them again", 8000)
+        return True
+
+    def _delete_results(self, node: str, cooked_as: str, journal: str) -> bool:
+        """Delete the output files of ``node``'s last items (those of this studio's last
+        cook and those its journal recorded) once the user has seen them listed."""
+        from schedcore import journal as journal_file
+
+        paths = {o.path for item in self.bridge.items if item.node == cooked_as
+                 for o in item.outputFiles}
+        paths |= {o.path for key, record in journal_file.read(journal).items()
+                  if key.split("/", 1)[0] == cooked_as for o in record.outputs}
+        present = sorted(p for p in paths if os.path.isfile(p))
+        if not present:
+            return QMessageBox.question(
+                self, "Delete results", f"{node} has no output files on disk. Dirty it "
+                "anyway?") == QMessageBox.StandardButton.Yes
+        shown = "\n".join(present[:20]) + (f"\n… and {len(present) - 20} more"
+                                          if len(present) > 20 else "")
+        box = QMessageBox(QMessageBox.Icon.Warning, "Delete results",
+                          f"Delete the {len(present)} output files of {node}?", parent=self)
+        box.setInformativeText(shown)
+        box.setDetailedText("\n".join(present))
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        if box.exec() != QMessageBox.StandardButton.Yes:
+            return False
+        failed = []
+        for path in present:
+            try:
+                os.remove(path)
+            except OSError as exc:
+                failed.append(f"{path}: {exc.strerror or exc}")
+        if failed:
+            QMessageBox.warning(self, "Some results were not deleted", "\n".join(failed[:20]))
+        return True
 
     def delete_selected(self) -> None:
         names = self.panel.selected_names()

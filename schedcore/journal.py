@@ -427,3 +427,25 @@ def _replay(record: Record, kind: str, data: dict, paths: set[str]) -> None:
         if not isinstance(data["name"], str) or not isinstance(data["values"], list):
             raise TypeError("an attribute has a name and a list of values")
         record.attributes[data["name"]] = Attribute.from_json(data)
+
+
+def forget_nodes(path: str | Path, nodes: set[str]) -> int:
+    """Drop what the journal at ``path`` recorded of the items of ``nodes`` (Houdini's
+    Dirty): a resumed cook runs them again. Returns how many items it dropped; 0 when there
+    is no journal. Raises ``OSError`` or ``sqlite3.Error`` when it cannot be changed."""
+    if not nodes or not os.path.exists(path):
+        return 0
+    kind = not_a_file(path) or untrusted(path)
+    if kind:
+        raise OSError(errno.EPERM, f"the journal is not this user's regular file ({kind})")
+    db = sqlite3.connect(f"{Path(path).absolute().as_uri()}?mode=rw", uri=True)
+    try:
+        with db:
+            node_of = "substr(item, 1, instr(item, '/') - 1)"
+            marks = ", ".join("?" * len(nodes))
+            (count,) = db.execute(f"SELECT COUNT(DISTINCT item) FROM events WHERE {node_of} "
+                                  f"IN ({marks})", sorted(nodes)).fetchone()
+            db.execute(f"DELETE FROM events WHERE {node_of} IN ({marks})", sorted(nodes))
+        return int(count)
+    finally:
+        db.close()

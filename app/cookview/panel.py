@@ -107,6 +107,7 @@ class CookViewer(QWidget):
         bridge.cookStarted.connect(self._started)
         bridge.itemsChanged.connect(self._changed)
         bridge.cookFinished.connect(self._finished)
+        bridge.itemsForgotten.connect(lambda _nodes: self._show_items_left())
 
     def _build(self) -> None:
         filters = QHBoxLayout()
@@ -191,6 +192,10 @@ class CookViewer(QWidget):
     def _resized_by_user(self, column: int, _old: int, _new: int) -> None:
         if not self._fitting and column != self.model.columnCount() - 1:
             self._user_sized.add(column)
+
+    def _show_items_left(self) -> None:
+        self.model.reset(self.bridge.items)
+        self._summary()
 
     def _finished(self, result) -> None:
         self._summary(result)

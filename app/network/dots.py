@@ -160,6 +160,12 @@ class NodeItems:
         for node in {self.node_of.get(i) for i in changed_ids} | {str(i.node) for i in new}:
             self.changed_at[node] = now
 
+    def forget(self, nodes) -> None:
+        for node in nodes:
+            for item in self.by_node.pop(node, []):
+                self.node_of.pop(item.id, None)
+            self.changed_at.pop(node, None)
+
     def of(self, node: str) -> list:
         return self.by_node.get(node, [])
 

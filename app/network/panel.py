@@ -110,6 +110,7 @@ class NetworkPanel(QGraphicsView):
     disconnectRequested = Signal(str, str)       # source, target
     rebuilt = Signal()              # the node items were made anew
     cookRequested = Signal(str)     # cook up to this node (its context menu)
+    dirtyRequested = Signal(str, bool)  # node, and whether to delete its results from disk
     showItemsRequested = Signal(str)  # show this node's items in the Cook Viewer
     itemClicked = Signal(int)       # a work item's dot was clicked: select that item
     renameRequested = Signal(str, str)  # old name, new name (typed in the node's name editor)
@@ -166,6 +167,7 @@ class NetworkPanel(QGraphicsView):
         bridge.cookStarted.connect(self.work.clear)
         bridge.cookStarted.connect(self._cooked_as.clear)
         bridge.cookStarted.connect(lambda: self.show_related(None))
+        bridge.itemsForgotten.connect(self._forgotten)
         bridge.itemsChanged.connect(self._items_changed)
         self._show_dots()
 
@@ -277,6 +279,10 @@ class NetworkPanel(QGraphicsView):
         return lambda painter, rect: dots.paint(
             painter, rect, self.work.of(self.cooked_name(name)),
             self.bridge.counts.get(self.cooked_name(name)), self.rings)
+
+    def _forgotten(self, nodes: list) -> None:
+        self.work.forget(nodes)
+        self.show_related(None)
 
     def show_related(self, item) -> None:
         """Ring ``item``'s dot, and the dots of the items upstream and downstream of it, as
@@ -512,6 +518,10 @@ class NetworkPanel(QGraphicsView):
                 menu.addAction(f"Cook {node.name}", lambda: self.cookRequested.emit(node.name))
                 menu.addAction("Show Its Items in the Cook Viewer",
                                lambda: self.showItemsRequested.emit(node.name))
+                menu.addAction("Dirty This Node",
+                               lambda: self.dirtyRequested.emit(node.name, False))
+                menu.addAction("Delete This Node's Results from Disk…",
+                               lambda: self.dirtyRequested.emit(node.name, True))
             menu.addAction("Rename…", lambda: self.edit_name(node.name),
                            QKeySequence(Qt.Key.Key_F2))
             chosen = self.selected_names()

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QMessageBox
 
 from schedcore import network as network_file
 from schedcore.engine import Engine
@@ -401,3 +402,56 @@ def test_long_names_are_not_cut_in_the_items_table_unless_the_user_sized_the_col
     header.resizeSection(2, 60)  # the user wants it narrow: the next cook leaves it so
     assert cook(qtbot, win).ok
     assert header.sectionSize(2) == 60
+
+
+def _resume(qtbot, win):
+    with qtbot.waitSignal(win.bridge.cookFinished, timeout=90_000) as finished:
+        win.resume_action.trigger()
+    return {(i.node, i.state.name) for i in finished.args[0].items}
+
+
+def test_dirty_and_delete_results_make_resume_cook_run_those_nodes_again(
+        qtbot, windows, tmp_path, monkeypatch):
+    shutil.copytree(EXAMPLES, tmp_path / "ex")
+    win = windows(tmp_path / "ex" / "wedge_summary.top.json")
+    assert cook(qtbot, win).ok
+    panel = win.panel
+    assert "Dirty This Node" in [a.text() for a in panel.context_menu(
+        panel.items["collect1"].pos() + QPointF(30, 20)).actions()]
+
+    assert win.dirty_node("collect1")  # it and summary1 below it
+    assert panel.work.of("collect1") == panel.work.of("summary1") == []
+    assert {i.node for i in win.viewer.model.rows} == {"wedge1", "render1"}
+    assert "Dirtied collect1, summary1: 2 items forgotten" in win.statusBar().currentMessage()
+    assert _resume(qtbot, win) >= {("render1", "CookedCache"), ("collect1", "CookedSuccess"),
+                                   ("summary1", "CookedSuccess")}
+
+    outputs = sorted(o.path for i in win.bridge.items if i.node == "render1"
+                     for o in i.outputFiles)
+    assert len(outputs) == 6 and all(Path(p).is_file() for p in outputs)
+    shown = []
+
+    def answer(box):  # the user reads the list, then says Yes
+        shown.append((box.text(), box.detailedText()))
+        return QMessageBox.StandardButton.Yes
+    monkeypatch.setattr(QMessageBox, "exec", answer)
+    assert win.dirty_node("render1", delete_results=True)
+    assert shown[0][0] == "Delete the 6 output files of render1?"
+    assert shown[0][1].splitlines() == outputs
+    assert not any(Path(p).exists() for p in outputs)
+    states = _resume(qtbot, win)
+    assert ("render1", "CookedSuccess") in states and ("render1", "CookedCache") not in states
+    assert all(Path(p).is_file() for p in outputs)  # made again
+
+
+def test_delete_results_canceled_deletes_and_dirties_nothing(qtbot, windows, tmp_path,
+                                                              monkeypatch):
+    shutil.copytree(EXAMPLES, tmp_path / "ex")
+    win = windows(tmp_path / "ex" / "wedge_summary.top.json")
+    assert not win.dirty_node("render1")  # not cooked yet: said, nothing done
+    assert "has not been cooked" in win.statusBar().currentMessage()
+    assert cook(qtbot, win).ok
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: QMessageBox.StandardButton.Cancel)
+    outputs = [o.path for i in win.bridge.items if i.node == "render1" for o in i.outputFiles]
+    assert not win.dirty_node("render1", delete_results=True)
+    assert all(Path(p).is_file() for p in outputs) and len(win.panel.work.of("render1")) == 6
