@@ -112,6 +112,13 @@ def own_settings(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def own_folder(tmp_path_factory, monkeypatch):
+    """Each test runs in a folder of its own: an untitled network cooks in the current
+    folder ($HIP), and would write its pdgtemp/ into the checkout."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+@pytest.fixture(autouse=True)
 def own_houdini_session():
     """A cook sets $HIP, $HIPNAME and $HIPFILE for the process, as a Houdini session has
     them; each test starts from the variables the run began with."""

@@ -45,14 +45,25 @@ def footprint(position: QPointF, scheduler: bool) -> QRectF:
     return QRectF(position.x(), position.y(), width, NODE_H + PORT_R)
 
 
+# a TOP node's state after a cook, as the badge at its top right says it (Houdini's colours)
+BADGE_COLORS = {"cooking": "#2c8fd4", "failed": "#e5534b", "canceled": "#b07adf",
+                "cooked": "#3fb950", "dirty": "#8c8c8c"}
+
+
+def badge_rect() -> QRectF:
+    return QRectF(NODE_W - 18, 7, 10, 10)
+
+
 class NodeItem(QGraphicsObject):
-    """One node box. ``painter_extra`` is painted beside it (the work-item dots)."""
+    """One node box. ``painter_extra`` is painted beside it (the work-item dots); ``badge``
+    (a key of BADGE_COLORS, or None) says how its last cook went."""
 
     def __init__(self, name: str, type_name: str, subtitle: str, scheduler: bool):
         super().__init__()
         self.name, self.type_name, self.subtitle = name, type_name, subtitle
         self.is_scheduler = scheduler
         self.painter_extra = None  # callable(painter, rect) drawing beside the box
+        self.badge: str | None = None
         self.edges: list[EdgeItem] = []
         flags = QGraphicsItem.GraphicsItemFlag
         self.setFlags(flags.ItemIsSelectable | flags.ItemIsMovable
@@ -106,6 +117,11 @@ class NodeItem(QGraphicsObject):
         painter.setBrush(QBrush(color))
         painter.drawRoundedRect(self.box(), 6, 6)
         self._paint_text(painter)
+        if self.badge is not None:
+            badge = QColor(BADGE_COLORS[self.badge])
+            painter.setPen(QPen(badge.lighter(140), 1))
+            painter.setBrush(badge if self.badge != "dirty" else Qt.BrushStyle.NoBrush)
+            painter.drawEllipse(badge_rect())
         if not self.is_scheduler:
             painter.setPen(QPen(color.lighter(170), 1))
             painter.setBrush(QBrush(color.lighter(130)))
@@ -118,7 +134,8 @@ class NodeItem(QGraphicsObject):
         bold = QFont(painter.font())
         bold.setBold(True)
         painter.setFont(bold)
-        painter.drawText(self.name_rect(), Qt.AlignmentFlag.AlignLeft, self.name)
+        painter.drawText(self.name_rect().adjusted(0, 0, -14, 0), Qt.AlignmentFlag.AlignLeft,
+                         self.name)  # clear of the badge
         painter.setFont(QFont(painter.font().family(), max(7, painter.font().pointSize() - 1)))
         painter.setPen(QColor("#b8c4d0"))
         subtitle = painter.fontMetrics().elidedText(self.subtitle or self.type_name,

@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
     QToolTip,
 )
 
+from schedcore.workitem import WorkItemState
+
 from ..document import Document
 from . import dots, layout
 from .items import (  # noqa: F401 (names others import from here)
@@ -97,6 +99,9 @@ class NameEditor(QLineEdit):
         self.done.emit(self.name, text)
 
 
+UNFINISHED = ("Waiting", "Scheduled", "Cooking", "Uncooked")
+
+
 def _xy(position) -> QPointF | None:
     return QPointF(*position) if position else None
 
@@ -134,6 +139,7 @@ class NetworkPanel(QGraphicsView):
         self._cooked_as: dict[str, str] = {}  # a node renamed since the cook: name -> cooked name
         self.name_editor: QLineEdit | None = None
         self.rings: dict[int, str] = {}  # the selected item and those it depends on and feeds
+        self.dirty: set[str] = set()  # nodes changed or dirtied since the last cook
         self.info_popup = InfoPopup(self)
         self.setScene(QGraphicsScene(self))
         self.scene().setSceneRect(-SCENE_REACH, -SCENE_REACH, 2 * SCENE_REACH, 2 * SCENE_REACH)
@@ -148,14 +154,18 @@ class NetworkPanel(QGraphicsView):
         self.scene().selectionChanged.connect(self._selection_changed)
         document.renamed.connect(self._follow_rename)
         document.structureChanged.connect(self.rebuild)
+        document.parmChanged.connect(self._parm_changed)
         self.rebuild()
 
     def set_document(self, document: Document) -> None:
         self.document.renamed.disconnect(self._follow_rename)
         self.document.structureChanged.disconnect(self.rebuild)
+        self.document.parmChanged.disconnect(self._parm_changed)
         self.document = document
         document.renamed.connect(self._follow_rename)
         document.structureChanged.connect(self.rebuild)
+        document.parmChanged.connect(self._parm_changed)
+        self.dirty.clear()
         self._cooked_as = {}
         self._fresh, self._view_touched, self._pending_view = True, False, None
         self.rebuild()
@@ -167,6 +177,8 @@ class NetworkPanel(QGraphicsView):
         bridge.cookStarted.connect(self.work.clear)
         bridge.cookStarted.connect(self._cooked_as.clear)
         bridge.cookStarted.connect(lambda: self.show_related(None))
+        bridge.cookStarted.connect(self.dirty.clear)
+        bridge.cookFinished.connect(lambda _result: self._show_badges())
         bridge.itemsForgotten.connect(self._forgotten)
         bridge.itemsChanged.connect(self._items_changed)
         self._show_dots()
@@ -203,6 +215,8 @@ class NetworkPanel(QGraphicsView):
             for upstream in spec.inputs:
                 scene.addItem(EdgeItem(self.items[upstream], self.items[spec.name]))
         self._show_dots()
+        if self.bridge is not None:
+            self._show_badges()
         self.rebuilt.emit()
         scene.blockSignals(False)
         if selected in self.items:
@@ -282,7 +296,45 @@ class NetworkPanel(QGraphicsView):
 
     def _forgotten(self, nodes: list) -> None:
         self.work.forget(nodes)
+        self.dirty |= {name for name in self.items if self.cooked_name(name) in nodes}
         self.show_related(None)
+        self._show_badges()
+
+    def _parm_changed(self, node: str, _parm: str) -> None:
+        """A node changed since its cook is dirty, and so is every node below it; a
+        scheduler node's change dirties the nodes it cooks."""
+        net = self.document.network
+        if self.document.is_scheduler(node):
+            changed = {spec.name for spec in net.nodes if net.scheduler_for(spec) == node}
+        else:
+            changed = {node}
+        for name in changed:
+            self.dirty |= self.document.downstream_of(name)
+        self._show_badges()
+
+    def node_badge(self, name: str) -> str | None:
+        """How node ``name``'s last cook went: cooking, failed, canceled or cooked; dirty
+        when it changed since; None before any cook."""
+        counts = self.bridge.counts.get(self.cooked_name(name)) if self.bridge else None
+        if not counts:
+            return "dirty" if name in self.dirty else None
+        if self.bridge.cooking and any(counts.get(s) for s in UNFINISHED):
+            return "cooking"
+        if name in self.dirty:
+            return "dirty"
+        if counts.get("CookedFail"):
+            return "failed"
+        if counts.get("CookedCancel"):
+            return "canceled"
+        return "cooked" if all(WorkItemState[s].is_success for s in counts) else None
+
+    def _show_badges(self) -> None:
+        for name, item in self.items.items():
+            if not item.is_scheduler:
+                badge = self.node_badge(name)
+                if badge != item.badge:
+                    item.badge = badge
+                    item.update()
 
     def show_related(self, item) -> None:
         """Ring ``item``'s dot, and the dots of the items upstream and downstream of it, as
@@ -293,6 +345,7 @@ class NetworkPanel(QGraphicsView):
 
     def _items_changed(self, new: list, changed: list) -> None:
         self.work.update(new, changed)
+        self._show_badges()
         self.viewport().update()
 
     def _item_at(self, point: QPointF) -> tuple[str, int] | None:

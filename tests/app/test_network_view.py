@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from schedstudio.document import Document
 from schedstudio.network import dots
-from schedstudio.network.items import EDGE_COLOR, NODE_W, extra_rect
+from schedstudio.network.items import BADGE_COLORS, EDGE_COLOR, NODE_W, badge_rect, extra_rect
 from schedstudio.network.tabmenu import clamp_to
 from schedstudio.window import MainWindow
 
@@ -298,8 +298,9 @@ def test_context_menu_of_a_node_and_of_the_view(qtbot, window):
     panel = window.panel
     menu = panel.context_menu(panel.items["render1"].pos() + QPointF(30, 20))
     texts = [a.text() for a in menu.actions() if a.text()]
-    assert texts == ["Cook render1", "Show Its Items in the Cook Viewer", "Rename…",
-                     "Delete render1", "Add Node…", "Frame All", "Frame Selected"]
+    assert texts == ["Cook render1", "Show Its Items in the Cook Viewer", "Dirty This Node",
+                     "Delete This Node's Results from Disk…", "Rename…", "Delete render1",
+                     "Add Node…", "Frame All", "Frame Selected"]
     assert panel.selected() == "render1"
     with qtbot.waitSignal(panel.cookRequested) as asked:
         menu.actions()[0].trigger()
@@ -454,3 +455,21 @@ def test_a_selected_item_rings_its_dot_and_those_upstream_and_downstream(qtbot, 
     assert max(around) > 200  # white on the dark background
     window.viewer.table.clearSelection()
     assert panel.rings == {}
+
+
+def test_a_node_badge_says_how_its_last_cook_went_and_when_it_changed_since(qtbot, cooked):
+    panel, doc = cooked.panel, cooked.document
+    assert (panel.items["gen"].badge, panel.items["bad"].badge) == ("cooked", "failed")
+    doc.set_parm("gen", "command", "echo changed")
+    assert panel.items["gen"].badge == "dirty" and panel.items["bad"].badge == "failed"
+    panel.select("bad")  # in view
+    image = panel.viewport().grab().toImage()
+    badge = panel.items["bad"].mapToScene(badge_rect().center())
+    assert image.pixelColor(panel.mapFromScene(badge)).name() == BADGE_COLORS["failed"]
+    doc.set_parm("bad", "command", "sleep 30")
+    with qtbot.waitSignal(cooked.bridge.itemsChanged, timeout=30_000):
+        assert cooked.cook()
+    qtbot.waitUntil(lambda: panel.items["bad"].badge == "cooking", timeout=30_000)
+    with qtbot.waitSignal(cooked.bridge.cookFinished, timeout=30_000):
+        cooked.bridge.cancel()
+    assert panel.items["bad"].badge == "canceled" and panel.items["gen"].badge == "cooked"
