@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         self._check_panel = None  # made when its dock is first shown (see check_panel)
         self._docks()
         self._menus()
+        self.statusBar()  # there from the start: its first message moves no pane
         self._cooking()
         self.panel.nodeSelected.connect(self.pane.show_node)
         self.panel.tabPressed.connect(self.open_tab_menu)

@@ -417,7 +417,13 @@ class NetworkPanel(QGraphicsView):
         item = self.items.get(name)
         if item is not None:
             item.setSelected(True)
+            before = self._scrolled()
             self.ensureVisible(item.mapRectToScene(item.box()), 20, 20)  # its dots may not fit
+            if self._scrolled() != before:  # the view moved: a resize must not move it back
+                self._view_touched, self._pending_view = True, None
+
+    def _scrolled(self) -> tuple[int, int]:
+        return self.horizontalScrollBar().value(), self.verticalScrollBar().value()
 
     def _selection_changed(self) -> None:
         self.nodeSelected.emit(self.selected())

@@ -202,6 +202,19 @@ def test_new_nodes_appear_in_view_on_a_free_spot(qtbot, window):
     assert made not in panel.items
 
 
+def test_a_node_scrolled_into_view_stays_in_view_when_the_panes_resize(qtbot, window):
+    panel = window.panel
+    bottom = panel.mapToScene(panel.viewport().rect().bottomLeft())
+    panel._anchor = bottom + QPointF(150, -10)  # the TAB menu asked for at the bottom edge
+    panel.scene().clearSelection()
+    window.add_node("genericgenerator")  # its free spot is below the view: it scrolls
+    made = panel.items[panel.selected()]
+    window.resize(window.width(), window.height() - 40)  # a message, a dock: the view resizes
+    qtbot.waitUntil(lambda: _visible(panel).contains(made.mapRectToScene(made.box())))
+    QApplication.processEvents()
+    assert _visible(panel).contains(made.mapRectToScene(made.box()))
+
+
 def test_a_node_added_never_moves_those_laid_out_before(qtbot, window):
     panel = window.panel
     for type_name, where in (("localscheduler", QPointF(20, 0)), ("pythonscheduler", None),
