@@ -808,6 +808,8 @@ class MainWindow(QMainWindow):
             _kind, node, field, line = target
             if node in self.panel.items:
                 self.panel.select(node)
+                if self.pane.node != node:
+                    self.pane.show_node(node)
                 self.pane.goto(field, line)
         elif target[0] == "file":
             if self.source_view is None:

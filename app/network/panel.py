@@ -413,13 +413,23 @@ class NetworkPanel(QGraphicsView):
         return edges[0] if edges else None
 
     def select(self, name: str) -> None:
-        self.scene().clearSelection()
+        """Select node ``name`` alone (none when unknown); one nodeSelected when that
+        changes the selection, none when it was selected already (its pane stays as it is,
+        with the undo history of its fields)."""
+        scene, before = self.scene(), self.selected_names()
+        scene.blockSignals(True)  # no "nothing selected" between the two
+        scene.clearSelection()
         item = self.items.get(name)
         if item is not None:
             item.setSelected(True)
-            before = self._scrolled()
+        scene.blockSignals(False)
+        if self.selected_names() != before:
+            self._selection_changed()
+        if item is not None:
+            scrolled = self._scrolled()
             self.ensureVisible(item.mapRectToScene(item.box()), 20, 20)  # its dots may not fit
-            if self._scrolled() != before:  # the view moved: a resize must not move it back
+            # the view moved in front of the user: a resize must not move it back
+            if self._scrolled() != scrolled and self.isVisible():
                 self._view_touched, self._pending_view = True, None
 
     def _scrolled(self) -> tuple[int, int]:

@@ -550,3 +550,12 @@ def test_changing_the_selection_twice_at_once_opens_no_stray_window(qtbot, windo
     stray = [w for w in QApplication.topLevelWidgets() if w.isVisible() and w is not window
              and not w.windowType() & Qt.WindowType.Popup]
     assert stray == [] and window.isActiveWindow()
+
+
+def test_going_to_a_field_of_the_node_shown_keeps_its_editor_and_undo(qtbot, window):
+    click_node(qtbot, window, "pythonscheduler1")
+    editor = window.pane.editors["onTick"].editor
+    replace_text(qtbot, editor, "x = 1")
+    window.go_to(("field", "pythonscheduler1", "onTick", 1))  # a problem activated
+    assert window.pane.editors["onTick"].editor is editor
+    assert editor.document().isUndoAvailable()
