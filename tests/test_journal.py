@@ -108,3 +108,34 @@ def test_a_waiting_cook_has_its_events_committed_within_the_window(tmp_path):
         engine.cancel()
         engine.wait(30)
     assert engine.result.canceled
+
+
+def test_forget_nodes_drops_their_items_and_only_theirs(tmp_path):
+    """What Dirty does to the journal: the items of the nodes named are no longer
+    recorded (a resume runs them again); a node whose name begins alike is kept."""
+    from schedcore.journal import forget_nodes
+
+    path = tmp_path / "net.sqlite"
+    journal = Journal(path, lambda i: f"{i.node}/{i.index}:0")
+    for n, node in enumerate(("render", "render", "render2", "wedge")):
+        item = WorkItem(n + 1, node, n)
+        item.state = S.CookedSuccess
+        journal(ItemStateChanged(item, S.Cooking, S.CookedSuccess))
+    journal.close()
+    assert forget_nodes(path, {"render"}) == 2
+    assert sorted(read(path)) == ["render2/2:0", "wedge/3:0"]
+    assert forget_nodes(path, {"render"}) == 0
+    assert forget_nodes(tmp_path / "none.sqlite", {"render"}) == 0  # never cooked: nothing
+
+
+def test_forget_nodes_refuses_a_journal_that_is_a_link(tmp_path):
+    import pytest
+
+    from schedcore.journal import forget_nodes
+
+    elsewhere = tmp_path / "other.sqlite"
+    Journal(elsewhere, lambda i: "n/0").close()
+    link = tmp_path / "net.sqlite"
+    link.symlink_to(elsewhere)
+    with pytest.raises(OSError, match="is a symbolic link"):
+        forget_nodes(link, {"n"})
