@@ -54,6 +54,7 @@ from .results import ScheduleResult, schedule_result, tick_result
 from .resume import CookRecord
 from .schedulers import Scheduler
 from .schedulers.context import CookContext
+from .usage import epoch_offset
 from .workitem import OutputFile, WorkItem
 
 _COOK_NUMBERS = itertools.count(1)
@@ -114,7 +115,9 @@ class Engine:
             limits=limits or ItemLimits.configured(),
             cached=record.cached if record is not None and resume else None,
             forget_cached=record.forget if record is not None else None)
+        self.state.times.epoch = epoch_offset(clock)
         if record is not None and record.journal is not None:
+            record.journal.timeline = self.state.times
             self.events.subscribe(record.journal)
 
     # == the outside world (any thread) =================================================
@@ -197,6 +200,7 @@ class Engine:
                     self._warning(text)
             if all(self._start_scheduler(name, started) for name in self._schedulers):
                 try:
+                    state.tell_time(self.clock())
                     self._carry_out(state.begin())
                     self._loop()
                 except Exception:  # a bug of ours: keep what was cooked, stop the jobs, say it
@@ -296,6 +300,7 @@ class Engine:
             return False
         state = self.state
         state.observed = bool(self.events.subscribers)
+        state.tell_time(self.clock())
         while self._inbox:
             report, scheduler = self._inbox.popleft()
             found: list[OutputFile] = []

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import socket
 import subprocess
 import threading
 import time
@@ -30,8 +31,9 @@ from typing import TYPE_CHECKING, Literal
 from .. import process
 from ..errors import CookError
 from ..parms import ParmTemplate
-from ..reports import Started, Succeeded
+from ..reports import Started, Succeeded, UsageReported
 from ..results import ScheduleResult
+from ..usage import ItemUsage, exit_fields, from_rusage, rss_bytes
 from ..workitem import WorkItem
 from .base import COMMON_PARMS, Scheduler, private_folder, write_private
 
@@ -126,6 +128,7 @@ class LocalScheduler(Scheduler):
         self._stdin = os.open(os.devnull, os.O_RDONLY)
         # orphans of jobs come back to this process, to be killed with their job or reaped
         self._subreaper = process.become_subreaper()
+        self._host = socket.gethostname()
         self._workers = []  # started as jobs are accepted (_add_worker)
         return True
 
@@ -173,8 +176,9 @@ class LocalScheduler(Scheduler):
         return ScheduleResult.Succeeded
 
     def _add_worker(self) -> None:
-        worker = threading.Thread(target=self._work, name=f"{self.name}-job{len(self._workers)}",
-                                  daemon=True)
+        slot = f"slot {len(self._workers) + 1}"  # where the usage says its jobs ran
+        worker = threading.Thread(target=self._work, args=(slot,),
+                                  name=f"{self.name}-job{len(self._workers)}", daemon=True)
         worker.start()
         self._workers.append(worker)
 
@@ -237,13 +241,14 @@ class LocalScheduler(Scheduler):
         return True
 
     # -- on a worker thread ----------------------------------------------------------
-    def _work(self) -> None:
+    def _work(self, slot: str) -> None:
         while (job := self._queue.get()) is not None:
             if self._canceling:
                 with self._lock:
                     self._waiting -= 1
                     self._open -= 1
                 continue  # never started: the engine marks it canceled
+            job.slot = slot
             self._run(job)
 
     def _run(self, job: _Job) -> None:
@@ -265,6 +270,8 @@ class LocalScheduler(Scheduler):
             self._make_room(time.monotonic() - started)
             # the engine reads a success when the queue runs low (or within Engine.QUIET)
             wake = self._waiting < self._at_once
+        if job.usage is not None:  # first: the item's end row in the journal carries it
+            self.post_report(UsageReported(job.item_id, job.usage), wake=False)
         if outcome[0] == "success":
             self.post_report(Succeeded(job.item_id, outcome[1]), wake=wake)
         elif outcome[0] == "cancel":
@@ -306,6 +313,7 @@ class LocalScheduler(Scheduler):
                     os.write(log, f"\n--- retry {attempt} of {retries} ---\n".encode())
                 if self._canceling:
                     return "cancel", None
+                began = time.time()
                 proc = process.start(job.command, self._stdin, log, job.env, self._cwd,
                                      marker=job.marker, programs=self._programs)
                 with self._lock:
@@ -326,6 +334,7 @@ class LocalScheduler(Scheduler):
                     # alive (an orphan first seen as a zombie in a session of its own
                     # cannot be told as the job's), what exited is reaped
                     process.reap_orphans()
+                    job.usage = self._measured(proc, job, attempt + 1, began)
                 if code == 0:
                     break
         finally:
@@ -338,6 +347,26 @@ class LocalScheduler(Scheduler):
         return "fail", f"the command ended with {why}"
 
 
+    def _measured(self, proc: process.Job, job: _Job, attempt: int,
+                  began: float) -> ItemUsage:
+        """What the job's process tree used, as the kernel counted it when it was reaped:
+        the job and the descendants it waited for, and its orphans reaped by now."""
+        ended = time.time()
+        fields = {"start": began, "end": ended, "wall": ended - began, "attempt": attempt,
+                  "slot": job.slot, "host": self._host, "native_id": str(proc.pid),
+                  **exit_fields(proc.returncode)}
+        rusage = getattr(proc, "rusage", None)  # a Popen (no fork_exec here) has none
+        if rusage is not None:
+            fields.update(from_rusage(rusage))
+        orphans = process.orphans_usage(job.marker)
+        if orphans is not None and rusage is not None:
+            user, system, peak = orphans
+            fields["cpu_user"] += user
+            fields["cpu_system"] += system
+            fields["peak_rss"] = max(fields["peak_rss"], rss_bytes(peak))
+        return ItemUsage(**fields)
+
+
 # how a job ended: ("success", seconds), ("fail", why) or ("cancel", None)
 _Outcome = (tuple[Literal["success"], float] | tuple[Literal["fail"], str]
             | tuple[Literal["cancel"], None])
@@ -345,8 +374,10 @@ _Outcome = (tuple[Literal["success"], float] | tuple[Literal["fail"], str]
 
 class _Job:
     __slots__ = ("item_id", "command", "env", "marker", "log_path", "data_path", "data",
-                 "slots")
+                 "slots", "slot", "usage")
 
     def __init__(self, item_id, command, env, marker, log_path, data_path, data, slots):
         self.item_id, self.command, self.env, self.marker = item_id, command, env, marker
         self.log_path, self.data_path, self.data, self.slots = log_path, data_path, data, slots
+        self.slot = ""  # the worker that runs it
+        self.usage: ItemUsage | None = None  # its last try's, once it ended

@@ -1,0 +1,210 @@
+"""Where a cook's time went: what each item's job used, measured where the job ran.
+
+``ItemUsage`` is one frozen record per item: the cook's own times (when the item was made,
+handed to its scheduler, started, ended) and what the job's process tree used (CPU, peak
+resident memory, exit code or signal), with where it ran (slot, host) and the farm's name
+for it (``native_id``: a job id, the pid locally). A field nobody measured is ``None`` (or
+"" for names): a trace says "-" there rather than a made-up zero.
+
+Reports carry a partial record (``reports.UsageReported``); the item keeps what they said,
+merged (``merged``), and the cook's times are kept apart in a ``Timeline`` (four floats per
+item in arrays, no object per item), joined to the record when asked (``usage_of``).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from array import array
+from dataclasses import dataclass, fields
+from typing import Any
+
+MAX_TEXT = 256  # characters of a slot, host or native id a report may give
+
+
+class UsageError(ValueError):
+    """A usage report that cannot be taken; the text says which field and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class ItemUsage:
+    """What one item's job used. Times are seconds since the epoch; ``queued`` is seconds
+    from the item's making to its handing to the scheduler; ``wall`` the seconds its job
+    ran; CPU seconds count the job's whole process tree (user and system apart);
+    ``peak_rss`` is bytes (the largest resident set of its processes)."""
+
+    submit: float | None = None
+    start: float | None = None
+    end: float | None = None
+    queued: float | None = None
+    wall: float | None = None
+    cpu_user: float | None = None
+    cpu_system: float | None = None
+    peak_rss: int | None = None
+    exit_code: int | None = None
+    signal: int | None = None
+    attempt: int | None = None
+    slot: str = ""
+    host: str = ""
+    native_id: str = ""
+
+    @property
+    def cpu(self) -> float | None:
+        """User and system CPU seconds together."""
+        if self.cpu_user is None and self.cpu_system is None:
+            return None
+        return (self.cpu_user or 0.0) + (self.cpu_system or 0.0)
+
+    @property
+    def realtime(self) -> float | None:
+        """Seconds the job ran: measured, else from its start and end."""
+        if self.wall is not None:
+            return self.wall
+        if self.start is not None and self.end is not None:
+            return max(0.0, self.end - self.start)
+        return None
+
+    def merged(self, newer: ItemUsage) -> ItemUsage:
+        """This record with what ``newer`` knows laid over it."""
+        values = {f.name: getattr(self, f.name) for f in _FIELDS}
+        for name in _NAMES:
+            value = getattr(newer, name)
+            if value is not None and value != "":
+                values[name] = value
+        return ItemUsage(**values)
+
+    def to_json(self) -> dict[str, Any]:
+        """The known fields only."""
+        return {name: value for name in _NAMES
+                if (value := getattr(self, name)) is not None and value != ""}
+
+    @classmethod
+    def from_json(cls, data: Any) -> ItemUsage:
+        """A record from a report's JSON object; ``UsageError`` names what is wrong."""
+        if not isinstance(data, dict):
+            raise UsageError(f"usage must be an object of fields, got {type(data).__name__}")
+        unknown = sorted(str(k) for k in data if k not in _KINDS)
+        if unknown:
+            raise UsageError(f"unknown usage field(s) {', '.join(unknown)}; the fields are "
+                             f"{', '.join(_NAMES)}")
+        return cls(**{name: _checked(name, value) for name, value in data.items()})
+
+
+_FIELDS = fields(ItemUsage)
+_NAMES = tuple(f.name for f in _FIELDS)
+_TEXTS = frozenset({"slot", "host", "native_id"})
+_INTS = frozenset({"peak_rss", "exit_code", "signal", "attempt"})
+_KINDS = {name: "text" if name in _TEXTS else "int" if name in _INTS else "float"
+          for name in _NAMES}
+_SIGNED = frozenset({"exit_code"})  # a Windows or farm exit code may be negative
+
+
+def _checked(name: str, value: Any) -> Any:
+    kind = _KINDS[name]
+    if value is None:
+        return "" if kind == "text" else None
+    if kind == "text":
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)  # a farm's numeric job id
+        if not isinstance(value, str):
+            raise UsageError(f"usage field {name} must be text, got {type(value).__name__}")
+        if len(value) > MAX_TEXT:
+            raise UsageError(f"usage field {name} is {len(value):,} characters long; at "
+                             f"most {MAX_TEXT} are kept")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise UsageError(f"usage field {name} must be a number, got {type(value).__name__}")
+    if kind == "int":
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise UsageError(f"usage field {name} must be a whole number, got {value!r}")
+            value = int(value)
+        if abs(value) >= 2**63:
+            raise UsageError(f"usage field {name} is out of range: {value}")
+    elif not math.isfinite(value):
+        raise UsageError(f"usage field {name} must be a finite number, got {value!r}")
+    else:
+        value = float(value)
+    if value < 0 and name not in _SIGNED:
+        raise UsageError(f"usage field {name} must not be negative, got {value!r}")
+    return value
+
+
+def rss_bytes(maxrss: int) -> int:
+    """Bytes of a ``ru_maxrss``: KiB on Linux, bytes on macOS."""
+    return int(maxrss) * (1 if sys.platform == "darwin" else 1024)
+
+
+def from_rusage(rusage: Any) -> dict[str, Any]:
+    """CPU and peak memory from ``os.wait4``'s (or ``resource.getrusage``'s) record."""
+    return {"cpu_user": float(rusage.ru_utime), "cpu_system": float(rusage.ru_stime),
+            "peak_rss": rss_bytes(rusage.ru_maxrss)}
+
+
+def exit_fields(code: int | None) -> dict[str, Any]:
+    """``exit_code`` or ``signal`` from a ``Popen``-style return code (-N: signal N)."""
+    if code is None:
+        return {}
+    return {"signal": -code} if code < 0 else {"exit_code": code}
+
+
+# == the cook's own times ================================================================
+MADE, HANDED, STARTED, ENDED = range(4)
+_UNSET = -1.0  # in the arrays: no time (the engine's clock starts above zero)
+
+
+class Timeline:
+    """When each item was made, handed to its scheduler, started and ended, on the
+    engine's clock, in one array of doubles per moment indexed by item id (ids count up from
+    1): 32 bytes an item, no object each. ``epoch`` turns the engine's clock into seconds
+    since the epoch."""
+
+    __slots__ = ("_columns", "epoch")
+
+    def __init__(self, epoch: float = 0.0) -> None:
+        self._columns = tuple(array("d") for _ in range(4))
+        self.epoch = epoch
+
+    def stamp(self, moment: int, item_id: int, now: float) -> None:
+        column = self._columns[moment]
+        if item_id >= len(column):
+            grow = max(item_id + 1 - len(column), len(column), 64)
+            for each in self._columns:
+                each.extend([_UNSET] * (len(column) + grow - len(each)))
+        column[item_id] = now
+
+    def first(self, moment: int, item_id: int, now: float) -> None:
+        """Stamp unless stamped already (a retried start keeps the first)."""
+        column = self._columns[moment]
+        if item_id >= len(column) or column[item_id] == _UNSET:
+            self.stamp(moment, item_id, now)
+
+    def at(self, moment: int, item_id: int) -> float | None:
+        """The time of ``moment`` in seconds since the epoch, or None."""
+        column = self._columns[moment]
+        if item_id >= len(column) or column[item_id] == _UNSET:
+            return None
+        return column[item_id] + self.epoch
+
+
+def epoch_offset(clock: Any = time.monotonic) -> float:
+    """What to add to ``clock()`` to get seconds since the epoch."""
+    return time.time() - clock()
+
+
+def usage_of(item: Any, timeline: Timeline | None) -> ItemUsage:
+    """The item's whole record: what reports said (``item.usage``) over the cook's times.
+    A job's own measured start and end win over the cook's (they are nearer the work)."""
+    measured = item.usage or _EMPTY
+    if timeline is None:
+        return measured
+    made, handed = timeline.at(MADE, item.id), timeline.at(HANDED, item.id)
+    started, ended = timeline.at(STARTED, item.id), timeline.at(ENDED, item.id)
+    cook = ItemUsage(
+        submit=handed, start=started, end=ended,
+        queued=max(0.0, handed - made) if handed is not None and made is not None else None)
+    return cook.merged(measured)
+
+
+_EMPTY = ItemUsage()
