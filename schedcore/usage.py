@@ -14,6 +14,7 @@ item in arrays, no object per item), joined to the record when asked (``usage_of
 from __future__ import annotations
 
 import math
+import resource
 import sys
 import time
 from array import array
@@ -137,9 +138,17 @@ def rss_bytes(maxrss: int) -> int:
 
 
 def from_rusage(rusage: Any) -> dict[str, Any]:
-    """CPU and peak memory from ``os.wait4``'s (or ``resource.getrusage``'s) record."""
-    return {"cpu_user": float(rusage.ru_utime), "cpu_system": float(rusage.ru_stime),
-            "peak_rss": rss_bytes(rusage.ru_maxrss)}
+    """CPU and peak memory from ``os.wait4``'s record of a child of this process.
+
+    Linux counts a child's peak resident set from the process it was started from (exec
+    keeps the high-water mark of the memory it replaces): a job that stayed smaller than
+    this process's own peak shows this process's. Such a peak says nothing of the job, so
+    it is left unknown (None) rather than reported as the job's."""
+    fields: dict[str, Any] = {"cpu_user": float(rusage.ru_utime),
+                              "cpu_system": float(rusage.ru_stime)}
+    if rusage.ru_maxrss > resource.getrusage(resource.RUSAGE_SELF).ru_maxrss:
+        fields["peak_rss"] = rss_bytes(rusage.ru_maxrss)
+    return fields
 
 
 def exit_fields(code: int | None) -> dict[str, Any]:
@@ -179,6 +188,13 @@ class Timeline:
         column = self._columns[moment]
         if item_id >= len(column) or column[item_id] == _UNSET:
             self.stamp(moment, item_id, now)
+
+    def ran(self, item_id: int) -> float | None:
+        """Seconds from the item's start to its end, or None when it has not both."""
+        started, ended = self._columns[STARTED], self._columns[ENDED]
+        if item_id >= len(ended) or started[item_id] == _UNSET or ended[item_id] == _UNSET:
+            return None
+        return max(0.0, ended[item_id] - started[item_id])
 
     def at(self, moment: int, item_id: int) -> float | None:
         """The time of ``moment`` in seconds since the epoch, or None."""

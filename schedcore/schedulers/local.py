@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import resource
 import socket
 import subprocess
 import threading
@@ -363,7 +364,8 @@ class LocalScheduler(Scheduler):
             user, system, peak = orphans
             fields["cpu_user"] += user
             fields["cpu_system"] += system
-            fields["peak_rss"] = max(fields["peak_rss"], rss_bytes(peak))
+            if peak > resource.getrusage(resource.RUSAGE_SELF).ru_maxrss:  # see from_rusage
+                fields["peak_rss"] = max(fields.get("peak_rss") or 0, rss_bytes(peak))
         return ItemUsage(**fields)
 
 
