@@ -141,7 +141,7 @@ def _timeline(entries: list[ItemTrace], colours: Mapping[str, str]) -> str:
     def x(t: float) -> float:
         return label + (t - begin) * scale
 
-    out = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{WIDTH}' height='{height}' "
+    out = [f"<svg width='{WIDTH}' height='{height}' "
            f"role='img' aria-label='timeline'>"]
     for i, lane in enumerate(lanes):
         y = i * row
@@ -236,7 +236,7 @@ def _histogram(title: str, values: list[float], label: Any, bins: int = 20) -> s
         counts[min(bins - 1, int((value - low) / size))] += 1
     top = max(counts)
     bar = width / bins
-    out = [head, f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' "
+    out = [head, f"<svg width='{width}' "
                  f"height='{height + bottom}' role='img' aria-label='{_e(title)}'>"]
     for i, count in enumerate(counts):
         h = (height - 10) * count / top

@@ -78,3 +78,22 @@ def test_any_usage_object_is_a_record_or_a_usage_error_naming_a_field(data):
     assert ItemUsage.from_json(usage.to_json()) == usage
     for value in usage.to_json().values():
         assert not isinstance(value, float) or math.isfinite(value)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.builds(
+    ItemUsage,
+    submit=st.none() | st.floats(0, 4e9), start=st.none() | st.floats(0, 4e9),
+    end=st.none() | st.floats(0, 4e9), wall=st.none() | st.floats(0, 1e7),
+    cpu_user=st.none() | st.floats(0, 1e7), peak_rss=st.none() | st.integers(0, 2**50),
+    exit_code=st.none() | st.integers(-300, 300), signal=st.none() | st.integers(1, 64),
+    slot=st.text(max_size=20), host=st.text(max_size=20), native_id=st.text(max_size=20)),
+    st.sampled_from(list(S)), st.text(max_size=30))
+def test_any_usage_makes_one_trace_row_of_every_column(usage, state, node):
+    from schedcore.trace import COLUMNS, ItemTrace
+
+    text = trace_text([ItemTrace(7, f"{node}_7", node, state, usage)])
+    header, row, *rest = text.split("\n")
+    assert rest == [""]  # one line per item, whatever its texts hold
+    assert len(row.split("\t")) == len(COLUMNS)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import resource
 import socket
 import subprocess
 import threading
@@ -364,8 +363,8 @@ class LocalScheduler(Scheduler):
             user, system, peak = orphans
             fields["cpu_user"] += user
             fields["cpu_system"] += system
-            if peak > resource.getrusage(resource.RUSAGE_SELF).ru_maxrss:  # see from_rusage
-                fields["peak_rss"] = max(fields.get("peak_rss") or 0, rss_bytes(peak))
+            # started by the job, not by the cook: their peak is their own (see from_rusage)
+            fields["peak_rss"] = max(fields.get("peak_rss") or 0, rss_bytes(peak))
         return ItemUsage(**fields)
 
 
