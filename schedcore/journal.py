@@ -294,16 +294,14 @@ class Journal:
 
     def _where(self, item) -> str:
         """The JSON members that place an ended item in a trace: its id, node and times
-        (made, handed, started, ended: seconds since the epoch, null when it had none)."""
+        (made, handed, started, ended: milliseconds since the epoch, null when none)."""
         node = self._node_text.get(item.node)
         if node is None:
             node = self._node_text[item.node] = json.dumps(str(item.node))
         timeline = self.timeline
         if timeline is None:
             return f'"id": {item.id}, "node": {node}'
-        times = ", ".join("null" if t is None else repr(round(t, 6))
-                          for t in (timeline.at(m, item.id) for m in range(4)))
-        return f'"id": {item.id}, "node": {node}, "times": [{times}]'
+        return f'"id": {item.id}, "node": {node}, "times_ms": [{timeline.json_times(item.id)}]'
 
     def _add_to_history(self, result) -> None:
         """Each node's figures of this cook, kept with those of earlier cooks."""

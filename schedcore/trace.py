@@ -96,14 +96,13 @@ def _entry(item_id: int, data: dict) -> ItemTrace | None:
         measured = ItemUsage.from_json(data.get("usage") or {})
     except UsageError:
         measured = ItemUsage()
-    times = data.get("times")
+    times = data.get("times_ms")
     cook = ItemUsage()
     if isinstance(times, list) and len(times) == 4 \
             and all(t is None or isinstance(t, int | float) for t in times):
-        made, handed, started, ended = times
-        cook = ItemUsage(submit=handed, start=started, end=ended,
-                         queued=max(0.0, handed - made) if None not in (made, handed)
-                         else None)
+        made, handed, started, ended = (None if t is None else t / 1000 for t in times)
+        queued = max(0.0, handed - made) if handed is not None and made is not None else None
+        cook = ItemUsage(submit=handed, start=started, end=ended, queued=queued)
     return ItemTrace(item_id, f"{node}_{item_id}", node, state, cook.merged(measured),
                      str(data.get("reason", "")))
 
