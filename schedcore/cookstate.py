@@ -68,7 +68,7 @@ from .reports import (
 from .results import ScheduleResult, TickResult
 from .tokens import TokenError
 from .transitions import Verdict, legal, report_verdict
-from .usage import ENDED, HANDED, MADE, STARTED, Timeline, usage_of
+from .usage import ENDED, HANDED, MADE, STARTED, ItemUsage, Timeline, usage_of
 from .workitem import MAX_OUTPUTS, AttribIndexError, OutputFile, WorkItem, WorkItemState
 
 S = WorkItemState
@@ -651,10 +651,14 @@ class CookState:
 
     def _on_success(self, item: WorkItem, report: Succeeded, source: str, found: Found) -> None:
         item.cook_duration = report.duration
+        if report.usage is not None:  # before the end: its events and journal row carry it
+            self._take_usage(item, report.usage)
         self._succeed(item, found)
 
     def _on_fail(self, item: WorkItem, report: Failed, source: str, found: Found) -> None:
         item.cook_duration = report.duration  # how long it ran before it failed, when known
+        if report.usage is not None:
+            self._take_usage(item, report.usage)
         self._fail(item, report.reason or f"{source or 'its scheduler'} reported the job "
                                           f"failed")
 
@@ -724,9 +728,12 @@ class CookState:
     def _on_usage(self, item: WorkItem, report: UsageReported, source: str,
                   found: Found) -> None:
         """Each report adds to what earlier ones said (the scheduler's, then a farm's)."""
-        usage = report.usage
-        item.usage = usage if item.usage is None else item.usage.merged(usage)
+        self._take_usage(item, report.usage)
         self._changed(item, report)
+
+    @staticmethod
+    def _take_usage(item: WorkItem, usage: ItemUsage) -> None:
+        item.usage = usage if item.usage is None else item.usage.merged(usage)
 
     def _on_shared_server(self, item: WorkItem, report: SharedServerStarted, source: str,
                           found: Found) -> None:

@@ -44,6 +44,7 @@ class Started(ItemReport):
 @dataclass(frozen=True, slots=True)
 class Succeeded(ItemReport):
     duration: float = 0.0  # seconds its job ran, when known
+    usage: ItemUsage | None = None  # what its job used, when its scheduler measured it
     moves_to: ClassVar[WorkItemState | None] = S.CookedSuccess
     label: ClassVar[str] = "success"
 
@@ -52,6 +53,7 @@ class Succeeded(ItemReport):
 class Failed(ItemReport):
     reason: str = ""
     duration: float = 0.0
+    usage: ItemUsage | None = None
     moves_to: ClassVar[WorkItemState | None] = S.CookedFail
     label: ClassVar[str] = "fail"
 

@@ -146,9 +146,21 @@ def from_rusage(rusage: Any) -> dict[str, Any]:
     it is left unknown (None) rather than reported as the job's."""
     fields: dict[str, Any] = {"cpu_user": float(rusage.ru_utime),
                               "cpu_system": float(rusage.ru_stime)}
-    if rusage.ru_maxrss > resource.getrusage(resource.RUSAGE_SELF).ru_maxrss:
+    if above_own_peak(rusage.ru_maxrss):
         fields["peak_rss"] = rss_bytes(rusage.ru_maxrss)
     return fields
+
+
+_own_peak = [0]  # this process's peak resident set as last asked: it only grows
+
+
+def above_own_peak(maxrss: int) -> bool:
+    """Whether a child's ``ru_maxrss`` is above this process's peak: asked of the kernel
+    only when above the peak known (the peak only grows), not for every job."""
+    if maxrss <= _own_peak[0]:
+        return False
+    _own_peak[0] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return maxrss > _own_peak[0]
 
 
 def exit_fields(code: int | None) -> dict[str, Any]:

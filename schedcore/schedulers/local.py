@@ -33,7 +33,7 @@ from ..errors import CookError
 from ..parms import ParmTemplate
 from ..reports import Started, Succeeded, UsageReported
 from ..results import ScheduleResult
-from ..usage import ItemUsage, exit_fields, from_rusage, rss_bytes
+from ..usage import ItemUsage, above_own_peak, rss_bytes
 from ..workitem import WorkItem
 from .base import COMMON_PARMS, Scheduler, private_folder, write_private
 
@@ -270,11 +270,14 @@ class LocalScheduler(Scheduler):
             self._make_room(time.monotonic() - started)
             # the engine reads a success when the queue runs low (or within Engine.QUIET)
             wake = self._waiting < self._at_once
-        if job.usage is not None:  # first: the item's end row in the journal carries it
-            self.post_report(UsageReported(job.item_id, job.usage), wake=False)
+        # what the job used comes before or with its outcome, so that the item's end (its
+        # events, its journal row) carries it; on a success, the commonest, with no report more
         if outcome[0] == "success":
-            self.post_report(Succeeded(job.item_id, outcome[1]), wake=wake)
-        elif outcome[0] == "cancel":
+            self.post_report(Succeeded(job.item_id, outcome[1], job.usage), wake=wake)
+            return
+        if job.usage is not None:
+            self.post_report(UsageReported(job.item_id, job.usage), wake=False)
+        if outcome[0] == "cancel":
             self.workItemCancelled(job.item_id)
         else:  # every try's time: what a failed item cost
             self.workItemFailed(job.item_id, -1, outcome[1], time.monotonic() - started)
@@ -352,20 +355,22 @@ class LocalScheduler(Scheduler):
         """What the job's process tree used, as the kernel counted it when it was reaped:
         the job and the descendants it waited for, and its orphans reaped by now."""
         ended = time.time()
-        fields = {"start": began, "end": ended, "wall": ended - began, "attempt": attempt,
-                  "slot": job.slot, "host": self._host, "native_id": str(proc.pid),
-                  **exit_fields(proc.returncode)}
+        code = proc.returncode
         rusage = getattr(proc, "rusage", None)  # a Popen (no fork_exec here) has none
+        user = system = peak = None
         if rusage is not None:
-            fields.update(from_rusage(rusage))
-        orphans = process.orphans_usage(job.marker)
-        if orphans is not None and rusage is not None:
-            user, system, peak = orphans
-            fields["cpu_user"] += user
-            fields["cpu_system"] += system
-            # started by the job, not by the cook: their peak is their own (see from_rusage)
-            fields["peak_rss"] = max(fields.get("peak_rss") or 0, rss_bytes(peak))
-        return ItemUsage(**fields)
+            user, system = rusage.ru_utime, rusage.ru_stime
+            peak = rss_bytes(rusage.ru_maxrss) if above_own_peak(rusage.ru_maxrss) else None
+            orphans = process.orphans_usage(job.marker)
+            if orphans is not None:
+                user, system = user + orphans[0], system + orphans[1]
+                # started by the job, not by the cook: their peak is their own
+                peak = max(peak or 0, rss_bytes(orphans[2]))
+        return ItemUsage(
+            start=began, end=ended, wall=ended - began, cpu_user=user, cpu_system=system,
+            peak_rss=peak, exit_code=code if code is not None and code >= 0 else None,
+            signal=-code if code is not None and code < 0 else None, attempt=attempt,
+            slot=job.slot, host=self._host, native_id=str(proc.pid))
 
 
 # how a job ended: ("success", seconds), ("fail", why) or ("cancel", None)
