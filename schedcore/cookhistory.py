@@ -9,13 +9,18 @@ over the last N cooks, oldest first, for a plot.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .usagestats import NodeFigures
+from .events import CookFinished
+from .journal import _own_sidecars, _query, untrusted
+from .usagestats import NodeFigures, figures_of_result
+
+log = logging.getLogger(__name__)
 
 KEEP = 200  # cooks kept; older ones are dropped as new ones come
 
@@ -54,8 +59,6 @@ def history_path(journal_path: str | Path) -> Path:
 def record(journal_path: str | Path, cook: str, figures: Iterable[NodeFigures],
            ok: bool, ended: float | None = None) -> None:
     """Add a cook's figures to the history beside ``journal_path``."""
-    from .journal import _own_sidecars, untrusted
-
     path = history_path(journal_path)
     if untrusted(path):  # another user's file (or a link): left alone, nothing recorded
         return
@@ -75,12 +78,30 @@ def record(journal_path: str | Path, cook: str, figures: Iterable[NodeFigures],
         db.close()
 
 
+class HistoryRecorder:
+    """An engine-event subscriber: as the cook finishes, its figures by node join those of
+    the earlier cooks of its network (beside the journal at ``journal_path``)."""
+
+    def __init__(self, journal_path: str | Path, cook: str):
+        self.journal_path, self.cook = journal_path, cook
+
+    def __call__(self, event: object) -> None:
+        if not isinstance(event, CookFinished):
+            return
+        result = event.result
+        try:
+            record(self.journal_path, self.cook, figures_of_result(result), result.ok)
+        except (OSError, sqlite3.Error) as exc:  # said with the cook's other warnings
+            text = (f"the cook history {history_path(self.journal_path)} cannot be written "
+                    f"({exc}); the cook's results are not affected")
+            log.warning("%s", text)
+            result.warnings.append(text)
+
+
 def node_durations(journal_path: str | Path, node: str, last: int = 10) -> list[CookFigures]:
     """``node``'s figures (p50, p95 and max seconds its jobs ran, counts, CPU, memory) in
     each of the last ``last`` cooks of the network whose journal is ``journal_path``
     (``Engine.journal_path``) that had items of it, oldest first; [] without a history."""
-    from .journal import _query
-
     path = history_path(journal_path)
     rows = _query(path, "SELECT c.ended, c.cook, c.ok, n.data FROM nodes n JOIN cooks c "
                         "ON c.seq = n.cook WHERE n.node = ? ORDER BY c.seq DESC LIMIT ?",

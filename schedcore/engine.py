@@ -29,6 +29,7 @@ from typing import Any
 
 from . import journal as journal_file
 from . import process, serverends
+from .cookhistory import HistoryRecorder
 from .cookio import (
     CallGetLogURI,
     CallOnSchedule,
@@ -119,6 +120,7 @@ class Engine:
         if record is not None and record.journal is not None:
             record.journal.timeline = self.state.times
             self.events.subscribe(record.journal)
+            self.events.subscribe(HistoryRecorder(self.journal_path, self.cook_id))
 
     # == the outside world (any thread) =================================================
     @property

@@ -174,9 +174,8 @@ class Journal:
     """Appends a cook's events to ``path``; ``key`` names an item the same in every cook."""
 
     def __init__(self, path: str | Path, key, fresh: bool = True, on_error=None,
-                 about: dict | None = None, cook: str = ""):
+                 about: dict | None = None):
         self.path = Path(path)
-        self.cook = cook  # the engine's cook id, for the cook history
         self._on_error = on_error  # told once, when the journal cannot be written
         self._pending: list[tuple] = []
         # item id: (item, names of its attributes changed since their last row)
@@ -292,7 +291,6 @@ class Journal:
                 self._write_attributes(changed)
             self._attributes.clear()
             self.close()
-            self._add_to_history(event.result)
 
     def _where(self, item) -> str:
         """The JSON members that place an ended item in a trace: its id, node and times
@@ -304,19 +302,6 @@ class Journal:
         if timeline is None:
             return f'"id": {item.id}, "node": {node}'
         return f'"id": {item.id}, "node": {node}, "times_ms": [{timeline.json_times(item.id)}]'
-
-    def _add_to_history(self, result) -> None:
-        """Each node's figures of this cook, kept with those of earlier cooks."""
-        from . import cookhistory
-        from .usagestats import figures_of_result
-
-        try:
-            cookhistory.record(self.path, self.cook, figures_of_result(result), result.ok)
-        except (OSError, sqlite3.Error) as exc:
-            if self._on_error is not None:
-                self._on_error(f"the cook history {cookhistory.history_path(self.path)} "
-                               f"cannot be written ({exc}); the cook's results are not "
-                               f"affected")
 
     def _write_attributes(self, changed: tuple) -> None:
         item, names = changed

@@ -154,7 +154,7 @@ class CookRecord:
                 self.records = self._resumable()
             self.journal = journal_file.Journal(
                 self.path, self.item_key, fresh=not resume, on_error=self._warn_later,
-                about=self._made_of, cook=cook_id)
+                about=self._made_of)
         except (OSError, sqlite3.Error) as exc:  # the cook says why, later, and goes on
             self.warnings.append(f"no cook journal at {self.path} "
                                  f"({exc.strerror if isinstance(exc, OSError) else exc});"
