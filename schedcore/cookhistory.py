@@ -1,6 +1,7 @@
 """The cook history of a network: each node's figures (``usagestats.NodeFigures``) in each
-of its last cooks, kept beside its journal (``<journal>.history.sqlite``: the journal itself
-starts afresh with every cook that does not resume).
+of its last cooks, kept beside its journal (``<network file name>.history.db``, SQLite: the
+journal itself starts afresh with every cook that does not resume; the history is no
+``*.sqlite``, so that nothing takes it for a journal).
 
 The journal adds a cook's figures as the cook finishes; ``node_durations`` gives a node's
 over the last N cooks, oldest first, for a plot.
@@ -51,9 +52,9 @@ class CookFigures:
 
 
 def history_path(journal_path: str | Path) -> Path:
-    """``net.top.json.sqlite`` -> ``net.top.json.history.sqlite``."""
+    """``net.top.json.sqlite`` -> ``net.top.json.history.db``."""
     path = Path(journal_path)
-    return path.with_name(f"{path.stem}.history.sqlite")
+    return path.with_name(f"{path.stem}.history.db")
 
 
 def record(journal_path: str | Path, cook: str, figures: Iterable[NodeFigures],

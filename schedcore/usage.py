@@ -155,12 +155,27 @@ _own_peak = [0]  # this process's peak resident set as last asked: it only grows
 
 
 def above_own_peak(maxrss: int) -> bool:
-    """Whether a child's ``ru_maxrss`` is above this process's peak: asked of the kernel
-    only when above the peak known (the peak only grows), not for every job."""
+    """Whether a child's ``ru_maxrss`` is above the peak of this process's memory (what a
+    child inherits): asked of the kernel only when above the peak known (the peak only
+    grows), not for every job."""
     if maxrss <= _own_peak[0]:
         return False
-    _own_peak[0] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _own_peak[0] = own_peak()
     return maxrss > _own_peak[0]
+
+
+def own_peak() -> int:
+    """The peak resident set of this process's memory, in ``ru_maxrss``'s unit: Linux's
+    VmHWM. Not ``getrusage(RUSAGE_SELF)``, which also holds what this process inherited
+    at its own start (a Dask worker spawned by a large process) and children never do."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def exit_fields(code: int | None) -> dict[str, Any]:

@@ -3,7 +3,6 @@ and on a Dask LocalCluster on loopback."""
 
 from __future__ import annotations
 
-import resource
 import sys
 import textwrap
 
@@ -11,6 +10,7 @@ import pytest
 
 from schedcore.engine import Engine
 from schedcore.trace import entries_of
+from schedcore.usage import own_peak, rss_bytes
 from schedcore.workitem import WorkItemState as S
 
 from .conftest import make_network
@@ -50,7 +50,7 @@ def test_the_local_scheduler_counts_a_jobs_cpu_and_peak_memory(tmp_path):
     assert entries["heavy_1"].state == S.CookedSuccess
     # the kernel counts a child's peak from the process it was started by: below the test
     # runner's own peak it is unknown (test_trace_report cooks in a process of its own)
-    if resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 < 190 * MB:
+    if rss_bytes(own_peak()) < 190 * MB:
         assert heavy.peak_rss >= 200 * MB
     assert heavy.cpu >= 0.9
     assert heavy.exit_code == 0 and heavy.attempt == 1
