@@ -103,8 +103,11 @@ def _summary(entries: list[ItemTrace]) -> str:
            f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(min(starts)))}" \
         if starts and ends else "no times recorded"
     cpu = sum(e.usage.cpu or 0.0 for e in entries)
-    states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items()))
+    states = ", ".join(f"{n} {_WORDS.get(s, s.lower())}" for s, n in sorted(counts.items()))
     return f"{len(entries)} items ({states or 'none'}); {span}; {cpu:.1f} CPU seconds"
+
+
+_WORDS = {"NEW": "not run", "ABORTED": "canceled", "CACHED": "from an earlier cook"}
 
 
 def _legend(colours: Mapping[str, str]) -> str:
@@ -226,7 +229,8 @@ def _node_table(figures: list[NodeFigures]) -> str:
 
 def _histogram(title: str, values: list[float], label: Any, bins: int = 20) -> str:
     width, height, bottom = 520, 180, 34
-    head = f"<div><div><b>{_e(title)}</b> ({len(values)} jobs)</div>"
+    jobs = "1 job" if len(values) == 1 else f"{len(values):,} jobs"
+    head = f"<div><div><b>{_e(title)}</b> ({jobs})</div>"
     if not values:
         return head + "<p class='sub'>Nothing measured.</p></div>"
     low, high = min(values), max(values)
