@@ -16,8 +16,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from .events import CookFinished
 from .journal import _own_sidecars, _query, untrusted
 from .usagestats import NodeFigures, figures_of_result
 
@@ -80,16 +80,14 @@ def record(journal_path: str | Path, cook: str, figures: Iterable[NodeFigures],
 
 
 class HistoryRecorder:
-    """An engine-event subscriber: as the cook finishes, its figures by node join those of
-    the earlier cooks of its network (beside the journal at ``journal_path``)."""
+    """Called with a cook's result as it finishes (by its journal, once closed): its
+    figures by node join those of the earlier cooks of its network (beside the journal at
+    ``journal_path``)."""
 
     def __init__(self, journal_path: str | Path, cook: str):
         self.journal_path, self.cook = journal_path, cook
 
-    def __call__(self, event: object) -> None:
-        if not isinstance(event, CookFinished):
-            return
-        result = event.result
+    def __call__(self, result: Any) -> None:
         try:
             record(self.journal_path, self.cook, figures_of_result(result), result.ok)
         except (OSError, sqlite3.Error) as exc:  # said with the cook's other warnings

@@ -120,7 +120,8 @@ class Engine:
         if record is not None and record.journal is not None:
             record.journal.timeline = self.state.times
             self.events.subscribe(record.journal)
-            self.events.subscribe(HistoryRecorder(self.journal_path, self.cook_id))
+            # told by the journal as it closes: one subscriber less for every event
+            record.journal.on_finished = HistoryRecorder(self.journal_path, self.cook_id)
 
     # == the outside world (any thread) =================================================
     @property

@@ -25,8 +25,10 @@ import re
 import sqlite3
 import stat
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .events import CookFinished, ItemChanged, ItemStateChanged
 from .privatefiles import NEW_FILE, user_name
@@ -182,6 +184,9 @@ class Journal:
         self._attributes: dict[int, tuple] = {}
         self._due: float | None = None  # when what is pending must be committed
         self.timeline: Timeline | None = None  # the cook's times of its items, for their rows
+        self._clock_said = False  # the clock row of this cook is written
+        # called with the cook's result once the journal is closed (the cook history)
+        self.on_finished: Callable[[Any], None] | None = None
         self._node_text: dict[str, str] = {}  # node name -> its JSON string
         self.path.parent.mkdir(parents=True, exist_ok=True)
         foreign = untrusted(self.path)
@@ -291,17 +296,23 @@ class Journal:
                 self._write_attributes(changed)
             self._attributes.clear()
             self.close()
+            if self.on_finished is not None:
+                self.on_finished(event.result)
 
     def _where(self, item) -> str:
         """The JSON members that place an ended item in a trace: its id, node and times
-        (made, handed, started, ended: milliseconds since the epoch, null when none)."""
+        (made, handed, started, ended: milliseconds of the engine's clock, null when none;
+        a ``clock`` row of the cook, before its first, says when that clock's 0 was)."""
         node = self._node_text.get(item.node)
         if node is None:
             node = self._node_text[item.node] = json.dumps(str(item.node))
         timeline = self.timeline
         if timeline is None:
             return f'"id": {item.id}, "node": {node}'
-        return f'"id": {item.id}, "node": {node}, "times_ms": [{timeline.json_times(item.id)}]'
+        if not self._clock_said:  # before the first row of times: what they count from
+            self._clock_said = True
+            self._append_text(item, "clock", f'{{"epoch_ms": {int(timeline.epoch * 1000)}}}')
+        return f'"id": {item.id}, "node": {node}, "t": [{timeline.json_times(item.id)}]'
 
     def _write_attributes(self, changed: tuple) -> None:
         item, names = changed
