@@ -301,8 +301,8 @@ class Journal:
 
     def _where(self, item) -> str:
         """The JSON members that place an ended item in a trace: its id, node and times
-        (made, handed, started, ended: milliseconds of the engine's clock, null when none;
-        a ``clock`` row of the cook, before its first, says when that clock's 0 was)."""
+        (handed, started, ended: milliseconds of the engine's clock, null when none; a
+        ``clock`` row of the cook, before its first, says when that clock's 0 was)."""
         node = self._node_text.get(item.node)
         if node is None:
             node = self._node_text[item.node] = json.dumps(str(item.node))

@@ -102,12 +102,11 @@ def _entry(item_id: int, data: dict) -> ItemTrace | None:
         measured = ItemUsage()
     times, epoch_ms = data.get("t"), data.get("epoch_ms", 0)
     cook = ItemUsage()
-    if isinstance(times, list) and len(times) == 4 \
+    if isinstance(times, list) and len(times) == 3 \
             and all(t is None or isinstance(t, int | float) for t in times):
-        made, handed, started, ended = (None if t is None else (t + epoch_ms) / 1000
-                                        for t in times)
-        queued = max(0.0, handed - made) if handed is not None and made is not None else None
-        cook = ItemUsage(submit=handed, start=started, end=ended, queued=queued)
+        handed, started, ended = (None if t is None else (t + epoch_ms) / 1000
+                                  for t in times)
+        cook = ItemUsage(submit=handed, start=started, end=ended)
     return ItemTrace(item_id, f"{node}_{item_id}", node, state, cook.merged(measured),
                      str(data.get("reason", "")))
 

@@ -233,18 +233,24 @@ class Timeline:
         return max(0.0, ended[item_id] - started[item_id])
 
     def json_times(self, item_id: int) -> str:
-        """``made, handed, started, ended`` as JSON: whole milliseconds of the engine's
-        clock (``epoch`` turns them into time), or ``null``: the journal's text of them, made
-        without a record (a float's text costs three times an integer's)."""
-        made, handed, started, ended = self._columns
-        if item_id >= len(made):
-            return "null, null, null, null"
-        a, b, c, d = made[item_id], handed[item_id], started[item_id], ended[item_id]
-        if a != _UNSET and b != _UNSET and d != _UNSET:  # most rows
+        """``handed, started, ended`` as JSON: whole milliseconds of the engine's clock
+        (``epoch`` turns them into time), or ``null``: the journal's text of them (what a
+        trace shows; made without a record: a float's text costs three times an int's)."""
+        _made, handed, started, ended = self._columns
+        if item_id >= len(handed):
+            return "null, null, null"
+        b, c, d = handed[item_id], started[item_id], ended[item_id]
+        if b != _UNSET and d != _UNSET:  # most rows
             if c == _UNSET:  # cooked without a job
-                return f"{int(a * 1000)}, {int(b * 1000)}, null, {int(d * 1000)}"
-            return f"{int(a * 1000)}, {int(b * 1000)}, {int(c * 1000)}, {int(d * 1000)}"
-        return ", ".join("null" if v == _UNSET else str(int(v * 1000)) for v in (a, b, c, d))
+                return f"{int(b * 1000)}, null, {int(d * 1000)}"
+            return f"{int(b * 1000)}, {int(c * 1000)}, {int(d * 1000)}"
+        return ", ".join("null" if v == _UNSET else str(int(v * 1000)) for v in (b, c, d))
+
+    def columns(self) -> tuple[array, array, array, array]:
+        """The arrays of the four moments, by id, for a caller that stamps in its own loop
+        (they grow in place: ``stamp`` grows them)."""
+        made, handed, started, ended = self._columns
+        return made, handed, started, ended
 
     def at(self, moment: int, item_id: int) -> float | None:
         """The time of ``moment`` in seconds since the epoch, or None."""
