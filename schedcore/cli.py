@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import cookcancel
+from . import cliusage, cookcancel
 
 
 def _runs_cook() -> bool:
@@ -99,6 +99,9 @@ def _cook(args, signals) -> int:
     result = engine.wait()
     assert result is not None  # the cook ended: cook_cancelable waited for it
     summary(result, console)
+    written = cliusage.write_cook_files(
+        args, engine, result,
+        lambda text: console.print(text, style="red", highlight=False, markup=False))
     if args.json:
         print_json(result.to_json())
     while signals.next(block=False) is not None:  # those noted after the cook ended
@@ -112,7 +115,7 @@ def _cook(args, signals) -> int:
         # a signal as the cook ended (while its shared servers stopped, say) finds every
         # item cooked, yet whoever sent it learns that it came
         return exit_status_of_signal(signals.first)
-    return EXIT_OK if result.ok else EXIT_FAILED
+    return EXIT_OK if result.ok and written else EXIT_FAILED
 
 
 def _set_hip(net, folder: str, console) -> None:
@@ -365,6 +368,7 @@ def parser(commands=None) -> argparse.ArgumentParser:
     copy.add_argument("--force", action="store_true", help="replace files already there")
     copy.set_defaults(run=cmd_examples)
     add_check_parser(sub, full("check"))
+    cliusage.add_trace_parser(sub, full("trace"))
     return top
 
 
@@ -403,6 +407,7 @@ def _cook_options(cook) -> None:
     cook.add_argument("--json", action="store_true",
                       help="print the result as one JSON object on stdout (progress goes to "
                            "stderr): counts by state and every item")
+    cliusage.add_cook_options(cook)
 
 
 def _save_python_options(save) -> None:

@@ -63,10 +63,12 @@ from .reports import (
     SharedServerStarted,
     Started,
     Succeeded,
+    UsageReported,
 )
 from .results import ScheduleResult, TickResult
 from .tokens import TokenError
 from .transitions import Verdict, legal, report_verdict
+from .usage import ENDED, HANDED, MADE, STARTED, ItemUsage, Timeline, usage_of
 from .workitem import MAX_OUTPUTS, AttribIndexError, OutputFile, WorkItem, WorkItemState
 
 S = WorkItemState
@@ -81,8 +83,9 @@ class CookResult:
     """What a cook ended with: every item, counts by state, cook-level errors."""
 
     def __init__(self, items: list[WorkItem], errors: list[str], warnings: list[str],
-                 canceled: bool):
+                 canceled: bool, timeline: Timeline | None = None):
         self.items = items
+        self.timeline = timeline  # the cook's times of its items (usage.usage_of)
         self.errors = errors
         self.warnings = warnings
         self.canceled = canceled
@@ -106,7 +109,8 @@ class CookResult:
                 "status_uri", "reason", "cook_duration", "log")
         return {"ok": self.ok, "counts": dict(self.counts), "errors": self.errors,
                 "warnings": self.warnings, "canceled": self.canceled,
-                "items": [{k: v for k, v in item.to_json().items() if k in keys}
+                "items": [{**{k: v for k, v in item.to_json().items() if k in keys},
+                           "usage": usage_of(item, self.timeline).to_json()}
                           for item in self.items]}
 
 
@@ -163,6 +167,11 @@ class CookState:
         self.in_flight = 0  # items Scheduled or Cooking: a scheduler has them
         self._out: list[Any] = []
         self._now = 0.0  # of the engine's last wake
+        self.clock = 0.0  # the engine's time as last told (wake, tell_time): for the stamps
+        self.times = Timeline()  # when each item was made, handed, started, ended
+        # its arrays, stamped in place on the hot paths (a method call each cost a cook of
+        # quick items a tenth of its time)
+        self._made_at, self._handed_at, _started, self._ended_at = self.times.columns()
         self._passed: set[str] = set()  # schedulers offered their items since then
         self.generation = Generation(self, limits or ItemLimits())
 
@@ -174,6 +183,10 @@ class CookState:
             for name in self.queues:
                 self._out.append(CallOnScheduleStatic(name))
         return self._take()
+
+    def tell_time(self, now: float) -> None:
+        """The engine's time, before it applies the reports it read (their items' times)."""
+        self.clock = now
 
     def pace(self, scheduler: str, period: float, max_items: int, now: float) -> None:
         """A scheduler's pace, once its ``onStartCook`` ran: ``pdg_tickperiod`` seconds and
@@ -190,7 +203,7 @@ class CookState:
         if read:
             for queue in self.queues.values():
                 queue.wake()
-        self._now, self._passed = now, set()
+        self._now, self._passed, self.clock = now, set(), now
         self._next_step()
         return self._take()
 
@@ -342,7 +355,8 @@ class CookState:
         as its error."""
         if self.stop and not self.canceled and not self.errors:
             self.errors.append(self.stop)
-        return CookResult(list(self.items.values()), self.errors, self.warnings, self.canceled)
+        return CookResult(list(self.items.values()), self.errors, self.warnings, self.canceled,
+                          self.times)
 
     def find(self, ref: object) -> WorkItem | None:
         """An item by id (int or digits) or by name (PDG 17.5 sent names); any thread."""
@@ -403,6 +417,10 @@ class CookState:
                 continue
             queue.budget -= 1
             self._handed.add(item.id)  # its job may report from inside onSchedule on
+            try:
+                self._handed_at[item.id] = self.clock
+            except IndexError:
+                self.times.stamp(HANDED, item.id, self.clock)
             self._out.append(CallOnSchedule(queue.name, item))
             return
         if queue.passing:
@@ -419,6 +437,8 @@ class CookState:
             return False
         item.state = new
         self.in_flight += (new in _IN_FLIGHT) - (old in _IN_FLIGHT)
+        if new is S.Cooking:
+            self.times.first(STARTED, item.id, self.clock)
         if old in _HANDED and not item.log_uri:  # its scheduler may know it by now
             self._out.append(CallGetLogURI(self.nodes[item.node].sched.name, item))
         if self.observed:
@@ -431,6 +451,10 @@ class CookState:
             return False
         if reason:
             item.reason = reason
+        try:
+            self._ended_at[item.id] = self.clock
+        except IndexError:
+            self.times.stamp(ENDED, item.id, self.clock)
         self._move(item, state)
         self.resolved(self.nodes[item.node])
         return True
@@ -509,6 +533,10 @@ class CookState:
 
     def link(self, item: WorkItem) -> None:
         """Count what a new item waits for; make it ready now when nothing."""
+        try:
+            self._made_at[item.id] = self.clock
+        except IndexError:  # a new id beyond the arrays: they grow
+            self.times.stamp(MADE, item.id, self.clock)
         node = self.nodes[item.node]
         if node.type.partition and node.inputs:
             above = next((n.failed_above for n in node.inputs if n.failed_above), None)
@@ -578,6 +606,7 @@ class CookState:
                 return
         if self.static:  # onScheduleStatic gave the farm the graph: it may run it now
             self._handed.add(item.id)
+            self.times.stamp(HANDED, item.id, self.clock)
         node.sched.push(item)
 
     def _take_cached(self, item: WorkItem, record: Any) -> None:
@@ -634,10 +663,14 @@ class CookState:
 
     def _on_success(self, item: WorkItem, report: Succeeded, source: str, found: Found) -> None:
         item.cook_duration = report.duration
+        if report.usage is not None:  # before the end: its events and journal row carry it
+            self._take_usage(item, report.usage)
         self._succeed(item, found)
 
     def _on_fail(self, item: WorkItem, report: Failed, source: str, found: Found) -> None:
         item.cook_duration = report.duration  # how long it ran before it failed, when known
+        if report.usage is not None:
+            self._take_usage(item, report.usage)
         self._fail(item, report.reason or f"{source or 'its scheduler'} reported the job "
                                           f"failed")
 
@@ -704,6 +737,16 @@ class CookState:
                     todo.append(node.name)
         return below
 
+    def _on_usage(self, item: WorkItem, report: UsageReported, source: str,
+                  found: Found) -> None:
+        """Each report adds to what earlier ones said (the scheduler's, then a farm's)."""
+        self._take_usage(item, report.usage)
+        self._changed(item, report)
+
+    @staticmethod
+    def _take_usage(item: WorkItem, usage: ItemUsage) -> None:
+        item.usage = usage if item.usage is None else item.usage.merged(usage)
+
     def _on_shared_server(self, item: WorkItem, report: SharedServerStarted, source: str,
                           found: Found) -> None:
         if not source:
@@ -720,6 +763,7 @@ _APPLY: dict[type, Callable[..., None]] = {
     PercentSet: CookState._on_percent, CustomStateSet: CookState._on_custom_state,
     SharedServerStarted: CookState._on_shared_server,
     CacheInvalidated: CookState._on_invalidate_cache,
+    UsageReported: CookState._on_usage,
 }
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from . import journal as journal_file
 from . import process, serverends
+from .cookhistory import HistoryRecorder
 from .cookio import (
     CallGetLogURI,
     CallOnSchedule,
@@ -54,6 +55,7 @@ from .results import ScheduleResult, schedule_result, tick_result
 from .resume import CookRecord
 from .schedulers import Scheduler
 from .schedulers.context import CookContext
+from .usage import epoch_offset
 from .workitem import OutputFile, WorkItem
 
 _COOK_NUMBERS = itertools.count(1)
@@ -114,8 +116,12 @@ class Engine:
             limits=limits or ItemLimits.configured(),
             cached=record.cached if record is not None and resume else None,
             forget_cached=record.forget if record is not None else None)
+        self.state.times.epoch = epoch_offset(clock)
         if record is not None and record.journal is not None:
+            record.journal.timeline = self.state.times
             self.events.subscribe(record.journal)
+            # told by the journal as it closes: one subscriber less for every event
+            record.journal.on_finished = HistoryRecorder(self.journal_path, self.cook_id)
 
     # == the outside world (any thread) =================================================
     @property
@@ -197,6 +203,7 @@ class Engine:
                     self._warning(text)
             if all(self._start_scheduler(name, started) for name in self._schedulers):
                 try:
+                    state.tell_time(self.clock())
                     self._carry_out(state.begin())
                     self._loop()
                 except Exception:  # a bug of ours: keep what was cooked, stop the jobs, say it
@@ -296,6 +303,7 @@ class Engine:
             return False
         state = self.state
         state.observed = bool(self.events.subscribers)
+        state.tell_time(self.clock())
         while self._inbox:
             report, scheduler = self._inbox.popleft()
             found: list[OutputFile] = []

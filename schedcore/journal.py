@@ -25,12 +25,15 @@ import re
 import sqlite3
 import stat
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .events import CookFinished, ItemChanged, ItemStateChanged
 from .privatefiles import NEW_FILE, user_name
-from .reports import AttributeArraySet, AttributeSet, OutputAdded
+from .reports import AttributeArraySet, AttributeSet, OutputAdded, UsageReported
+from .usage import Timeline
 from .workitem import Attribute, OutputFile, WorkItemState
 
 _ATTRIBUTES = (AttributeSet, AttributeArraySet)
@@ -180,6 +183,11 @@ class Journal:
         # item id: (item, names of its attributes changed since their last row)
         self._attributes: dict[int, tuple] = {}
         self._due: float | None = None  # when what is pending must be committed
+        self.timeline: Timeline | None = None  # the cook's times of its items, for their rows
+        self._clock_said = False  # the clock row of this cook is written
+        # called with the cook's result once the journal is closed (the cook history)
+        self.on_finished: Callable[[Any], None] | None = None
+        self._node_text: dict[str, str] = {}  # node name -> its JSON string
         self.path.parent.mkdir(parents=True, exist_ok=True)
         foreign = untrusted(self.path)
         if foreign and not fresh and on_error is not None:
@@ -249,13 +257,24 @@ class Journal:
             if not item.reason and not item.outputCount and type(duration) is float \
                     and math.isfinite(duration):
                 # most rows: the same text json.dumps makes, at a tenth of its cost
+                usage = "" if item.usage is None else \
+                    f'"usage": {json.dumps(item.usage.to_json())}, '
                 self._append_text(item, "state", f'{{"state": "{new.name}", "duration": '
-                                                 f'{duration!r}, "reason": "", "outputs": []}}')
+                                                 f'{duration!r}, "reason": "", "outputs": [], '
+                                                 f'{usage}{self._where(item)}}}')
                 return
-            self._append(item, "state", {"state": new.name, "duration": duration,
-                                         "reason": item.reason,
-                                         "outputs": [o.to_json()
-                                                     for o in item.iterOutputFiles()]})
+            data = {"state": new.name, "duration": duration, "reason": item.reason,
+                    "outputs": [o.to_json() for o in item.iterOutputFiles()]}
+            if item.usage is not None:
+                data["usage"] = item.usage.to_json()
+            self._append_text(item, "state", f"{json.dumps(data)[:-1]}, {self._where(item)}}}")
+        elif isinstance(event, ItemChanged) and isinstance(event.report, UsageReported):
+            # usage that came after its item ended (a farm's accounting): a row of its own;
+            # before, it is in the row of the end
+            item = event.item
+            if item.state.is_final and item.usage is not None:
+                self._append_text(item, "usage", f'{{"usage": {json.dumps(item.usage.to_json())}'
+                                                 f', {self._where(item)}}}')
         elif isinstance(event, ItemChanged) and isinstance(event.report, OutputAdded):
             # an output of an item still cooking is in the row of its end, which lists every
             # output (a row each now would write them twice, and an item that never ends
@@ -277,6 +296,23 @@ class Journal:
                 self._write_attributes(changed)
             self._attributes.clear()
             self.close()
+            if self.on_finished is not None:
+                self.on_finished(event.result)
+
+    def _where(self, item) -> str:
+        """The JSON members that place an ended item in a trace: its id, node and times
+        (handed, started, ended: milliseconds of the engine's clock, null when none; a
+        ``clock`` row of the cook, before its first, says when that clock's 0 was)."""
+        node = self._node_text.get(item.node)
+        if node is None:
+            node = self._node_text[item.node] = json.dumps(str(item.node))
+        timeline = self.timeline
+        if timeline is None:
+            return f'"id": {item.id}, "node": {node}'
+        if not self._clock_said:  # before the first row of times: what they count from
+            self._clock_said = True
+            self._append_text(item, "clock", f'{{"epoch_ms": {int(timeline.epoch * 1000)}}}')
+        return f'"id": {item.id}, "node": {node}, "t": [{timeline.json_times(item.id)}]'
 
     def _write_attributes(self, changed: tuple) -> None:
         item, names = changed
@@ -361,6 +397,13 @@ def read(path: str | Path, bad_rows: list[int] | None = None) -> dict[str, Recor
     return records
 
 
+def rows(path: str | Path, kinds: tuple[str, ...]) -> list[tuple[str, str]]:
+    """``(kind, data)`` of the journal's rows of these kinds, in order ([] without one)."""
+    marks = ", ".join("?" * len(kinds))
+    return _query(path, f"SELECT kind, data FROM events WHERE kind IN ({marks}) ORDER BY seq",
+                  kinds)
+
+
 def about(path: str | Path) -> dict | None:
     """What the journal's last cook was made from (``Journal(about=...)``); None when it does
     not say (no journal, or one written before journals said so)."""
@@ -382,7 +425,7 @@ def _loads(text: str):
         raise ValueError("JSON nested too deep to read") from None
 
 
-def _query(path: str | Path, sql: str) -> list[tuple]:
+def _query(path: str | Path, sql: str, parameters: tuple = ()) -> list[tuple]:
     """Rows of a read-only query; [] when there is no journal or it is not one. Opened by
     URI built from the path, so any folder name (``#``, ``?``, ``%``) is safe."""
     if not os.path.exists(path) or not_a_file(path) or untrusted(path):
@@ -396,7 +439,7 @@ def _query(path: str | Path, sql: str) -> list[tuple]:
     db = sqlite3.connect(f"{Path(path).absolute().as_uri()}?mode={'rw' if hot else 'ro'}",
                          uri=True)
     try:
-        return db.execute(sql).fetchall()
+        return db.execute(sql, parameters).fetchall()
     except sqlite3.DatabaseError:
         return []  # not a journal, or an older one without that table
     finally:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import fcntl
 import os
+import resource
 import shlex
 import shutil
 import signal
@@ -102,6 +103,8 @@ class JobProcess:
     def __init__(self, pid: int, args: list[str]):
         self.pid, self.args = pid, args
         self.returncode: int | None = None
+        # what the kernel counted for it and the descendants it waited for, as it was reaped
+        self.rusage: resource.struct_rusage | None = None
         self._lock = threading.Lock()  # one waitpid at a time: a pid is reaped once
 
     def poll(self) -> int | None:
@@ -130,11 +133,12 @@ class JobProcess:
     def _wait(self, flags: int) -> None:  # under the lock
         if self.returncode is not None:
             return
-        try:
-            pid, status = os.waitpid(self.pid, flags)
+        try:  # wait4: the reaping says what the job's tree used, with no polling
+            pid, status, rusage = os.wait4(self.pid, flags)
         except ChildProcessError:  # reaped elsewhere: Popen says 0 too
-            pid, status = self.pid, 0
+            pid, status, rusage = self.pid, 0, None
         if pid == self.pid:
+            self.rusage = rusage
             self.returncode = os.waitstatus_to_exitcode(status)
 
 
@@ -459,6 +463,13 @@ def reap_orphans() -> list[int]:
     return _orphans.sweep()
 
 
+def orphans_usage(marker: dict | None) -> tuple[float, float, int] | None:
+    """What the orphans of the job of ``marker`` reaped so far used: user and system CPU
+    seconds (summed) and the largest resident set (KiB on Linux); None when none was
+    reaped. Each is counted once: the next call starts from nothing."""
+    return _orphans.take_usage(marker)
+
+
 class _Orphans:
     """The processes this subreaper adopted from the jobs started by :func:`start`.
 
@@ -476,7 +487,10 @@ class _Orphans:
         self._lock = threading.Lock()
         self._jobs: dict[str, dict[str, int]] = {}  # cook id -> item id -> its job's pid
         self._job_pids: set[int] = set()  # every pid of those jobs, kept as they start
-        self._adopted: dict[int, float] = {}  # pid -> creation time (against pid reuse)
+        # pid -> creation time (against pid reuse), the (cook, item) it is an orphan of
+        self._adopted: dict[int, tuple[float, tuple[str, str] | None]] = {}
+        # (cook, item) -> CPU and peak memory of its orphans reaped: counted in its job
+        self._usage: dict[tuple[str, str], tuple[float, float, int]] = {}
         self._pid = os.getpid()
 
     def starting(self, env: dict) -> tuple[str, str] | None:
@@ -487,6 +501,7 @@ class _Orphans:
         with self._lock:
             if self._pid != os.getpid():  # a fork's child: its parent's jobs are not its own
                 self._jobs, self._job_pids, self._adopted = {}, set(), {}
+                self._usage = {}
                 self._pid = os.getpid()
             if key[0] not in self._jobs and len(self._jobs) >= self._COOKS_KEPT:
                 oldest = self._jobs.pop(next(iter(self._jobs)))
@@ -514,28 +529,59 @@ class _Orphans:
                     self._adopt(pid)
             return self._reap()
 
+    def take_usage(self, marker: dict | None) -> tuple[float, float, int] | None:
+        if not marker or MARKER not in marker or ITEM_VAR not in marker:
+            return None
+        with self._lock:
+            return self._usage.pop((marker[MARKER], marker[ITEM_VAR]), None)
+
     def _adopt(self, pid: int) -> None:
         try:
             proc = psutil.Process(pid)
+            key: tuple[str, str] | None = None
             if proc.status() == psutil.STATUS_ZOMBIE:
-                ours = os.getsid(pid) in self._job_pids
+                session = os.getsid(pid)
+                ours = session in self._job_pids
+                key = self._job_of(session) if ours else None
             else:
                 marker = _marker(proc.environ())
                 started = marker and self._jobs.get(marker[MARKER], {}).get(marker[ITEM_VAR])
                 ours = bool(started) and started != pid  # not while it is starting
+                if ours and marker:
+                    key = (marker[MARKER], marker[ITEM_VAR])
             if ours:
-                self._adopted[pid] = proc.create_time()
+                self._adopted[pid] = (proc.create_time(), key)
         except (psutil.Error, OSError):
             pass
 
+    def _job_of(self, pid: int) -> tuple[str, str] | None:
+        """The (cook, item) whose job's process is ``pid``."""
+        for cook, items in self._jobs.items():
+            for item, job_pid in items.items():
+                if job_pid == pid:
+                    return cook, item
+        return None
+
+    def _count(self, key: tuple[str, str] | None, rusage) -> None:
+        """Add a reaped orphan's usage to its job's (kept for the few jobs not asked yet)."""
+        if key is None:
+            return
+        user, system, peak = self._usage.get(key, (0.0, 0.0, 0))
+        self._usage[key] = (user + rusage.ru_utime, system + rusage.ru_stime,
+                            max(peak, rusage.ru_maxrss))
+        while len(self._usage) > 4096:  # orphans of jobs whose scheduler never asks
+            del self._usage[next(iter(self._usage))]
+
     def _reap(self) -> list[int]:
         reaped = []
-        for pid, created in list(self._adopted.items()):
+        for pid, (created, key) in list(self._adopted.items()):
             try:
                 if psutil.Process(pid).create_time() != created:
                     raise psutil.NoSuchProcess(pid)  # reaped elsewhere; the pid is reused
-                if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                done, _status, rusage = os.wait4(pid, os.WNOHANG)
+                if done == 0:
                     continue  # still running
+                self._count(key, rusage)
                 reaped.append(pid)
             except (psutil.Error, ChildProcessError):
                 pass  # reaped elsewhere (psutil waits for its victims' pids)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .usage import ItemUsage
 from .workitem import AttribType, WorkItemState
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class Started(ItemReport):
 @dataclass(frozen=True, slots=True)
 class Succeeded(ItemReport):
     duration: float = 0.0  # seconds its job ran, when known
+    usage: ItemUsage | None = None  # what its job used, when its scheduler measured it
     moves_to: ClassVar[WorkItemState | None] = S.CookedSuccess
     label: ClassVar[str] = "success"
 
@@ -51,6 +53,7 @@ class Succeeded(ItemReport):
 class Failed(ItemReport):
     reason: str = ""
     duration: float = 0.0
+    usage: ItemUsage | None = None
     moves_to: ClassVar[WorkItemState | None] = S.CookedFail
     label: ClassVar[str] = "fail"
 
@@ -131,6 +134,16 @@ class Alive(ItemReport):
     """A sign of life from the item's job (pdgcmd's keepalive): the result server takes it,
     and it changes nothing."""
     label: ClassVar[str] = "keepalive"
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReported(ItemReport):
+    """What the item's job used and where it ran (``usage.ItemUsage``; fields not known are
+    None): from the scheduler that reaped it, a farm's accounting, or the job itself. It may
+    come after the item ended; each report adds to what earlier ones said."""
+
+    usage: ItemUsage
+    label: ClassVar[str] = "usage"
 
 
 @dataclass(frozen=True, slots=True)

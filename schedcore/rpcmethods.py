@@ -31,7 +31,9 @@ from .reports import (
     SharedServerStarted,
     Started,
     Succeeded,
+    UsageReported,
 )
+from .usage import ItemUsage, UsageError
 from .workitem import AttribType, WorkItemState
 
 
@@ -304,6 +306,15 @@ def _workitem_json(req, ref, subindex):
     raise ReportError(f"work item {ref!r} is changing too fast to be read; ask again")
 
 
+def usage_report(ref, fields) -> UsageReported:
+    """``workItemUsage``: what a job used and where it ran, as a struct (JSON object) of
+    ``ItemUsage`` fields; a bad field is refused, naming it."""
+    try:
+        return UsageReported(ref, ItemUsage.from_json(fields))
+    except UsageError as exc:
+        raise ReportError(f"workItemUsage: {exc}") from None
+
+
 def _failed(ref, reason: str = "") -> Failed:
     return Failed(ref, reason or "the job reported that it failed")
 
@@ -358,6 +369,8 @@ XMLRPC_METHODS: dict[str, Method] = {
     "check_ready_batch": Method((2,), _check_ready, job_id=False),
     "get_workitem_json": Method((2,), _workitem_json, job_id=False),
     "add_sub_item_batch": Method((1,), _add_sub_item, job_id=False),
+    # ours, not Houdini's: workItemUsage(id, {field: value, ...}, jobid)
+    "workItemUsage": Method((3,), lambda req, ref, fields: req.report(usage_report(ref, fields))),
 }
 
 
@@ -389,6 +402,8 @@ _FIELDS: dict[str, tuple[tuple[str, Any, Any], ...]] = {
     "invalidate_cache": (),
     # a shared server started by this item's job: its name and how to reach it
     "sharedserver": (("name", str, None), ("info", dict, None)),
+    # what the job used and where it ran: ItemUsage's fields
+    "usage": (("usage", dict, None),),
 }
 
 
@@ -432,4 +447,5 @@ _JSON_KINDS: dict[str, Callable[..., ItemReport]] = {
     "warning": lambda ref, text: LogAppended(ref, "warning: " + _line(text)),
     "keepalive": Alive, "percent": PercentSet, "custom_state": CustomStateSet,
     "invalidate_cache": CacheInvalidated, "sharedserver": SharedServerStarted,
+    "usage": usage_report,
 }

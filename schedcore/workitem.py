@@ -12,8 +12,11 @@ import functools
 import operator
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
+
+if TYPE_CHECKING:
+    from .usage import ItemUsage
 
 
 class WorkItemState(enum.IntEnum):
@@ -165,7 +168,7 @@ class WorkItem:
         "id", "index", "priority", "frame", "command", "state", "node",
         "dependencies", "cook_duration", "log_uri", "status_uri", "_environment",
         "reason", "_attribs", "_expected", "_outputs", "_output_index", "_log", "cook_percent",
-        "custom_state",
+        "custom_state", "usage",
     )
 
     def __init__(self, id: int, node: str, index: int = 0, *, priority: int = 0,
@@ -186,6 +189,7 @@ class WorkItem:
         self.reason = ""  # why it failed or did not run, in words
         self.cook_percent: float | None = None  # what its job last reported of its progress
         self.custom_state = ""  # the job's own word for where it is ("rendering")
+        self.usage: ItemUsage | None = None  # what its job used, as reports said (usage.py)
         self._attribs: dict[str, Attribute] | None = None
         self._expected: list[OutputFile] | None = None
         self._outputs: list[OutputFile] | None = None

@@ -62,7 +62,8 @@ def test_a_fresh_cook_writes_one_row_per_item_as_it_ends(tmp_path):
         db.close()
     assert [key for key, _ in rows] == ["n/0", "n/1", "n/2"]
     assert rows[0][1] == json.dumps({"state": "CookedSuccess", "duration": 0.1 + 0.2,
-                                     "reason": "", "outputs": []})
+                                     "reason": "", "outputs": [], "id": 1, "node": "n"})
+    assert json.loads(rows[1][1])["reason"] == "the command ended with exit code 3"
     records = read(path)
     assert records["n/0"].duration == 0.1 + 0.2
     assert records["n/1"].state == S.CookedFail

@@ -277,6 +277,13 @@ def setCustomState(state, item=None):
     reporter().report("custom_state", item=item, state=str(state))
 
 
+def workItemUsage(item=None, **fields):
+    """What the job used and where it ran, in the fields of schedcore's ``ItemUsage``
+    (``native_id``, ``host``, ``cpu_user``, ``cpu_system``, ``peak_rss`` in bytes...): for a
+    farm's accounting, told the cook from the job or a script beside the farm."""
+    reporter().report("usage", item=item, usage=fields)
+
+
 def flush():
     reporter().flush()
 

@@ -45,8 +45,10 @@ from ..reports import (
     Report,
     Started,
     Succeeded,
+    UsageReported,
 )
 from ..results import ScheduleResult, TickResult
+from ..usage import ItemUsage
 from ..workitem import AttribType, WorkItem
 from . import submission
 from .context import CookContext
@@ -656,6 +658,18 @@ class Scheduler(HoudiniServices):
 
     def workItemAppendLog(self, item, text: str) -> None:
         self.post_report(LogAppended(item, text))
+
+    def workItemUsage(self, item, usage: ItemUsage | dict | None = None, **fields) -> None:
+        """Record what an item's job used and where it ran, from any thread, at any time
+        (also after the item ended: a farm's accounting comes late): an ``ItemUsage``, or
+        its fields by name, e.g. ``workItemUsage(item, native_id="4711", host="node7",
+        cpu_user=12.5, peak_rss=2**30, exit_code=0)``. Only the fields given change; a field
+        that is not one, or a value of the wrong kind, raises ``UsageError`` saying which."""
+        if not isinstance(usage, ItemUsage):
+            usage = ItemUsage.from_json({**(usage or {}), **fields})
+        elif fields:
+            usage = usage.merged(ItemUsage.from_json(fields))
+        self.post_report(UsageReported(item, usage), wake=False)
 
     def post_report(self, report: Report, wake: bool = True) -> None:
         """Queue a report for the cook (any thread); an output's path is localized here.

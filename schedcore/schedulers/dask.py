@@ -24,6 +24,7 @@ from ..errors import CookError
 from ..parms import ParmTemplate
 from ..reports import Started
 from ..results import ScheduleResult, TickResult
+from ..usage import UsageError
 from ..workitem import AttribType, WorkItem
 from . import submission
 from .base import COMMON_PARMS, Scheduler, private_folder
@@ -461,11 +462,20 @@ class DaskScheduler(Scheduler):
             return
         self._report(item_id, *result)
 
-    def _report(self, item_id: int, code: int, seconds: float, worker: str) -> None:
+    def _report(self, item_id: int, code: int, seconds: float, worker: str,
+                usage: dict | None = None) -> None:
+        """A task's outcome; ``usage`` is what its worker measured (none from a worker of
+        an earlier version)."""
         if self._canceling:
             self.workItemCancelled(item_id)
             return
         self._set_worker(item_id, worker)
+        if usage:
+            try:
+                self.workItemUsage(item_id, usage)
+            except UsageError as exc:  # a worker of another version: the item goes on
+                self.cookWarning(f"the usage the Dask worker {worker} measured for item "
+                                 f"{item_id} cannot be read: {exc}")
         if code == 0:
             self.workItemSucceeded(item_id, -1, seconds)
         else:

@@ -12,6 +12,7 @@ import threading
 import time
 
 from .. import process
+from ..usage import exit_fields, from_rusage
 
 _RUNNING: dict[str, tuple[str, process.Job]] = {}  # task key -> (cook key, the command)
 _CANCELED: dict[str, None] = {}  # cook keys canceled, oldest first: their commands never start
@@ -24,7 +25,8 @@ _token = ""
 
 
 # The Dask event topic the tasks speak on: [cook key, item id] as a task starts, [cook key,
-# item id, exit code, seconds, worker] as it ends. Events ride the worker's open stream to the
+# item id, exit code, seconds, worker, usage] as it ends (usage: ``ItemUsage`` fields as JSON,
+# measured here, where the command ran). Events ride the worker's open stream to the
 # scheduler and on to the cook's client: the task waits for no answer, and the client needs
 # no round trip to the worker to fetch the result.
 TOPIC = "schedcore-jobs"
@@ -49,13 +51,13 @@ def worker_name() -> str:
 
 
 def run_job(key: str, cook: str, command: str, env: dict, cwd: str, log_path: str,
-            data_path: str = "", data: str = "") -> tuple[int, float, str]:
+            data_path: str = "", data: str = "") -> tuple[int, float, str, dict]:
     """Say that the item starts, write its data file when it has one (for jobs that read
     it), run ``command`` in a session of its own with its output in ``log_path``; return its
-    exit code, how long it ran and the worker's name."""
+    exit code, how long it ran, the worker's name and what its process tree used."""
     worker, item = _worker(), int(env["PDG_ITEM_ID"])
     if cook in _CANCELED:  # queued on this worker as its cook was canceled: never starts
-        return CANCELED, 0.0, worker_name()
+        return CANCELED, 0.0, worker_name(), {}
     if worker is not None:
         worker.log_event(TOPIC, [cook, item])
     if data:
@@ -71,17 +73,34 @@ def run_job(key: str, cook: str, command: str, env: dict, cwd: str, log_path: st
     with open(log_fd, "ab", buffering=0) as log, open(os.devnull, "rb") as stdin:
         with _start_lock:
             if cook in _CANCELED:
-                return CANCELED, 0.0, worker_name()
+                return CANCELED, 0.0, worker_name(), {}
+            began = time.time()
             proc = process.start(command, stdin, log, {**_environment(cook), **env}, cwd)
             _RUNNING[key] = (cook, proc)
         try:
             code = proc.wait()
         finally:
             _RUNNING.pop(key, None)
-    outcome = (code, time.monotonic() - started, worker_name())
+    outcome = (code, time.monotonic() - started, worker_name(),
+               _usage(proc, worker, began))
     if worker is not None:
         worker.log_event(TOPIC, [cook, item, *outcome])
     return outcome
+
+
+def _usage(proc: process.Job, worker, began: float) -> dict:
+    """What the command's process tree used, as the kernel counted it when this worker
+    reaped it, and where it ran: the worker's address is its slot."""
+    ended = time.time()
+    usage = {"start": began, "end": ended, "wall": ended - began, "attempt": 1,
+             "host": socket.gethostname(), "native_id": str(proc.pid),
+             **exit_fields(proc.returncode)}
+    if worker is not None:
+        usage["slot"] = worker.address
+    rusage = getattr(proc, "rusage", None)
+    if rusage is not None:
+        usage.update(from_rusage(rusage))
+    return usage
 
 
 def _environment(cook: str) -> dict[str, str]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import socket
 import subprocess
 import threading
 import time
@@ -30,8 +31,9 @@ from typing import TYPE_CHECKING, Literal
 from .. import process
 from ..errors import CookError
 from ..parms import ParmTemplate
-from ..reports import Started, Succeeded
+from ..reports import Started, Succeeded, UsageReported
 from ..results import ScheduleResult
+from ..usage import ItemUsage, above_own_peak, rss_bytes
 from ..workitem import WorkItem
 from .base import COMMON_PARMS, Scheduler, private_folder, write_private
 
@@ -126,6 +128,7 @@ class LocalScheduler(Scheduler):
         self._stdin = os.open(os.devnull, os.O_RDONLY)
         # orphans of jobs come back to this process, to be killed with their job or reaped
         self._subreaper = process.become_subreaper()
+        self._host = socket.gethostname()
         self._workers = []  # started as jobs are accepted (_add_worker)
         return True
 
@@ -173,8 +176,9 @@ class LocalScheduler(Scheduler):
         return ScheduleResult.Succeeded
 
     def _add_worker(self) -> None:
-        worker = threading.Thread(target=self._work, name=f"{self.name}-job{len(self._workers)}",
-                                  daemon=True)
+        slot = f"slot {len(self._workers) + 1}"  # where the usage says its jobs ran
+        worker = threading.Thread(target=self._work, args=(slot,),
+                                  name=f"{self.name}-job{len(self._workers)}", daemon=True)
         worker.start()
         self._workers.append(worker)
 
@@ -237,13 +241,14 @@ class LocalScheduler(Scheduler):
         return True
 
     # -- on a worker thread ----------------------------------------------------------
-    def _work(self) -> None:
+    def _work(self, slot: str) -> None:
         while (job := self._queue.get()) is not None:
             if self._canceling:
                 with self._lock:
                     self._waiting -= 1
                     self._open -= 1
                 continue  # never started: the engine marks it canceled
+            job.slot = slot
             self._run(job)
 
     def _run(self, job: _Job) -> None:
@@ -265,9 +270,14 @@ class LocalScheduler(Scheduler):
             self._make_room(time.monotonic() - started)
             # the engine reads a success when the queue runs low (or within Engine.QUIET)
             wake = self._waiting < self._at_once
+        # what the job used comes before or with its outcome, so that the item's end (its
+        # events, its journal row) carries it; on a success, the commonest, with no report more
         if outcome[0] == "success":
-            self.post_report(Succeeded(job.item_id, outcome[1]), wake=wake)
-        elif outcome[0] == "cancel":
+            self.post_report(Succeeded(job.item_id, outcome[1], job.usage), wake=wake)
+            return
+        if job.usage is not None:
+            self.post_report(UsageReported(job.item_id, job.usage), wake=False)
+        if outcome[0] == "cancel":
             self.workItemCancelled(job.item_id)
         else:  # every try's time: what a failed item cost
             self.workItemFailed(job.item_id, -1, outcome[1], time.monotonic() - started)
@@ -306,6 +316,7 @@ class LocalScheduler(Scheduler):
                     os.write(log, f"\n--- retry {attempt} of {retries} ---\n".encode())
                 if self._canceling:
                     return "cancel", None
+                began = time.time()
                 proc = process.start(job.command, self._stdin, log, job.env, self._cwd,
                                      marker=job.marker, programs=self._programs)
                 with self._lock:
@@ -326,6 +337,7 @@ class LocalScheduler(Scheduler):
                     # alive (an orphan first seen as a zombie in a session of its own
                     # cannot be told as the job's), what exited is reaped
                     process.reap_orphans()
+                    job.usage = self._measured(proc, job, attempt + 1, began)
                 if code == 0:
                     break
         finally:
@@ -338,6 +350,29 @@ class LocalScheduler(Scheduler):
         return "fail", f"the command ended with {why}"
 
 
+    def _measured(self, proc: process.Job, job: _Job, attempt: int,
+                  began: float) -> ItemUsage:
+        """What the job's process tree used, as the kernel counted it when it was reaped:
+        the job and the descendants it waited for, and its orphans reaped by now."""
+        ended = time.time()
+        code = proc.returncode
+        rusage = getattr(proc, "rusage", None)  # a Popen (no fork_exec here) has none
+        user = system = peak = None
+        if rusage is not None:
+            user, system = rusage.ru_utime, rusage.ru_stime
+            peak = rss_bytes(rusage.ru_maxrss) if above_own_peak(rusage.ru_maxrss) else None
+            orphans = process.orphans_usage(job.marker)
+            if orphans is not None:
+                user, system = user + orphans[0], system + orphans[1]
+                # started by the job, not by the cook: their peak is their own
+                peak = max(peak or 0, rss_bytes(orphans[2]))
+        return ItemUsage(
+            start=began, end=ended, wall=ended - began, cpu_user=user, cpu_system=system,
+            peak_rss=peak, exit_code=code if code is not None and code >= 0 else None,
+            signal=-code if code is not None and code < 0 else None, attempt=attempt,
+            slot=job.slot, host=self._host, native_id=str(proc.pid))
+
+
 # how a job ended: ("success", seconds), ("fail", why) or ("cancel", None)
 _Outcome = (tuple[Literal["success"], float] | tuple[Literal["fail"], str]
             | tuple[Literal["cancel"], None])
@@ -345,8 +380,10 @@ _Outcome = (tuple[Literal["success"], float] | tuple[Literal["fail"], str]
 
 class _Job:
     __slots__ = ("item_id", "command", "env", "marker", "log_path", "data_path", "data",
-                 "slots")
+                 "slots", "slot", "usage")
 
     def __init__(self, item_id, command, env, marker, log_path, data_path, data, slots):
         self.item_id, self.command, self.env, self.marker = item_id, command, env, marker
         self.log_path, self.data_path, self.data, self.slots = log_path, data_path, data, slots
+        self.slot = ""  # the worker that runs it
+        self.usage: ItemUsage | None = None  # its last try's, once it ended
