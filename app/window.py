@@ -229,6 +229,13 @@ class MainWindow(QMainWindow):
             file.addAction(action)
         self.recent_menu = file.addMenu("Open &Recent")
         file.addSeparator()
+        self.report_action = QAction(
+            "&Export Cook Report…", self, enabled=False,
+            toolTip="The last cook as one HTML page: its timeline, figures by node, resources, "
+                    "failures with their logs' ends, and the nodes' earlier cooks")
+        self.report_action.triggered.connect(lambda: self.export_report())
+        file.addAction(self.report_action)
+        file.addSeparator()
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setShortcuts(_keys(QKeySequence.StandardKey.Quit, "Ctrl+Q"))
         self.quit_action.triggered.connect(self.close)
@@ -776,6 +783,7 @@ class MainWindow(QMainWindow):
         for action in (self.cook_action, self.cook_selected_action, self.resume_action):
             action.setEnabled(True)
         self.cancel_action.setEnabled(False)
+        self.report_action.setEnabled(True)
         self._add_failures(result.failed)
         verdict = ("canceled" if result.canceled else "every item cooked" if result.ok
                    else "the cook failed")
@@ -784,6 +792,35 @@ class MainWindow(QMainWindow):
             self.show_pane(self.problems_dock)
         self.panel.viewport().update()
         self.shell.refresh()
+
+    def export_report(self, path: str = "") -> bool:
+        """The last cook's report (``schedcore cook --report``) to an HTML file the user
+        chooses (``path``, when given)."""
+        engine = self.bridge.engine
+        result = engine.result if engine is not None else None
+        if result is None:
+            self.statusBar().showMessage("Nothing to report yet: cook first", 5000)
+            return False
+        name = Path(self.document.path).name if self.document.path else "untitled"
+        if not path:
+            start = str(Path(self.document.network.hip) / f"{name.split('.')[0]}-report.html")
+            path, _ = QFileDialog.getSaveFileName(self, "Export cook report", start,
+                                                  "HTML pages (*.html)")
+            if not path:
+                return False
+            path = path if path.endswith((".html", ".htm")) else path + ".html"
+        from schedcore import cookhistory, report
+
+        try:
+            nodes = list(dict.fromkeys(str(item.node) for item in result.items))
+            history = cookhistory.medians(engine.journal_path, nodes)
+            report.write_report(path, result, title=f"{name}: cook report", history=history)
+        except OSError as exc:
+            QMessageBox.warning(self, "No report", f"{path}: {exc.strerror or exc}")
+            return False
+        self.statusBar().showMessage(f"Cook report written to {path}: open it in a browser",
+                                     15000)
+        return True
 
     def _add_failures(self, failed: list) -> None:
         """One problem per node and reason: a thousand items that failed alike are one line

@@ -455,3 +455,38 @@ def test_delete_results_canceled_deletes_and_dirties_nothing(qtbot, windows, tmp
     outputs = [o.path for i in win.bridge.items if i.node == "render1" for o in i.outputFiles]
     assert not win.dirty_node("render1", delete_results=True)
     assert all(Path(p).is_file() for p in outputs) and len(win.panel.work.of("render1")) == 6
+
+
+def test_file_export_cook_report_writes_the_last_cook_as_one_page(qtbot, windows, tmp_path,
+                                                                  monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+    net = make_failing_and_fine(tmp_path)
+    win = windows(net)
+    assert not win.report_action.isEnabled()  # nothing cooked yet
+    assert not cook(qtbot, win).ok
+    assert win.report_action.isEnabled()
+    chosen = tmp_path / "out" / "mine"
+    chosen.parent.mkdir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *args: (str(chosen), "")))
+    win.report_action.trigger()
+    page = (tmp_path / "out" / "mine.html").read_text()
+    assert "fails.top.json: cook report" in page and "http" not in page.replace(
+        "http://www.w3.org/2000/svg", "")  # self-contained: nothing fetched
+    for text in ("gen", "after", "boom 1", "exit code 1"):
+        assert text in page, text
+    assert "written to" in win.statusBar().currentMessage()
+
+
+def make_failing_and_fine(tmp_path):
+    path = tmp_path / "fails.top.json"
+    path.write_text(json.dumps({
+        "format": "schedcore-network", "version": 1,
+        "schedulers": [{"name": "local", "type": "localscheduler", "parms": {"maxprocs": 2}}],
+        "nodes": [
+            {"name": "gen", "type": "genericgenerator", "inputs": [],
+             "parms": {"itemcount": 3, "command": "sh -c 'echo boom @pdg_index; "
+                                                  "exit @pdg_index'"}},
+            {"name": "after", "type": "genericgenerator", "inputs": [],
+             "parms": {"command": "echo after"}}]}))
+    return path
