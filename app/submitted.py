@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QTimer, QUrl, Signal
+from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
@@ -20,7 +20,7 @@ OVER = ("finished", "failed", "canceled", "died")
 
 
 class SubmittedPanel(QTableWidget):
-    openRequested = Signal(QUrl)  # a job's status URI to show
+    openRequested = Signal(str)  # a job's status URI: show its cook
 
     def __init__(self, settings: QSettings, parent=None):
         super().__init__(0, len(COLUMNS), parent)
@@ -31,8 +31,8 @@ class SubmittedPanel(QTableWidget):
         self.verticalHeader().hide()
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setToolTip("Cooks sent off with Submit As Job; double-click one to open its "
-                        "status file")
+        self.setToolTip("Cooks sent off with Submit As Job; double-click one to see its "
+                        "items and their logs")
         self.itemDoubleClicked.connect(self._open)
         self.jobs: list[dict] = [j for j in (settings.value("submitted") or [])
                                  if isinstance(j, dict) and "uri" in j][:KEEP]
@@ -85,7 +85,7 @@ class SubmittedPanel(QTableWidget):
         return state, counts, "\n".join(status.get("errors") or [])
 
     def _open(self, cell: QTableWidgetItem) -> None:
-        self.openRequested.emit(QUrl(self.jobs[cell.row()]["uri"]))
+        self.openRequested.emit(self.jobs[cell.row()]["uri"])
 
     def sizeHint(self):
         hint = super().sizeHint()

@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
         self.shell = ShellDock(self.console_namespace, self)
         self._submitted = None  # made when its dock is first shown (see submitted)
         self._check_panel = None  # made when its dock is first shown (see check_panel)
+        self._submitted_views: dict = {}  # status URI -> its SubmittedCookView
         self._docks()
         self._menus()
         self.statusBar()  # there from the start: its first message moves no pane
@@ -614,9 +615,26 @@ class MainWindow(QMainWindow):
             from .submitted import SubmittedPanel
 
             self._submitted = SubmittedPanel(self.settings)
-            self._submitted.openRequested.connect(self.open_link)
+            self._submitted.openRequested.connect(self.show_submitted_cook)
             self.submitted_dock.setWidget(self._submitted)
         return self._submitted
+
+    def show_submitted_cook(self, uri: str):
+        """A submitted cook in a window of its own (one per cook, brought to the front)."""
+        from .submittedcook import SubmittedCookView
+
+        view = self._submitted_views.get(uri)
+        if view is None:
+            view = self._submitted_views[uri] = SubmittedCookView(uri, self)
+            view.setWindowFlag(Qt.WindowType.Window)
+            view.openLink.connect(self.open_link)
+            view.openNetwork.connect(lambda path: self.open_path(path))
+        else:
+            view.refresh()
+        view.show()
+        view.raise_()
+        view.activateWindow()
+        return view
 
     @property
     def check_panel(self):

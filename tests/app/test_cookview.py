@@ -288,6 +288,25 @@ def test_submit_as_job_from_the_studio(qtbot, windows, tmp_path, monkeypatch):
     assert again.submitted.item(0, 4).text() == uri
     assert again.submitted.item(0, 2).text() == "finished"
 
+    # a double-click shows the cook: its items from its journal, and each one's log
+    again.submitted.itemDoubleClicked.emit(again.submitted.item(0, 0))
+    view = again._submitted_views[uri]
+    assert view.isVisible() and "finished" in view.header.text()
+    assert "14 CookedSuccess" in view.header.text()
+    rows = [[view.table.item(r, c).text() for c in range(4)]
+            for r in range(view.table.rowCount())]
+    assert len(rows) == 14 and {r[3] for r in rows} == {"CookedSuccess"}
+    assert sum(r[2] == "render1" for r in rows) == 6
+    render = next(r for r in range(len(rows)) if rows[r][2] == "render1")
+    view.table.selectRow(render)
+    assert "drew a" in view.log.toPlainText()  # the item's own log, from the cook's folder
+    assert view.export_report(str(tmp_path / "submitted.html"))
+    assert "render1" in (tmp_path / "submitted.html").read_text()
+    with qtbot.waitSignal(view.openNetwork) as opened:
+        view.buttons["Open Network"].click()
+    assert Path(opened.args[0]).name == "wedge_summary.top.json"
+    view.close()
+
 
 def test_failures_above_a_wait_for_all_end_the_cook_in_the_studio(qtbot, windows, tmp_path,
                                                                   monkeypatch):
