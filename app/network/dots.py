@@ -171,17 +171,30 @@ class NodeItems:
 
 
 def info(name: str, kind: str, items: list, counts: Counter | None,
-         changed_at: float | None) -> str:
-    """A node's info (hover and middle-click): its counts by state, the last cook, errors."""
+         changed_at: float | None, figures=None, earlier: list[float] | None = None) -> str:
+    """A node's info (hover and middle-click): its counts by state, the last cook and what
+    its jobs took (``figures``: a ``usagestats.NodeFigures``), the median time of its jobs
+    in its earlier cooks (``earlier``, oldest first), and its errors."""
+    from schedcore.trace import format_duration, format_memory
+
     lines = [f"<b>{name}</b> · {kind}"]
     if not counts:
         return _block(lines + ["Not cooked yet"])
     lines.append(f"{sum(counts.values())} items: {counts_text(counts)}")
-    durations = [item.cook_duration for item in items if item.cook_duration]
     when = time.strftime("%H:%M:%S", time.localtime(changed_at)) if changed_at else "?"
-    took = (f"; items took {sum(durations):.2f} s in all, longest {max(durations):.2f} s"
-            if durations else "")
-    lines.append(f"Last cook: {when}{took}")
+    lines.append(f"Last cook: {when}")
+    if figures is not None and figures.max is not None:
+        lines.append(f"Its jobs ran: median {format_duration(figures.p50)}, 95 % within "
+                     f"{format_duration(figures.p95)}, longest {format_duration(figures.max)}"
+                     f"; {format_duration(figures.total)} in all")
+    if figures is not None and (figures.cpu or figures.peak_rss):
+        lines.append(f"CPU {format_duration(figures.cpu)}" + (
+            f", peak memory {format_memory(figures.peak_rss)}" if figures.peak_rss else ""))
+    if earlier:
+        shown = ", ".join(format_duration(seconds) for seconds in earlier[-6:])
+        slower = len(earlier) > 1 and earlier[-1] > 1.5 * max(earlier[-2], 1e-3)
+        lines.append(f"Median in its last {min(len(earlier), 6)} cooks: {shown}" + (
+            " <span style='color:#e5534b'>▲ slower</span>" if slower else ""))
     failed = [item for item in items if item.state.name == "CookedFail"]
     if failed:
         lines.append(f"<span style='color:#e5534b'>Errors ({len(failed)}):</span>")

@@ -13,6 +13,7 @@ work item's dot to select it in the Cook Viewer."""
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QKeySequence, QPainter, QPen, QTransform
@@ -368,8 +369,24 @@ class NetworkPanel(QGraphicsView):
         counts = self.bridge.counts.get(cooked) if self.bridge is not None else None
         if item.is_scheduler:
             return f"<b>{name}</b> · scheduler {item.subtitle}"
+        figures, earlier = self._figures(cooked) if counts else (None, None)
         return dots.info(name, item.subtitle, self.work.of(cooked), counts,
-                         self.work.changed_at.get(cooked))
+                         self.work.changed_at.get(cooked), figures, earlier)
+
+    def _figures(self, cooked: str) -> tuple:
+        """The last cook's figures of node ``cooked`` (what its jobs took) and the medians
+        of its earlier cooks, once the cook is over (None, None before)."""
+        from schedcore import cookhistory, usagestats
+
+        engine = self.bridge.engine if self.bridge is not None else None
+        if engine is None or engine.result is None:
+            return None, None
+        cook = SimpleNamespace(items=self.work.of(cooked), timeline=engine.result.timeline)
+        figures = next(iter(usagestats.figures_of_result(cook)), None)
+        earlier = [c.figures.p50 for c in cookhistory.node_durations(engine.journal_path,
+                                                                     cooked)
+                   if c.figures.p50 is not None]
+        return figures, earlier
 
     def _show_info(self, name: str, where: QPoint) -> None:
         area = self.mapFromScene(self.items[name].sceneBoundingRect()).boundingRect()

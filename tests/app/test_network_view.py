@@ -487,3 +487,25 @@ def test_a_node_badge_says_how_its_last_cook_went_and_when_it_changed_since(qtbo
     with qtbot.waitSignal(cooked.bridge.cookFinished, timeout=30_000):
         cooked.bridge.cancel()
     assert panel.items["bad"].badge == "canceled" and panel.items["gen"].badge == "cooked"
+
+
+def test_hovering_a_node_tells_what_its_jobs_took_and_a_slow_down_since_earlier_cooks(
+        qtbot, tmp_path):
+    net = make_network(tmp_path, [{"name": "gen", "type": "genericgenerator",
+                                   "parms": {"itemcount": 4, "command": "sleep 0.05"}}])
+    win = _show(qtbot, Document(net))
+    try:
+        for command in ("sleep 0.05", "sleep 0.05", "sleep 0.6"):
+            win.document.set_parm("gen", "command", command)
+            with qtbot.waitSignal(win.bridge.cookFinished, timeout=60_000):
+                assert win.cook()
+        text = win.panel.node_info("gen")
+        assert "Its jobs ran: median " in text and "longest " in text
+        earlier = text.split("Median in its last 3 cooks: ")[1].split("<")[0]
+        medians = [float(part.rstrip("ms ")) / (1000 if part.endswith("ms") else 1)
+                   for part in earlier.split(", ")]
+        assert medians[0] < 0.5 and medians[1] < 0.5 and medians[2] >= 0.6
+        assert "▲ slower" in text
+    finally:
+        win.document.dirty = False
+        win.close()
