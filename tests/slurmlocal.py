@@ -156,10 +156,59 @@ def _alive(pid: int | None) -> bool:
 
 
 def _run_daemon(command: list[str], log: Path, env: dict[str, str]) -> int:
-    with open(log, "ab") as out:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out,
-                                   stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    return process.pid
+    """Start a daemon detached (through a shell that exits at once): it is no child of
+    this process, which may end before it; its pid, which the shell says."""
+    started = subprocess.run(
+        ["/bin/sh", "-c", '"$@" >> "$DAEMON_LOG" 2>&1 < /dev/null & echo $!', "sh", *command],
+        env={**env, "DAEMON_LOG": str(log)}, capture_output=True, text=True, check=True,
+        start_new_session=True)
+    return int(started.stdout.split()[-1])
+
+
+def daemon_pids(folder: Path = DEFAULT_DIR) -> set[int]:
+    """The pids of the daemons running from ``folder``."""
+    pids = {_pid(folder / f"{name}.pid") for name in DAEMONS}
+    return {pid for pid in pids if pid is not None and _alive(pid)}
+
+
+def shared_up(folder: Path) -> LocalSlurm:
+    """``up`` once for every process of a test run that asks (pytest-xdist's workers): the
+    first starts it, the others use it; each calls ``shared_down`` when done, and the last
+    ends it. A failure to start is remembered, so the others skip at once with its reason."""
+    import fcntl
+    import json
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{folder}.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        state_path = Path(f"{folder}.users")
+        state = json.loads(state_path.read_text()) if state_path.exists() else {}
+        if state.get("failed"):
+            raise SlurmUnavailable(state["failed"])
+        if state.get("users") and daemon_pids(folder) and (folder / "slurm.conf").exists():
+            state["users"] += 1
+            cluster = LocalSlurm(folder, folder / "slurm.conf", 0.0, 0.0)
+        else:
+            try:
+                cluster = up(folder)
+            except SlurmUnavailable as exc:
+                state_path.write_text(json.dumps({"failed": str(exc)}))
+                raise
+            state = {"users": 1}
+        state_path.write_text(json.dumps(state))
+        return cluster
+
+
+def shared_down(folder: Path) -> None:
+    import fcntl
+    import json
+    with open(f"{folder}.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        state_path = Path(f"{folder}.users")
+        state = json.loads(state_path.read_text()) if state_path.exists() else {}
+        state["users"] = max(0, state.get("users", 1) - 1)
+        if not state["users"]:
+            down(folder)
+        state_path.write_text(json.dumps(state))
 
 
 def _wait_until(check, timeout: float, what: str, log: Path) -> None:

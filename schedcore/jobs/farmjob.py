@@ -12,6 +12,7 @@ sees the failure too.
 import itertools
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -49,7 +50,13 @@ def main(argv):
 
     pdgjob.workItemStartCook()
     started = time.time()
+    # the farm ends a job it cancels or kills (time limit) with SIGTERM to all its
+    # processes: that outcome is the scheduler's to tell, with the farm's reason
+    stopped = []
+    signal.signal(signal.SIGTERM, lambda number, frame: stopped.append(number))
     code = subprocess.call(entry["command"], shell=True)
+    if stopped:
+        return 128 + signal.SIGTERM
     if code == 0:
         pdgjob.workItemSuccess(duration=time.time() - started)
     elif entry.get("final", True):

@@ -77,7 +77,7 @@ class Request:
 class SlurmScheduler(Scheduler):
     type_name = "slurmscheduler"
     label = "Slurm Scheduler"
-    conformance_claims = {"submit-as-job", "priorities"}
+    conformance_claims = {"submit-as-job", "priorities", "shared-server"}
     parm_templates = _farm_parms() + [
         ParmTemplate("slurm_partition", "string", "", "Partition",
                      "sbatch --partition; empty: the cluster's default partition."),
@@ -109,6 +109,9 @@ class SlurmScheduler(Scheduler):
         ParmTemplate("slurm_pendingwarn", "float", 60.0, "Say Pending Reasons After",
                      "Seconds a job may wait in the queue for a reason other than priority "
                      "or resources before the cook says why it waits."),
+        ParmTemplate("slurm_jobname", "string", "pdg", "Job Name",
+                     "The start of the cook's Slurm job names (<name>-<cook id>): what "
+                     "squeue shows, and how the scheduler finds the cook's jobs."),
         ParmTemplate("slurm_bindir", "string", "", "Slurm Programs Folder",
                      "Where sbatch, squeue, scancel and sinfo are; empty: the PATH."),
         ParmTemplate("slurm_commandtimeout", "float", 30.0, "Command Timeout",
@@ -153,7 +156,11 @@ class SlurmScheduler(Scheduler):
         self.startCallbackServer()
         self._check_address()
         assert self._cook is not None  # the engine starts a cook within one
-        self._job_name = f"pdg-{self._cook.cook_id}"
+        prefix = self["slurm_jobname"].evaluateString().strip() or "pdg"
+        if any(c.isspace() or c in "|,'\"" for c in prefix):
+            raise CookError(f"{self.name}: slurm_jobname {prefix!r} may not hold spaces, "
+                            f"quotes, commas or |")
+        self._job_name = f"{prefix}-{self._cook.cook_id}"
         self._jobs = FarmJobs(slurm.SLURM_STATES)
         self._ready = ReadyBatches(max(1, self["slurm_arraysize"].evaluateInt()))
         self._contact = FarmContact("Slurm")
@@ -413,7 +420,9 @@ class SlurmScheduler(Scheduler):
     # == the end =========================================================================
     def onStopCook(self, cancel: bool) -> bool:
         self._ready.clear()  # canceled before submission: the engine marks them canceled
-        out = [job.item_id for job in self._jobs if not self._final(job.item_id)]
+        # on a cancel the engine may have marked the items canceled already: their jobs
+        # still run
+        out = [job.item_id for job in self._jobs if cancel or not self._final(job.item_id)]
         if not self._job_name or not out:
             return True
         try:
