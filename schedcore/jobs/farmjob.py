@@ -17,10 +17,13 @@ import subprocess
 import sys
 import time
 
+# beside this file in the script dir; the checker sees the package's copy. It reads the
+# item's variables when it first reports, after main() set them.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from . import pdgjob
-
+else:
+    import pdgjob
 
 def task(manifest, index):
     with open(manifest, encoding="utf-8") as handle:
@@ -41,13 +44,11 @@ def main(argv):
         sys.stderr.write("usage: farmjob.py MANIFEST INDEX\n")
         return 2
     entry = task(argv[0], int(argv[1]))
-    os.environ.update(entry["env"])  # before pdgjob reads it
+    os.environ.update(entry["env"])  # before pdgjob's first report reads it
     if entry.get("cwd"):
         os.chdir(entry["cwd"])
     if entry.get("data_path"):
         write_data(entry["data_path"], entry["data"])
-    import pdgjob  # noqa: E402 - beside this file in the script dir
-
     pdgjob.workItemStartCook()
     started = time.time()
     # the farm ends a job it cancels or kills (time limit) with SIGTERM to all its
@@ -55,7 +56,8 @@ def main(argv):
     stopped = []
     signal.signal(signal.SIGTERM, lambda number, frame: stopped.append(number))
     code = subprocess.call(entry["command"], shell=True)
-    if stopped:
+    # the command may end before this process hears of its own SIGTERM
+    if stopped or code in (-signal.SIGTERM, 128 + signal.SIGTERM):
         return 128 + signal.SIGTERM
     if code == 0:
         pdgjob.workItemSuccess(duration=time.time() - started)

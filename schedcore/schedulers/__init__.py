@@ -19,4 +19,5 @@ def registerTypes(type_registry) -> None:
                                     name=SlurmScheduler.type_name)
 
 
-__all__ = ["DaskScheduler", "LocalScheduler", "PythonScheduler", "Scheduler", "SlurmScheduler", "registerTypes"]
+__all__ = ["DaskScheduler", "LocalScheduler", "PythonScheduler", "Scheduler", "SlurmScheduler",
+           "registerTypes"]

@@ -29,8 +29,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import CookError
-from ..farm import FarmContact, FarmJob, FarmJobs, FarmState, OncePerTick, ReadyBatches, \
-    write_manifest
+from ..farm import (
+    FarmContact,
+    FarmJob,
+    FarmJobs,
+    FarmState,
+    OncePerTick,
+    ReadyBatches,
+    write_manifest,
+)
 from ..parms import ParmTemplate
 from ..peers import is_loopback
 from ..results import ScheduleResult, TickResult
@@ -278,8 +285,10 @@ class SlurmScheduler(Scheduler):
 
     def _submit_ready(self) -> None:
         for batch in self._ready.take():
+            request = batch.key
+            assert isinstance(request, Request)  # what onSchedule groups by
             try:
-                self._submit(batch.key, batch.priority, batch.entries)
+                self._submit(request, batch.priority, batch.entries)
             except slurm.SlurmError as exc:
                 if exc.kind in ("controller", "munge"):
                     # not lost: they wait with the rest until the controller answers
