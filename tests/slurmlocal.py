@@ -208,6 +208,7 @@ def shared_down(folder: Path) -> None:
         state["users"] = max(0, state.get("users", 1) - 1)
         if not state["users"]:
             down(folder)
+            shutil.rmtree(folder, ignore_errors=True)
         state_path.write_text(json.dumps(state))
 
 

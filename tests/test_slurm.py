@@ -229,40 +229,54 @@ def test_no_sbatch_on_the_path_fails_the_cook_saying_what_to_install(tmp_path):
     assert "slurm_bindir" in text
 
 
-def test_a_controller_down_for_20_seconds_loses_nothing(tmp_path, monkeypatch):
-    # its own cluster: stopping the shared one's controller would disturb other tests
-    folder = Path(tempfile.mkdtemp(prefix="sl-", dir="/tmp"))
+@pytest.fixture
+def private_slurm(monkeypatch):
+    """A cluster of the test's own, for tests that stop its daemons (the shared one's would
+    disturb the other tests): its folder, with SLURM_CONF naming it."""
+    folder = Path(tempfile.mkdtemp(prefix="sl-", dir="/tmp"))  # short: munge's socket path
     try:
         cluster = slurmlocal.up(folder)
     except slurmlocal.SlurmUnavailable as exc:
         shutil.rmtree(folder, ignore_errors=True)
         pytest.skip(f"no local Slurm: {exc}")
     monkeypatch.setenv("SLURM_CONF", str(cluster.conf))
+    yield folder
+    slurmlocal.down(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_controller_down_for_20_seconds_loses_nothing(private_slurm, tmp_path):
+    net = slurm_net(tmp_path, [{"name": "w", "type": "genericgenerator",
+                                "parms": {"itemcount": 6, "command": "sleep 4"}}])
+    engine = Engine(net)
+    engine.start()
     try:
-        net = slurm_net(tmp_path, [{"name": "w", "type": "genericgenerator",
-                                    "parms": {"itemcount": 6, "command": "sleep 4"}}])
-        engine = Engine(net)
-        engine.start()
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and not any(
-                    i.state == S.Cooking for i in engine.items.values()):
-                time.sleep(0.1)
-            slurmlocal.stop_daemon(folder, "slurmctld")
-            threading.Event().wait(20)
-            slurmlocal.start_controller(folder)
-            result = engine.wait(120)
-        finally:
-            if engine.result is None:
-                engine.cancel()
-                engine.wait(60)
-        assert {i.state for i in result.items} == {S.CookedSuccess}
-        assert len(result.items) == 6
-        said = " ".join(result.warnings)
-        assert "does not answer" in said and "answers again" in said
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(
+                i.state == S.Cooking for i in engine.items.values()):
+            time.sleep(0.1)
+        slurmlocal.stop_daemon(private_slurm, "slurmctld")
+        threading.Event().wait(20)
+        slurmlocal.start_controller(private_slurm)
+        result = engine.wait(120)
     finally:
-        slurmlocal.down(folder)
-        shutil.rmtree(folder, ignore_errors=True)
+        if engine.result is None:
+            engine.cancel()
+            engine.wait(60)
+    assert {i.state for i in result.items} == {S.CookedSuccess}
+    assert len(result.items) == 6
+    said = " ".join(result.warnings)
+    assert "does not answer" in said and "answers again" in said
+
+
+def test_without_munge_the_cook_fails_at_its_start_saying_so(private_slurm, tmp_path):
+    slurmlocal.stop_daemon(private_slurm, "munged")
+    net = slurm_net(tmp_path, [{"name": "a", "type": "genericgenerator",
+                                "parms": {"command": "true"}}])
+    result = cook(net, 60)
+    text = " ".join(result.errors)
+    assert "is munged running" in text
+    assert [i.state for i in result.items] != [S.CookedSuccess]
 
 
 test_a_controller_down_for_20_seconds_loses_nothing = pytest.mark.timeout(240)(

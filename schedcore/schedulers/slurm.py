@@ -447,6 +447,17 @@ class SlurmScheduler(Scheduler):
                 self.workItemCancelled(item_id)
         return True
 
+    def onCancelWorkItems(self, work_items: list[WorkItem], node) -> None:
+        """Cancel these items' Slurm jobs (``scancel`` of their array tasks)."""
+        jobs = [job for job in (self._jobs.forget(i.id) for i in work_items) if job]
+        try:
+            slurm.cancel_jobs(self._bindir, [job.job_id for job in jobs], self._timeout())
+        except slurm.SlurmError as exc:
+            self.cookWarning(f"{self.name}: could not cancel Slurm jobs "
+                             f"{', '.join(j.job_id for j in jobs)}: {exc}")
+        for job in jobs:
+            self.workItemCancelled(job.item_id)
+
     def _final(self, item_id: int) -> bool:
         item = self.find_item(item_id)
         return item is None or item.state.is_final

@@ -111,6 +111,12 @@ def cancel(bindir: str, job_name: str, timeout: float) -> None:
     run(bindir, ["scancel", f"--name={job_name}", f"--user={_user()}"], "scancel", timeout)
 
 
+def cancel_jobs(bindir: str, job_ids: list[str], timeout: float) -> None:
+    """``scancel`` these jobs ("12_3": one task of an array)."""
+    if job_ids:
+        run(bindir, ["scancel", *job_ids], "scancel", timeout)
+
+
 def _user() -> str:
     import getpass
     return getpass.getuser()
