@@ -34,6 +34,7 @@ CLI = [sys.executable, "-m", "schedcore.cli"]
 
 
 def slurm_net(tmp_path: Path, nodes: list[dict], **parms):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     parms = {**FAST, "slurm_jobname": job_name(tmp_path), **parms}
     return make_network(tmp_path, nodes, [{"name": "slurm", "type": "slurmscheduler",
                                            "parms": parms}])
@@ -281,3 +282,17 @@ def test_without_munge_the_cook_fails_at_its_start_saying_so(private_slurm, tmp_
 
 test_a_controller_down_for_20_seconds_loses_nothing = pytest.mark.timeout(240)(
     test_a_controller_down_for_20_seconds_loses_nothing)
+
+
+def test_a_result_server_on_loopback_is_refused_when_nodes_are_elsewhere(
+        slurm_cluster, tmp_path, monkeypatch):
+    from schedcore.schedulers import slurmcommands
+    nodes = {"a": {"name": "a", "type": "genericgenerator", "parms": {"command": "true"}}}
+    here = cook(slurm_net(tmp_path / "here", list(nodes.values()),
+                          pdg_resultserverbind="127.0.0.1"), 60)
+    assert here.ok  # this machine is Slurm's only node: loopback reaches it
+    monkeypatch.setattr(slurmcommands, "node_addresses", lambda *args: ["render07"])
+    elsewhere = cook(slurm_net(tmp_path / "elsewhere", list(nodes.values()),
+                               pdg_resultserverbind="127.0.0.1"), 60)
+    text = " ".join(elsewhere.errors)
+    assert "render07" in text and "pdg_resultserverbind to 0.0.0.0" in text
