@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 EXAMPLE ?= schedcore/examples/wedge_summary.top.json
 # The suite mostly waits on processes and sockets: four workers on two cores halve its time.
-PYTEST_ARGS ?= -n 4 --dist loadgroup --durations=15
+PYTEST_ARGS ?= -n 4 --durations=15
 
 .PHONY: run cook test lint bench slurm-up slurm-down dist check-dist test-pythons test-lowest docs package package-compat clean
 

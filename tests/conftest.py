@@ -164,8 +164,8 @@ def nothing_left_running():
 
 # == a real Slurm on this machine (tests/slurmlocal.py) ==================================
 # One cluster for the whole run: the first worker that needs it starts it, the last one
-# ends its daemons by pid. Tests that use it carry the xdist_group "slurm", so that with
-# `--dist loadgroup` (the Makefile's) they run one after the other in one worker.
+# ends its daemons by pid (a file lock and a count of users). Workers use it at once: each
+# test names its cook's jobs and looks only at those.
 
 @pytest.fixture(scope="session")
 def slurm_cluster():

@@ -28,7 +28,6 @@ from .conftest import EXAMPLES, make_network
 
 # the cluster is shared by the run's workers: each test names its cook's jobs, and looks
 # only at those
-pytestmark = pytest.mark.xdist_group("slurm")
 FAST = {"pdg_tickperiod": 0.1, "slurm_pollperiod": 0.2}
 CLI = [sys.executable, "-m", "schedcore.cli"]
 
