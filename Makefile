@@ -7,7 +7,7 @@ EXAMPLE ?= schedcore/examples/wedge_summary.top.json
 # The suite mostly waits on processes and sockets: four workers on two cores halve its time.
 PYTEST_ARGS ?= -n 4 --durations=15
 
-.PHONY: run cook test lint bench dist check-dist test-pythons test-lowest docs package package-compat clean
+.PHONY: run cook test lint bench slurm-up slurm-down dist check-dist test-pythons test-lowest docs package package-compat clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,16 @@ package-compat: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run_all.py
+
+# A real Slurm on this machine (root; apt-get installs it when missing): munge, slurmctld and
+# slurmd in $(SLURM_DIR), for `schedcore cook --scheduler slurmscheduler`. It prints the
+# line that points Slurm's commands at it: eval "$$(make -s slurm-up)".
+SLURM_DIR ?= /tmp/schedcore-slurm
+slurm-up:
+	$(PYTHON) -m tests.slurmlocal up --dir $(SLURM_DIR)
+
+slurm-down:
+	$(PYTHON) -m tests.slurmlocal down --dir $(SLURM_DIR)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

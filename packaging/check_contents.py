@@ -14,6 +14,7 @@ from fnmatch import fnmatch
 WHEEL_NEEDS = [
     "schedcore/__init__.py", "schedcore/__main__.py", "schedcore/py.typed",
     "schedcore/jobs/pdgjob.py", "schedcore/jobs/pdgjob_python.py",
+    "schedcore/jobs/farmjob.py",
     "schedcore/examples/wedge_summary.top.json", "schedcore/examples/scripts/render_shape.py",
     "schedstudio/__init__.py", "schedstudio/main.py", "schedstudio/icons/schedstudio.svg",
     "schedstudio-*.dist-info/licenses/LICENSE", "schedstudio-*.dist-info/entry_points.txt",

@@ -167,3 +167,29 @@ def nothing_left_running():
         thread.join(5)
     leftover = [t for t in leftover if t.is_alive()]
     assert not leftover, f"threads left running: {leftover}"
+
+
+# == a real Slurm on this machine (tests/slurmlocal.py) ==================================
+# One cluster for the whole run: the first worker that needs it starts it, the last one
+# ends its daemons by pid (a file lock and a count of users). Workers use it at once: each
+# test names its cook's jobs and looks only at those.
+
+@pytest.fixture(scope="session")
+def slurm_cluster():
+    """A running Slurm (munge, slurmctld, slurmd), ``SLURM_CONF`` set for the run; skips,
+    saying why, when it cannot run here (not root, no apt-get to install it...)."""
+    from .slurmlocal import SlurmUnavailable, shared_down, shared_up
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", "") or str(os.getpid())
+    folder = Path(tempfile.gettempdir()) / f"schedcore-slurm-{run[:12]}"
+    try:
+        cluster = shared_up(folder)
+    except SlurmUnavailable as exc:
+        pytest.skip(f"no local Slurm: {exc}")
+    before = os.environ.get("SLURM_CONF")
+    os.environ["SLURM_CONF"] = str(cluster.conf)
+    yield cluster
+    if before is None:
+        os.environ.pop("SLURM_CONF", None)
+    else:
+        os.environ["SLURM_CONF"] = before
+    shared_down(folder)

@@ -62,7 +62,8 @@ def test_broken_files_are_each_explained_and_the_rest_load(tmp_path):
     write_types(package, {"__init__.py": GOOD.format(cls="GoodPkg", name="goodpkg",
                                                      version=1, label="Good Package")})
     registry = Registry(folders=[types], use_entry_points=False)
-    assert {"good1", "goodpkg", "localscheduler", "pythonscheduler", "daskscheduler"} == \
+    assert {"good1", "goodpkg", "localscheduler", "pythonscheduler", "daskscheduler",
+            "slurmscheduler"} == \
         set(registry.types)
     assert registry.types["good1"].label == "Good One"
     assert registry.types["good1"].origin == str(types / "good1.py")

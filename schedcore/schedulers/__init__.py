@@ -4,6 +4,7 @@ from .base import Scheduler
 from .dask import DaskScheduler
 from .local import LocalScheduler
 from .python import PythonScheduler
+from .slurm import SlurmScheduler
 
 
 def registerTypes(type_registry) -> None:
@@ -14,6 +15,9 @@ def registerTypes(type_registry) -> None:
                                     name=PythonScheduler.type_name)
     type_registry.registerScheduler(DaskScheduler, label=DaskScheduler.label,
                                     name=DaskScheduler.type_name)
+    type_registry.registerScheduler(SlurmScheduler, label=SlurmScheduler.label,
+                                    name=SlurmScheduler.type_name)
 
 
-__all__ = ["DaskScheduler", "LocalScheduler", "PythonScheduler", "Scheduler", "registerTypes"]
+__all__ = ["DaskScheduler", "LocalScheduler", "PythonScheduler", "Scheduler", "SlurmScheduler",
+           "registerTypes"]

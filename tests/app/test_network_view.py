@@ -64,7 +64,8 @@ def test_tab_menu_is_a_popup_with_the_keyboard(qtbot, window):
     assert QApplication.activePopupWidget() is menu
     assert menu.search.hasFocus()
     qtbot.keyClicks(menu.search, "scheduler")
-    assert set(menu.entries()) == {"localscheduler", "pythonscheduler", "daskscheduler"}
+    assert set(menu.entries()) == {"localscheduler", "pythonscheduler", "daskscheduler",
+                                   "slurmscheduler"}
     first = menu.current()
     qtbot.keyClick(menu.search, Qt.Key.Key_Down)
     second = menu.current()
