@@ -10,8 +10,8 @@ from PySide6.QtGui import QColor
 
 from schedcore.workitem import WorkItem
 
-COLUMNS = ["id", "name", "node", "state", "duration", "command", "attributes", "outputs",
-           "log URI", "status URI"]
+COLUMNS = ["id", "name", "node", "state", "duration", "job", "host", "command", "attributes",
+           "outputs", "log URI", "status URI"]
 STATE_COLORS = {  # Houdini-like
     "Waiting": "#8c8c8c", "Uncooked": "#5a5a5a", "Scheduled": "#d4a72c", "Cooking": "#2c8fd4",
     "CookedSuccess": "#3fb950", "CookedCache": "#2f7d3a", "CookedFail": "#e5534b",
@@ -122,6 +122,10 @@ class ItemTableModel(QAbstractTableModel):
                 return json.dumps([o.path for o in item.outputFiles])[1:-1]
             if column == "state":
                 return state_text(item)
+            if column in ("job", "host"):  # the farm's job id (a pid here), where it ran
+                usage = item.usage
+                return "" if usage is None else usage.native_id if column == "job" \
+                    else usage.host
             return str(getattr(item, {"log URI": "log_uri", "status URI": "status_uri"}
                                .get(column, column)))
         except RuntimeError:  # the engine changed the item meanwhile: next repaint

@@ -7,6 +7,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -92,6 +93,11 @@ def test_cooking_the_example_fills_the_viewer(qtbot, windows, tmp_path):
     win.viewer.select_item(win.viewer.model.rows[0].id)
     assert "drew a triangle" in win.viewer.log.toPlainText()
     assert "CookedSuccess" in win.viewer.details.toPlainText()
+    # where each job ran: its pid here, and this machine
+    model, row = win.viewer.model, win.viewer.model.rows[0]
+    job = model.data(model.index(0, COLUMNS.index("job")))
+    assert job == row.usage.native_id and job.isdigit()
+    assert model.data(model.index(0, COLUMNS.index("host"))) == socket.gethostname()
 
 
 def test_failures_show_with_their_logs_and_problems_lead_to_them(qtbot, windows, tmp_path):
