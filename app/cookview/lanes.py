@@ -82,9 +82,10 @@ class Lanes:
         self.spans: dict[int, Span] = {}
         self.row_of: dict[int, Row] = {}
         self.rows: list[Row] = []  # in the order they show: by group, then number
-        self._made: list[Row] = []  # in the order they were made (Row.serial)
+        self.made: list[Row] = []  # in the order they were made (Row.serial)
         self.groups: dict[str, list[Row]] = {}
         self._free: dict[str, list[tuple[float, int]]] = {}  # group -> heap of (free from, row)
+        self._latest: dict[str, float] = {}  # group -> the latest start placed in it
         self.running: set[int] = set()
         self.origin: float | None = None  # the earliest time of any span
         self.last_end = -math.inf
@@ -140,15 +141,18 @@ class Lanes:
             self._free[span.group] = []
         row, index = self._fitting_row(span.group, rows, span.started, end)
         if row is None:
-            row = Row(span.group, len(rows) + 1, len(self._made),
-                      (self._group_rank(span.group), len(rows) + 1))
+            row = Row(span.group, len(rows) + 1, len(self.made),
+                      (len(self._free) - 1 if not rows else rows[0].key[0], len(rows) + 1))
+            # under the group's last row: the end, for the group that came last
+            at = rows[-1].place + 1 if rows else len(self.rows)
             rows.append(row)
-            self._made.append(row)
-            self.rows.insert(bisect_right([r.key for r in self.rows], row.key), row)
-            for place, shown in enumerate(self.rows):
-                shown.place = place
+            self.made.append(row)
+            self.rows.insert(at, row)
+            for place in range(at, len(self.rows)):
+                self.rows[place].place = place
             self.changed_rows = True
             index = 0
+        self._latest[span.group] = max(span.started, self._latest.get(span.group, -math.inf))
         row.starts.insert(index, span.started)
         row.ends.insert(index, end)
         row.ids.insert(index, item_id)
@@ -163,7 +167,7 @@ class Lanes:
         heap = self._free[group]
         while heap:
             free_from, at = heap[0]
-            row = self._made[at]
+            row = self.made[at]
             if row.free_from() != free_from:
                 heapq.heappop(heap)  # an entry from before the row changed
                 continue
@@ -171,14 +175,13 @@ class Lanes:
                 heapq.heappop(heap)
                 return row, len(row.starts)
             break
+        if started >= self._latest.get(group, math.inf):
+            return None, 0  # no row has a gap before a start as late as the latest
         for row in rows[:GAP_SEARCH_ROWS]:
             index = row.fits(started, end)
             if index is not None:
                 return row, index
         return None, 0
-
-    def _group_rank(self, group: str) -> int:
-        return list(self.groups).index(group)  # dicts keep the order groups came in
 
     def _note(self, item_id: int, span: Span) -> None:
         self.spans[item_id] = span

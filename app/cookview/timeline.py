@@ -120,6 +120,7 @@ class TimelineView(QWidget):
         self.items: dict[int, object] = {}
         self.seen: dict[int, Seen] = {}
         self.lanes = Lanes()
+        self._measured = 0  # rows whose names the gutter was widened for
         self.colors: dict[str, QColor] = {}  # node -> colour, kept from cook to cook
         self.nodes: dict[str, QColor] = {}  # the nodes of this cook's bars: the legend
         self._legend_size = -1
@@ -188,6 +189,7 @@ class TimelineView(QWidget):
 
     def clear(self) -> None:
         self.items, self.seen, self.lanes, self.nodes = {}, {}, Lanes(), {}
+        self._measured = 0
         self.selected, self._path, self.follow, self.y0 = None, None, True, 0
         self._live.stop()
         self._sync_bars()
@@ -260,8 +262,11 @@ class TimelineView(QWidget):
         self.legend.setText("&nbsp;&nbsp; ".join(keys))
 
     def _fit_gutter(self) -> None:
+        """Widen the lanes' names to the longest (never narrower while a cook runs)."""
         metrics = self.canvas.fontMetrics()
-        widest = max((metrics.horizontalAdvance(r.label) for r in self.lanes.rows), default=0)
+        new = self.lanes.made[self._measured:]  # only the rows not measured yet
+        self._measured = len(self.lanes.made)
+        widest = max((metrics.horizontalAdvance(r.label) for r in new), default=0)
         self.gutter = max(self.gutter, min(220, widest + 16))
 
     # -- the view -----------------------------------------------------------------------------
