@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
+from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 from PySide6.QtWidgets import QApplication, QToolTip, QWidget
 
-from .lanes import Row
+from .lanes import RUNNING, Row
 
 if TYPE_CHECKING:
     from .timeline import TimelineView
@@ -50,8 +51,8 @@ def paint(view: TimelineView, painter: QPainter) -> None:
     _paint_grid(view, painter, width, height)
     painter.save()
     painter.setClipRect(QRectF(view.gutter, view.axis_h, width, height))
-    bars: dict[str, list[QRectF]] = {}
-    waits: dict[str, list[QRectF]] = {}
+    bars: dict[str, list[QRectF]] = defaultdict(list)
+    waits: dict[str, list[QRectF]] = defaultdict(list)
     failed: list[QRectF] = []
     canceled: list[QRectF] = []
     # a screen more on the right: the waits of items that start there
@@ -96,35 +97,37 @@ def paint(view: TimelineView, painter: QPainter) -> None:
 
 def _collect(view: TimelineView, row: Row, top: float, window, now: float, out) -> None:
     """The bars of one row in the time window, a pixel column drawing one bar of the many
-    that may fall in it."""
+    that may fall in it. The row's own lists give all a bar needs (no item is read): this
+    runs for every visible bar of every paint."""
     bars, waits, failed, canceled = out
     lo, hi = row.window(*window)
-    starts, ends, ids = row.starts, row.ends, row.ids
+    starts, ends, tags, queued = row.starts, row.ends, row.tags, row.queued
     bar_top, bar_h = top + 3, view.row_h - 10
     wait_top = top + view.row_h - 5
+    left, t0, scale = view.gutter, view.t0, view.scale
     index = lo
     while index < hi:
-        item_id = ids[index]
         start = starts[index]
-        x1 = view.x_of(start)
-        x2 = max(x1 + MIN_BAR, view.x_of(view.shown_end(ends[index], now, start)))
-        item = view.items[item_id]
-        node = str(item.node)
+        end = ends[index]
+        x1 = left + (start - t0) * scale
+        x2 = left + ((max(now, start) if end == RUNNING else end) - t0) * scale
+        if x2 < x1 + MIN_BAR:
+            x2 = x1 + MIN_BAR
+        node, mark = tags[index]
         rect = QRectF(x1, bar_top, x2 - x1, bar_h)
-        bars.setdefault(node, []).append(rect)
-        state = item.state.name
-        if state == "CookedFail":
-            failed.append(rect)
-        elif state == "CookedCancel":
-            canceled.append(rect)
-        queued = view.lanes.spans[item_id].queued
-        if queued is not None and queued < start:
-            xq = view.x_of(queued)
-            waits.setdefault(node, []).append(QRectF(xq, wait_top, x1 - xq, 2))
+        bars[node].append(rect)
+        if mark:
+            (failed if mark == 1 else canceled).append(rect)
+        waited = queued[index]
+        if waited is not None and waited < start:
+            xq = left + (waited - t0) * scale
+            waits[node].append(QRectF(xq, wait_top, x1 - xq, 2))
         index += 1
-        if index < hi and starts[index] < view.time_at(x2 + 1):
-            # the items starting in this bar's last pixel: only the last of them shows
-            index = max(index, bisect_left(starts, view.time_at(x2 + 1), index, hi) - 1)
+        if index < hi:
+            next_pixel = t0 + (x2 + 1 - left) / scale
+            if starts[index] < next_pixel:
+                # the items starting in this bar's last pixel: only the last of them shows
+                index = max(index, bisect_left(starts, next_pixel, index, hi) - 1)
 
 
 def _paint_grid(view: TimelineView, painter: QPainter, width: int, height: int) -> None:

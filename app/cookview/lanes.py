@@ -33,7 +33,8 @@ class Span(NamedTuple):  # a tuple: made for every item that changes, it must be
 class Row:
     """One line of the chart: the items of one group that never overlap, by start."""
 
-    __slots__ = ("group", "number", "serial", "key", "place", "starts", "ends", "ids")
+    __slots__ = ("group", "number", "serial", "key", "place", "starts", "ends", "ids",
+                 "queued", "tags")
 
     def __init__(self, group: str, number: int, serial: int, key: tuple[int, int]):
         self.group = group
@@ -44,6 +45,8 @@ class Row:
         self.starts: list[float] = []
         self.ends: list[float] = []
         self.ids: list[int] = []
+        self.queued: list[float | None] = []
+        self.tags: list[object] = []  # what the owner keeps of each item for painting it
 
     @property
     def label(self) -> str:
@@ -96,17 +99,17 @@ class Lanes:
         return len(self.spans)
 
     # -- placing -----------------------------------------------------------------------------
-    def put(self, item_id: int, span: Span) -> None:
+    def put(self, item_id: int, span: Span, tag: object = None) -> None:
+        """Place the item (again, where its span changed); ``tag`` is kept beside it in its
+        row (``Row.tags``), for whoever paints the row."""
         old = self.spans.get(item_id)
-        if old == span:
-            return
         if old is not None:
             if old.started == span.started and old.group == span.group \
-                    and self._end_in_place(item_id, old, span):
+                    and self._end_in_place(item_id, old, span, tag):
                 self._note(item_id, span)
                 return
             self.remove(item_id)
-        self._place(item_id, span)
+        self._place(item_id, span, tag)
         self._note(item_id, span)
 
     def remove(self, item_id: int) -> None:
@@ -115,25 +118,29 @@ class Lanes:
             return
         row = self.row_of.pop(item_id)
         index = row.index_of(item_id, span.started)
-        del row.starts[index], row.ends[index], row.ids[index]
+        for values in (row.starts, row.ends, row.ids, row.queued, row.tags):
+            del values[index]
         self.running.discard(item_id)
         heapq.heappush(self._free[row.group], (row.free_from(), row.serial))
         if item_id == self.last_ended:
             self._find_last_ended()
 
-    def _end_in_place(self, item_id: int, old: Span, span: Span) -> bool:
-        """A new end for a placed item, where it still fits between its neighbours."""
+    def _end_in_place(self, item_id: int, old: Span, span: Span, tag: object) -> bool:
+        """A new end (and wait, and tag) for a placed item, where it still fits between its
+        neighbours."""
         row = self.row_of[item_id]
         index = row.index_of(item_id, old.started)
         end = RUNNING if span.ended is None else span.ended
         if index + 1 < len(row.starts) and end > row.starts[index + 1]:
             return False
-        row.ends[index] = end
+        row.ends[index], row.queued[index], row.tags[index] = end, span.queued, tag
+        if old.ended == span.ended:
+            return True
         if index + 1 == len(row.ends):
             heapq.heappush(self._free[row.group], (end, row.serial))
         return True
 
-    def _place(self, item_id: int, span: Span) -> None:
+    def _place(self, item_id: int, span: Span, tag: object) -> None:
         end = RUNNING if span.ended is None else span.ended
         rows = self.groups.get(span.group)
         if rows is None:
@@ -156,6 +163,8 @@ class Lanes:
         row.starts.insert(index, span.started)
         row.ends.insert(index, end)
         row.ids.insert(index, item_id)
+        row.queued.insert(index, span.queued)
+        row.tags.insert(index, tag)
         self.row_of[item_id] = row
         if index + 1 == len(row.ends):
             heapq.heappush(self._free[span.group], (end, row.serial))

@@ -34,6 +34,7 @@ from .lanes import RUNNING, Lanes, Row, Span, critical_path
 FINAL = frozenset({"CookedSuccess", "CookedCache", "CookedFail", "CookedCancel"})
 RAN = frozenset({"CookedSuccess", "CookedFail"})  # final states of an item that surely ran
 QUEUED = frozenset({"Scheduled"})  # handed to its scheduler: its wait starts
+MARKS = {"CookedFail": 1, "CookedCancel": 2}  # how a bar is marked: hatched, dashed
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#edc948", "#76b7b2", "#ff9da7",
            "#9c755f", "#bab0ac", "#a0cbe8", "#ffbe7d", "#8cd17d", "#d4a6c8", "#f1ce63",
            "#86bcb6", "#d7b5a6"]  # the most distinct first; no red: red marks a failure
@@ -118,11 +119,13 @@ class TimelineView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.items: dict[int, object] = {}
-        self.seen: dict[int, Seen] = {}
+        self.seen: dict[int, Seen] = {}  # what the studio saw of items that cooked
+        self.queued_at: dict[int, float] = {}  # when it saw them queued
         self.lanes = Lanes()
         self._measured = 0  # rows whose names the gutter was widened for
         self.colors: dict[str, QColor] = {}  # node -> colour, kept from cook to cook
         self.nodes: dict[str, QColor] = {}  # the nodes of this cook's bars: the legend
+        self._tags: dict[tuple[str, int], tuple[str, int]] = {}
         self._legend_size = -1
         self.selected: int | None = None
         self.critical = False
@@ -180,7 +183,7 @@ class TimelineView(QWidget):
     def changed(self, items: list) -> None:
         """Items whose state or usage changed."""
         for item in items:
-            self.items.setdefault(item.id, item)
+            self.items[item.id] = item
         self._take(items)
 
     def changed_ids(self, ids) -> None:
@@ -188,7 +191,8 @@ class TimelineView(QWidget):
         self.changed([self.items[i] for i in ids if i in self.items])
 
     def clear(self) -> None:
-        self.items, self.seen, self.lanes, self.nodes = {}, {}, Lanes(), {}
+        self.items, self.seen, self.lanes, self.nodes, self._tags = {}, {}, Lanes(), {}, {}
+        self.queued_at = {}
         self._measured = 0
         self.selected, self._path, self.follow, self.y0 = None, None, True, 0
         self._live.stop()
@@ -199,18 +203,19 @@ class TimelineView(QWidget):
         now = self.clock()
         placed = []
         for item in items:
-            self._note_state(item, now)
-            span = span_of(item, self.seen.get(item.id))
+            state = item.state.name
+            seen = self._note_state(item, state, now)
+            # nothing seen of it cooking and nothing reported: no span (as span_of would say),
+            # the quick way for the many items a big cook queues at once
+            span = None if seen is None and getattr(item, "usage", None) is None \
+                else span_of(item, seen)
             if span is not None:
-                placed.append((span, item))
-            elif item.id in self.lanes.spans:  # started again (a retry): not yet running
+                placed.append((span, item, state))
+            elif item.id in self.lanes.spans:  # queued again (a retry): not running now
                 self.lanes.remove(item.id)
-        placed.sort(key=lambda pair: pair[0].started)  # in order, items pack into few rows
-        for span, item in placed:
-            self.lanes.put(item.id, span)
-            node = str(item.node)
-            if node not in self.nodes:
-                self.nodes[node] = self._color(node)
+        placed.sort(key=lambda entry: entry[0].started)  # in order, items pack into few rows
+        for span, item, state in placed:
+            self.lanes.put(item.id, span, self._tag(str(item.node), MARKS.get(state, 0)))
         self._path = None
         if self.lanes.changed_rows:
             self.lanes.changed_rows = False
@@ -221,25 +226,39 @@ class TimelineView(QWidget):
             self._live.start()
         self.refresh()
 
-    def _note_state(self, item, now: float) -> None:
-        """What the studio saw: the first time the item was queued, started and ended."""
-        state = item.state.name
-        seen = self.seen.get(item.id)
-        if seen is None:
-            if state not in QUEUED and state != "Cooking" and state not in FINAL:
-                return  # nothing to remember yet: most items of a big cook at first
-            seen = self.seen[item.id] = Seen()
+    def _note_state(self, item, state: str, now: float) -> Seen | None:
+        """What the studio saw: when the item was queued, started cooking and ended (the
+        last time round, for an item cooked again); None before it cooks."""
+        item_id = item.id
+        seen = self.seen.get(item_id)
         if state in QUEUED:
-            if seen.queued is None or seen.ended is not None:
-                seen.queued, seen.started, seen.ended = now, None, None
-        elif state == "Cooking":
-            if seen.started is None or seen.ended is not None:
-                seen.started, seen.ended = now, None
+            if seen is not None or item_id not in self.queued_at:
+                self.queued_at[item_id] = now
+                self.seen.pop(item_id, None)
+            return None
+        if state == "Cooking":
+            if seen is None or seen.ended is not None:
+                seen = self.seen[item_id] = Seen(self.queued_at.get(item_id), now)
         elif state in FINAL:
-            if seen.ended is None:
+            if seen is None:
+                seen = self.seen[item_id] = Seen(self.queued_at.get(item_id), None, now)
+            elif seen.ended is None:
                 seen.ended = now
-        else:  # waiting again: a cook of it to come
-            seen.queued = seen.started = seen.ended = None
+        elif seen is not None or item_id in self.queued_at:  # waiting again: to cook again
+            self.seen.pop(item_id, None)
+            self.queued_at.pop(item_id, None)
+            return None
+        return seen
+
+    def _tag(self, node: str, mark: int) -> tuple[str, int]:
+        """What a paint needs of an item, kept in its row: its node and its mark (one tuple
+        for every item of a node alike)."""
+        tag = self._tags.get((node, mark))
+        if tag is None:
+            tag = self._tags[node, mark] = (node, mark)
+            if node not in self.nodes:
+                self.nodes[node] = self._color(node)
+        return tag
 
     def _color(self, node: str) -> QColor:
         """The node's colour: the palette's next, in the order nodes first show, and the same
