@@ -55,11 +55,12 @@ def paint(view: TimelineView, painter: QPainter) -> None:
     waits: dict[str, list[QRectF]] = defaultdict(list)
     failed: list[QRectF] = []
     canceled: list[QRectF] = []
+    running: list[QRectF] = []
     # a screen more on the right: the waits of items that start there
     window = (view.t0, t1 + (t1 - view.t0))
     for index in range(first, last):
         _collect(view, view.lanes.rows[index], view.row_top(index), window, now,
-                 (bars, waits, failed, canceled))
+                 (bars, waits, failed, canceled, running))
     dim = view.critical and bool(view.critical_path())
     painter.setPen(Qt.PenStyle.NoPen)
     for node, rects in waits.items():
@@ -79,6 +80,8 @@ def paint(view: TimelineView, painter: QPainter) -> None:
     painter.setBrush(Qt.BrushStyle.NoBrush)
     painter.setPen(QPen(QColor(CANCELED), 1.5, Qt.PenStyle.DashLine))
     painter.drawRects(canceled)
+    painter.setPen(QPen(QColor(NOW), 1.5))
+    painter.drawRects(running)
     if view.critical:
         _paint_path(view, painter, t1)
     _paint_selected(view, painter)
@@ -99,7 +102,7 @@ def _collect(view: TimelineView, row: Row, top: float, window, now: float, out) 
     """The bars of one row in the time window, a pixel column drawing one bar of the many
     that may fall in it. The row's own lists give all a bar needs (no item is read): this
     runs for every visible bar of every paint."""
-    bars, waits, failed, canceled = out
+    bars, waits, failed, canceled, running = out
     lo, hi = row.window(*window)
     starts, ends, tags, queued = row.starts, row.ends, row.tags, row.queued
     bar_top, bar_h = top + 3, view.row_h - 10
@@ -117,7 +120,7 @@ def _collect(view: TimelineView, row: Row, top: float, window, now: float, out) 
         rect = QRectF(x1, bar_top, x2 - x1, bar_h)
         bars[node].append(rect)
         if mark:
-            (failed if mark == 1 else canceled).append(rect)
+            (failed, canceled, running)[mark - 1].append(rect)
         waited = queued[index]
         if waited is not None and waited < start:
             xq = left + (waited - t0) * scale

@@ -28,13 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .chart import CANCELED, FAILED, MIN_BAR, Canvas
+from .chart import CANCELED, FAILED, MIN_BAR, NOW, Canvas
 from .lanes import RUNNING, Lanes, Row, Span, critical_path
 
 FINAL = frozenset({"CookedSuccess", "CookedCache", "CookedFail", "CookedCancel"})
 RAN = frozenset({"CookedSuccess", "CookedFail"})  # final states of an item that surely ran
 QUEUED = frozenset({"Scheduled"})  # handed to its scheduler: its wait starts
-MARKS = {"CookedFail": 1, "CookedCancel": 2}  # how a bar is marked: hatched, dashed
+MARKS = {"CookedFail": 1, "CookedCancel": 2, "Cooking": 3}  # hatched, dashed, outlined
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#edc948", "#76b7b2", "#ff9da7",
            "#9c755f", "#bab0ac", "#a0cbe8", "#ffbe7d", "#8cd17d", "#d4a6c8", "#f1ce63",
            "#86bcb6", "#d7b5a6"]  # the most distinct first; no red: red marks a failure
@@ -277,6 +277,7 @@ class TimelineView(QWidget):
                 for node, c in self.nodes.items()]
         keys.append(f"<span style='color:{FAILED}'>▨</span>&nbsp;failed")
         keys.append(f"<span style='color:{CANCELED}'>┆</span>&nbsp;canceled")
+        keys.append(f"<span style='color:{NOW}'>□</span>&nbsp;cooking")
         keys.append("<span style='color:#9a9a9a'>─</span>&nbsp;waiting")
         self.legend.setText("&nbsp;&nbsp; ".join(keys))
 
