@@ -47,11 +47,13 @@ MAX_SCALE = 1e5     # pixels a second: 10 µs a pixel
 @dataclass(slots=True)
 class Seen:
     """When the studio saw an item handed to its scheduler, start cooking and end (epoch
-    seconds): the timeline's times for an item whose job reported none."""
+    seconds), and, for one first seen ended, when what it depends on was seen ended
+    (``after``): the timeline's times for an item whose job reported none."""
 
     queued: float | None = None
     started: float | None = None
     ended: float | None = None
+    after: float | None = None
 
 
 def figure(item, name: str):
@@ -74,7 +76,9 @@ def span_of(item, seen: Seen | None = None) -> Span | None:
     """When and where ``item`` ran, or None when it has not started: the one place that
     reads an item's times. The figures its job reported (``item.usage``) come first; the
     times the studio saw (``seen``) fill in those missing: an item first seen ended started
-    its ``cook_duration`` before."""
+    its ``cook_duration`` before, or when it was seen queued or its inputs seen ended, if
+    later (the studio sees each batch late: its times, not the job's, place the bar among
+    the others, after what it depends on)."""
     usage = getattr(item, "usage", None)
     if usage is None:
         started = ended = queued = None
@@ -93,7 +97,8 @@ def span_of(item, seen: Seen | None = None) -> Span | None:
             elif ended is not None:
                 duration = getattr(item, "cook_duration", 0.0) or 0.0
                 if state in RAN or duration > 0:
-                    started = ended - duration
+                    started = max([ended - duration] + [t for t in (queued, seen.after)
+                                                        if t is not None])
     if started is None:
         return None
     if state in FINAL and ended is None:
@@ -202,9 +207,13 @@ class TimelineView(QWidget):
     def _take(self, items: list) -> None:
         now = self.clock()
         placed = []
-        for item in items:
-            state = item.state.name
-            seen = self._note_state(item, state, now)
+        states = [item.state.name for item in items]
+        noted = [self._note_state(item, state, now) for item, state in zip(items, states,
+                                                                         strict=True)]
+        for item, state, seen in zip(items, states, noted, strict=True):
+            if seen is not None and seen.started is None and seen.after is None \
+                    and getattr(item, "cook_duration", 0.0):
+                seen.after = self._inputs_ended(item)  # every state of the batch noted
             # nothing seen of it cooking and nothing reported: no span (as span_of would say),
             # the quick way for the many items a big cook queues at once
             span = None if seen is None and getattr(item, "usage", None) is None \
@@ -225,6 +234,12 @@ class TimelineView(QWidget):
         if self.lanes.running and not self._live.isActive():
             self._live.start()
         self.refresh()
+
+    def _inputs_ended(self, item) -> float | None:
+        """When the studio saw the last of the items ``item`` depends on end."""
+        inputs = (self.seen.get(d.id) for d in getattr(item, "dependencies", ()))
+        ends = [seen.ended for seen in inputs if seen is not None and seen.ended is not None]
+        return max(ends, default=None)
 
     def _note_state(self, item, state: str, now: float) -> Seen | None:
         """What the studio saw: when the item was queued, started cooking and ended (the
@@ -502,6 +517,9 @@ class TimelineView(QWidget):
             wall = (span.ended if span.ended is not None else self.clock()) - span.started
             rows.append(("wall", f"{wall:.2f} s" + ("" if span.ended is not None
                                                     else " so far")))
+        duration = getattr(item, "cook_duration", 0.0)
+        if duration:
+            rows.append(("cook time", f"{duration:.2f} s (reported)"))
         cpu, rss = figure(item, "cpu"), figure(item, "peak_rss")
         rows += [("CPU", f"{cpu:.2f} s" if cpu is not None else ""),
                  ("peak RSS", f"{rss / 1e6:.1f} MB" if rss is not None else "")]

@@ -249,7 +249,9 @@ def test_without_usage_the_times_the_studio_saw_are_shown(view):
     item = Item(1, "gen", State.Scheduled)
     quick = Item(2, "gen", State.Waiting, cook_duration=2.5)
     never = Item(3, "gen", State.Scheduled)
-    view.add([item, quick, never])
+    slow = Item(5, "gen", State.Scheduled, cook_duration=10.0)
+    after = Item(6, "gen", State.Waiting, dependencies=(item,), cook_duration=3.0)
+    view.add([item, quick, never, slow, after])
     assert view.bar_rect(1) is None  # not started: no bar
     now[0] = T0 + 1
     item.state = State.Cooking
@@ -257,11 +259,16 @@ def test_without_usage_the_times_the_studio_saw_are_shown(view):
     now[0] = T0 + 5
     item.state = quick.state = State.CookedSuccess  # quick: started and ended in one batch
     never.state = State.CookedCancel  # canceled before it ran: no bar
-    view.changed([item, quick, never])
+    slow.state = State.CookedSuccess  # ran 10 s, by its report, but was seen queued at T0
+    after.state = State.CookedSuccess  # ran 3 s, by its report, after the first ended
+    view.changed([after, item, quick, never, slow])
     assert view.lanes.spans[1] == Span(T0 + 1, T0 + 5, T0, "")
     assert view.lanes.spans[2] == Span(T0 + 2.5, T0 + 5, None, "")
     assert 3 not in view.lanes.spans
-    assert [row.label for row in view.lanes.rows] == ["lane 1", "lane 2"]
+    assert view.lanes.spans[5] == Span(T0, T0 + 5, T0, "")  # no sooner than seen queued
+    assert dict(view.figures(5))["cook time"] == "10.00 s (reported)"
+    assert view.lanes.spans[6] == Span(T0 + 5, T0 + 5, None, "")  # not before its input
+    assert [row.label for row in view.lanes.rows] == ["lane 1", "lane 2", "lane 3"]
     assert "as the studio saw them" in dict(view.figures(1))["times"]
     assert span_of(Item(4, "gen", State.Cooking)) is None  # nothing seen, nothing reported
 
