@@ -339,7 +339,7 @@ class TimelineView(QWidget):
         row = self.lanes.row_of[item_id]
         x1 = self.x_of(span.started)
         end = self.shown_end(RUNNING if span.ended is None else span.ended, self.clock(),
-                        span.started)
+                             span.started)
         top = self.row_top(row.place)
         return QRectF(x1, top + 3, max(MIN_BAR, self.x_of(end) - x1), self.row_h - 10)
 
