@@ -2,10 +2,11 @@
 slot, a worker or a host, and more rows of it when its items overlap), each row sorted by
 start, so what a time window shows is two binary searches away however many items there are.
 
-In a row the starts strictly increase and no two spans overlap, so the ends increase too: the
-first item that reaches a window is a search on the ends, the last a search on the starts. An
-item still running (no end yet) is always the last of its row, as nothing can start after it
-there until it ends."""
+In a row no two spans overlap and the starts increase (strictly, but for items of no length at
+one instant: the many a node makes and cooks at once in the cook's own process share a row),
+so the ends increase too: the first item that reaches a window is a search on the ends, the
+last a search on the starts. An item still running (no end yet) is always the last of its
+row, as nothing can start after it there until it ends."""
 
 from __future__ import annotations
 
@@ -28,6 +29,12 @@ class Span(NamedTuple):  # a tuple: made for every item that changes, it must be
     ended: float | None = None
     queued: float | None = None
     group: str = ""
+
+
+def follows(start: float, end: float, started: float, ended: float) -> bool:
+    """Whether an item of ``started``..``ended`` may come after one of ``start``..``end`` in
+    a row: after its end and its start, or at the same instant when both have no length."""
+    return end <= started and (start < started or start == end == started == ended)
 
 
 class Row:
@@ -59,14 +66,16 @@ class Row:
 
     def index_of(self, item_id: int, started: float) -> int:
         index = bisect_left(self.starts, started)
-        if index < len(self.ids) and self.ids[index] == item_id:
-            return index
+        while index < len(self.ids) and self.starts[index] == started:
+            if self.ids[index] == item_id:
+                return index
+            index += 1
         return self.ids.index(item_id)  # not reached while the starts are what was placed
 
     def fits(self, started: float, ended: float) -> int | None:
         """Where an item of these times goes in this row without overlapping, or None."""
         index = bisect_right(self.starts, started)
-        if index and (self.starts[index - 1] >= started or self.ends[index - 1] > started):
+        if index and not follows(self.starts[index - 1], self.ends[index - 1], started, ended):
             return None
         if index < len(self.starts) and (self.starts[index] <= started
                                          or self.starts[index] < ended):
@@ -180,11 +189,12 @@ class Lanes:
             if row.free_from() != free_from:
                 heapq.heappop(heap)  # an entry from before the row changed
                 continue
-            if free_from <= started and (not row.starts or row.starts[-1] < started):
+            if not row.starts or follows(row.starts[-1], free_from, started, end):
                 heapq.heappop(heap)
                 return row, len(row.starts)
             break
-        if started >= self._latest.get(group, math.inf):
+        latest = self._latest.get(group, math.inf)
+        if started > latest or (started == latest and started != end):
             return None, 0  # no row has a gap before a start as late as the latest
         for row in rows[:GAP_SEARCH_ROWS]:
             index = row.fits(started, end)
