@@ -108,7 +108,8 @@ def cook_in_window(app: QApplication, path: Path, tab: str) -> dict:
     window.show()
     viewer = window.viewer
     visible = []  # the Cook Viewer seen while the cook runs: the stalls include its paints
-    viewer.tabs.setCurrentWidget(viewer.timeline if tab == "timeline" else viewer.tabs.widget(0))
+    if tab == "timeline":
+        viewer.show_timeline()
     idle = lateness(app, 3.0)
     scheduler = Remote()
     started = time.perf_counter()
@@ -123,7 +124,7 @@ def cook_in_window(app: QApplication, path: Path, tab: str) -> dict:
     figures = {"cook_seconds": round(elapsed, 1), "rows_shown": len(viewer.model.rows),
                "items_cooked_in_viewer":
                    window.bridge.counts.get("big", {}).get("CookedSuccess", 0),
-               "bars": len(viewer.timeline.lanes), "lanes": len(viewer.timeline.lanes.rows),
+               "bars": len(viewer.spans.lanes), "lanes": len(viewer.spans.lanes.rows),
                "viewer_shown": all(visible),
                "idle_p99_ms": round(percentile(idle, 0.99), 1),
                "cook_p50_ms": round(statistics.median(busy), 1),

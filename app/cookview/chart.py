@@ -64,12 +64,12 @@ def paint(view: TimelineView, painter: QPainter) -> None:
     dim = view.critical and bool(view.critical_path())
     painter.setPen(Qt.PenStyle.NoPen)
     for node, rects in waits.items():
-        color = QColor(view.colors[node])
+        color = QColor(view.color(node))
         color.setAlpha(60 if dim else 130)
         painter.setBrush(color)
         painter.drawRects(rects)
     for node, rects in bars.items():
-        color = QColor(view.colors[node])
+        color = QColor(view.color(node))
         if dim:
             color.setAlpha(70)
         painter.setBrush(color)
@@ -152,12 +152,14 @@ def _paint_axis(view: TimelineView, painter: QPainter, width: int) -> None:
     painter.fillRect(QRectF(0, 0, width, view.axis_h), QColor(GUTTER_BACK))
     origin = view.lanes.origin if view.lanes.origin is not None else view.t0
     painter.setPen(QColor(TEXT))
+    metrics = painter.fontMetrics()
     for when, step in _ticks(view, origin, width):
         x = view.x_of(when)
         painter.drawLine(QPointF(x, view.axis_h - 5), QPointF(x, view.axis_h))
-        painter.drawText(QRectF(x + 3, 0, TICK_SPACING, view.axis_h - 3),
-                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
-                         tick_text(when - origin, step))
+        text = tick_text(when - origin, step)
+        if x + 3 + metrics.horizontalAdvance(text) <= width:  # a label cut short misleads
+            painter.drawText(QRectF(x + 3, 0, TICK_SPACING, view.axis_h - 3),
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, text)
 
 
 def _paint_gutter(view: TimelineView, painter: QPainter, first: int, last: int,
@@ -179,14 +181,14 @@ def _paint_path(view: TimelineView, painter: QPainter, t1: float) -> None:
     """The critical path's bars in the window, bright over the dimmed others, and lines
     from each to the next."""
     view.critical_path()
-    starts, ids, longest = view._path_index
+    starts, ids, longest = view.data.path_index
     lo = bisect_left(starts, view.t0 - longest)
     hi = bisect_right(starts, t1)
     shown = ids[max(0, lo - 1):hi + 1]  # and the one before: the line to the first
     rects = [view.bar_rect(item_id) for item_id in shown]  # every path item has a span
     painter.setPen(Qt.PenStyle.NoPen)
     for item_id, rect in zip(shown, rects, strict=True):
-        painter.setBrush(view.colors.get(str(view.items[item_id].node), QColor(PATH)))
+        painter.setBrush(view.color(str(view.items[item_id].node)))
         painter.drawRect(rect)
     painter.setBrush(Qt.BrushStyle.NoBrush)
     painter.setPen(QPen(QColor(PATH), 2))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import html
 import time
 from bisect import bisect_right
-from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
@@ -29,12 +28,11 @@ from PySide6.QtWidgets import (
 )
 
 from .chart import CANCELED, FAILED, MIN_BAR, NOW, Canvas
-from .lanes import RUNNING, Lanes, Row, Span, critical_path
+from .lanes import RUNNING, Row
+from .spans import CookSpans, figure, span_of
 
-FINAL = frozenset({"CookedSuccess", "CookedCache", "CookedFail", "CookedCancel"})
-RAN = frozenset({"CookedSuccess", "CookedFail"})  # final states of an item that surely ran
-QUEUED = frozenset({"Scheduled"})  # handed to its scheduler: its wait starts
-MARKS = {"CookedFail": 1, "CookedCancel": 2, "Cooking": 3}  # hatched, dashed, outlined
+__all__ = ["TimelineView", "span_of"]  # span_of lives in spans.py, without Qt
+
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#edc948", "#76b7b2", "#ff9da7",
            "#9c755f", "#bab0ac", "#a0cbe8", "#ffbe7d", "#8cd17d", "#d4a6c8", "#f1ce63",
            "#86bcb6", "#d7b5a6"]  # the most distinct first; no red: red marks a failure
@@ -42,73 +40,6 @@ LIVE_MS = 250       # running bars grow this often
 TOLERANCE = 3.0     # pixels a hover or a click may miss a thin bar by
 MARGIN = 8.0        # pixels left free at both ends of a fitted cook
 MAX_SCALE = 1e5     # pixels a second: 10 µs a pixel
-
-
-@dataclass(slots=True)
-class Seen:
-    """When the studio saw an item handed to its scheduler, start cooking and end (epoch
-    seconds), and, for one first seen ended, when what it depends on was seen ended
-    (``after``): the timeline's times for an item whose job reported none."""
-
-    queued: float | None = None
-    started: float | None = None
-    ended: float | None = None
-    after: float | None = None
-
-
-def figure(item, name: str):
-    """One of the figures the job reported of ``item`` (``item.usage.<name>``), or None."""
-    usage = getattr(item, "usage", None)
-    return None if usage is None else getattr(usage, name, None)
-
-
-def lane_of(usage) -> str:
-    """The lane that ran an item, from its ``usage``: its slot (with its host when the slot
-    does not name it), else its host; "" when not known (the timeline then packs such items
-    into numbered lanes)."""
-    slot, host = getattr(usage, "slot", None), getattr(usage, "host", None)
-    if slot:
-        return str(slot) if not host or str(host) in str(slot) else f"{host} {slot}"
-    return str(host) if host else ""
-
-
-def span_of(item, seen: Seen | None = None) -> Span | None:
-    """When and where ``item`` ran, or None when it has not started: the one place that
-    reads an item's times. The figures its job reported (``item.usage``) come first; the
-    times the studio saw (``seen``) fill in those missing: an item first seen ended started
-    its ``cook_duration`` before, or when it was seen queued or its inputs seen ended, if
-    later (the studio sees each batch late: its times, not the job's, place the bar among
-    the others, after what it depends on)."""
-    usage = getattr(item, "usage", None)
-    if usage is None:
-        started = ended = queued = None
-        group = ""
-    else:
-        started, ended = getattr(usage, "started", None), getattr(usage, "ended", None)
-        queued, group = getattr(usage, "queued", None), lane_of(usage)
-    state = item.state.name
-    if seen is not None:
-        queued = seen.queued if queued is None else queued
-        if ended is None and state in FINAL:
-            ended = seen.ended
-        if started is None:
-            if seen.started is not None:
-                started = seen.started
-            elif ended is not None:
-                duration = getattr(item, "cook_duration", 0.0) or 0.0
-                if state in RAN or duration > 0:
-                    started = max([ended - duration] + [t for t in (queued, seen.after)
-                                                        if t is not None])
-    if started is None:
-        return None
-    if state in FINAL and ended is None:
-        ended = started + (getattr(item, "cook_duration", 0.0) or 0.0)
-    if ended is not None and ended < started:
-        ended = started
-    if queued is not None and queued > started:
-        queued = None  # clocks of two machines: no wait rather than a wrong one
-    return Span(float(started), None if ended is None else float(ended),
-                None if queued is None else float(queued), group)
 
 
 def clock_text(when: float, origin: float | None) -> str:
@@ -121,22 +52,15 @@ class TimelineView(QWidget):
 
     itemClicked = Signal(int)
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, data: CookSpans | None = None):
         super().__init__(parent)
-        self.items: dict[int, object] = {}
-        self.seen: dict[int, Seen] = {}  # what the studio saw of items that cooked
-        self.queued_at: dict[int, float] = {}  # when it saw them queued
-        self.lanes = Lanes()
+        # the cook as recorded (the Cook Viewer's, kept from the cook's start; else its own)
+        self.data = data if data is not None else CookSpans()
         self._measured = 0  # rows whose names the gutter was widened for
         self.colors: dict[str, QColor] = {}  # node -> colour, kept from cook to cook
-        self.nodes: dict[str, QColor] = {}  # the nodes of this cook's bars: the legend
-        self._tags: dict[tuple[str, int], tuple[str, int]] = {}
         self._legend_size = -1
         self.selected: int | None = None
         self.critical = False
-        self._path: list[int] | None = None  # the critical path, until the items change
-        self._path_index: tuple[list[float], list[int], float] = ([], [], 0.0)
-        self.clock = time.time
         self.follow = True  # the whole cook stays in view until the user zooms or pans
         self.t0, self.scale, self.y0 = 0.0, 50.0, 0
         self._hunit = self._hfrom = 0.0
@@ -179,103 +103,56 @@ class TimelineView(QWidget):
         layout.addLayout(grid, 1)
 
     # -- feeding ------------------------------------------------------------------------------
+    @property
+    def lanes(self):
+        return self.data.lanes
+
+    @property
+    def items(self) -> dict:
+        return self.data.items
+
+    @property
+    def clock(self):
+        """The clock the bars of running items grow with (the record's)."""
+        return self.data.clock
+
+    @clock.setter
+    def clock(self, clock) -> None:
+        self.data.clock = clock
+
     def add(self, items: list) -> None:
         """Items new to the cook."""
-        for item in items:
-            self.items[item.id] = item
-        self._take(items)
+        self.data.add(items)
+        self.data_changed()
 
     def changed(self, items: list) -> None:
         """Items whose state or usage changed."""
-        for item in items:
-            self.items[item.id] = item
-        self._take(items)
+        self.data.changed(items)
+        self.data_changed()
 
     def changed_ids(self, ids) -> None:
         """Items known by id (the bridge's batch) whose state or usage changed."""
-        self.changed([self.items[i] for i in ids if i in self.items])
+        self.data.changed_ids(ids)
+        self.data_changed()
 
     def clear(self) -> None:
-        self.items, self.seen, self.lanes, self.nodes, self._tags = {}, {}, Lanes(), {}, {}
-        self.queued_at = {}
+        self.data.clear()
         self._measured = 0
-        self.selected, self._path, self.follow, self.y0 = None, None, True, 0
+        self.selected, self.follow, self.y0 = None, True, 0
         self._live.stop()
-        self._sync_bars()
-        self.canvas.update()
+        self.data_changed()
 
-    def _take(self, items: list) -> None:
-        now = self.clock()
-        placed = []
-        states = [item.state.name for item in items]
-        noted = [self._note_state(item, state, now) for item, state in zip(items, states,
-                                                                         strict=True)]
-        for item, state, seen in zip(items, states, noted, strict=True):
-            if seen is not None and seen.started is None and seen.after is None \
-                    and getattr(item, "cook_duration", 0.0):
-                seen.after = self._inputs_ended(item)  # every state of the batch noted
-            # nothing seen of it cooking and nothing reported: no span (as span_of would say),
-            # the quick way for the many items a big cook queues at once
-            span = None if seen is None and getattr(item, "usage", None) is None \
-                else span_of(item, seen)
-            if span is not None:
-                placed.append((span, item, state))
-            elif item.id in self.lanes.spans:  # queued again (a retry): not running now
-                self.lanes.remove(item.id)
-        placed.sort(key=lambda entry: entry[0].started)  # in order, items pack into few rows
-        for span, item, state in placed:
-            self.lanes.put(item.id, span, self._tag(str(item.node), MARKS.get(state, 0)))
-        self._path = None
-        if self.lanes.changed_rows:
-            self.lanes.changed_rows = False
+    def data_changed(self) -> None:
+        """The record changed (new rows, nodes, running items): keep up with it."""
+        if self._measured != len(self.lanes.made):
             self._fit_gutter()
-        if len(self.nodes) != self._legend_size:
+        if len(self.data.nodes) != self._legend_size:
             self._update_legend()
         if self.lanes.running and not self._live.isActive():
             self._live.start()
         self.refresh()
 
-    def _inputs_ended(self, item) -> float | None:
-        """When the studio saw the last of the items ``item`` depends on end."""
-        inputs = (self.seen.get(d.id) for d in getattr(item, "dependencies", ()))
-        ends = [seen.ended for seen in inputs if seen is not None and seen.ended is not None]
-        return max(ends, default=None)
-
-    def _note_state(self, item, state: str, now: float) -> Seen | None:
-        """What the studio saw: when the item was queued, started cooking and ended (the
-        last time round, for an item cooked again); None before it cooks."""
-        item_id = item.id
-        seen = self.seen.get(item_id)
-        if state in QUEUED:
-            if seen is not None or item_id not in self.queued_at:
-                self.queued_at[item_id] = now
-                self.seen.pop(item_id, None)
-            return None
-        if state == "Cooking":
-            if seen is None or seen.ended is not None:
-                seen = self.seen[item_id] = Seen(self.queued_at.get(item_id), now)
-        elif state in FINAL:
-            if seen is None:
-                seen = self.seen[item_id] = Seen(self.queued_at.get(item_id), None, now)
-            elif seen.ended is None:
-                seen.ended = now
-        elif seen is not None or item_id in self.queued_at:  # waiting again: to cook again
-            self.seen.pop(item_id, None)
-            self.queued_at.pop(item_id, None)
-            return None
-        return seen
-
-    def _tag(self, node: str, mark: int) -> tuple[str, int]:
-        """What a paint needs of an item, kept in its row: its node and its mark (one tuple
-        for every item of a node alike)."""
-        tag = self._tags.get((node, mark))
-        if tag is None:
-            tag = self._tags[node, mark] = (node, mark)
-            if node not in self.nodes:
-                self.nodes[node] = self._color(node)
-        return tag
-
-    def _color(self, node: str) -> QColor:
+    def color(self, node: str) -> QColor:
         """The node's colour: the palette's next, in the order nodes first show, and the same
         for the rest of the session (a second cook does not repaint a node)."""
         color = self.colors.get(node)
@@ -287,9 +164,9 @@ class TimelineView(QWidget):
         return color
 
     def _update_legend(self) -> None:
-        self._legend_size = len(self.nodes)
-        keys = [f"<span style='color:{c.name()}'>■</span>&nbsp;{html.escape(node)}"
-                for node, c in self.nodes.items()]
+        self._legend_size = len(self.data.nodes)
+        keys = [f"<span style='color:{self.color(node).name()}'>■</span>&nbsp;"
+                f"{html.escape(node)}" for node in self.data.nodes]
         keys.append(f"<span style='color:{FAILED}'>▨</span>&nbsp;failed")
         keys.append(f"<span style='color:{CANCELED}'>┆</span>&nbsp;canceled")
         keys.append(f"<span style='color:{NOW}'>□</span>&nbsp;cooking")
@@ -433,20 +310,7 @@ class TimelineView(QWidget):
 
     def critical_path(self) -> list[int]:
         """The ids of the critical path, first to last (see ``lanes.critical_path``)."""
-        if self._path is None:
-            def dependencies(item_id: int):
-                item = self.items.get(item_id)
-                return [d.id for d in getattr(item, "dependencies", ()) or ()]
-            self._path = critical_path(self.lanes.spans, dependencies, self.lanes.last_ended)
-            spans = [(self.lanes.spans[i].started, i) for i in self._path]
-            spans.sort()
-            longest = max((self._end_of(i) - s for s, i in spans), default=0.0)
-            self._path_index = ([s for s, _ in spans], [i for _, i in spans], longest)
-        return self._path
-
-    def _end_of(self, item_id: int) -> float:
-        span = self.lanes.spans[item_id]
-        return self.clock() if span.ended is None else span.ended
+        return self.data.critical_path()
 
     # -- keeping up ---------------------------------------------------------------------------
     def refresh(self) -> None:

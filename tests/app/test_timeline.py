@@ -372,14 +372,15 @@ def test_the_timeline_follows_a_real_cook_in_the_cook_viewer(qtbot, tmp_path):
     try:
         qtbot.waitExposed(win)
         viewer = win.viewer
-        viewer.tabs.setCurrentWidget(viewer.timeline)
         with qtbot.waitSignal(win.bridge.cookFinished, timeout=90_000) as finished:
             assert win.cook()
         assert finished.args[0].ok
-        timeline = viewer.timeline
+        assert viewer.timeline is None  # made when first shown: from what was recorded
+        timeline = viewer.show_timeline()
+        assert timeline.isVisible()
         items = win.bridge.items
         assert len(items) == 14 and set(timeline.lanes.spans) == {i.id for i in items}
-        assert {str(i.node) for i in items} == set(timeline.nodes)
+        assert {str(i.node) for i in items} == set(timeline.data.nodes)
         render = next(i for i in items if str(i.node) == "render1")
         timeline.fit()
         timeline.select(render.id)  # in view, whichever lane it ran in
@@ -393,8 +394,9 @@ def test_the_timeline_follows_a_real_cook_in_the_cook_viewer(qtbot, tmp_path):
         path = timeline.critical_path()
         assert path[-1] == summary.id and len(path) >= 2
         with qtbot.waitSignal(win.bridge.cookFinished, timeout=90_000):
-            assert win.cook()  # a second cook starts afresh
+            assert win.cook()  # a second cook starts afresh, followed live
         assert set(timeline.lanes.spans) == {i.id for i in win.bridge.items}
+        assert timeline.selected is None
     finally:
         win.document.dirty = False
         win.close()
