@@ -100,7 +100,8 @@ def test_the_studio_window_imports_a_panel_when_it_is_first_shown(tmp_path):
            "IPYTHONDIR": str(tmp_path / "ipython")}
     code = MODULES_OF + f"""
 LATER = ("qtconsole", "ipykernel", "schedcore.check", "schedstudio.check",
-         "schedstudio.submitted", "schedstudio.editor.source", "importlib.metadata")
+         "schedstudio.submitted", "schedstudio.editor.source", "importlib.metadata",
+         "schedstudio.cookview.timeline", "schedstudio.cookview.chart")
 out = {{}}
 import schedstudio.window
 out["imported"] = of(LATER)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QSplitter,
     QTableView,
+    QTabWidget,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -27,6 +28,7 @@ from schedcore.workitem import WorkItem, WorkItemState
 from ..bridge import CookBridge
 from ..logview import open_link
 from .model import COLUMNS, STATE_COLORS, ItemTableModel, state_text
+from .spans import CookSpans
 
 LOG_TAIL = 16_000  # characters of a log shown
 FITTED = [COLUMNS.index(name) for name in ("id", "name", "node")]
@@ -97,7 +99,12 @@ class CookViewer(QWidget):
         self.log.setStyleSheet("font-family: monospace;")
         self.progress = QProgressBar()
         self.summary = QLabel("No cook yet: Cook (F5) runs the network.")
+        self.spans = CookSpans()  # what the timeline shows, kept from the cook's start
+        self.timeline = None  # a TimelineView, made when its tab is first shown
+        self._timeline_tab = QWidget()
+        QVBoxLayout(self._timeline_tab).setContentsMargins(0, 0, 0, 0)
         self._build()
+        self._wire_timeline()
         self._log_timer = QTimer(self, interval=500)
         self._log_timer.timeout.connect(self._refresh_selected)
         for widget in (self.state_filter, self.node_filter):
@@ -125,7 +132,10 @@ class CookViewer(QWidget):
         right.addWidget(self.log)
         right.setSizes([300, 300])  # the details get half, not the two lines of a hint
         split = QSplitter()
-        split.addWidget(left)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(left, "Items")
+        self.tabs.addTab(self._timeline_tab, "Timeline")
+        split.addWidget(self.tabs)
         split.addWidget(right)
         split.setSizes([600, 400])
         for splitter in (split, right):
@@ -139,9 +149,49 @@ class CookViewer(QWidget):
         layout.addWidget(split, 1)
         layout.addLayout(bar)
 
+    def _wire_timeline(self) -> None:
+        """The timeline follows the same batches as the table, and shares its selection."""
+        self.bridge.itemsChanged.connect(self._timeline_changed)
+        self.tabs.currentChanged.connect(self._tab_shown)
+        self.table.selectionModel().selectionChanged.connect(self._select_in_timeline)
+
+    def show_timeline(self):
+        """The Timeline tab in front; its TimelineView."""
+        self.tabs.setCurrentWidget(self._timeline_tab)
+        return self.timeline
+
+    def _tab_shown(self, index: int) -> None:
+        if self.timeline is None and self.tabs.widget(index) is self._timeline_tab:
+            from .timeline import TimelineView  # with the first look, not with the window
+
+            self.timeline = TimelineView(data=self.spans)
+            self.timeline.itemClicked.connect(self._timeline_clicked)
+            self._timeline_tab.layout().addWidget(self.timeline)
+            self.timeline.show()  # added to a page already shown: not shown by itself
+            self.timeline.data_changed()
+            self._select_in_timeline()
+
+    def _timeline_changed(self, new: list, changed_ids: list) -> None:
+        self.spans.add(new)  # as they are now: their changes too
+        added = {item.id for item in new}
+        self.spans.changed_ids([i for i in changed_ids if i not in added])
+        if self.timeline is not None:
+            self.timeline.data_changed()
+
+    def _timeline_clicked(self, item_id: int) -> None:
+        if not self.select_item(item_id):  # filtered out of the table: every item again
+            self.show_item(item_id)
+
+    def _select_in_timeline(self) -> None:
+        if self.timeline is not None:
+            self.timeline.select(next((i.id for i in self.selected_items()), None))
+
     # -- following the cook -------------------------------------------------------------
     def _started(self) -> None:
         self.model.reset([])
+        self.spans.clear()
+        if self.timeline is not None:
+            self.timeline.clear()
         self.node_filter.blockSignals(True)
         self.node_filter.clear()
         self.node_filter.addItem("all nodes", "")
