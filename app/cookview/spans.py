@@ -58,8 +58,10 @@ def span_of(item, seen: Seen | None = None) -> Span | None:
         started = ended = queued = None
         group = ""
     else:
-        started, ended = getattr(usage, "started", None), getattr(usage, "ended", None)
-        queued, group = getattr(usage, "queued", None), lane_of(usage)
+        # its ItemUsage: start, end, and submit (its handing to the scheduler: the wait's
+        # start)
+        started, ended = getattr(usage, "start", None), getattr(usage, "end", None)
+        queued, group = getattr(usage, "submit", None), lane_of(usage)
     state = item.state.name
     if seen is not None:
         queued = seen.queued if queued is None else queued

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,6 +17,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QHelpEvent, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication, QToolTip
 
+from schedcore.usage import ItemUsage
 from schedstudio.cookview.chart import CANCELED, FAILED, MIN_BAR, tick_text
 from schedstudio.cookview.lanes import Span, critical_path
 from schedstudio.cookview.timeline import TimelineView, span_of
@@ -37,18 +38,11 @@ class State(enum.Enum):
     CookedCancel = 9
 
 
-@dataclass
-class Usage:
-    queued: float | None = None
-    started: float | None = None
-    ended: float | None = None
-    cpu: float | None = None
-    peak_rss: int | None = None
-    exit_code: int | None = None
-    attempt: int | None = None
-    slot: str | None = None
-    host: str | None = None
-    native_id: str | None = None
+def Usage(started=None, ended=None, queued=None, cpu=None, slot=None, **fields) -> ItemUsage:
+    """The usage record a cook gives an item (``schedcore.usage.ItemUsage``), with the
+    timeline's words: started, ended, queued (when it was handed over), cpu."""
+    return ItemUsage(start=started, end=ended, submit=queued, cpu_user=cpu, slot=slot or "",
+                     **fields)
 
 
 @dataclass(eq=False)
@@ -57,7 +51,7 @@ class Item:
     node: str
     state: State = State.CookedSuccess
     dependencies: tuple = ()
-    usage: Usage | None = None
+    usage: ItemUsage | None = None
     cook_duration: float = 0.0
     extra: dict = field(default_factory=dict)
 
@@ -248,7 +242,7 @@ def test_running_bars_grow_with_the_clock_and_lanes_come_as_items_do(view):
     other = ran(2, "b", 150, None, slot="slot 2", state=State.Cooking)
     view.changed([other])
     assert [row.label for row in view.lanes.rows] == ["slot 1", "slot 2"]
-    cooking.state, cooking.usage.ended = State.CookedSuccess, T0 + 155
+    cooking.state, cooking.usage = State.CookedSuccess, replace(cooking.usage, end=T0 + 155)
     view.changed([cooking])
     assert view.time_at(view.bar_rect(1).right()) == pytest.approx(T0 + 155)
     view.clear()
@@ -357,7 +351,7 @@ def test_every_bar_is_hit_at_its_middle_and_the_critical_path_is_a_chain(view, i
     if not ended:
         assert path == []
         return
-    last = max(i.usage.ended for i in ended)
+    last = max(i.usage.end for i in ended)
     assert view.lanes.spans[path[-1]].ended == last
     by_id = {i.id: i for i in items}
     for before, after in zip(path, path[1:], strict=False):
