@@ -57,12 +57,30 @@ def _detail_rows(item: WorkItem) -> list[tuple[str, str]]:
     rows = [("node", item.node), ("reason", item.reason),
             ("command", item.command),
             ("duration", _duration(item.cook_duration) if item.cook_duration else "")]
+    rows += _usage_rows(item.usage)
     for name in item.attribNames():
         values = item.attribArray(name) or []
         rows.append((name, str(values[0]) if len(values) == 1 else ", ".join(map(str, values))))
     rows += [("output", o.path) for o in item.outputFiles]
     rows += [("input", o.path) for o in item.inputFiles]
     return [(label, text) for label, text in rows if text]
+
+
+def _usage_rows(usage) -> list[tuple[str, str]]:
+    """What the item's job used and where it ran, as far as it is known."""
+    if usage is None:
+        return []
+    from schedcore.trace import exit_status, format_duration, format_memory, format_time
+
+    rows = [("ran", format_duration(usage.realtime)),
+            ("CPU", format_duration(usage.cpu) if usage.cpu is not None else "-"),
+            ("peak memory", format_memory(usage.peak_rss)),
+            ("exit", exit_status(usage)), ("started", format_time(usage.start)),
+            ("ended", format_time(usage.end)),
+            ("attempt", str(usage.attempt) if usage.attempt else "-"),
+            ("where", " ".join(part for part in (usage.host, usage.slot) if part) or "-"),
+            ("job", usage.native_id or "-")]
+    return [(label, text) for label, text in rows if text != "-"]
 
 
 class CookViewer(QWidget):
@@ -103,6 +121,9 @@ class CookViewer(QWidget):
         self.timeline = None  # a TimelineView, made when its tab is first shown
         self._timeline_tab = QWidget()
         QVBoxLayout(self._timeline_tab).setContentsMargins(0, 0, 0, 0)
+        self.nodes = None  # a NodeFiguresTable, made when its tab is first shown
+        self._nodes_tab = QWidget()
+        QVBoxLayout(self._nodes_tab).setContentsMargins(0, 0, 0, 0)
         self._build()
         self._wire_timeline()
         self._log_timer = QTimer(self, interval=500)
@@ -135,6 +156,7 @@ class CookViewer(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(left, "Items")
         self.tabs.addTab(self._timeline_tab, "Timeline")
+        self.tabs.addTab(self._nodes_tab, "Nodes")
         split.addWidget(self.tabs)
         split.addWidget(right)
         split.setSizes([600, 400])
@@ -161,6 +183,12 @@ class CookViewer(QWidget):
         return self.timeline
 
     def _tab_shown(self, index: int) -> None:
+        if self.nodes is None and self.tabs.widget(index) is self._nodes_tab:
+            from .nodes import NodeFiguresTable  # with the first look, not with the window
+
+            self.nodes = NodeFiguresTable(self.bridge)
+            self._nodes_tab.layout().addWidget(self.nodes)
+            self.nodes.show()
         if self.timeline is None and self.tabs.widget(index) is self._timeline_tab:
             from .timeline import TimelineView  # with the first look, not with the window
 

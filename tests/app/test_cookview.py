@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QMessageBox
 from schedcore import network as network_file
 from schedcore.engine import Engine
 from schedstudio.cookview.model import COLUMNS
+from schedstudio.cookview.nodes import BLOCKS
 from schedstudio.document import Document
 from schedstudio.window import MainWindow
 
@@ -515,3 +516,27 @@ def make_failing_and_fine(tmp_path):
             {"name": "after", "type": "genericgenerator", "inputs": [],
              "parms": {"command": "echo after"}}]}))
     return path
+
+
+def test_the_nodes_tab_gives_each_nodes_figures_and_its_earlier_cooks(qtbot, windows,
+                                                                       tmp_path):
+    net = make_failing_and_fine(tmp_path)
+    win = windows(net)
+    for _ in range(2):
+        assert not cook(qtbot, win).ok
+    viewer = win.viewer
+    viewer.tabs.setCurrentWidget(viewer._nodes_tab)
+    table = viewer.nodes
+    rows = {table.item(r, 0).text(): [table.item(r, c).text() for c in range(table.columnCount())]
+            for r in range(table.rowCount())}
+    assert set(rows) == {"gen", "after"}
+    assert rows["gen"][1:3] == ["3", "2"]  # three items, two failed (exit 1 and 2)
+    assert rows["after"][1:3] == ["1", "0"]
+    assert rows["gen"][5] != "-" and rows["gen"][7] != "-"  # median, longest
+    assert rows["gen"][-1].split()[0][:2] in {c + d for c in BLOCKS for d in BLOCKS}  # 2 cooks
+    # and the details of an item say what its job used and where it ran
+    viewer.tabs.setCurrentIndex(0)
+    item = next(i for i in viewer.model.rows if i.node == "gen")
+    viewer.select_item(item.id)
+    details = viewer.details.toPlainText()
+    assert "exit" in details and "job" in details and item.usage.native_id in details
