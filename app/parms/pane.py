@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from schedcore.parms import SPARE_KINDS, ParmTemplate, expand_vars
+from schedcore.registry import scheduler_type
 from schedcore.schedulers.python import FIELDS, GROUPS, compile_field, signature
 
 from ..document import Document
@@ -383,7 +384,35 @@ class ParameterPane(QWidget):
             widget.textChanged.connect(set_parm)
         widget.setToolTip(template.help)
         self.widgets[template.name] = widget
+        if isinstance(widget, QLineEdit) and template.name in self._menu_parms():
+            return self._with_menu(widget, template.name)
         return widget
+
+    def _menu_parms(self) -> frozenset[str]:
+        """The parameters of the node shown whose choices its scheduler type lists."""
+        if not self.document.is_scheduler(self.node):
+            return frozenset()
+        cls = scheduler_type(self.document.spec(self.node).type)
+        return getattr(cls, "menu_parms", frozenset())
+
+    def _with_menu(self, field: QLineEdit, parm: str) -> QWidget:
+        """``field`` with a menu of the choices the node's scheduler lists for ``parm``,
+        asked of a scheduler made as the node is now (its other parameters as set)."""
+        from .menubutton import ParmMenuButton
+
+        node, network = self.node, self.document.network
+        spec = network.scheduler(node)
+
+        def fetch() -> list[str]:
+            cls = scheduler_type(spec.type)
+            return cls.create(node, spec.values(), network.hip).parm_menu(parm)
+        row = QWidget()
+        line = QHBoxLayout(row)
+        line.setContentsMargins(0, 0, 0, 0)
+        line.addWidget(field, 1)
+        button = self.widgets[f"menu:{parm}"] = ParmMenuButton(field, fetch)
+        line.addWidget(button)
+        return row
 
     def _setter(self, parm: str):
         """What an editor of ``parm`` of the node shown calls with its value. An editor of a

@@ -142,6 +142,9 @@ class Scheduler(HoudiniServices):
     type_name = "scheduler"
     label = "Scheduler"
     parm_templates: list[ParmTemplate] = COMMON_PARMS
+    # parameters whose choices the scheduler can list (Houdini's menu scripts): the studio
+    # asks ``parm_menu`` when the menu beside such a field opens
+    menu_parms: frozenset[str] = frozenset()
 
     def __init__(self, name: str = "", parms: dict | None = None, hip: str = ""):
         self.name = name or self.type_name
@@ -158,6 +161,12 @@ class Scheduler(HoudiniServices):
             # a plain attribute, the same dict by default: a subclass may replace it
             self.jobs = self._processes.running
         self._shared_servers: dict[str, dict] = {}
+
+    def parm_menu(self, parm: str) -> list[str]:
+        """The choices for parameter ``parm`` (one of ``menu_parms``), read from the farm
+        when asked (it may take a moment); raises ``SchedcoreError`` saying why when they
+        cannot be read."""
+        return []
 
     @classmethod
     def create(cls, name: str, parms: dict | None, hip: str) -> Scheduler:

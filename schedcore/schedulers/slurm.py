@@ -96,6 +96,16 @@ class SlurmScheduler(Scheduler):
         """The cluster's partitions (``sinfo``)."""
         return slurm.partitions(self["slurm_bindir"].evaluateString(), self._timeout())
 
+    menu_parms = frozenset({"slurm_partition"})
+
+    def parm_menu(self, parm: str) -> list[str]:
+        """The partition menu: the cluster's partitions, its default first ("" is
+        Slurm's default)."""
+        if parm != "slurm_partition":
+            return []
+        found = sorted(self.partitions(), key=lambda p: not p.default)
+        return [p.name for p in found]
+
     # == the cook ========================================================================
     def _timeout(self) -> float:
         return max(1.0, self["slurm_commandtimeout"].evaluateFloat())
@@ -272,6 +282,7 @@ class SlurmScheduler(Scheduler):
                                    f"{local_logs}/{self._job_name}-{job_id}_{index}.out",
                                    attempt))
             self._set(item_id, "slurm_jobid", task_id)
+            self.workItemUsage(item_id, native_id=task_id)  # the trace's and viewer's job id
             self._set(item_id, "slurm_state", "PENDING")
 
     # == polling =========================================================================
