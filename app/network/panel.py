@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QGraphicsScene,
     QGraphicsView,
     QLabel,
-    QLineEdit,
     QMenu,
     QToolTip,
 )
@@ -41,6 +40,7 @@ from .items import (  # noqa: F401 (names others import from here)
     extra_rect,
     wire,
 )
+from .nameeditor import NameEditor
 
 MIN_ZOOM, MAX_ZOOM = 0.1, 4.0
 WHEEL_STEP = 1.2          # zoom factor per wheel notch
@@ -66,38 +66,6 @@ class InfoPopup(QLabel):
         self.adjustSize()
         self.move(at + QPoint(12, 12))
         self.show()
-
-
-class NameEditor(QLineEdit):
-    """The field that edits a node's name in place. ``done(old, new)`` once, with the text
-    on Return or when it loses the focus, and with ``old`` on Esc."""
-
-    done = Signal(str, str)
-
-    def __init__(self, name: str, parent):
-        super().__init__(name, parent)
-        self.name = name
-        self.setObjectName("nameeditor")
-        self.setStyleSheet("#nameeditor { background: #1b1f24; color: #ffffff; font-weight: bold;"
-                           " border: 1px solid #f0c040; padding: 0 4px; }")
-        self.selectAll()
-        self.returnPressed.connect(lambda: self._finish(self.text().strip()))
-
-    def keyPressEvent(self, event) -> None:
-        if event.key() == Qt.Key.Key_Escape:
-            self._finish(self.name)
-            event.accept()
-            return
-        super().keyPressEvent(event)
-
-    def focusOutEvent(self, event) -> None:
-        super().focusOutEvent(event)
-        if self.isVisible():
-            self._finish(self.text().strip())
-
-    def _finish(self, text: str) -> None:
-        self.hide()  # once: hiding takes the focus, which would finish again
-        self.done.emit(self.name, text)
 
 
 UNFINISHED = ("Waiting", "Scheduled", "Cooking", "Uncooked")
@@ -138,7 +106,7 @@ class NetworkPanel(QGraphicsView):
         self._anchor: QPointF | None = None   # where the next new node goes
         self._renamed: tuple[str, str] | None = None  # (old, new) for the next build
         self._cooked_as: dict[str, str] = {}  # a node renamed since the cook: name -> cooked name
-        self.name_editor: QLineEdit | None = None
+        self.name_editor: NameEditor | None = None
         self.rings: dict[int, str] = {}  # the selected item and those it depends on and feeds
         self.dirty: set[str] = set()  # nodes changed or dirtied since the last cook
         self.info_popup = InfoPopup(self)

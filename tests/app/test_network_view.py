@@ -485,6 +485,8 @@ def test_a_node_badge_says_how_its_last_cook_went_and_when_it_changed_since(qtbo
     with qtbot.waitSignal(cooked.bridge.itemsChanged, timeout=30_000):
         assert cooked.cook()
     qtbot.waitUntil(lambda: panel.items["bad"].badge == "cooking", timeout=30_000)
+    qtbot.waitUntil(lambda: cooked.bridge.counts.get("gen") == {"CookedSuccess": 5},
+                    timeout=30_000)  # gen cooked (a loaded machine may take a while)
     with qtbot.waitSignal(cooked.bridge.cookFinished, timeout=30_000):
         cooked.bridge.cancel()
     assert panel.items["bad"].badge == "canceled" and panel.items["gen"].badge == "cooked"
