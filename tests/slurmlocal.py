@@ -211,6 +211,8 @@ def shared_down(folder: Path) -> None:
         if not state["users"]:
             down(folder)
             shutil.rmtree(folder, ignore_errors=True)
+            state_path.unlink(missing_ok=True)  # the lock stays: another may wait on it
+            return
         state_path.write_text(json.dumps(state))
 
 
