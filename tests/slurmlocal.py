@@ -87,6 +87,8 @@ def install() -> float:
 
 def _config(folder: Path, node: str, cpus: int) -> str:
     ctld_port, node_port = _free_port(), _free_port()
+    # more CPUs than the machine has (a benchmark's short jobs): slurmd takes the config's
+    overrides = "SlurmdParameters=config_overrides\n" if cpus > (os.cpu_count() or 1) else ""
     return f"""\
 ClusterName=schedcore
 SlurmctldHost={node}(127.0.0.1)
@@ -125,7 +127,7 @@ SlurmctldTimeout=30
 SlurmdTimeout=300
 MessageTimeout=10
 MailProg=/bin/true
-NodeName={node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory=2000 State=UNKNOWN
+{overrides}NodeName={node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory=2000 State=UNKNOWN
 PartitionName=debug Nodes={node} Default=YES MaxTime=INFINITE State=UP
 PartitionName=other Nodes={node} MaxTime=INFINITE State=UP
 """
@@ -209,6 +211,8 @@ def shared_down(folder: Path) -> None:
         if not state["users"]:
             down(folder)
             shutil.rmtree(folder, ignore_errors=True)
+            state_path.unlink(missing_ok=True)  # the lock stays: another may wait on it
+            return
         state_path.write_text(json.dumps(state))
 
 

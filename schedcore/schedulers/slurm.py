@@ -389,6 +389,7 @@ class SlurmScheduler(Scheduler):
         # still run
         out = [job.item_id for job in self._jobs if cancel or not self._final(job.item_id)]
         if not self._job_name or not out:
+            self._last_states()
             return True
         try:
             slurm.cancel(self._bindir, self._job_name, self._timeout())
@@ -402,6 +403,21 @@ class SlurmScheduler(Scheduler):
             if item is not None and not item.state.is_final:
                 self.workItemCancelled(item_id)
         return True
+
+    def _last_states(self) -> None:
+        """Slurm's word for the jobs of items that ended since the last poll, so that no
+        item keeps "RUNNING" for a job that has ended."""
+        if not len(self._jobs) or not self._contact.answering:
+            return
+        try:
+            seen = slurm.poll(self._bindir, self._job_name, self._timeout())
+        except slurm.SlurmError:
+            return
+        for change in self._jobs.update(seen):
+            if change.word_changed:
+                self._set(change.job.item_id, "slurm_state", change.job.word)
+        for job in self._jobs:
+            self._jobs.forget(job.item_id)
 
     def onCancelWorkItems(self, work_items: list[WorkItem], node) -> None:
         """Cancel these items' Slurm jobs (``scancel`` of their array tasks)."""
