@@ -184,7 +184,6 @@ class Journal:
         self._attributes: dict[int, tuple] = {}
         self._due: float | None = None  # when what is pending must be committed
         self.timeline: Timeline | None = None  # the cook's times of its items, for their rows
-        self._clock_said = False  # the clock row of this cook is written
         # called with the cook's result once the journal is closed (the cook history)
         self.on_finished: Callable[[Any], None] | None = None
         self._node_text: dict[str, str] = {}  # node name -> its JSON string
@@ -301,17 +300,13 @@ class Journal:
 
     def _where(self, item) -> str:
         """The JSON members that place an ended item in a trace: its id, node and times
-        (handed, started, ended: milliseconds of the engine's clock, null when none; a
-        ``clock`` row of the cook, before its first, says when that clock's 0 was)."""
+        (handed, started, ended: milliseconds since the epoch, null when none)."""
         node = self._node_text.get(item.node)
         if node is None:
             node = self._node_text[item.node] = json.dumps(str(item.node))
         timeline = self.timeline
         if timeline is None:
             return f'"id": {item.id}, "node": {node}'
-        if not self._clock_said:  # before the first row of times: what they count from
-            self._clock_said = True
-            self._append_text(item, "clock", f'{{"epoch_ms": {int(timeline.epoch * 1000)}}}')
         return f'"id": {item.id}, "node": {node}, "t": [{timeline.json_times(item.id)}]'
 
     def _write_attributes(self, changed: tuple) -> None:

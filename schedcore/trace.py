@@ -68,20 +68,16 @@ def entries_of_journal(path: str | Path) -> list[ItemTrace]:
     winning (a resumed cook's rows follow the earlier cook's); [] when it has none. Rows
     written before journals kept usage give their items without it."""
     ended: dict[int, dict] = {}
-    epoch_ms: int | float = 0  # of the engine's clock of the cook whose rows follow
-    for kind, text in journal_file.rows(path, ("clock", "state", "usage")):
+    for kind, text in journal_file.rows(path, ("state", "usage")):
         try:
             data = json.loads(text)
-            if kind == "clock":
-                epoch_ms = data["epoch_ms"] if isinstance(data["epoch_ms"], int | float) else 0
-                continue
             item_id = data["id"]
         except (ValueError, KeyError, TypeError):
             continue  # a row of a journal that kept no ids: nothing to place it by
         if not isinstance(item_id, int) or not isinstance(data, dict):
             continue
         if kind == "state":
-            ended[item_id] = {**data, "epoch_ms": epoch_ms}
+            ended[item_id] = data
         elif item_id in ended:
             ended[item_id] = {**ended[item_id], "usage": data.get("usage")}
     return [entry for item_id, data in sorted(ended.items())
@@ -100,12 +96,11 @@ def _entry(item_id: int, data: dict) -> ItemTrace | None:
         measured = ItemUsage.from_json(data.get("usage") or {})
     except UsageError:
         measured = ItemUsage()
-    times, epoch_ms = data.get("t"), data.get("epoch_ms", 0)
+    times = data.get("t")
     cook = ItemUsage()
     if isinstance(times, list) and len(times) == 3 \
             and all(t is None or isinstance(t, int | float) for t in times):
-        handed, started, ended = (None if t is None else (t + epoch_ms) / 1000
-                                  for t in times)
+        handed, started, ended = (None if t is None else t / 1000 for t in times)
         cook = ItemUsage(submit=handed, start=started, end=ended)
     return ItemTrace(item_id, f"{node}_{item_id}", node, state, cook.merged(measured),
                      str(data.get("reason", "")))

@@ -233,18 +233,20 @@ class Timeline:
         return max(0.0, ended[item_id] - started[item_id])
 
     def json_times(self, item_id: int) -> str:
-        """``handed, started, ended`` as JSON: whole milliseconds of the engine's clock
-        (``epoch`` turns them into time), or ``null``: the journal's text of them (what a
-        trace shows; made without a record: a float's text costs three times an int's)."""
+        """``handed, started, ended`` as JSON: whole milliseconds since the epoch, or
+        ``null``: the journal's text of them (what a trace shows; made without a record: a
+        float's text costs three times an integer's)."""
         _made, handed, started, ended = self._columns
         if item_id >= len(handed):
             return "null, null, null"
+        e = self.epoch
         b, c, d = handed[item_id], started[item_id], ended[item_id]
         if b != _UNSET and d != _UNSET:  # most rows
             if c == _UNSET:  # cooked without a job
-                return f"{int(b * 1000)}, null, {int(d * 1000)}"
-            return f"{int(b * 1000)}, {int(c * 1000)}, {int(d * 1000)}"
-        return ", ".join("null" if v == _UNSET else str(int(v * 1000)) for v in (b, c, d))
+                return f"{int((b + e) * 1000)}, null, {int((d + e) * 1000)}"
+            return f"{int((b + e) * 1000)}, {int((c + e) * 1000)}, {int((d + e) * 1000)}"
+        return ", ".join("null" if v == _UNSET else str(int((v + e) * 1000))
+                         for v in (b, c, d))
 
     def columns(self) -> tuple[array, array, array, array]:
         """The arrays of the four moments, by id, for a caller that stamps in its own loop
