@@ -56,6 +56,7 @@ class TimelineView(QWidget):
         super().__init__(parent)
         # the cook as recorded (the Cook Viewer's, kept from the cook's start; else its own)
         self.data = data if data is not None else CookSpans()
+        self.data.place_all()
         self._measured = 0  # rows whose names the gutter was widened for
         self.colors: dict[str, QColor] = {}  # node -> colour, kept from cook to cook
         self._legend_size = -1

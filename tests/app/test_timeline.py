@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QToolTip
 
 from schedstudio.cookview.chart import CANCELED, FAILED, MIN_BAR, tick_text
 from schedstudio.cookview.lanes import Span, critical_path
+from schedstudio.cookview.spans import CookSpans
 from schedstudio.cookview.timeline import TimelineView, span_of
 from schedstudio.document import Document
 from schedstudio.window import MainWindow
@@ -283,6 +284,27 @@ def test_without_usage_the_times_the_studio_saw_are_shown(view):
     assert [row.label for row in view.lanes.rows] == ["lane 1", "lane 2", "lane 3"]
     assert "as the studio saw them" in dict(view.figures(1))["times"]
     assert span_of(Item(4, "gen", State.Cooking)) is None  # nothing seen, nothing reported
+
+
+def test_a_record_placed_when_first_shown_places_as_one_that_followed_live():
+    now = [T0]
+    live, later = CookSpans(lambda: now[0]), CookSpans(lambda: now[0], placing=False)
+    items = [Item(i, "gen", State.Waiting, cook_duration=0.5 * i) for i in range(1, 9)]
+    for record in (live, later):
+        record.add(items)
+    steps = [(items, State.Scheduled), (items[2:], State.Cooking),
+             (items[:1] + items[2:], State.CookedSuccess)]  # the first never seen cooking
+    for step, (changed, state) in enumerate(steps):
+        now[0] = T0 + step
+        for item in changed:
+            item.state = state
+        for record in (live, later):
+            record.changed(changed)
+    assert not later.lanes.spans
+    later.place_all()
+    assert later.lanes.spans == live.lanes.spans and sorted(live.lanes.spans) == [
+        1, 3, 4, 5, 6, 7, 8]  # the second is still queued
+    assert [r.ids for r in later.lanes.rows] == [r.ids for r in live.lanes.rows]
 
 
 # -- the critical path ------------------------------------------------------------------------
