@@ -1,7 +1,8 @@
 """What the Cook Viewer's timeline shows of a cook, without Qt: every item by id, what the
 studio saw of each (when it was queued, started cooking and ended), and where each bar goes
 (``lanes.Lanes``). It follows the bridge's batches from the cook's start, whether or not the
-timeline is shown (the timeline is made when its tab is first shown, and reads it then).
+timeline is shown; until one is (it is made when its tab is first shown) it notes only what
+the studio saw, and places the bars then.
 
 ``span_of`` is the one place that reads an item's times: the figures its job reported
 (``item.usage``), else those the studio saw."""
@@ -17,6 +18,7 @@ FINAL = frozenset({"CookedSuccess", "CookedCache", "CookedFail", "CookedCancel"}
 RAN = frozenset({"CookedSuccess", "CookedFail"})  # final states of an item that surely ran
 QUEUED = frozenset({"Scheduled"})  # handed to its scheduler: its wait starts
 MARKS = {"CookedFail": 1, "CookedCancel": 2, "Cooking": 3}  # hatched, dashed, outlined
+
 
 @dataclass(slots=True)
 class Seen:
