@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -60,7 +60,6 @@ class Item:
     dependencies: tuple = ()
     usage: Usage | None = None
     cook_duration: float = 0.0
-    extra: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:
