@@ -117,7 +117,7 @@ class CookViewer(QWidget):
         self.log.setStyleSheet("font-family: monospace;")
         self.progress = QProgressBar()
         self.summary = QLabel("No cook yet: Cook (F5) runs the network.")
-        self.spans = CookSpans()  # what the timeline shows, kept from the cook's start
+        self.spans = CookSpans(placing=False)  # what the timeline shows, from the cook's start
         self.timeline = None  # a TimelineView, made when its tab is first shown
         self._timeline_tab = QWidget()
         QVBoxLayout(self._timeline_tab).setContentsMargins(0, 0, 0, 0)

@@ -1,7 +1,8 @@
 """What the Cook Viewer's timeline shows of a cook, without Qt: every item by id, what the
 studio saw of each (when it was queued, started cooking and ended), and where each bar goes
 (``lanes.Lanes``). It follows the bridge's batches from the cook's start, whether or not the
-timeline is shown (the timeline is made when its tab is first shown, and reads it then).
+timeline is shown; until one is (it is made when its tab is first shown) it notes only what
+the studio saw, and places the bars then.
 
 ``span_of`` is the one place that reads an item's times: the figures its job reported
 (``item.usage``), else those the studio saw."""
@@ -17,6 +18,7 @@ FINAL = frozenset({"CookedSuccess", "CookedCache", "CookedFail", "CookedCancel"}
 RAN = frozenset({"CookedSuccess", "CookedFail"})  # final states of an item that surely ran
 QUEUED = frozenset({"Scheduled"})  # handed to its scheduler: its wait starts
 MARKS = {"CookedFail": 1, "CookedCancel": 2, "Cooking": 3}  # hatched, dashed, outlined
+
 
 @dataclass(slots=True)
 class Seen:
@@ -90,12 +92,16 @@ def span_of(item, seen: Seen | None = None) -> Span | None:
 class CookSpans:
     """The timeline's record of one cook, fed with the bridge's batches."""
 
-    def __init__(self, clock=time.time):
+    def __init__(self, clock=time.time, placing: bool = True):
         self.clock = clock
+        # while no timeline is shown only what the studio saw is noted (about a microsecond
+        # an item); the bars are placed when one is (``place_all``)
+        self.placing = placing
         self.clear()
 
     def clear(self) -> None:
         self.items: dict[int, object] = {}
+        self._unplaced: dict[int, None] = {}  # ids of items changed while not placing
         self.seen: dict[int, Seen] = {}  # what the studio saw of items that cooked
         self.queued_at: dict[int, float] = {}  # when it saw them queued
         self.lanes = Lanes()
@@ -122,14 +128,29 @@ class CookSpans:
 
     def _take(self, items: list) -> None:
         now = self.clock()
-        placed = []
         states = [item.state.name for item in items]
         noted = [self._note_state(item, state, now) for item, state in zip(items, states,
                                                                          strict=True)]
-        for item, state, seen in zip(items, states, noted, strict=True):
+        for item, seen in zip(items, noted, strict=True):
             if seen is not None and seen.started is None and seen.after is None \
                     and getattr(item, "cook_duration", 0.0):
                 seen.after = self._inputs_ended(item)  # every state of the batch noted
+        if self.placing:
+            self._place(items, states, noted)
+        else:  # placed when the timeline is first shown
+            self._unplaced.update(dict.fromkeys(item.id for item in items))
+
+    def place_all(self) -> None:
+        """Place from now on, and every item recorded so far (the timeline is shown)."""
+        self.placing = True
+        items = [self.items[i] for i in self._unplaced]
+        self._unplaced = {}
+        self._place(items, [item.state.name for item in items],
+                    [self.seen.get(item.id) for item in items])
+
+    def _place(self, items: list, states: list[str], noted: list[Seen | None]) -> None:
+        placed = []
+        for item, state, seen in zip(items, states, noted, strict=True):
             # nothing seen of it cooking and nothing reported: no span (as span_of would say),
             # the quick way for the many items a big cook queues at once
             span = None if seen is None and getattr(item, "usage", None) is None \

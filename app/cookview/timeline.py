@@ -3,7 +3,8 @@ lane that ran the item), a bar per item from its start to its end coloured by no
 in the queue a thin line before it; bars of running items grow with the clock.
 
 Where the job reported its usage (``item.usage``: queued, started, ended, slot, host, ...) the
-bars say so; else ``span_of`` falls back on the times the studio saw the item start and end.
+bars say so; else ``span_of`` (in ``spans.py``, without Qt) falls back on the times the studio
+saw the item start and end.
 A paint reads only the visible rows and, in each, the items of the visible time window (two
 binary searches, see ``lanes.py``); zoomed out, a pixel column draws one bar of the many that
 fall in it, so a paint costs the same for 1,000 items as for 100,000."""
@@ -56,6 +57,7 @@ class TimelineView(QWidget):
         super().__init__(parent)
         # the cook as recorded (the Cook Viewer's, kept from the cook's start; else its own)
         self.data = data if data is not None else CookSpans()
+        self.data.place_all()
         self._measured = 0  # rows whose names the gutter was widened for
         self.colors: dict[str, QColor] = {}  # node -> colour, kept from cook to cook
         self._legend_size = -1
