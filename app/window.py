@@ -9,7 +9,6 @@ imported when first used."""
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -349,6 +348,7 @@ class MainWindow(QMainWindow):
         self.bridge.wait(30)
         self.bridge.reset()
         self.viewer.reset()
+        self.report_action.setEnabled(False)  # the last cook was another network's
         self._keep_view()
         self.document = document
         self.panel.set_document(document)
@@ -509,6 +509,8 @@ class MainWindow(QMainWindow):
 
         from schedcore import journal as journal_file
 
+        from . import results
+
         engine = self.bridge.engine
         if self.bridge.cooking or engine is None:
             self.statusBar().showMessage(
@@ -519,8 +521,10 @@ class MainWindow(QMainWindow):
             return False
         cooked_as = self.panel.cooked_name(node)
         below = {self.panel.cooked_name(name) for name in self.document.downstream_of(node)}
-        if delete_results and not self._delete_results(node, cooked_as, engine.journal_path):
-            return False
+        if delete_results:
+            paths = results.output_paths(self.bridge.items, cooked_as, engine.journal_path)
+            if not results.ask_and_delete(self, node, paths):
+                return False
         try:
             dropped = journal_file.forget_nodes(engine.journal_path, below)
         except (OSError, sqlite3.Error) as exc:
@@ -531,40 +535,6 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(
             f"Dirtied {', '.join(sorted(below))}: {dropped} items forgotten; Resume Cook "
             f"runs them again", 8000)
-        return True
-
-    def _delete_results(self, node: str, cooked_as: str, journal: str) -> bool:
-        """Delete the output files of ``node``'s last items (those of this studio's last
-        cook and those its journal recorded) once the user has seen them listed."""
-        from schedcore import journal as journal_file
-
-        paths = {o.path for item in self.bridge.items if item.node == cooked_as
-                 for o in item.outputFiles}
-        paths |= {o.path for key, record in journal_file.read(journal).items()
-                  if key.split("/", 1)[0] == cooked_as for o in record.outputs}
-        present = sorted(p for p in paths if os.path.isfile(p))
-        if not present:
-            return QMessageBox.question(
-                self, "Delete results", f"{node} has no output files on disk. Dirty it "
-                "anyway?") == QMessageBox.StandardButton.Yes
-        shown = "\n".join(present[:20]) + (f"\n… and {len(present) - 20} more"
-                                          if len(present) > 20 else "")
-        box = QMessageBox(QMessageBox.Icon.Warning, "Delete results",
-                          f"Delete the {len(present)} output files of {node}?", parent=self)
-        box.setInformativeText(shown)
-        box.setDetailedText("\n".join(present))
-        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        if box.exec() != QMessageBox.StandardButton.Yes:
-            return False
-        failed = []
-        for path in present:
-            try:
-                os.remove(path)
-            except OSError as exc:
-                failed.append(f"{path}: {exc.strerror or exc}")
-        if failed:
-            QMessageBox.warning(self, "Some results were not deleted", "\n".join(failed[:20]))
         return True
 
     def delete_selected(self) -> None:
