@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # What the real-display tests need (tests/app/xdisplay.py): Xvfb, the openbox window manager,
 # xdotool for real input, xprop, ImageMagick for screenshots, and the libraries Qt's xcb
-# platform plugin loads. Installed with apt-get only when missing and when root; otherwise
-# it says what is missing and those tests skip, saying why.
+# platform plugin loads; and Chromium, in which the cook report's test renders the page.
+# Installed with apt-get only when missing and when root; otherwise it says what is missing
+# and those tests skip, saying why.
 set -euo pipefail
 
-tools=(Xvfb openbox xdotool xprop import)
+tools=(Xvfb openbox xdotool xprop import chromium)
 packages=(xvfb openbox xdotool x11-utils imagemagick libxcb-icccm4 libxcb-keysyms1
           libxcb-cursor0 libxcb-image0 libxcb-render-util0 libxcb-xkb1 libxkbcommon-x11-0
-          libxcb-shape0 libxcb-randr0 libxcb-xinerama0)
+          libxcb-shape0 libxcb-randr0 libxcb-xinerama0 chromium)
 
 missing=()
 for package in "${packages[@]}"; do
