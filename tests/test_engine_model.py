@@ -572,9 +572,16 @@ WHOLE = ("waitforall", "commandserverend")  # partitions that stand for every it
 
 
 def lost_above(engine: Engine, item) -> object:
-    """The item a partition that stands for every upstream item names as lost above it (a
-    dynamic node made nothing from it), when it is one that did not cook; else None."""
-    if engine.state.nodes[item.node].type.type_name not in WHOLE:
+    """The item a partition names as lost above it (a dynamic node made nothing from it),
+    when it is one that did not cook; else None. A partition that stands for every upstream
+    item may name one always; any other (a Python Server Begin's server) only when it was
+    made from no item and none of its node's upstream items cooked or still can."""
+    state = engine.state
+    node = state.nodes[item.node]
+    if node.type.type_name not in WHOLE and not (
+            node.type.partition and not item.dependencies and not any(
+                u.state.is_success or u.state in (S.Waiting, S.Scheduled, S.Cooking)
+                for u in state.generation.upstream_items(node))):
         return None
     name = item.reason.removeprefix("upstream item ").split(" ", 1)[0]
     lost = engine.find(name)
