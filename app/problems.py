@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QListWidget, QListWidgetItem
 
 _FIELD_LINE = re.compile(r'File "<(\w+):(\w+)>", line (\d+)')
 TARGET = Qt.ItemDataRole.UserRole
+KIND = Qt.ItemDataRole.UserRole + 1  # "load error", "error", "warning"...
 LOAD_ERROR = "load error"
 
 
@@ -37,13 +38,14 @@ class ProblemsPanel(QListWidget):
         entry.setToolTip(text)
         entry.setForeground(QColor("#e5534b" if kind != "warning" else "#d4a72c"))
         entry.setData(TARGET, target or field_target(text))
+        entry.setData(KIND, kind)
         self.addItem(entry)
 
     def show_load_errors(self, failures) -> None:
         """The type files that fail to load now (after a reload): those fixed since go, new
         ones come; the other problems stay."""
         for row in reversed(range(self.count())):
-            if self.item(row).text().startswith(LOAD_ERROR + ":"):
+            if self.item(row).data(KIND) == LOAD_ERROR:
                 self.takeItem(row)
         for failure in failures:
             self.add(LOAD_ERROR, str(failure), ("file", failure.file, failure.line or 0,

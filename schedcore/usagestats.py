@@ -53,11 +53,16 @@ def node_figures(entries: Iterable[ItemTrace]) -> list[NodeFigures]:
 
 
 def figures_of_result(result: Any) -> list[NodeFigures]:
-    """``node_figures`` of a cook's result, read from its items without a record each (a
-    cook of a million items computes them as it ends)."""
-    timeline = getattr(result, "timeline", None)
+    """``node_figures`` of a cook's result (``figures_of_items`` of its items)."""
+    return figures_of_items(result.items, getattr(result, "timeline", None))
+
+
+def figures_of_items(items: Iterable[Any], timeline: Any = None) -> list[NodeFigures]:
+    """``node_figures`` of work items (a cook's, or some of them, also while it cooks), read
+    without a record each (a cook of a million items computes them as it ends); ``timeline``
+    is the cook's times of its items (``usage.Timeline``), for items without a job's own."""
     rows: dict[str, list] = {}  # node -> [count, failed, canceled, not run, durations, cpu,
-    for item in result.items:  # peaks]
+    for item in items:  # peaks]
         row = rows.get(item.node)
         if row is None:
             row = rows[item.node] = [0, 0, 0, 0, [], 0.0, []]

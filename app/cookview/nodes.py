@@ -5,8 +5,6 @@ second while it is, during a cook), never per batch of a cook of 100,000 items."
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
@@ -69,9 +67,8 @@ class NodeFiguresTable(QTableWidget):
             self.setRowCount(0)
             return
         result = engine.result
-        cook = result if result is not None else SimpleNamespace(
-            items=list(self.bridge.items), timeline=getattr(engine.state, "times", None))
-        figures = usagestats.figures_of_result(cook)
+        figures = usagestats.figures_of_result(result) if result is not None else \
+            usagestats.figures_of_items(list(self.bridge.items), engine.state.times)
         earlier = cookhistory.medians(engine.journal_path, [f.node for f in figures])
         self.setRowCount(len(figures))
         for row, node in enumerate(figures):

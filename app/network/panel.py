@@ -13,7 +13,6 @@ work item's dot to select it in the Cook Viewer."""
 from __future__ import annotations
 
 import math
-from types import SimpleNamespace
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QKeySequence, QPainter, QPen, QTransform
@@ -349,8 +348,8 @@ class NetworkPanel(QGraphicsView):
         engine = self.bridge.engine if self.bridge is not None else None
         if engine is None or engine.result is None:
             return None, None
-        cook = SimpleNamespace(items=self.work.of(cooked), timeline=engine.result.timeline)
-        figures = next(iter(usagestats.figures_of_result(cook)), None)
+        figures = next(iter(usagestats.figures_of_items(self.work.of(cooked),
+                                                         engine.result.timeline)), None)
         earlier = [c.figures.p50 for c in cookhistory.node_durations(engine.journal_path,
                                                                      cooked)
                    if c.figures.p50 is not None]
